@@ -1,0 +1,107 @@
+import type { Counter, MeterProvider } from '@opentelemetry/api';
+import type { HistogramPoint, Metric, NumberPoint } from '../decode/index.js';
+import { labelName, OVERFLOW_LABELS, type AdmittedSeries, type Labels } from '../limits/index.js';
+import type { CatalogMetric } from './catalog.js';
+import type { HistogramStore } from './histogram-store.js';
+import { CATALOG_METER } from './meter-provider.js';
+import { refusal, type Refusal } from './refusal.js';
+
+/** Where the points of one accepted metric go. */
+export interface Route {
+  readonly metric: CatalogMetric;
+  /** Label names the metric keeps. */
+  readonly labelNames: ReadonlySet<string>;
+  record(point: NumberPoint | HistogramPoint, series: AdmittedSeries): Refusal | undefined;
+}
+
+/**
+ * The aggregate stage: maps each received metric to its catalog instrument and records points into
+ * it. Delta monotonic sums become Counter.add, delta histograms merge into the histogram store.
+ * Cumulative input is refused: turning it into deltas needs per-sender state, which would break exact
+ * sums across collector replicas. Unknown names are refused too.
+ */
+export interface Aggregator {
+  route(metric: Metric): Route | Refusal;
+}
+
+export interface AggregatorSettings {
+  readonly catalog: readonly CatalogMetric[];
+  readonly meterProvider: MeterProvider;
+  readonly histograms: HistogramStore;
+}
+
+export function createAggregator(settings: AggregatorSettings): Aggregator {
+  const meter = settings.meterProvider.getMeter(CATALOG_METER);
+  const routes = new Map<string, Route>();
+  for (const metric of settings.catalog) {
+    const labelNames = new Set(metric.attributes.map((a) => labelName(a)!));
+    if (metric.kind === 'histogram') {
+      routes.set(metric.name, {
+        metric,
+        labelNames,
+        record: (point, series) => settings.histograms.merge(metric, series, point as HistogramPoint),
+      });
+      continue;
+    }
+    const counter = meter.createCounter(metric.prometheus, { description: metric.description, unit: metric.unit });
+    const recordLegacy = metric.legacy ? legacyRecorder(meter.createCounter(metric.legacy.prometheus, {
+      description: `${metric.description} Series kept from the macropower-analytics-panel server.`,
+      unit: metric.unit,
+    }), metric) : undefined;
+    routes.set(metric.name, {
+      metric,
+      labelNames,
+      record(point, series) {
+        const value = (point as NumberPoint).value;
+        if (!Number.isFinite(value) || value < 0) {
+          return refusal('invalid_value', `${metric.name}: counter increments must be finite and non-negative`);
+        }
+        counter.add(value, series.labels);
+        recordLegacy?.(value, series);
+        return undefined;
+      },
+    });
+  }
+
+  return {
+    route(metric) {
+      const route = routes.get(metric.name);
+      if (!route) return refusal('unknown_metric', `metric ${JSON.stringify(metric.name)} is not in the catalog`);
+      return checkShape(metric, route.metric) ?? route;
+    },
+  };
+}
+
+function checkShape(metric: Metric, expected: CatalogMetric): Refusal | undefined {
+  const wanted = expected.kind === 'counter' ? 'a monotonic sum' : 'a histogram';
+  if (metric.type === 'sum' && expected.kind === 'counter' && !metric.monotonic) {
+    return refusal('type_mismatch', `${metric.name} must be ${wanted}`);
+  }
+  if ((metric.type === 'sum' && expected.kind !== 'counter') || (metric.type !== 'sum' && metric.type !== expected.kind)) {
+    return refusal('type_mismatch', `${metric.name} must be ${wanted}`);
+  }
+  if ((metric.type === 'sum' || metric.type === 'histogram') && metric.temporality !== 'delta') {
+    return refusal(
+      'not_delta',
+      `${metric.name} has ${metric.temporality} temporality; only DELTA is accepted (set temporalityPreference: DELTA)`,
+    );
+  }
+  return undefined;
+}
+
+function legacyRecorder(counter: Counter, metric: CatalogMetric): (value: number, series: AdmittedSeries) => void {
+  const legacy = metric.legacy!;
+  const names = legacy.attributes.map((a) => labelName(a)!);
+  const when = legacy.when ? { name: labelName(legacy.when.attribute)!, values: new Set(legacy.when.values) } : undefined;
+  return (value, series) => {
+    const source = series.source;
+    if (when && !when.values.has(source[when.name] ?? '')) return;
+    if (series.overflow) {
+      counter.add(value, OVERFLOW_LABELS);
+      return;
+    }
+    const labels: Labels = {};
+    for (const name of names) if (Object.hasOwn(source, name)) labels[name] = source[name]!;
+    counter.add(value, labels);
+  };
+}

@@ -1,0 +1,172 @@
+import type { HrTime } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type HistogramMetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { LRUCache } from 'lru-cache';
+import type { HistogramPoint } from '../decode/index.js';
+import type { AdmittedSeries, Labels } from '../limits/index.js';
+import type { CatalogMetric } from './catalog.js';
+import { refusal, type Refusal } from './refusal.js';
+
+interface SeriesState {
+  readonly labels: Labels;
+  readonly startTime: HrTime;
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+interface HistogramFamily {
+  readonly metric: CatalogMetric;
+  readonly boundaries: readonly number[];
+  readonly series: Map<string, SeriesState>;
+  /** Incoming bounds (joined) → target bucket of each incoming bucket; undefined if they cannot merge. */
+  readonly mappings: LRUCache<string, { map: number[] | undefined }>;
+}
+
+/**
+ * Cumulative histograms built from the delta histograms browsers send. The SDK cannot take
+ * pre-aggregated buckets (Histogram.record takes single values), so this store merges bucket counts
+ * itself and hands the result to the readers as a MetricProducer. A point merges when every catalog
+ * boundary is also one of its own boundaries: then each incoming bucket lies inside exactly one
+ * catalog bucket and the merge is exact. Anything else is refused, never approximated.
+ */
+export interface HistogramStore extends MetricProducer {
+  merge(metric: CatalogMetric, series: AdmittedSeries, point: HistogramPoint): Refusal | undefined;
+}
+
+export function createHistogramStore(catalog: readonly CatalogMetric[]): HistogramStore {
+  const families = new Map<string, HistogramFamily>();
+  for (const metric of catalog) {
+    if (metric.kind !== 'histogram') continue;
+    families.set(metric.name, {
+      metric,
+      boundaries: metric.buckets ?? [],
+      series: new Map(),
+      mappings: new LRUCache({ max: 64 }),
+    });
+  }
+
+  function bucketMap(family: HistogramFamily, bounds: readonly number[]): number[] | undefined {
+    const cacheKey = bounds.join(',');
+    let entry = family.mappings.get(cacheKey);
+    if (entry === undefined) {
+      entry = { map: computeBucketMap(family.boundaries, bounds) };
+      family.mappings.set(cacheKey, entry);
+    }
+    return entry.map;
+  }
+
+  return {
+    merge(metric, series, point) {
+      const family = families.get(metric.name);
+      if (!family) return refusal('unknown_metric', `${metric.name} is not a histogram in the catalog`);
+      const invalid = validate(point);
+      if (invalid) return refusal('invalid_value', `${metric.name}: ${invalid}`);
+      const map = bucketMap(family, point.explicitBounds);
+      if (!map) {
+        return refusal(
+          'bucket_mismatch',
+          `${metric.name}: bucket boundaries must include [${family.boundaries.join(', ')}]`,
+        );
+      }
+      let state = family.series.get(series.key);
+      if (state === undefined) {
+        state = {
+          labels: series.labels,
+          startTime: hrTime(),
+          counts: new Array<number>(family.boundaries.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+        };
+        family.series.set(series.key, state);
+      }
+      for (let i = 0; i < map.length; i++) state.counts[map[i]!]! += point.bucketCounts[i]!;
+      state.sum += point.sum!;
+      state.count += point.count;
+      return undefined;
+    },
+
+    async collect(): Promise<CollectionResult> {
+      const endTime = hrTime();
+      const metrics: HistogramMetricData[] = [];
+      for (const family of families.values()) {
+        if (family.series.size === 0) continue;
+        const dataPoints: DataPoint<Histogram>[] = [];
+        for (const state of family.series.values()) {
+          dataPoints.push({
+            attributes: state.labels,
+            startTime: state.startTime,
+            endTime,
+            value: {
+              buckets: { boundaries: [...family.boundaries], counts: [...state.counts] },
+              sum: state.sum,
+              count: state.count,
+            },
+          });
+        }
+        metrics.push({
+          descriptor: {
+            name: family.metric.prometheus,
+            description: family.metric.description,
+            unit: family.metric.unit,
+            valueType: ValueType.DOUBLE,
+          },
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints,
+        });
+      }
+      return {
+        // Readers put producer metrics under their own resource; this one is ignored.
+        resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: 'footfall' }, metrics }] },
+        errors: [],
+      };
+    },
+  };
+}
+
+function validate(point: HistogramPoint): string | undefined {
+  if (point.sum === undefined || !Number.isFinite(point.sum) || point.sum < 0) {
+    return 'sum must be a finite, non-negative number';
+  }
+  if (point.bucketCounts.length !== point.explicitBounds.length + 1) {
+    return 'bucketCounts must have one entry more than explicitBounds';
+  }
+  let total = 0;
+  for (const c of point.bucketCounts) {
+    if (!Number.isSafeInteger(c) || c < 0) return 'bucket counts must be non-negative integers';
+    total += c;
+  }
+  if (total !== point.count) return 'count must equal the sum of bucketCounts';
+  return undefined;
+}
+
+/**
+ * For each incoming bucket i, the index of the catalog bucket that contains it, or undefined when some
+ * catalog boundary is not an incoming boundary (the incoming buckets would straddle it).
+ */
+export function computeBucketMap(target: readonly number[], incoming: readonly number[]): number[] | undefined {
+  for (let i = 0; i < incoming.length; i++) {
+    if (!Number.isFinite(incoming[i]!) || (i > 0 && incoming[i]! <= incoming[i - 1]!)) return undefined;
+  }
+  const bounds = new Set(incoming);
+  if (!target.every((b) => bounds.has(b))) return undefined;
+  const map: number[] = [];
+  let j = 0;
+  for (let i = 0; i <= incoming.length; i++) {
+    const upper = i < incoming.length ? incoming[i]! : Infinity;
+    while (j < target.length && target[j]! < upper) j++;
+    map.push(j);
+  }
+  return map;
+}

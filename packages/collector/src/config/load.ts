@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type CollectorConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables the collector reads, each overriding its key in the file. */
+export const CONFIG_ENV = {
+  FOOTFALL_CONFIG: 'path of the YAML configuration file',
+  FOOTFALL_LISTEN: 'server.listen',
+  FOOTFALL_LOG_LEVEL: 'log.level',
+  FOOTFALL_HASH_SECRET: 'privacy.hash.secret (keep secrets out of files)',
+} as const;
+
+export interface ConfigSources {
+  /** Path from --config, else FOOTFALL_CONFIG; none means the embedded defaults. */
+  readonly file?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Values from command-line flags; they win over everything. */
+  readonly flags?: { readonly listen?: string | undefined; readonly logLevel?: string | undefined };
+}
+
+/**
+ * Builds the configuration once at start: embedded defaults < YAML file < environment < flags, then
+ * validates the whole of it. Any problem throws a ConfigError naming the offending key.
+ */
+export function loadConfig(sources: ConfigSources): CollectorConfig {
+  const path = sources.file ?? sources.env.FOOTFALL_CONFIG;
+  const raw = path === undefined ? {} : readYaml(path);
+  const env = sources.env;
+  setIn(raw, ['server', 'listen'], sources.flags?.listen ?? env.FOOTFALL_LISTEN);
+  setIn(raw, ['log', 'level'], sources.flags?.logLevel ?? env.FOOTFALL_LOG_LEVEL);
+  setIn(raw, ['privacy', 'hash', 'secret'], env.FOOTFALL_HASH_SECRET);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describe(result.error, path));
+  return result.data;
+}
+
+function readYaml(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a mapping at the top level`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function setIn(target: Record<string, unknown>, path: readonly string[], value: string | undefined): void {
+  if (value === undefined) return;
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function describe(error: z.ZodError, path: string | undefined): string {
+  const where = path ? ` in ${path}` : '';
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.join('.') || '(top level)';
+      const keys = 'keys' in issue && Array.isArray(issue.keys) ? `: ${issue.keys.join(', ')}` : '';
+      return `invalid configuration${where} at ${key}: ${issue.message}${keys}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,94 @@
+import { LRUCache } from 'lru-cache';
+import type { AttributeList } from '../decode/index.js';
+import type { IngestStats } from '../stats.js';
+import { labelName } from './label-name.js';
+
+export interface AttributeLimitSettings {
+  readonly maxAttributesPerPoint: number;
+  readonly maxKeyLength: number;
+  readonly maxValueLength: number;
+}
+
+/** Label name → value, ready for an SDK instrument. */
+export type Labels = Record<string, string>;
+
+/**
+ * Turns an attribute list into Prometheus-safe labels: canonical names, one value per name (the first
+ * wins on a collision such as `user.login` + `user_login`), string values cut to length, keys over
+ * length dropped, and at most N labels. `allowed` (canonical names) narrows the result to a metric's
+ * declared attributes; `fallback` fills declared attributes missing on the point (resource attributes).
+ */
+export interface AttributeLimiter {
+  canonicalize(attributes: AttributeList, stats: IngestStats): Labels;
+  apply(point: AttributeList, fallback: Labels, allowed: ReadonlySet<string> | undefined, stats: IngestStats): Labels;
+}
+
+const DROPPED = '';
+
+export function createAttributeLimiter(settings: AttributeLimitSettings): AttributeLimiter {
+  // Keys repeat across points; remember their label names (bounded, since keys are client input).
+  const names = new LRUCache<string, string>({ max: 4096 });
+
+  function nameOf(key: string): string {
+    let name = names.get(key);
+    if (name === undefined) {
+      name = key.length > settings.maxKeyLength ? DROPPED : (labelName(key) ?? DROPPED);
+      names.set(key, name);
+    }
+    return name;
+  }
+
+  function valueOf(value: string | number | boolean, stats: IngestStats): string {
+    const text = typeof value === 'string' ? value : String(value);
+    if (text.length <= settings.maxValueLength) return text;
+    stats.dropAttribute('value_truncated');
+    return text.slice(0, settings.maxValueLength);
+  }
+
+  function canonicalize(
+    attributes: AttributeList,
+    stats: IngestStats,
+    allowed?: ReadonlySet<string>,
+    labels: Labels = {},
+    count = 0,
+  ): Labels {
+    for (const [key, value] of attributes) {
+      const name = nameOf(key);
+      if (name === DROPPED) {
+        stats.dropAttribute('invalid_key');
+        continue;
+      }
+      if (allowed !== undefined && !allowed.has(name)) {
+        stats.dropAttribute('undeclared');
+        continue;
+      }
+      if (Object.hasOwn(labels, name)) {
+        stats.dropAttribute('collision');
+        continue;
+      }
+      if (count >= settings.maxAttributesPerPoint) {
+        stats.dropAttribute('too_many');
+        continue;
+      }
+      labels[name] = valueOf(value, stats);
+      count++;
+    }
+    return labels;
+  }
+
+  return {
+    canonicalize: (attributes, stats) => canonicalize(attributes, stats),
+    apply(point, fallback, allowed, stats) {
+      const labels = canonicalize(point, stats, allowed);
+      let count = Object.keys(labels).length;
+      for (const name in fallback) {
+        if (count >= settings.maxAttributesPerPoint) break;
+        if ((allowed === undefined || allowed.has(name)) && !Object.hasOwn(labels, name)) {
+          labels[name] = fallback[name]!;
+          count++;
+        }
+      }
+      return labels;
+    },
+  };
+}

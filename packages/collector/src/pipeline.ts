@@ -1,0 +1,76 @@
+import type { Aggregator } from './aggregate/index.js';
+import type { ExportResult, HistogramPoint, MetricsRequest, NumberPoint } from './decode/index.js';
+import type { AttributeLimiter, SeriesCap } from './limits/index.js';
+import type { PrivacyPolicy } from './privacy/index.js';
+import type { SelfMetrics } from './self-metrics.js';
+import { IngestStats } from './stats.js';
+
+export interface PipelineSettings {
+  readonly privacy: PrivacyPolicy;
+  readonly limiter: AttributeLimiter;
+  readonly seriesCap: SeriesCap;
+  readonly aggregator: Aggregator;
+  readonly selfMetrics: SelfMetrics;
+  readonly maxPointsPerRequest: number;
+}
+
+/**
+ * How the stages are put together. Every point of a decoded request crosses them once, in this order:
+ * privacy (drop, hash, redact) → limits (label names, caps) → series cap → aggregate. A refused point
+ * is counted and reported back as partial success; it never fails the points beside it.
+ */
+export interface Pipeline {
+  ingest(request: MetricsRequest): ExportResult;
+}
+
+const MAX_MESSAGES = 3;
+
+export function createPipeline(settings: PipelineSettings): Pipeline {
+  const { privacy, limiter, seriesCap, aggregator, selfMetrics, maxPointsPerRequest } = settings;
+
+  return {
+    ingest(request) {
+      const stats = new IngestStats();
+      let budget = maxPointsPerRequest;
+      for (const resource of request.resources) {
+        const resourceLabels = limiter.canonicalize(privacy.apply(resource.attributes, stats), stats);
+        for (const metric of resource.metrics) {
+          const count = metric.type === 'unsupported' ? metric.pointCount : metric.points.length;
+          if (metric.type === 'unsupported') {
+            stats.refuse(
+              'unsupported_type',
+              count,
+              `${metric.name}: ${metric.kind === 'empty' ? 'metric has no data' : `${metric.kind} is not supported`}`,
+            );
+            continue;
+          }
+          const route = aggregator.route(metric);
+          if (!('record' in route)) {
+            stats.refuse(route.reason, count, route.message);
+            continue;
+          }
+          const points: ReadonlyArray<NumberPoint | HistogramPoint> = metric.points;
+          for (const point of points) {
+            if (budget-- <= 0) {
+              stats.refuse('too_many_points', 1, `more than ${maxPointsPerRequest} points in one request`);
+              continue;
+            }
+            const labels = limiter.apply(privacy.apply(point.attributes, stats), resourceLabels, route.labelNames, stats);
+            const series = seriesCap.admit(metric.name, labels);
+            if (series.overflow) stats.overflow(metric.name);
+            const refused = route.record(point, series);
+            if (refused) stats.refuse(refused.reason, 1, refused.message);
+            else stats.accepted++;
+          }
+        }
+      }
+      selfMetrics.ingested(stats);
+      const messages = [...stats.refusalMessages.values()];
+      const extra = messages.length > MAX_MESSAGES ? `; and ${messages.length - MAX_MESSAGES} more reasons` : '';
+      return {
+        rejectedDataPoints: stats.refusedCount,
+        errorMessage: messages.slice(0, MAX_MESSAGES).join('; ') + extra,
+      };
+    },
+  };
+}

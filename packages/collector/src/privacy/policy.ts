@@ -1,0 +1,98 @@
+import { createHmac } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { AttributeList } from '../decode/index.js';
+import type { IngestStats } from '../stats.js';
+import { foldKey } from './key-folding.js';
+
+/** The attribute keys that identify a person; dropped unless the configuration says otherwise. */
+export const PERSONAL_KEYS = ['user.login', 'user.name', 'user.email', 'user.id'] as const;
+
+export interface KeyedHashSettings {
+  /** HMAC-SHA256 key; without it no hash can be made. */
+  readonly secret: string;
+  /** Keys whose value becomes the pseudonym, first present wins (e.g. user.login, user.id). */
+  readonly from: readonly string[];
+  /** The attribute that carries the pseudonym. */
+  readonly to: string;
+}
+
+export interface PrivacySettings {
+  /** `deny`: drop the listed keys, keep the rest. `allow`: keep only the listed keys. */
+  readonly mode: 'deny' | 'allow';
+  readonly deny: readonly string[];
+  readonly allow: readonly string[];
+  /** Opt-in pseudonymisation; the source keys are always dropped. */
+  readonly hash: KeyedHashSettings | undefined;
+  /** Replace attribute values that look like e-mail addresses, whatever their key. */
+  readonly redactEmailValues: boolean;
+}
+
+export const REDACTED = '<redacted>';
+const EMAIL = /[^\s@<>]+@[^\s@<>]+\.[a-z]{2,}/i;
+
+/** The privacy stage: one policy applied to every attribute before anything stores, exports or logs it. */
+export interface PrivacyPolicy {
+  /** Returns the attributes the policy lets through, hashing and redacting as configured. */
+  apply(attributes: AttributeList, stats: IngestStats): AttributeList;
+}
+
+export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
+  const hash = settings.hash;
+  const hashSources = new Map((hash?.from ?? []).map((key, rank) => [foldKey(key), rank]));
+  const denied = new Set(settings.deny.map(foldKey));
+  for (const key of hashSources.keys()) denied.add(key);
+  const allowed = new Set(settings.allow.map(foldKey));
+  if (hash) allowed.add(foldKey(hash.to));
+  const hashTarget = hash ? foldKey(hash.to) : undefined;
+  // Folding is a regex replace; keys repeat across points, so remember them (bounded: keys are input).
+  const folded = new LRUCache<string, string>({ max: 4096 });
+  const pseudonyms = new LRUCache<string, string>({ max: 10_000 });
+
+  function fold(key: string): string {
+    let f = folded.get(key);
+    if (f === undefined) {
+      f = foldKey(key);
+      folded.set(key, f);
+    }
+    return f;
+  }
+
+  function pseudonym(value: string): string {
+    let p = pseudonyms.get(value);
+    if (p === undefined) {
+      // 64 bits of the HMAC: enough to count distinct users without collisions in practice.
+      p = createHmac('sha256', hash!.secret).update(value).digest('hex').slice(0, 16);
+      pseudonyms.set(value, p);
+    }
+    return p;
+  }
+
+  return {
+    apply(attributes, stats) {
+      const out: AttributeList = [];
+      let source: { rank: number; value: string } | undefined;
+      for (const attribute of attributes) {
+        const key = fold(attribute[0]);
+        const rank = hashSources.get(key);
+        if (rank !== undefined) {
+          if (source === undefined || rank < source.rank) source = { rank, value: String(attribute[1]) };
+          continue;
+        }
+        // A client-sent pseudonym is never trusted: only this policy makes one.
+        if (key === hashTarget || (settings.mode === 'deny' ? denied.has(key) : !allowed.has(key))) {
+          stats.dropAttribute('privacy');
+          continue;
+        }
+        const value = attribute[1];
+        if (settings.redactEmailValues && typeof value === 'string' && value.includes('@') && EMAIL.test(value)) {
+          stats.dropAttribute('email_value');
+          out.push([attribute[0], REDACTED]);
+          continue;
+        }
+        out.push(attribute);
+      }
+      if (source !== undefined) out.push([hash!.to, pseudonym(source.value)]);
+      return out;
+    },
+  };
+}

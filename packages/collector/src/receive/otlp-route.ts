@@ -1,0 +1,65 @@
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Codec } from '../decode/index.js';
+import { internalError, methodNotAllowed, RequestError, unsupportedMediaType } from '../errors.js';
+import type { Pipeline } from '../pipeline.js';
+import type { SelfMetrics } from '../self-metrics.js';
+import { readBody } from './read-body.js';
+
+export interface OtlpRouteSettings {
+  readonly codecs: readonly Codec[];
+  readonly pipeline: Pipeline;
+  readonly selfMetrics: SelfMetrics;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The `/v1/metrics` handler. Every request walks the same fixed sequence: method → content type →
+ * body (size, encoding) → decode → pipeline → response in the request's encoding. No express
+ * middleware runs before it: this is the hot path.
+ */
+export function createOtlpHandler(settings: OtlpRouteSettings): (req: Request, res: Response) => Promise<void> {
+  const { pipeline, selfMetrics, maxBodyBytes, logger } = settings;
+  const byMediaType = new Map(settings.codecs.map((c) => [c.contentType, c]));
+  const fallback = settings.codecs.find((c) => c.encoding === 'json') ?? settings.codecs[0]!;
+
+  function fail(req: Request, res: Response, codec: Codec | undefined, error: RequestError): void {
+    const answer = codec ?? fallback;
+    selfMetrics.request(error.status, error.reason, codec?.encoding ?? 'unknown');
+    if (error.status === 405) res.setHeader('Allow', 'POST');
+    if (!req.complete) {
+      // The body was not read to the end (refused early): don't keep a half-read connection.
+      res.setHeader('Connection', 'close');
+      req.resume();
+    }
+    res.status(error.status).type(answer.contentType).end(answer.encodeStatus(error.rpcCode, error.message));
+  }
+
+  return async (req, res) => {
+    if (req.method !== 'POST') return fail(req, res, undefined, methodNotAllowed(req.method));
+    const contentType = req.headers['content-type'];
+    const codec = byMediaType.get(mediaType(contentType));
+    if (!codec) return fail(req, res, undefined, unsupportedMediaType(contentType));
+    try {
+      const body = await readBody(req, maxBodyBytes);
+      const started = process.hrtime.bigint();
+      const request = codec.decodeRequest(body);
+      selfMetrics.decoded(codec.encoding, Number(process.hrtime.bigint() - started) / 1e9);
+      const result = pipeline.ingest(request);
+      selfMetrics.request(200, result.rejectedDataPoints > 0 ? 'partial' : 'ok', codec.encoding);
+      res.status(200).type(codec.contentType).end(codec.encodeResponse(result));
+    } catch (err) {
+      if (err instanceof RequestError) return fail(req, res, codec, err);
+      // A bug, not bad input. The error comes from our code, so it carries no attribute value.
+      logger.error({ err }, 'failed to handle an OTLP export request');
+      fail(req, res, codec, internalError());
+    }
+  };
+}
+
+function mediaType(header: string | undefined): string {
+  if (!header) return '';
+  const semicolon = header.indexOf(';');
+  return (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase();
+}

@@ -1,0 +1,56 @@
+import type { MeterProvider } from '@opentelemetry/api';
+import type { Encoding } from './decode/index.js';
+import type { IngestStats } from './stats.js';
+
+export const SELF_METER = 'footfall.collector';
+
+/**
+ * The collector's own health, exposed on /metrics beside the data: requests by status and reason,
+ * points accepted and refused by reason, attributes dropped, series folded into overflow, decode time.
+ * Every label value comes from a fixed set (reasons, status codes, encodings, catalog names), never
+ * from client input.
+ */
+export interface SelfMetrics {
+  request(status: number, reason: string, encoding: Encoding | 'unknown'): void;
+  decoded(encoding: Encoding, seconds: number): void;
+  ingested(stats: IngestStats): void;
+}
+
+export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
+  const meter = meterProvider.getMeter(SELF_METER);
+  const requests = meter.createCounter('footfall_collector_requests_total', {
+    description: 'OTLP export requests by HTTP status code, outcome reason and encoding.',
+  });
+  const accepted = meter.createCounter('footfall_collector_points_accepted_total', {
+    description: 'Data points recorded.',
+  });
+  const refused = meter.createCounter('footfall_collector_points_refused_total', {
+    description: 'Data points refused (reported to the sender as partial success), by reason.',
+  });
+  const dropped = meter.createCounter('footfall_collector_attributes_dropped_total', {
+    description: 'Attributes removed from accepted points (privacy policy, limits), by reason.',
+  });
+  const overflow = meter.createCounter('footfall_collector_series_overflow_total', {
+    description: 'Points folded into the otel_metric_overflow series because their metric reached its series cap.',
+  });
+  const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
+    description: 'Time to decode a request body.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05] },
+  });
+
+  return {
+    request(status, reason, encoding) {
+      requests.add(1, { code: String(status), reason, encoding });
+    },
+    decoded(encoding, seconds) {
+      decodeTime.record(seconds, { encoding });
+    },
+    ingested(stats) {
+      if (stats.accepted > 0) accepted.add(stats.accepted);
+      for (const [reason, n] of stats.refused) refused.add(n, { reason });
+      for (const [reason, n] of stats.droppedAttributes) dropped.add(n, { reason });
+      for (const [metric, n] of stats.overflowByMetric) overflow.add(n, { metric });
+    },
+  };
+}
