@@ -12,8 +12,6 @@ export interface KeyedHashSettings {
   readonly secret: string;
   /** Keys whose value becomes the pseudonym, first present wins (e.g. user.login, user.id). */
   readonly from: readonly string[];
-  /** The attribute that carries the pseudonym. */
-  readonly to: string;
 }
 
 export interface PrivacySettings {
@@ -23,6 +21,8 @@ export interface PrivacySettings {
   readonly allow: readonly string[];
   /** Opt-in pseudonymisation; the source keys are always dropped. */
   readonly hash: KeyedHashSettings | undefined;
+  /** The attribute that carries the pseudonym. Only the policy sets it: a client-sent one is dropped. */
+  readonly pseudonymKey: string;
   /** Replace attribute values that look like e-mail addresses, whatever their key. */
   readonly redactEmailValues: boolean;
 }
@@ -42,8 +42,7 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
   const denied = new Set(settings.deny.map(foldKey));
   for (const key of hashSources.keys()) denied.add(key);
   const allowed = new Set(settings.allow.map(foldKey));
-  if (hash) allowed.add(foldKey(hash.to));
-  const hashTarget = hash ? foldKey(hash.to) : undefined;
+  const pseudonymKey = foldKey(settings.pseudonymKey);
   // Folding is a regex replace; keys repeat across points, so remember them (bounded: keys are input).
   const folded = new LRUCache<string, string>({ max: 4096 });
   const pseudonyms = new LRUCache<string, string>({ max: 10_000 });
@@ -79,7 +78,7 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
           continue;
         }
         // A client-sent pseudonym is never trusted: only this policy makes one.
-        if (key === hashTarget || (settings.mode === 'deny' ? denied.has(key) : !allowed.has(key))) {
+        if (key === pseudonymKey || (settings.mode === 'deny' ? denied.has(key) : !allowed.has(key))) {
           stats.dropAttribute('privacy');
           continue;
         }
@@ -91,7 +90,7 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
         }
         out.push(attribute);
       }
-      if (source !== undefined) out.push([hash!.to, pseudonym(source.value)]);
+      if (source !== undefined) out.push([settings.pseudonymKey, pseudonym(source.value)]);
       return out;
     },
   };

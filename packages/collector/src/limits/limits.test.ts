@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { IngestStats } from '../stats.ts';
+import { createAttributeLimiter } from './attribute-limiter.ts';
+import { labelName } from './label-name.ts';
+import { createSeriesCap, OVERFLOW_LABELS } from './series-cap.ts';
+
+describe('labelName', () => {
+  it.each([
+    ['dashboard.uid', 'dashboard_uid'],
+    ['user_login', 'user_login'],
+    ['1abc', '_1abc'],
+    ['a..b--c', 'a_b_c'],
+    ['__name__', '_name_'],
+    ['straße', 'stra_e'],
+    ['le', 'exported_le'],
+    ['otel.metric.overflow', 'exported_otel_metric_overflow'],
+    ['', undefined],
+    ['...', undefined],
+  ])('%j → %j', (key, name) => {
+    expect(labelName(key)).toBe(name);
+  });
+
+  it('gives valid Prometheus label names only', () => {
+    for (const key of ['9', ' x ', '\n', 'ключ', 'a\u0000b', '"q"', '_1']) {
+      const name = labelName(key);
+      if (name !== undefined) expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
+    }
+  });
+});
+
+describe('attribute limiter', () => {
+  const limiter = createAttributeLimiter({ maxAttributesPerPoint: 3, maxKeyLength: 10, maxValueLength: 5 });
+
+  it('keeps one value per label name when keys collide after canonicalising', () => {
+    const stats = new IngestStats();
+    expect(limiter.canonicalize([['user.login', 'a'], ['user_login', 'b']], stats)).toEqual({ user_login: 'a' });
+    expect(stats.droppedAttributes.get('collision')).toBe(1);
+  });
+
+  it('stringifies values, truncates long ones, drops long keys and caps the count', () => {
+    const stats = new IngestStats();
+    const labels = limiter.canonicalize(
+      [
+        ['n', 12],
+        ['b', true],
+        ['long', 'abcdefgh'],
+        ['k'.repeat(11), 'x'],
+        ['fourth', 'x'],
+      ],
+      stats,
+    );
+    expect(labels).toEqual({ n: '12', b: 'true', long: 'abcde' });
+    expect(stats.droppedAttributes.get('value_truncated')).toBe(1);
+    expect(stats.droppedAttributes.get('invalid_key')).toBe(1);
+    expect(stats.droppedAttributes.get('too_many')).toBe(1);
+  });
+
+  it('keeps only declared labels and fills missing ones from the resource', () => {
+    const stats = new IngestStats();
+    const wide = createAttributeLimiter({ maxAttributesPerPoint: 8, maxKeyLength: 64, maxValueLength: 64 });
+    const labels = wide.apply(
+      [['dashboard.uid', 'd1'], ['session.id', 's-123']],
+      { grafana_host: 'g.example', service_name: 'browser', dashboard_uid: 'ignored' },
+      new Set(['dashboard_uid', 'grafana_host']),
+      stats,
+    );
+    expect(labels).toEqual({ dashboard_uid: 'd1', grafana_host: 'g.example' });
+    expect(stats.droppedAttributes.get('undeclared')).toBe(1);
+  });
+});
+
+describe('series cap', () => {
+  it('folds new series past the cap into the overflow series for the metric lifetime', () => {
+    const cap = createSeriesCap(2);
+    expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
+    expect(cap.admit('m', { d: '2' }).overflow).toBe(false);
+    const third = cap.admit('m', { d: '3' });
+    expect(third.overflow).toBe(true);
+    expect(third.labels).toEqual(OVERFLOW_LABELS);
+    expect(third.source).toEqual({ d: '3' });
+    // Known series keep their own labels after the cap is reached; other metrics have their own cap.
+    expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
+    expect(cap.admit('other', { d: '3' }).overflow).toBe(false);
+    expect(cap.size('m')).toBe(2);
+  });
+
+  it('identifies a series by its label set, not by label order', () => {
+    const cap = createSeriesCap(1);
+    cap.admit('m', { a: '1', b: '2' });
+    expect(cap.admit('m', { b: '2', a: '1' }).overflow).toBe(false);
+  });
+});
