@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { finished } from 'node:stream';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import getRawBody from 'raw-body';
 import { malformedBody, payloadTooLarge, RequestError, unsupportedEncoding } from '../errors.js';
@@ -23,7 +24,12 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
       throw bodyError(err, limitBytes);
     }
   }
+  // Carry a client abort through to the inflater, so the read below always settles. (Not pipeline():
+  // it would also destroy the request, and with it the socket the 413 must go out on.)
   req.pipe(inflater);
+  finished(req, (err) => {
+    if (err) inflater.destroy(err);
+  });
   try {
     return await getRawBody(inflater, { limit: limitBytes });
   } catch (err) {
