@@ -84,7 +84,7 @@ function countPoints(resourceMetrics: ResourceMetrics): number {
 function dashboardAttributes(dashboard: number, role: string): Record<string, string> {
   return {
     'dashboard.uid': `ad${String(dashboard).padStart(6, '0')}x`,
-    'dashboard.name': `Kubernetes / Compute Resources / Namespace (Pods) ${dashboard}`,
+    'dashboard.name': `Kubernetes / Namespace (Pods) ${dashboard}`,
     'dashboard.timezone': 'browser',
     'grafana.host': 'grafana.example.internal',
     'grafana.env': 'production',
@@ -98,10 +98,7 @@ const ROLES = ['Viewer', 'Editor', 'Admin'] as const;
 /** One session start: the smallest request a panel sends, ~1 KiB as JSON. */
 async function smallRequest(): Promise<ResourceMetrics> {
   return collect((meter) => {
-    meter.createCounter('grafana.dashboard.sessions').add(1, {
-      ...dashboardAttributes(1, 'Viewer'),
-      'user.timezone': 'Europe/Berlin',
-    });
+    meter.createCounter('grafana.dashboard.sessions', { unit: '{session}' }).add(1, dashboardAttributes(1, 'Viewer'));
   });
 }
 

@@ -50,7 +50,7 @@ describe('codecs', () => {
       // the array value is dropped; scalars keep their type
       attributes: [
         ['dashboard.uid', 'd1'],
-        ['n', 7],
+        ['n', '7'],
         ['ok', true],
       ],
     });
@@ -90,7 +90,7 @@ describe('codecs', () => {
     const model = json.decodeRequest(Buffer.from(JSON.stringify(body)));
     const m = model.resources[0]!.metrics[0]!;
     expect(m.type === 'sum' && m.points.map((p) => p.value)).toEqual([9007199254740991, 12, NaN]);
-    expect(m.type === 'sum' && m.points[1]!.attributes).toEqual([['i', 5]]);
+    expect(m.type === 'sum' && m.points[1]!.attributes).toEqual([['i', '5']]);
   });
 
   it('counts exponential histograms and summaries as unsupported points', () => {

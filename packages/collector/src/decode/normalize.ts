@@ -147,7 +147,7 @@ function readScalar(anyValue: Record<string, unknown>, path: string): AttributeV
   const b = field(anyValue, 'boolValue');
   if (b !== undefined) return asBoolean(b, `${path}.boolValue`);
   const i = field(anyValue, 'intValue');
-  if (i !== undefined) return asNumber(i, `${path}.intValue`);
+  if (i !== undefined) return asIntegerText(i, `${path}.intValue`);
   const d = field(anyValue, 'doubleValue');
   if (d !== undefined) return asNumber(d, `${path}.doubleValue`);
   return undefined;
@@ -201,6 +201,19 @@ function asBoolean(value: unknown, path: string): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw malformedBody(`${path} must be a boolean`);
   return value;
+}
+
+/**
+ * An int64 attribute value as decimal text, exactly as sent: attribute values become label text
+ * anyway, and a JS number would round values past 2^53.
+ */
+function asIntegerText(value: unknown, path: string): string {
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
+  if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+  if (typeof value === 'object' && value !== null && typeof (value as { toNumber?: unknown }).toNumber === 'function') {
+    return String(value);
+  }
+  throw malformedBody(`${path} must be an integer`);
 }
 
 const SPECIAL_DOUBLES: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };

@@ -38,11 +38,22 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
     return name;
   }
 
-  function valueOf(value: string | number | boolean, stats: IngestStats): string {
-    const text = typeof value === 'string' ? value : String(value);
+  /**
+   * The label value, or undefined to drop the attribute. Values must be well-formed UTF-16: a lone
+   * surrogate is written as U+FFFD by the exporter, so two different values could print as one series.
+   * An empty value is dropped because Prometheus treats `l=""` as no label at all.
+   */
+  function valueOf(value: string | number | boolean, stats: IngestStats): string | undefined {
+    let text = typeof value === 'string' ? value : String(value);
+    if (text === '') return undefined;
+    if (!text.isWellFormed()) text = text.toWellFormed();
     if (text.length <= settings.maxValueLength) return text;
     stats.dropAttribute('value_truncated');
-    return text.slice(0, settings.maxValueLength);
+    let end = settings.maxValueLength;
+    // Never cut a surrogate pair in half.
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+    return text.slice(0, end);
   }
 
   function canonicalize(
@@ -70,7 +81,12 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
         stats.dropAttribute('too_many');
         continue;
       }
-      labels[name] = valueOf(value, stats);
+      const text = valueOf(value, stats);
+      if (text === undefined) {
+        stats.dropAttribute('empty_value');
+        continue;
+      }
+      labels[name] = text;
       count++;
     }
     return labels;

@@ -23,13 +23,11 @@ export interface SeriesCap {
   size(metric: string): number;
 }
 
-const OVERFLOW_KEY = 'otel_metric_overflow\u0001true';
+const OVERFLOW_KEY = seriesKey(OVERFLOW_LABELS);
 
+/** An unambiguous key for a label set (JSON of the sorted pairs: no separator can be forged). */
 export function seriesKey(labels: Labels): string {
-  const names = Object.keys(labels).sort();
-  let key = '';
-  for (const name of names) key += `${name}\u0001${labels[name]}\u0002`;
-  return key;
+  return JSON.stringify(Object.keys(labels).sort().map((name) => [name, labels[name]]));
 }
 
 export function createSeriesCap(maxSeriesPerMetric: number): SeriesCap {

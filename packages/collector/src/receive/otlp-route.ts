@@ -28,18 +28,17 @@ export function createOtlpHandler(settings: OtlpRouteSettings): (req: Request, r
     const answer = codec ?? fallback;
     selfMetrics.request(error.status, error.reason, codec?.encoding ?? 'unknown');
     if (error.status === 405) res.setHeader('Allow', 'POST');
-    if (!req.complete) {
-      // The body was not read to the end (refused early): don't keep a half-read connection.
-      res.setHeader('Connection', 'close');
-      req.resume();
-    }
+    // Refused before the body was read to the end: discard the rest so the client can finish its
+    // upload and read this answer (closing now would reset the connection under it, and OTLP
+    // exporters retry a reset, but not a 413). requestTimeout bounds how long that can take.
+    if (!req.complete) req.resume();
     res.status(error.status).type(answer.contentType).end(answer.encodeStatus(error.rpcCode, error.message));
   }
 
   return async (req, res) => {
-    if (req.method !== 'POST') return fail(req, res, undefined, methodNotAllowed(req.method));
     const contentType = req.headers['content-type'];
     const codec = byMediaType.get(mediaType(contentType));
+    if (req.method !== 'POST') return fail(req, res, codec, methodNotAllowed(req.method));
     if (!codec) return fail(req, res, undefined, unsupportedMediaType(contentType));
     try {
       const body = await readBody(req, maxBodyBytes);
