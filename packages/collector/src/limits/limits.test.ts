@@ -55,6 +55,23 @@ describe('attribute limiter', () => {
     expect(stats.droppedAttributes.get('too_many')).toBe(1);
   });
 
+  it('drops empty values, which Prometheus cannot tell from a missing label', () => {
+    const stats = new IngestStats();
+    expect(limiter.canonicalize([['a', ''], ['b', 'x']], stats)).toEqual({ b: 'x' });
+    expect(stats.droppedAttributes.get('empty_value')).toBe(1);
+  });
+
+  it('makes values well-formed, so distinct values never print as the same label', () => {
+    const labels = limiter.canonicalize([['a', 'x\ud83d']], new IngestStats());
+    expect(labels.a).toBe('x\ufffd');
+    expect(labels.a!.isWellFormed()).toBe(true);
+  });
+
+  it('never cuts a surrogate pair when truncating', () => {
+    const labels = limiter.canonicalize([['a', 'abcd\u{1F4C8}z']], new IngestStats());
+    expect(labels.a).toBe('abcd');
+  });
+
   it('keeps only declared labels and fills missing ones from the resource', () => {
     const stats = new IngestStats();
     const wide = createAttributeLimiter({ maxAttributesPerPoint: 8, maxKeyLength: 64, maxValueLength: 64 });
@@ -81,6 +98,14 @@ describe('series cap', () => {
     // Known series keep their own labels after the cap is reached; other metrics have their own cap.
     expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
     expect(cap.admit('other', { d: '3' }).overflow).toBe(false);
+    expect(cap.size('m')).toBe(2);
+  });
+
+  it('cannot be fooled by separators inside values', () => {
+    const cap = createSeriesCap(10);
+    const a = cap.admit('m', { name: 'n\u0002uid\u0001u' });
+    const b = cap.admit('m', { name: 'n', uid: 'u' });
+    expect(a.key).not.toBe(b.key);
     expect(cap.size('m')).toBe(2);
   });
 
