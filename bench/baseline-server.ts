@@ -32,7 +32,8 @@ export function createBaselineServer(): Server {
         res.writeHead(400, { 'content-type': 'application/json' }).end(EMPTY);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(EMPTY);
+      // Content-Length like the collector sends, so both answer with the same framing on the wire.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': EMPTY.length }).end(EMPTY);
     });
   });
 }

@@ -25,7 +25,8 @@ function cpuModel(): string {
 
 export function describeMachine(): Machine {
   return {
-    cpus: os.availableParallelism(),
+    // Online CPUs of the machine, like nproc before any pinning.
+    cpus: os.cpus().length,
     cpuModel: cpuModel(),
     memoryGiB: os.totalmem() / 1024 ** 3,
     node: process.version,

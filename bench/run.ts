@@ -6,8 +6,9 @@ import { populate, postAccepted } from './ingest.ts';
 import { runLoad } from './load.ts';
 import { describeMachine } from './machine.ts';
 import { CLIENT_CPU, pinSelf } from './pinning.ts';
+import { currentRevision } from './revision.ts';
 import { renderReport, type SeriesResult, type ThroughputResult, type ThroughputRun } from './report.ts';
-import { timeScrapes } from './scrape.ts';
+import { ingestWaitDuringScrape, timeScrapes } from './scrape.ts';
 import { startServer } from './server-process.ts';
 import type { ServerSpec } from './server-protocol.ts';
 import { median } from './stats.ts';
@@ -49,14 +50,22 @@ interface ThroughputConfig {
   readonly against?: { readonly id: string; readonly target: number };
 }
 
+const BASELINE: ServerSpec = { kind: 'baseline' };
+const COLLECTOR: ServerSpec = { kind: 'collector' };
+
 const CONFIGS: readonly ThroughputConfig[] = [
-  { id: 'baseline-json-1k', server: { kind: 'baseline' }, body: 'json-1k' },
-  { id: 'baseline-json-20pt', server: { kind: 'baseline' }, body: 'json-20pt' },
-  { id: 'collector-json-1k', server: { kind: 'collector' }, body: 'json-1k', against: { id: 'baseline-json-1k', target: 0.5 } },
-  { id: 'collector-json-20pt', server: { kind: 'collector' }, body: 'json-20pt', against: { id: 'baseline-json-20pt', target: 0.5 } },
-  // The protobuf target is defined against the JSON baseline for the same content: what a deployment
-  // gains or loses by choosing the encoding, not against a protobuf-decoding baseline.
-  { id: 'collector-protobuf-20pt', server: { kind: 'collector' }, body: 'protobuf-20pt', against: { id: 'baseline-json-20pt', target: 0.4 } },
+  { id: 'baseline-json-1k', server: BASELINE, body: 'json-1k' },
+  { id: 'baseline-json-20pt', server: BASELINE, body: 'json-20pt' },
+  { id: 'collector-json-1k', server: COLLECTOR, body: 'json-1k', against: { id: 'baseline-json-1k', target: 0.5 } },
+  { id: 'collector-json-20pt', server: COLLECTOR, body: 'json-20pt', against: { id: 'baseline-json-20pt', target: 0.5 } },
+  // The protobuf target is defined against the JSON baseline on the same 20 points: there is no
+  // protobuf-decoding baseline, the question is what the collector costs next to the cheapest JSON server.
+  {
+    id: 'collector-protobuf-20pt',
+    server: COLLECTOR,
+    body: 'protobuf-20pt',
+    against: { id: 'baseline-json-20pt', target: 0.4 },
+  },
 ];
 
 function log(message: string): void {
@@ -65,7 +74,7 @@ function log(message: string): void {
 
 /** Fails fast, before minutes of load, if a benchmark body would be (partly) refused. */
 async function checkBodiesAccepted(bodies: ReadonlyMap<ThroughputBodyName, Body>): Promise<void> {
-  const server = await startServer({ kind: 'collector' });
+  const server = await startServer(COLLECTOR);
   try {
     for (const body of bodies.values()) await postAccepted(server.url, body);
   } finally {
@@ -76,8 +85,9 @@ async function checkBodiesAccepted(bodies: ReadonlyMap<ThroughputBodyName, Body>
 async function measureOnce(config: ThroughputConfig): Promise<ThroughputRun> {
   const server = await startServer(config.server);
   try {
-    const sample = async (): Promise<{ cpu: number; at: number }> => ({ cpu: await server.cpuSeconds(), at: performance.now() });
-    let atStart: Promise<{ cpu: number; at: number }> | undefined;
+    type Sample = { cpu: number; at: number };
+    const sample = async (): Promise<Sample> => ({ cpu: await server.cpuSeconds(), at: performance.now() });
+    let atStart: Promise<Sample> | undefined;
     const load = await runLoad(
       {
         url: server.url,
@@ -128,6 +138,7 @@ async function measureThroughput(bodies: ReadonlyMap<ThroughputBodyName, Body>):
       latencyP50Ms: median(list.map((r) => r.latencyP50Ms)),
       latencyP99Ms: median(list.map((r) => r.latencyP99Ms)),
       serverCpu: median(list.map((r) => r.serverCpu)),
+      cpuMicrosPerRequest: median(list.map((r) => (r.serverCpu / r.requestsPerSecond) * 1e6)),
       clientCpu: median(list.map((r) => r.clientCpu)),
       failures: list.reduce((n, r) => n + r.failures, 0),
       against: config.against
@@ -149,7 +160,7 @@ function batchesFor(bodies: readonly Body[]): Body[][] {
   return batches;
 }
 
-async function measureSeries(fill: readonly Body[], warmUp: Body): Promise<SeriesResult> {
+async function measureSeries(fill: readonly Body[], warmUp: Body, probe: Body): Promise<SeriesResult> {
   const batches = batchesFor(fill);
 
   log('scrape: filling a collector and timing /metrics');
@@ -161,8 +172,12 @@ async function measureSeries(fill: readonly Body[], warmUp: Body): Promise<Serie
       const ingest = await populate(scrapeServer.url, batch);
       series += ingest.points;
       const timing = await timeScrapes(scrapeServer.url, SCRAPE_REPEATS, FILLED_FAMILY);
-      scrapes.push({ series, ingest, timing });
-      log(`scrape at ${series} series: median ${timing.medianMs.toFixed(0)} ms, ${timing.bytes} bytes`);
+      const ingestWaitMs = await ingestWaitDuringScrape(scrapeServer.url, probe);
+      scrapes.push({ series, ingest, timing, ingestWaitMs });
+      log(
+        `scrape at ${series} series: median ${timing.medianMs.toFixed(0)} ms, ${timing.bytes} bytes, ` +
+          `ingest waited up to ${ingestWaitMs.toFixed(0)} ms`,
+      );
     }
   } finally {
     await scrapeServer.stop();
@@ -180,14 +195,17 @@ async function measureSeries(fill: readonly Body[], warmUp: Body): Promise<Serie
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // Described before pinning: once pinned, this process sees only one CPU.
+  const machine = describeMachine();
+  const revision = currentRevision();
   // The orchestrator does the scraping and filling; it belongs with the load generator, off the server's CPU.
   pinSelf(CLIENT_CPU);
-  const machine = describeMachine();
   const names: ThroughputBodyName[] = ['json-1k', 'json-20pt', 'protobuf-20pt'];
   const bodies = new Map<ThroughputBodyName, Body>();
   for (const name of names) bodies.set(name, await buildThroughputBody(name));
   await checkBodiesAccepted(bodies);
-  log(`bodies accepted in full: ${[...bodies.values()].map((b) => `${b.name} ${b.bytes.length} B/${b.points} pt`).join(', ')}`);
+  const sizes = [...bodies.values()].map((b) => `${b.name} ${b.bytes.length} B/${b.points} pt`);
+  log(`bodies accepted in full: ${sizes.join(', ')}`);
 
   const throughput = await measureThroughput(bodies);
 
@@ -195,11 +213,14 @@ async function main(): Promise<void> {
   const fill = await buildSeriesBodies(0, last, POINTS_PER_FILL_REQUEST);
   // One series far outside the fill range: warms the same code path without counting as fill.
   const [warmUp] = await buildSeriesBodies(10 * last, 1, 1);
-  const series = await measureSeries(fill, warmUp!);
+  // The scrape-time probe re-sends the first fill series, so it adds no series of its own.
+  const [probe] = await buildSeriesBodies(0, 1, 1);
+  const series = await measureSeries(fill, warmUp!, probe!);
 
   const report = renderReport({
     date: new Date(),
     machine,
+    revision,
     settings: {
       warmupSeconds: WARMUP_SECONDS,
       durationSeconds: DURATION_SECONDS,

@@ -1,3 +1,5 @@
+import type { Body } from './bodies.ts';
+import { post } from './ingest.ts';
 import { median } from './stats.ts';
 
 export interface ScrapeTiming {
@@ -44,4 +46,28 @@ export async function timeScrapes(url: string, repeats: number, family: string):
     bytes: Buffer.byteLength(last.text),
     familySamples: countSamples(last.text, family),
   };
+}
+
+/** Gap between probe requests: frequent enough to land inside any stall longer than a few ms. */
+const PROBE_INTERVAL_MS = 5;
+
+/**
+ * The longest an OTLP request waits while a scrape runs. Node serves both on one thread, so whatever
+ * part of the scrape runs synchronously holds every browser's export back for that long.
+ */
+export async function ingestWaitDuringScrape(url: string, probe: Body): Promise<number> {
+  let scraping = true;
+  const scrape = scrapeOnce(url).finally(() => {
+    scraping = false;
+  });
+  let longest = 0;
+  while (scraping) {
+    const started = performance.now();
+    const { status } = await post(url, probe);
+    if (status !== 200) throw new Error(`probe request answered ${status}`);
+    longest = Math.max(longest, performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+  }
+  await scrape;
+  return longest;
 }

@@ -11,16 +11,15 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
 import { scrape, sumOf } from './support/exposition.ts';
+import { exportRequest, PANEL_RESOURCE, sessionsMetric, sessionsRequest } from './support/otlp.ts';
 import {
+  decodeJsonResponse,
   decodeProtobufResponse,
   decodeStatus,
-  exportRequest,
   loadOtlpTypes,
   mediaTypeOf,
   RPC,
   send,
-  sessionsMetric,
-  sessionsRequest,
   toJson,
   toProtobuf,
   type HttpResult,
@@ -136,8 +135,11 @@ describe('HTTP errors of a collector process', () => {
 
     it('answers a partly refused protobuf export with an ExportMetricsServiceResponse carrying the partial success', async () => {
       const request = exportRequest(
-        sessionsMetric([{ uid: 'partial-protobuf', value: 5 }]),
-        sessionsMetric([{ uid: 'partial-protobuf', value: 1 }, { uid: 'partial-protobuf', value: 2 }], 'grafana.dashboard.unknown'),
+        [
+          sessionsMetric([{ uid: 'partial-protobuf', value: 5 }]),
+          sessionsMetric([{ uid: 'partial-protobuf', value: 1 }, { uid: 'partial-protobuf', value: 2 }], 'grafana.dashboard.unknown'),
+        ],
+        PANEL_RESOURCE,
       );
       const before = await requestsCounted(200, 'partial', 'protobuf');
       const res = await send(endpoint, { headers: PROTOBUF_TYPE, body: toProtobuf(request, types) });
@@ -158,7 +160,7 @@ describe('HTTP errors of a collector process', () => {
       });
       expect(res.status).toBe(200);
       expect(mediaTypeOf(res)).toBe('application/json');
-      const body = JSON.parse(res.body.toString('utf8')) as { partialSuccess?: { rejectedDataPoints?: unknown; errorMessage?: unknown } };
+      const body = decodeJsonResponse(res.body);
       expect(Number(body.partialSuccess?.rejectedDataPoints)).toBe(1);
       expect(body.partialSuccess?.errorMessage).toMatch(/"not\.in\.catalog" is not in the catalog/);
       expect(await sessionsOf('partial-json')).toBe(0);
@@ -214,10 +216,13 @@ describe('HTTP errors of a collector process', () => {
     });
 
     it('refuses JSON with a deep field of the wrong type, naming its full path, and counts nothing of the request', async () => {
-      const request = exportRequest(sessionsMetric([{ uid: 'wrong-shape', value: 2 }]), {
-        name: 'grafana.dashboard.sessions',
-        sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: 'many' }] },
-      });
+      const request = exportRequest(
+        [
+          sessionsMetric([{ uid: 'wrong-shape', value: 2 }]),
+          { name: 'grafana.dashboard.sessions', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: 'many' }] } },
+        ],
+        PANEL_RESOURCE,
+      );
       await expectRefused(
         { headers: JSON_TYPE, body: toJson(request) },
         {

@@ -6,9 +6,10 @@
  */
 import { diag, DiagLogLevel, type Attributes, type DiagLogger } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogBuckets, createBrowser, type Protocol, type SimulatedBrowser } from './support/browsers.ts';
+import { createBrowser, type Protocol, type SimulatedBrowser } from './support/browsers.ts';
 import { startCollector, type RunningCollector } from './support/collector.ts';
 import { scrape, sumOf, type Sample } from './support/exposition.ts';
+import { catalogBuckets } from './support/otlp.ts';
 
 const SESSIONS = 'grafana_analytics_sessions_total';
 const ENGAGED = 'footfall_dashboard_engaged_seconds_total';

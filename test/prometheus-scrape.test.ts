@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Attributes } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrowser, type SimulatedBrowser } from './support/browsers.ts';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
-import { simulatedBrowser, type SimulatedBrowser } from './support/otlp.ts';
 import { pollUntil, startPrometheus, type InstantResult, type PrometheusServer } from './support/prometheus.ts';
 
 /**
@@ -41,12 +41,12 @@ function user(role: string, login: string): Attributes {
 async function sendWorkload(collectorUrl: string): Promise<void> {
   const grafana = { 'grafana.host': 'grafana.example.com', 'grafana.env': 'prod' };
   const browsers: SimulatedBrowser[] = [
-    simulatedBrowser(collectorUrl, 'json', grafana),
-    simulatedBrowser(collectorUrl, 'protobuf', grafana),
-    simulatedBrowser(collectorUrl, 'json', grafana),
+    createBrowser({ url: collectorUrl, protocol: 'json', resource: grafana }),
+    createBrowser({ url: collectorUrl, protocol: 'protobuf', resource: grafana }),
+    createBrowser({ url: collectorUrl, protocol: 'json', resource: grafana }),
   ];
   try {
-    const [a, b, c] = browsers.map((x) => x.instruments);
+    const [a, b, c] = browsers;
     // Browser A (JSON): three sessions on Alpha, time in all three states.
     for (let i = 0; i < 3; i++) a!.sessions.add(1, { ...ALPHA, ...user('Viewer', 'alice') });
     a!.engagedTime.add(12.5, { ...ALPHA, ...user('Viewer', 'alice'), 'engagement.state': 'focused' });

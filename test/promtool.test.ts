@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectorConfigInput } from '../packages/collector/src/index.ts';
+import { createBrowser } from './support/browsers.ts';
 import { startCollector, type RunningCollector } from './support/collector.ts';
-import { scrape, sumOf } from './support/exposition.ts';
+import { duplicateSeries, invalidLabelNames, parseExposition, scrape, sumOf, type Sample } from './support/exposition.ts';
 import {
   attrs,
   catalogBuckets,
@@ -10,20 +11,12 @@ import {
   deltaSum,
   exportRequest,
   kv,
-  postJson,
-  rejectedPoints,
-  simulatedBrowser,
   type AttributeValue,
   type JsonKeyValue,
   type JsonMetric,
 } from './support/otlp.ts';
-import {
-  checkMetrics,
-  duplicateSeries,
-  invalidLabelNames,
-  parseSamplesStrict,
-  type RawSample,
-} from './support/prometheus.ts';
+import { checkMetrics } from './support/prometheus.ts';
+import { postJson, rejectedPoints } from './support/requests.ts';
 
 /**
  * `promtool check metrics` (Prometheus 2.42) on the collector's /metrics after normal and hostile
@@ -43,18 +36,15 @@ function expectPromtoolAccepts(text: string): void {
   expect(result.code, `promtool check metrics exited ${result.code}:\n${result.output}\n--- exposition ---\n${text}`).toBe(0);
 }
 
-function expectNoDuplicateSeries(samples: readonly RawSample[]): void {
+function expectNoDuplicateSeries(samples: readonly Sample[]): void {
   expect(duplicateSeries(samples), 'samples on /metrics that Prometheus reads as one series').toEqual([]);
 }
 
-function seriesWith(samples: readonly RawSample[], name: string, labels: Record<string, string>): RawSample[] {
+/** Samples named `name` having each of `labels` among their label pairs (a repeated label name matches on any of its values). */
+function seriesWith(samples: readonly Sample[], name: string, labels: Record<string, string>): Sample[] {
   return samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels.some(([n, x]) => n === k && x === v)),
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.pairs.some(([n, x]) => n === k && x === v)),
   );
-}
-
-function labelsOf(sample: RawSample): Record<string, string> {
-  return Object.fromEntries(sample.labels);
 }
 
 async function post(url: string, metrics: JsonMetric[], resource: JsonKeyValue[] = []): Promise<void> {
@@ -68,12 +58,12 @@ describe('the checks used here', () => {
     // An invalid label name is a parse error for promtool and for Prometheus.
     const badName = 'm_total{1a="x"} 1\n';
     expect(checkMetrics(badName).code).toBe(1);
-    expect(invalidLabelNames(parseSamplesStrict(badName))).toHaveLength(1);
+    expect(invalidLabelNames(parseExposition(badName))).toHaveLength(1);
     // promtool 2.42 passes duplicates; our own check does not.
     const dups = '# HELP m_total m\n# TYPE m_total counter\nm_total{a=""} 1\nm_total 2\nm_total{b="\\n"} 3\nm_total{b="\\n"} 4\n';
     expect(checkMetrics(dups).code).toBe(0);
-    expect(duplicateSeries(parseSamplesStrict(dups))).toHaveLength(2);
-    expect(() => parseSamplesStrict('m_total{a="x} 1\n')).toThrow(/unterminated/);
+    expect(duplicateSeries(parseExposition(dups))).toHaveLength(2);
+    expect(() => parseExposition('m_total{a="x} 1\n')).toThrow(/unterminated/);
   });
 });
 
@@ -86,25 +76,27 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
 
   it('accepts /metrics after normal traffic from the OTel SDK (counters, both histograms, legacy series)', async () => {
     const grafana = { 'grafana.host': 'grafana.example.com', 'grafana.env': 'prod' };
-    const browsers = [simulatedBrowser(c.url, 'json', grafana), simulatedBrowser(c.url, 'protobuf', grafana)];
+    const browsers = [
+      createBrowser({ url: c.url, protocol: 'json', resource: grafana }),
+      createBrowser({ url: c.url, protocol: 'protobuf', resource: grafana }),
+    ];
     const dash = { 'dashboard.uid': 'normal', 'dashboard.name': 'Normal', 'dashboard.timezone': 'utc' };
     try {
       for (const [i, b] of browsers.entries()) {
         const role = { 'user.role': i === 0 ? 'Viewer' : 'Editor', 'user.login': `user${i}` };
-        const x = b.instruments;
-        x.sessions.add(1, { ...dash, ...role });
-        x.engagedTime.add(10, { ...dash, ...role, 'engagement.state': 'focused' });
-        x.engagedTime.add(5, { ...dash, ...role, 'engagement.state': 'visible' });
-        x.engagedTime.add(20, { ...dash, ...role, 'engagement.state': 'hidden' });
-        x.heartbeats.add(3, { ...dash, 'user.role': role['user.role'] });
-        x.sessionDuration.record(45, { ...dash, 'user.role': role['user.role'] });
-        x.sessionDuration.record(4000, { ...dash, 'user.role': role['user.role'] });
-        x.variableSelections.add(2, { ...dash, 'variable.name': 'host', 'variable.value': 'web-1' });
-        x.timeRangeSelections.add(1, { ...dash, time_range: 'now-6h' });
-        x.queries.add(7, { ...dash, 'datasource.type': 'prometheus' });
-        x.queryErrors.add(1, { ...dash, 'datasource.type': 'prometheus' });
-        x.queryDuration.record(0.2, { ...dash, 'datasource.type': 'prometheus' });
-        x.queryDuration.record(12, { ...dash, 'datasource.type': 'prometheus' });
+        b.sessions.add(1, { ...dash, ...role });
+        b.engagedTime.add(10, { ...dash, ...role, 'engagement.state': 'focused' });
+        b.engagedTime.add(5, { ...dash, ...role, 'engagement.state': 'visible' });
+        b.engagedTime.add(20, { ...dash, ...role, 'engagement.state': 'hidden' });
+        b.heartbeats.add(3, { ...dash, 'user.role': role['user.role'] });
+        b.sessionDuration.record(45, { ...dash, 'user.role': role['user.role'] });
+        b.sessionDuration.record(4000, { ...dash, 'user.role': role['user.role'] });
+        b.variableSelections.add(2, { ...dash, 'variable.name': 'host', 'variable.value': 'web-1' });
+        b.timeRangeSelections.add(1, { ...dash, time_range: 'now-6h' });
+        b.queries.add(7, { ...dash, 'datasource.type': 'prometheus' });
+        b.queryErrors.add(1, { ...dash, 'datasource.type': 'prometheus' });
+        b.queryDuration.record(0.2, { ...dash, 'datasource.type': 'prometheus' });
+        b.queryDuration.record(12, { ...dash, 'datasource.type': 'prometheus' });
         await b.flush();
       }
     } finally {
@@ -210,13 +202,12 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
     expect(text).not.toBe(before);
     expectPromtoolAccepts(text);
 
-    const strict = parseSamplesStrict(text);
-    const first = seriesWith(strict, 'grafana_analytics_sessions_total', { dashboard_uid: 'collide-first' });
-    expect(first.map(labelsOf)).toEqual([
+    const first = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'collide-first' });
+    expect(first.map((s) => s.labels)).toEqual([
       { dashboard_uid: 'collide-first', user_login: 'login-first', dashboard_name: 'name-first', grafana_host: 'resource-host' },
     ]);
-    const fromPoint = seriesWith(strict, 'grafana_analytics_sessions_total', { dashboard_uid: 'from-point' });
-    expect(fromPoint.map(labelsOf)).toEqual([{ dashboard_uid: 'from-point', grafana_host: 'resource-host' }]);
+    const fromPoint = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'from-point' });
+    expect(fromPoint.map((s) => s.labels)).toEqual([{ dashboard_uid: 'from-point', grafana_host: 'resource-host' }]);
     // Values of the losing or undeclared keys appear nowhere.
     for (const lost of ['collide-second', 'login-second', 'name-second', 'dunder-name', 'le-key', 'job-key', 'from-resource', 'dunder-resource']) {
       expect(text, lost).not.toContain(lost);
@@ -258,14 +249,13 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
       deltaSum(ENGAGED, points.map((p) => ({ value: 2, attributes: [...p.attributes, kv('engagement.state', 'visible')] }))),
       deltaHistogram(QUERY_DURATION, points.map((p) => ({ observations: [0.3], attributes: p.attributes }))),
     ]);
-    const { text } = await scrape(c.url);
+    const { text, samples } = await scrape(c.url);
     expectPromtoolAccepts(text);
 
-    const strict = parseSamplesStrict(text);
     for (const [i, [sent, expected]] of HOSTILE_VALUES.entries()) {
       for (const name of ['grafana_analytics_sessions_total', 'grafana_analytics_sessions_duration_seconds_total', 'footfall_dashboard_query_duration_seconds_count']) {
-        const found = seriesWith(strict, name, { dashboard_uid: `v${i}` });
-        expect(found.map((s) => labelsOf(s).dashboard_name ?? ''), `${name} for ${JSON.stringify(sent)}`).toEqual([expected]);
+        const found = seriesWith(samples, name, { dashboard_uid: `v${i}` });
+        expect(found.map((s) => s.labels.dashboard_name ?? ''), `${name} for ${JSON.stringify(sent)}`).toEqual([expected]);
       }
     }
   });
@@ -274,9 +264,9 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
     // 251 + 2 × 2 UTF-16 units, then the 256-unit cap falls inside the third emoji's surrogate pair.
     const sent = `${'e'.repeat(251)}${'📈'.repeat(10)}`;
     await post(c.url, [deltaSum(SESSIONS, [{ value: 1, attributes: attrs([['dashboard.uid', 'cut-long'], ['dashboard.name', sent]]) }])]);
-    const { text } = await scrape(c.url);
-    const [exposed] = seriesWith(parseSamplesStrict(text), 'grafana_analytics_sessions_total', { dashboard_uid: 'cut-long' });
-    const name = exposed === undefined ? undefined : labelsOf(exposed).dashboard_name;
+    const { samples } = await scrape(c.url);
+    const [exposed] = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'cut-long' });
+    const name = exposed?.labels.dashboard_name;
     expect(name, exposed?.raw).toBeDefined();
     expect(sent.startsWith(name!), `exposed ${JSON.stringify(name!.slice(245))}, not a prefix of the value sent`).toBe(true);
     expect(name!.length).toBeGreaterThanOrEqual(251);
@@ -284,15 +274,13 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
   });
 
   it('exposes no two samples with the same name and label set (Prometheus would drop one)', async () => {
-    const { text } = await scrape(c.url);
-    const samples = parseSamplesStrict(text);
+    const { samples } = await scrape(c.url);
     expect(samples.length).toBeGreaterThan(100);
     expectNoDuplicateSeries(samples);
   });
 
   it('exposes only valid label names', async () => {
-    const { text } = await scrape(c.url);
-    const samples = parseSamplesStrict(text);
+    const { text, samples } = await scrape(c.url);
     expect(samples.length).toBeGreaterThan(100);
     expect(invalidLabelNames(samples), text).toEqual([]);
     // promtool agrees on the accumulated exposition too.
@@ -315,10 +303,9 @@ describe('series identity on /metrics', () => {
         { value: 1, attributes: attrs([['dashboard.uid', 'untitled']]) },
       ]),
     ]);
-    const { text } = await scrape(c.url);
-    const samples = seriesWith(parseSamplesStrict(text), 'grafana_analytics_sessions_total', { dashboard_uid: 'untitled' });
+    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'untitled' });
     expectNoDuplicateSeries(samples);
-    expect(samples.reduce((t, s) => t + Number(s.value), 0)).toBe(2);
+    expect(samples.reduce((t, s) => t + s.value, 0)).toBe(2);
   });
 
   it('does not expose values that differ only in unpaired surrogates as two identical series', async () => {
@@ -330,10 +317,9 @@ describe('series identity on /metrics', () => {
         { value: 1, attributes: attrs([['dashboard.uid', 'cut'], ['dashboard.name', 'Revenue \ufffd']]) },
       ]),
     ]);
-    const { text } = await scrape(c.url);
-    const samples = seriesWith(parseSamplesStrict(text), 'grafana_analytics_sessions_total', { dashboard_uid: 'cut' });
+    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'cut' });
     expectNoDuplicateSeries(samples);
-    expect(samples.reduce((t, s) => t + Number(s.value), 0)).toBe(3);
+    expect(samples.reduce((t, s) => t + s.value, 0)).toBe(3);
   });
 
   it('keeps histogram series apart when a label value contains control characters', async () => {
@@ -345,10 +331,10 @@ describe('series identity on /metrics', () => {
         { observations: [5, 5], attributes: attrs([['dashboard.name', 'n'], ['dashboard.uid', 'u']]) },
       ]),
     ]);
-    const { text } = await scrape(c.url);
-    const counts = parseSamplesStrict(text).filter((s) => s.name === 'footfall_dashboard_session_duration_seconds_count');
+    const { samples } = await scrape(c.url);
+    const counts = samples.filter((s) => s.name === 'footfall_dashboard_session_duration_seconds_count');
     expect(
-      counts.map((s) => ({ labels: labelsOf(s), count: Number(s.value) })),
+      counts.map((s) => ({ labels: s.labels, count: s.value })),
       counts.map((s) => JSON.stringify(s.raw)).join('\n'),
     ).toEqual(
       expect.arrayContaining([
@@ -418,7 +404,7 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
     metrics: fc.array(metric, { minLength: 1, maxLength: 3 }),
   });
 
-  function toJson(m: { name: string; points: Array<{ value: number; attributes: Array<[string, AttributeValue]> }> }): JsonMetric {
+  function jsonMetric(m: { name: string; points: Array<{ value: number; attributes: Array<[string, AttributeValue]> }> }): JsonMetric {
     if (m.name === SESSION_DURATION) {
       const bounds = catalogBuckets(SESSION_DURATION);
       return deltaHistogram(
@@ -442,17 +428,16 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
       fc.asyncProperty(scenario, async (s) => {
         const collector = await startCollector(configs[s.config]!);
         try {
-          const res = await postJson(collector.url, exportRequest(s.metrics.map(toJson), attrs(s.resource)));
+          const res = await postJson(collector.url, exportRequest(s.metrics.map(jsonMetric), attrs(s.resource)));
           expect(res.status, JSON.stringify(res.body)).toBe(200);
           expect(rejectedPoints(res), JSON.stringify(res.body)).toBe(0);
-          const { text } = await scrape(collector.url);
-          const samples = parseSamplesStrict(text);
+          const { text, samples } = await scrape(collector.url);
           expect(invalidLabelNames(samples), text).toEqual([]);
           expectNoDuplicateSeries(samples);
           // Every point counts somewhere: the exposition's totals equal what was sent.
           for (const name of new Set(s.metrics.map((m) => m.name))) {
             const sent = s.metrics.filter((m) => m.name === name).flatMap((m) => m.points).reduce((t, p) => t + p.value, 0);
-            const exposed = samples.filter((x) => x.name === PROM_NAME[name]).reduce((t, x) => t + Number(x.value), 0);
+            const exposed = samples.filter((x) => x.name === PROM_NAME[name]).reduce((t, x) => t + x.value, 0);
             expect(exposed, `${PROM_NAME[name]} in\n${text}`).toBe(sent);
           }
           // promtool costs a process start (~50 ms): run it on every fourth scenario.

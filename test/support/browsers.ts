@@ -16,7 +16,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { METRIC_CATALOG } from '../../packages/collector/src/index.ts';
+import { catalogBuckets, catalogMetric, PANEL_SCOPE_NAME, PANEL_SERVICE_NAME } from './otlp.ts';
 
 export type Protocol = 'json' | 'protobuf';
 
@@ -31,12 +31,20 @@ export interface BrowserOptions {
   readonly resource?: Attributes;
 }
 
-/** The panel's instruments, recorded exactly as the panel does (catalog names, units, bucket advice). */
+/**
+ * A browser tab running the panel, with the panel's nine instruments recorded exactly as the panel
+ * does (catalog names, units, bucket advice).
+ */
 export interface SimulatedBrowser {
   readonly protocol: Protocol;
   readonly sessions: Counter;
   readonly engagedTime: Counter;
+  readonly heartbeats: Counter;
   readonly sessionDuration: Histogram;
+  readonly variableSelections: Counter;
+  readonly timeRangeSelections: Counter;
+  readonly queries: Counter;
+  readonly queryErrors: Counter;
   readonly queryDuration: Histogram;
   /** Every export the SDK made so far, in order (one HTTP request each). */
   readonly exports: readonly ExportResult[];
@@ -47,12 +55,6 @@ export interface SimulatedBrowser {
    */
   flush(): Promise<number>;
   shutdown(): Promise<void>;
-}
-
-export function catalogBuckets(name: string): number[] {
-  const metric = METRIC_CATALOG.find((m) => m.name === name);
-  if (!metric?.buckets) throw new Error(`${name} is not a histogram in the catalog`);
-  return [...metric.buckets];
 }
 
 /** Wraps the real OTLP exporter and keeps each export's result, which the reader does not surface. */
@@ -103,16 +105,16 @@ export function createBrowser(options: BrowserOptions): SimulatedBrowser {
     exportTimeoutMillis: 10_000,
   });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'grafana-footfall-panel', ...options.resource }),
+    resource: resourceFromAttributes({ 'service.name': PANEL_SERVICE_NAME, ...options.resource }),
     readers: [reader],
   });
-  const meter = provider.getMeter('footfall-panel', '1.0.0');
-  const counter = (name: string) => {
-    const m = METRIC_CATALOG.find((c) => c.name === name)!;
+  const meter = provider.getMeter(PANEL_SCOPE_NAME, '1.0.0');
+  const counter = (name: string): Counter => {
+    const m = catalogMetric(name);
     return meter.createCounter(m.name, { unit: m.unit, description: m.description });
   };
-  const histogram = (name: string) => {
-    const m = METRIC_CATALOG.find((c) => c.name === name)!;
+  const histogram = (name: string): Histogram => {
+    const m = catalogMetric(name);
     return meter.createHistogram(m.name, {
       unit: m.unit,
       description: m.description,
@@ -124,7 +126,12 @@ export function createBrowser(options: BrowserOptions): SimulatedBrowser {
     protocol: options.protocol,
     sessions: counter('grafana.dashboard.sessions'),
     engagedTime: counter('grafana.dashboard.engaged_time'),
+    heartbeats: counter('grafana.dashboard.heartbeats'),
     sessionDuration: histogram('grafana.dashboard.session.duration'),
+    variableSelections: counter('grafana.dashboard.variable.selections'),
+    timeRangeSelections: counter('grafana.dashboard.time_range.selections'),
+    queries: counter('grafana.dashboard.queries'),
+    queryErrors: counter('grafana.dashboard.query.errors'),
     queryDuration: histogram('grafana.dashboard.query.duration'),
     exports: exporter.results,
     async flush() {

@@ -1,91 +1,27 @@
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as JsonExporter,
-} from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { METRIC_CATALOG } from '../../packages/collector/src/index.ts';
+/**
+ * Hand-built OTLP/JSON export requests, for input the SDK would never produce and for requests whose
+ * exact shape a test controls. Encoding them for the wire (JSON or protobuf bytes) and sending them is
+ * requests.ts's job.
+ */
+import { METRIC_CATALOG, type CatalogMetric } from '../../packages/collector/src/index.ts';
 
-export type Encoding = 'json' | 'protobuf';
+/** The catalog entry of a metric; throws for a name the catalog does not have. */
+export function catalogMetric(name: string): CatalogMetric {
+  const metric = METRIC_CATALOG.find((m) => m.name === name);
+  if (metric === undefined) throw new Error(`${name} is not in the catalog`);
+  return metric;
+}
 
 /** The catalog's bucket boundaries for a histogram metric (the panel records with exactly these). */
 export function catalogBuckets(name: string): number[] {
-  const metric = METRIC_CATALOG.find((m) => m.name === name);
-  if (metric?.buckets === undefined) throw new Error(`${name} is not a histogram in the catalog`);
-  return [...metric.buckets];
+  const { buckets } = catalogMetric(name);
+  if (buckets === undefined) throw new Error(`${name} is not a histogram in the catalog`);
+  return [...buckets];
 }
 
-/** The panel's instruments, created as the panel creates them (names, units, bucket advice). */
-export interface DashboardInstruments {
-  readonly sessions: Counter;
-  readonly engagedTime: Counter;
-  readonly heartbeats: Counter;
-  readonly sessionDuration: Histogram;
-  readonly variableSelections: Counter;
-  readonly timeRangeSelections: Counter;
-  readonly queries: Counter;
-  readonly queryErrors: Counter;
-  readonly queryDuration: Histogram;
-}
-
-/**
- * One simulated browser tab: its own MeterProvider and OTLP/HTTP exporter (JSON or protobuf) with
- * DELTA temporality, exporting only when flushed.
- */
-export interface SimulatedBrowser {
-  readonly meter: Meter;
-  readonly instruments: DashboardInstruments;
-  /** Exports what was recorded since the last flush; rejects when the export fails. */
-  flush(): Promise<void>;
-  shutdown(): Promise<void>;
-}
-
-export function simulatedBrowser(collectorUrl: string, encoding: Encoding, resource: Attributes = {}): SimulatedBrowser {
-  const options = {
-    url: `${collectorUrl}/v1/metrics`,
-    temporalityPreference: AggregationTemporalityPreference.DELTA,
-    timeoutMillis: 5_000,
-  };
-  const exporter = encoding === 'json' ? new JsonExporter(options) : new ProtobufExporter(options);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, exportTimeoutMillis: 5_000 });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'grafana-footfall-panel', ...resource }),
-    readers: [reader],
-  });
-  const meter = provider.getMeter('footfall-panel', '1.0.0');
-  const counter = (name: string): Counter => {
-    const m = METRIC_CATALOG.find((c) => c.name === name)!;
-    return meter.createCounter(name, { unit: m.unit, description: m.description });
-  };
-  const histogram = (name: string): Histogram => {
-    const m = METRIC_CATALOG.find((c) => c.name === name)!;
-    return meter.createHistogram(name, {
-      unit: m.unit,
-      description: m.description,
-      advice: { explicitBucketBoundaries: catalogBuckets(name) },
-    });
-  };
-  return {
-    meter,
-    instruments: {
-      sessions: counter('grafana.dashboard.sessions'),
-      engagedTime: counter('grafana.dashboard.engaged_time'),
-      heartbeats: counter('grafana.dashboard.heartbeats'),
-      sessionDuration: histogram('grafana.dashboard.session.duration'),
-      variableSelections: counter('grafana.dashboard.variable.selections'),
-      timeRangeSelections: counter('grafana.dashboard.time_range.selections'),
-      queries: counter('grafana.dashboard.queries'),
-      queryErrors: counter('grafana.dashboard.query.errors'),
-      queryDuration: histogram('grafana.dashboard.query.duration'),
-    },
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
-  };
-}
-
-/* ---- Hand-built OTLP/JSON, for input the SDK would never produce ---- */
+/** Who the panel says it is: the service.name on its resource and the name of its meter (OTLP scope). */
+export const PANEL_SERVICE_NAME = 'grafana-footfall-panel';
+export const PANEL_SCOPE_NAME = 'footfall-panel';
 
 export type AttributeValue = string | number | boolean;
 
@@ -157,29 +93,38 @@ export function deltaHistogram(
   };
 }
 
-export function exportRequest(metrics: readonly JsonMetric[], resource: JsonKeyValue[] = []): unknown {
+/**
+ * An ExportMetricsServiceRequest in OTLP/JSON shape. A type alias rather than an interface: protobufjs'
+ * fromObject takes an index-signature object, which only an alias is assignable to.
+ */
+export type ExportRequest = {
+  readonly resourceMetrics: ReadonlyArray<{
+    readonly resource: { readonly attributes: readonly JsonKeyValue[] };
+    readonly scopeMetrics: ReadonlyArray<{ readonly scope: { readonly name: string }; readonly metrics: readonly JsonMetric[] }>;
+  }>;
+};
+
+/** One resource (with these attributes, none by default), one scope, these metrics. */
+export function exportRequest(metrics: readonly JsonMetric[], resource: readonly JsonKeyValue[] = []): ExportRequest {
   return {
-    resourceMetrics: [{ resource: { attributes: resource }, scopeMetrics: [{ scope: { name: 'footfall-panel' }, metrics }] }],
+    resourceMetrics: [{ resource: { attributes: resource }, scopeMetrics: [{ scope: { name: PANEL_SCOPE_NAME }, metrics }] }],
   };
 }
 
-export interface ExportResponse {
-  readonly status: number;
-  readonly body: { partialSuccess?: { rejectedDataPoints?: string | number; errorMessage?: string } } & Record<string, unknown>;
+/** The resource the panel's SDK sends: its service.name. */
+export const PANEL_RESOURCE: readonly JsonKeyValue[] = [kv('service.name', PANEL_SERVICE_NAME)];
+
+export interface SessionPoint {
+  readonly uid: string;
+  readonly value: number;
 }
 
-/** POSTs an OTLP/JSON body to /v1/metrics. `body` may be a string to send bytes JSON.stringify would not. */
-export async function postJson(collectorUrl: string, body: unknown): Promise<ExportResponse> {
-  const res = await fetch(`${collectorUrl}/v1/metrics`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as ExportResponse['body']) };
+/** A delta monotonic sum of session counts per dashboard (or under another metric name). */
+export function sessionsMetric(points: readonly SessionPoint[], name = 'grafana.dashboard.sessions'): JsonMetric {
+  return { ...deltaSum(name, points.map((p) => ({ value: p.value, attributes: [kv('dashboard.uid', p.uid)] }))), unit: '{session}' };
 }
 
-/** Points the collector refused in an export response (0 when there is no partial success). */
-export function rejectedPoints(response: ExportResponse): number {
-  return Number(response.body.partialSuccess?.rejectedDataPoints ?? 0);
+/** A request as the panel's SDK would send it, holding one sessionsMetric. */
+export function sessionsRequest(points: readonly SessionPoint[], name?: string): ExportRequest {
+  return exportRequest([sessionsMetric(points, name)], PANEL_RESOURCE);
 }

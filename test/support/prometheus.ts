@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A free TCP port on loopback: bind port 0, read the port the kernel chose, let it go. */
 export async function freePort(): Promise<number> {
@@ -179,10 +180,6 @@ interface QueryResponse {
   };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Polls `read` until `accept` holds for its result or `timeoutMs` passes; returns the last result
  * either way, so the caller's assertion reports what was seen.
@@ -199,113 +196,4 @@ export async function pollUntil<T>(
     if (accept(value) || Date.now() > deadline) return value;
     await sleep(intervalMs);
   }
-}
-
-/** One sample line of exposition text, label names exactly as written (valid or not). */
-export interface RawSample {
-  readonly line: number;
-  /** The line as written. */
-  readonly raw: string;
-  readonly name: string;
-  /** Label pairs in order of appearance; duplicates kept. */
-  readonly labels: ReadonlyArray<readonly [string, string]>;
-  readonly value: string;
-}
-
-/**
- * A strict reader of the text format 0.0.4 for checks promtool 2.42 does not make. Unlike
- * parseExposition it keeps label names as written (so an invalid one can be seen), keeps duplicate
- * label names, and throws on a line it cannot read instead of skipping it.
- */
-export function parseSamplesStrict(text: string): RawSample[] {
-  const samples: RawSample[] = [];
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const fail = (why: string): never => {
-      throw new Error(`exposition line ${n + 1} ${why}: ${JSON.stringify(line)}`);
-    };
-    let i = 0;
-    while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') i++;
-    const name = line.slice(0, i);
-    if (name === '') fail('has no metric name');
-    const labels: Array<[string, string]> = [];
-    if (line[i] === '{') {
-      i++;
-      while (line[i] !== '}') {
-        const eq = line.indexOf('=', i);
-        if (eq === -1) fail('has a label without "="');
-        const labelName = line.slice(i, eq).trim();
-        i = eq + 1;
-        if (line[i] !== '"') fail('has an unquoted label value');
-        i++;
-        let value = '';
-        for (;;) {
-          if (i >= line.length) fail('has an unterminated label value');
-          const c = line[i]!;
-          if (c === '"') break;
-          if (c === '\\') {
-            const next = line[i + 1];
-            if (next === 'n') value += '\n';
-            else if (next === '\\' || next === '"') value += next;
-            else fail(`has an invalid escape \\${next ?? ''}`);
-            i += 2;
-            continue;
-          }
-          value += c;
-          i++;
-        }
-        i++;
-        labels.push([labelName, value]);
-        if (line[i] === ',') i++;
-        else if (line[i] !== '}') fail('has garbage after a label value');
-      }
-      i++;
-    }
-    const rest = line.slice(i).trim().split(/\s+/);
-    if (rest.length < 1 || rest.length > 2 || rest[0] === '') fail('has no value');
-    samples.push({ line: n + 1, raw: line, name, labels, value: rest[0]! });
-  }
-  return samples;
-}
-
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Label names in the exposition that Prometheus would reject, with the line each is on. */
-export function invalidLabelNames(samples: readonly RawSample[]): string[] {
-  const bad: string[] = [];
-  for (const s of samples) {
-    for (const [name] of s.labels) if (!LABEL_NAME.test(name)) bad.push(`line ${s.line}: ${JSON.stringify(name)} on ${s.name}`);
-  }
-  return bad;
-}
-
-/**
- * The identity Prometheus gives a sample: its name and label set, where a label with an empty value
- * is the same as no label at all (Prometheus drops empty labels on ingestion), so
- * `m{a=""}` and `m` are one series.
- */
-export function seriesIdentity(sample: RawSample): string {
-  const pairs = sample.labels.filter(([, v]) => v !== '').map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`);
-  return `${sample.name}{${pairs.sort().join(',')}}`;
-}
-
-/**
- * Samples that share name and label set with an earlier sample, or repeat a label name: Prometheus
- * keeps one of such a pair and drops the other (counted in
- * prometheus_target_scrapes_sample_duplicate_timestamp_total), so a sum over them comes out short.
- */
-export function duplicateSeries(samples: readonly RawSample[]): string[] {
-  const seen = new Map<string, RawSample>();
-  const dups: string[] = [];
-  for (const s of samples) {
-    const names = s.labels.map(([k]) => k);
-    if (new Set(names).size !== names.length) dups.push(`repeated label name on line ${s.line}: ${s.raw}`);
-    const id = seriesIdentity(s);
-    const first = seen.get(id);
-    if (first === undefined) seen.set(id, s);
-    else dups.push(`series ${id} twice: line ${first.line}: ${first.raw} | line ${s.line}: ${s.raw}`);
-  }
-  return dups;
 }

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import type { ExportRequest } from './otlp.ts';
 
 /** The collector's own OTLP metrics schema: the wire contract the tests decode answers with. */
 export const OTLP_PROTO = fileURLToPath(new URL('../../packages/collector/proto/otlp-metrics.proto', import.meta.url));
@@ -99,50 +101,39 @@ export function decodeProtobufResponse(body: Buffer, types: OtlpTypes): { partia
 /** google.rpc.Code values. */
 export const RPC = { INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12 } as const;
 
-export interface SessionPoint {
-  readonly uid: string;
-  readonly value: number;
-}
-
-/** A delta monotonic sum in OTLP/JSON shape: session counts per dashboard (or another metric name). */
-export function sessionsMetric(points: readonly SessionPoint[], name = 'grafana.dashboard.sessions'): Record<string, unknown> {
-  return {
-    name,
-    unit: '{session}',
-    sum: {
-      aggregationTemporality: 1,
-      isMonotonic: true,
-      dataPoints: points.map((p) => ({
-        asInt: String(p.value),
-        timeUnixNano: '1700000000000000000',
-        attributes: [{ key: 'dashboard.uid', value: { stringValue: p.uid } }],
-      })),
-    },
-  };
-}
-
-/** An ExportMetricsServiceRequest in OTLP/JSON shape: one resource, one scope, these metrics. */
-export function exportRequest(...metrics: Array<Record<string, unknown>>): Record<string, unknown> {
-  return {
-    resourceMetrics: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'grafana-footfall-panel' } }] },
-        scopeMetrics: [{ scope: { name: 'footfall-panel' }, metrics }],
-      },
-    ],
-  };
-}
-
-export function sessionsRequest(points: readonly SessionPoint[], name?: string): Record<string, unknown> {
-  return exportRequest(sessionsMetric(points, name));
-}
-
-export function toJson(message: Record<string, unknown>): Buffer {
+export function toJson(message: ExportRequest): Buffer {
   return Buffer.from(JSON.stringify(message));
 }
 
-export function toProtobuf(message: Record<string, unknown>, types: OtlpTypes): Buffer {
+export function toProtobuf(message: ExportRequest, types: OtlpTypes): Buffer {
   return Buffer.from(types.Request.encode(types.Request.fromObject(message)).finish());
+}
+
+export interface JsonExportResponse {
+  readonly partialSuccess?: { readonly rejectedDataPoints?: string | number; readonly errorMessage?: string };
+  readonly [field: string]: unknown;
+}
+
+/** Decodes an ExportMetricsServiceResponse (JSON); an empty body is the empty response. */
+export function decodeJsonResponse(body: Buffer): JsonExportResponse {
+  const text = body.toString('utf8');
+  return text === '' ? {} : (JSON.parse(text) as JsonExportResponse);
+}
+
+export interface ExportResponse {
+  readonly status: number;
+  readonly body: JsonExportResponse;
+}
+
+/** POSTs an OTLP/JSON export request to the collector's /v1/metrics. */
+export async function postJson(collectorUrl: string, request: ExportRequest): Promise<ExportResponse> {
+  const res = await send(`${collectorUrl}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body: toJson(request) });
+  return { status: res.status, body: decodeJsonResponse(res.body) };
+}
+
+/** Points the collector refused in an export response (0 when there is no partial success). */
+export function rejectedPoints(response: ExportResponse): number {
+  return Number(response.body.partialSuccess?.rejectedDataPoints ?? 0);
 }
 
 export interface LargeUpload {
@@ -154,8 +145,6 @@ export interface LargeUpload {
   /** The socket error (EPIPE, ECONNRESET) met while sending the announced body, if any. */
   readonly error: string | undefined;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A fast client with a large upload, made deterministic: announces `declared` bytes and sends the

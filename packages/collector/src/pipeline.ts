@@ -57,10 +57,13 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
             }
             const labels = limiter.apply(privacy.apply(point.attributes, stats), resourceLabels, route.labelNames, stats);
             const series = seriesCap.admit(metric.name, labels);
-            if (series.overflow) stats.overflow(metric.name);
             const refused = route.record(point, series);
-            if (refused) stats.refuse(refused.reason, 1, refused.message);
-            else stats.accepted++;
+            if (refused) {
+              stats.refuse(refused.reason, 1, refused.message);
+              continue;
+            }
+            stats.accepted++;
+            if (series.overflow) stats.overflow(metric.name);
           }
         }
       }
