@@ -44,10 +44,13 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
       continue;
     }
     const counter = meter.createCounter(metric.prometheus, { description: metric.description, unit: metric.unit });
-    const recordLegacy = metric.legacy ? legacyRecorder(meter.createCounter(metric.legacy.prometheus, {
-      description: `${metric.description} Series kept from the macropower-analytics-panel server.`,
-      unit: metric.unit,
-    }), metric) : undefined;
+    const legacy = metric.legacy
+      ? meter.createCounter(metric.legacy.prometheus, {
+          description: `${metric.description} Series kept from the macropower-analytics-panel server.`,
+          unit: metric.unit,
+        })
+      : undefined;
+    const recordLegacy = legacy ? legacyRecorder(legacy, metric) : undefined;
     routes.set(metric.name, {
       metric,
       labelNames,
@@ -73,14 +76,11 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
 }
 
 function checkShape(metric: Metric, expected: CatalogMetric): Refusal | undefined {
-  const wanted = expected.kind === 'counter' ? 'a monotonic sum' : 'a histogram';
-  if (metric.type === 'sum' && expected.kind === 'counter' && !metric.monotonic) {
-    return refusal('type_mismatch', `${metric.name} must be ${wanted}`);
+  const type = expected.kind === 'counter' ? 'sum' : 'histogram';
+  if (metric.type !== type || (metric.type === 'sum' && !metric.monotonic)) {
+    return refusal('type_mismatch', `${metric.name} must be ${type === 'sum' ? 'a monotonic sum' : 'a histogram'}`);
   }
-  if ((metric.type === 'sum' && expected.kind !== 'counter') || (metric.type !== 'sum' && metric.type !== expected.kind)) {
-    return refusal('type_mismatch', `${metric.name} must be ${wanted}`);
-  }
-  if ((metric.type === 'sum' || metric.type === 'histogram') && metric.temporality !== 'delta') {
+  if (metric.temporality !== 'delta') {
     return refusal(
       'not_delta',
       `${metric.name} has ${metric.temporality} temporality; only DELTA is accepted (set temporalityPreference: DELTA)`,

@@ -20,7 +20,7 @@ export type Labels = Record<string, string>;
  */
 export interface AttributeLimiter {
   canonicalize(attributes: AttributeList, stats: IngestStats): Labels;
-  apply(point: AttributeList, fallback: Labels, allowed: ReadonlySet<string> | undefined, stats: IngestStats): Labels;
+  apply(point: AttributeList, fallback: Labels, allowed: ReadonlySet<string>, stats: IngestStats): Labels;
 }
 
 const DROPPED = '';
@@ -56,13 +56,9 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
     return text.slice(0, end);
   }
 
-  function canonicalize(
-    attributes: AttributeList,
-    stats: IngestStats,
-    allowed?: ReadonlySet<string>,
-    labels: Labels = {},
-    count = 0,
-  ): Labels {
+  function canonicalize(attributes: AttributeList, stats: IngestStats, allowed?: ReadonlySet<string>): Labels {
+    const labels: Labels = {};
+    let count = 0;
     for (const [key, value] of attributes) {
       const name = nameOf(key);
       if (name === DROPPED) {
@@ -99,7 +95,7 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
       let count = Object.keys(labels).length;
       for (const name in fallback) {
         if (count >= settings.maxAttributesPerPoint) break;
-        if ((allowed === undefined || allowed.has(name)) && !Object.hasOwn(labels, name)) {
+        if (allowed.has(name) && !Object.hasOwn(labels, name)) {
           labels[name] = fallback[name]!;
           count++;
         }
