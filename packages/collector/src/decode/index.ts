@@ -16,4 +16,3 @@ export type {
   Temporality,
   UnsupportedMetric,
 } from './model.js';
-export { pointCountOf } from './model.js';

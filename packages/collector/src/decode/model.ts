@@ -63,10 +63,4 @@ export interface ResourceGroup {
 
 export interface MetricsRequest {
   readonly resources: ResourceGroup[];
-  /** Data points in the request, all kinds included. */
-  readonly pointCount: number;
-}
-
-export function pointCountOf(metric: Metric): number {
-  return metric.type === 'unsupported' ? metric.pointCount : metric.points.length;
 }
