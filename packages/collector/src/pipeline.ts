@@ -55,13 +55,14 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
               stats.refuse('too_many_points', 1, `more than ${maxPointsPerRequest} points in one request`);
               continue;
             }
-            const labels = limiter.apply(privacy.apply(point.attributes, stats), resourceLabels, route.labelNames, stats);
-            const series = seriesCap.admit(metric.name, labels);
-            const refused = route.record(point, series);
+            const refused = route.check(point);
             if (refused) {
               stats.refuse(refused.reason, 1, refused.message);
               continue;
             }
+            const labels = limiter.apply(privacy.apply(point.attributes, stats), resourceLabels, route.labelNames, stats);
+            const series = seriesCap.admit(metric.name, labels);
+            route.record(point, series);
             stats.accepted++;
             if (series.overflow) stats.overflow(metric.name);
           }

@@ -28,7 +28,7 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
     description: 'Data points refused (reported to the sender as partial success), by reason.',
   });
   const dropped = meter.createCounter('footfall_collector_attributes_dropped_total', {
-    description: 'Attributes removed from accepted points (privacy policy, limits), by reason.',
+    description: 'Attributes removed from data points (privacy policy, limits), by reason.',
   });
   const overflow = meter.createCounter('footfall_collector_series_overflow_total', {
     description: 'Points folded into the otel_metric_overflow series because their metric reached its series cap.',

@@ -30,7 +30,11 @@ function setup(maxSeriesPerMetric = 100) {
   function record(metric: Metric, value: number, labels: Labels) {
     const route = aggregator.route(metric);
     if (!('record' in route)) return route;
-    return route.record({ attributes: [], value }, cap.admit(metric.name, labels));
+    const point = { attributes: [], value };
+    const refused = route.check(point);
+    if (refused) return refused;
+    route.record(point, cap.admit(metric.name, labels));
+    return undefined;
   }
   return { aggregator, values, record };
 }

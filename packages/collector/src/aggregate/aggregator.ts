@@ -11,7 +11,10 @@ export interface Route {
   readonly metric: CatalogMetric;
   /** Label names the metric keeps. */
   readonly labelNames: ReadonlySet<string>;
-  record(point: NumberPoint | HistogramPoint, series: AdmittedSeries): Refusal | undefined;
+  /** Why the point is refused, if it is; called before its series is admitted, so a refused point never takes a series slot. */
+  check(point: NumberPoint | HistogramPoint): Refusal | undefined;
+  /** Records a point that passed check(). */
+  record(point: NumberPoint | HistogramPoint, series: AdmittedSeries): void;
 }
 
 /**
@@ -39,6 +42,7 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
       routes.set(metric.name, {
         metric,
         labelNames,
+        check: (point) => settings.histograms.check(metric, point as HistogramPoint),
         record: (point, series) => settings.histograms.merge(metric, series, point as HistogramPoint),
       });
       continue;
@@ -51,17 +55,18 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         })
       : undefined;
     const recordLegacy = legacy ? legacyRecorder(legacy, metric) : undefined;
+    const negative = refusal('invalid_value', `${metric.name}: counter increments must be finite and non-negative`);
     routes.set(metric.name, {
       metric,
       labelNames,
+      check(point) {
+        const value = (point as NumberPoint).value;
+        return Number.isFinite(value) && value >= 0 ? undefined : negative;
+      },
       record(point, series) {
         const value = (point as NumberPoint).value;
-        if (!Number.isFinite(value) || value < 0) {
-          return refusal('invalid_value', `${metric.name}: counter increments must be finite and non-negative`);
-        }
         counter.add(value, series.labels);
         recordLegacy?.(value, series);
-        return undefined;
       },
     });
   }

@@ -41,7 +41,10 @@ interface HistogramFamily {
  * catalog bucket and the merge is exact. Anything else is refused, never approximated.
  */
 export interface HistogramStore extends MetricProducer {
-  merge(metric: CatalogMetric, series: AdmittedSeries, point: HistogramPoint): Refusal | undefined;
+  /** Why the point cannot be merged, if it cannot. */
+  check(metric: CatalogMetric, point: HistogramPoint): Refusal | undefined;
+  /** Merges a point that passed check(). */
+  merge(metric: CatalogMetric, series: AdmittedSeries, point: HistogramPoint): void;
 }
 
 export function createHistogramStore(catalog: readonly CatalogMetric[]): HistogramStore {
@@ -67,18 +70,23 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
   }
 
   return {
-    merge(metric, series, point) {
+    check(metric, point) {
       const family = families.get(metric.name);
       if (!family) return refusal('unknown_metric', `${metric.name} is not a histogram in the catalog`);
       const invalid = validate(point);
       if (invalid) return refusal('invalid_value', `${metric.name}: ${invalid}`);
-      const map = bucketMap(family, point.explicitBounds);
-      if (!map) {
+      if (!bucketMap(family, point.explicitBounds)) {
         return refusal(
           'bucket_mismatch',
           `${metric.name}: bucket boundaries must include [${family.boundaries.join(', ')}]`,
         );
       }
+      return undefined;
+    },
+
+    merge(metric, series, point) {
+      const family = families.get(metric.name)!;
+      const map = bucketMap(family, point.explicitBounds)!;
       let state = family.series.get(series.key);
       if (state === undefined) {
         state = {
@@ -93,7 +101,6 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       for (let i = 0; i < map.length; i++) state.counts[map[i]!]! += point.bucketCounts[i]!;
       state.sum += point.sum!;
       state.count += point.count;
-      return undefined;
     },
 
     async collect(): Promise<CollectionResult> {

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
   it('takes the config path from FOOTFALL_CONFIG and the hash secret from the environment', () => {
     const path = file('privacy:\n  hash:\n    enabled: true\n');
     const config = loadConfig({ env: { FOOTFALL_CONFIG: path, FOOTFALL_HASH_SECRET: 's'.repeat(20) } });
-    expect(config.privacy.hash).toMatchObject({ enabled: true, secret: 's'.repeat(20), to: 'user.hash' });
+    expect(config.privacy.hash).toMatchObject({ enabled: true, secret: 's'.repeat(20) });
   });
 
   it.each([

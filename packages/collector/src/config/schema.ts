@@ -39,7 +39,6 @@ export const configSchema = z
             enabled: z.boolean().default(false),
             secret: z.string().optional(),
             from: z.array(z.string().min(1)).min(1).default(['user.login', 'user.id', 'user.email']),
-            to: z.string().min(1).default('user.hash'),
           })
           .strict()
           .prefault({}),

@@ -30,9 +30,11 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
   const names = new LRUCache<string, string>({ max: 4096 });
 
   function nameOf(key: string): string {
+    // Over-long keys are dropped without entering the cache, whose memory stays bounded by the cap.
+    if (key.length > settings.maxKeyLength) return DROPPED;
     let name = names.get(key);
     if (name === undefined) {
-      name = key.length > settings.maxKeyLength ? DROPPED : (labelName(key) ?? DROPPED);
+      name = labelName(key) ?? DROPPED;
       names.set(key, name);
     }
     return name;
@@ -56,7 +58,12 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
     return text.slice(0, end);
   }
 
-  function canonicalize(attributes: AttributeList, stats: IngestStats, allowed?: ReadonlySet<string>): Labels {
+  function canonicalize(
+    attributes: AttributeList,
+    stats: IngestStats,
+    allowed?: ReadonlySet<string>,
+    max = settings.maxAttributesPerPoint,
+  ): Labels {
     const labels: Labels = {};
     let count = 0;
     for (const [key, value] of attributes) {
@@ -73,7 +80,7 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
         stats.dropAttribute('collision');
         continue;
       }
-      if (count >= settings.maxAttributesPerPoint) {
+      if (count >= max) {
         stats.dropAttribute('too_many');
         continue;
       }
@@ -89,7 +96,9 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
   }
 
   return {
-    canonicalize: (attributes, stats) => canonicalize(attributes, stats),
+    // Resource labels are only a fallback for declared labels; the per-point cap applies in apply(),
+    // after undeclared ones are gone, so it is not spent on a resource's other attributes.
+    canonicalize: (attributes, stats) => canonicalize(attributes, stats, undefined, Infinity),
     apply(point, fallback, allowed, stats) {
       const labels = canonicalize(point, stats, allowed);
       let count = Object.keys(labels).length;

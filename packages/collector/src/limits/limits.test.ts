@@ -39,7 +39,7 @@ describe('attribute limiter', () => {
 
   it('stringifies values, truncates long ones, drops long keys and caps the count', () => {
     const stats = new IngestStats();
-    const labels = limiter.canonicalize(
+    const labels = limiter.apply(
       [
         ['n', 12],
         ['b', true],
@@ -47,6 +47,8 @@ describe('attribute limiter', () => {
         ['k'.repeat(11), 'x'],
         ['fourth', 'x'],
       ],
+      {},
+      new Set(['n', 'b', 'long', 'k'.repeat(11), 'fourth']),
       stats,
     );
     expect(labels).toEqual({ n: '12', b: 'true', long: 'abcde' });
@@ -70,6 +72,18 @@ describe('attribute limiter', () => {
   it('never cuts a surrogate pair when truncating', () => {
     const labels = limiter.canonicalize([['a', 'abcd\u{1F4C8}z']], new IngestStats());
     expect(labels.a).toBe('abcd');
+  });
+
+  it('does not spend the per-point cap on resource attributes that are not declared', () => {
+    const narrow = createAttributeLimiter({ maxAttributesPerPoint: 2, maxKeyLength: 64, maxValueLength: 64 });
+    const resource = narrow.canonicalize(
+      [['a', '1'], ['b', '2'], ['c', '3'], ['d', '4'], ['grafana.host', 'g']],
+      new IngestStats(),
+    );
+    expect(narrow.apply([['dashboard.uid', 'd']], resource, new Set(['dashboard_uid', 'grafana_host']), new IngestStats())).toEqual({
+      dashboard_uid: 'd',
+      grafana_host: 'g',
+    });
   });
 
   it('keeps only declared labels and fills missing ones from the resource', () => {
@@ -98,7 +112,7 @@ describe('series cap', () => {
     // Known series keep their own labels after the cap is reached; other metrics have their own cap.
     expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
     expect(cap.admit('other', { d: '3' }).overflow).toBe(false);
-    expect(cap.size('m')).toBe(2);
+    expect(cap.admit('m', { d: '4' }).overflow).toBe(true);
   });
 
   it('cannot be fooled by separators inside values', () => {
@@ -106,7 +120,7 @@ describe('series cap', () => {
     const a = cap.admit('m', { name: 'n\u0002uid\u0001u' });
     const b = cap.admit('m', { name: 'n', uid: 'u' });
     expect(a.key).not.toBe(b.key);
-    expect(cap.size('m')).toBe(2);
+    expect(b.overflow).toBe(false);
   });
 
   it('identifies a series by its label set, not by label order', () => {

@@ -19,8 +19,6 @@ export interface AdmittedSeries {
  */
 export interface SeriesCap {
   admit(metric: string, labels: Labels): AdmittedSeries;
-  /** Distinct series admitted for a metric so far. */
-  size(metric: string): number;
 }
 
 const OVERFLOW_KEY = seriesKey(OVERFLOW_LABELS);
@@ -47,6 +45,5 @@ export function createSeriesCap(maxSeriesPerMetric: number): SeriesCap {
       }
       return { labels: { ...OVERFLOW_LABELS }, key: OVERFLOW_KEY, overflow: true, source: labels };
     },
-    size: (metric) => seen.get(metric)?.size ?? 0,
   };
 }

@@ -35,6 +35,15 @@ describe('privacy policy', () => {
     expect(stats.droppedAttributes.get('privacy')).toBe(4);
   });
 
+  it('is not fooled by characters that lowercase to ASCII (Kelvin sign, dotted capital I)', () => {
+    const { out } = apply({}, [
+      ['user\u212Alogin', 'alice'],
+      ['user\u0130name', 'Alice'],
+      ['user.\u212Aey', 'kept'],
+    ]);
+    expect(out).toEqual([['user.\u212Aey', 'kept']]);
+  });
+
   it('lets personal keys through only when the deny-list leaves them out', () => {
     const { out } = apply({ deny: ['user.email', 'user.id'] }, [
       ['user.login', 'alice'],

@@ -28,7 +28,14 @@ export interface PrivacySettings {
 }
 
 export const REDACTED = '<redacted>';
-const EMAIL = /[^\s@<>]+@[^\s@<>]+\.[a-z]{2,}/i;
+/**
+ * An e-mail address inside a value. The quantifiers are bounded by the lengths an address can have
+ * (RFC 5321: 64-octet local part, 255-octet domain), which keeps the match linear in the value's
+ * length: unbounded ones backtrack quadratically on a long value with an `@` in it.
+ */
+const EMAIL = /[^\s@<>]{1,64}@[^\s@<>]{1,252}\.[a-z]{2,63}/i;
+/** Keys and values longer than this are worked out each time rather than remembered. */
+const MAX_CACHED_LENGTH = 256;
 
 /** The privacy stage: one policy applied to every attribute before anything stores, exports or logs it. */
 export interface PrivacyPolicy {
@@ -47,11 +54,12 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
   const folded = new LRUCache<string, string>({ max: 4096 });
   const pseudonyms = new LRUCache<string, string>({ max: 10_000 });
 
+  // Both caches hold client input: only short entries go in, so their memory stays bounded.
   function fold(key: string): string {
     let f = folded.get(key);
     if (f === undefined) {
       f = foldKey(key);
-      folded.set(key, f);
+      if (key.length <= MAX_CACHED_LENGTH) folded.set(key, f);
     }
     return f;
   }
@@ -61,7 +69,7 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
     if (p === undefined) {
       // 64 bits of the HMAC: enough to count distinct users without collisions in practice.
       p = createHmac('sha256', hash!.secret).update(value).digest('hex').slice(0, 16);
-      pseudonyms.set(value, p);
+      if (value.length <= MAX_CACHED_LENGTH) pseudonyms.set(value, p);
     }
     return p;
   }
