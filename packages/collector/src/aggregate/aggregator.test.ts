@@ -98,3 +98,24 @@ describe('aggregator', () => {
   });
 });
 
+
+describe('aggregator with a gauge in the catalog', () => {
+  it('records the last value of a gauge per series and refuses a counter or non-finite value for it', async () => {
+    const catalog = [
+      { name: 'test.level', kind: 'gauge', unit: '1', description: 'test', attributes: ['dashboard.uid'], prometheus: 'test_level' },
+    ] as const;
+    const reader = new CumulativeReader();
+    const meterProvider = createCollectorMeterProvider({ catalog, readers: [reader], maxSeriesPerMetric: 10, serviceVersion: 't' });
+    const aggregator = createAggregator({ catalog, meterProvider, histograms: createHistogramStore(catalog) });
+    const route = aggregator.route({ type: 'gauge', name: 'test.level', unit: '1', points: [] });
+    if (!('record' in route)) throw new Error(route.message);
+    const cap = createSeriesCap(10);
+    for (const value of [3, -7.5]) route.record({ attributes: [], value }, cap.admit('test.level', { dashboard_uid: 'd1' }));
+    expect(route.check({ attributes: [], value: NaN })?.reason).toBe('invalid_value');
+    expect('reason' in aggregator.route(sum('test.level')) && aggregator.route(sum('test.level'))).toMatchObject({ reason: 'type_mismatch' });
+    const { resourceMetrics } = await reader.collect();
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'test_level')!;
+    expect(metric.dataPointType).toBe(DataPointType.GAUGE);
+    expect(metric.dataPoints.map((p) => [p.attributes, p.value])).toEqual([[{ dashboard_uid: 'd1' }, -7.5]]);
+  });
+});

@@ -19,7 +19,8 @@ export interface Route {
 
 /**
  * The aggregate stage: maps each received metric to its catalog instrument and records points into
- * it. Delta monotonic sums become Counter.add, delta histograms merge into the histogram store.
+ * it. Delta monotonic sums become Counter.add, gauges Gauge.record, delta histograms merge into the
+ * histogram store.
  * Cumulative input is refused: turning it into deltas needs per-sender state, which would break exact
  * sums across collector replicas. Unknown names are refused too.
  */
@@ -44,6 +45,17 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         labelNames,
         check: (point) => settings.histograms.check(metric, point as HistogramPoint),
         record: (point, series) => settings.histograms.merge(metric, series, point as HistogramPoint),
+      });
+      continue;
+    }
+    if (metric.kind === 'gauge') {
+      const gauge = meter.createGauge(metric.prometheus, { description: metric.description, unit: metric.unit });
+      const notFinite = refusal('invalid_value', `${metric.name}: gauge values must be finite`);
+      routes.set(metric.name, {
+        metric,
+        labelNames,
+        check: (point) => (Number.isFinite((point as NumberPoint).value) ? undefined : notFinite),
+        record: (point, series) => gauge.record((point as NumberPoint).value, series.labels),
       });
       continue;
     }
@@ -80,12 +92,18 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
   };
 }
 
+const EXPECTED = {
+  counter: { type: 'sum', words: 'a monotonic sum' },
+  gauge: { type: 'gauge', words: 'a gauge' },
+  histogram: { type: 'histogram', words: 'a histogram' },
+} as const;
+
 function checkShape(metric: Metric, expected: CatalogMetric): Refusal | undefined {
-  const type = expected.kind === 'counter' ? 'sum' : 'histogram';
+  const { type, words } = EXPECTED[expected.kind];
   if (metric.type !== type || (metric.type === 'sum' && !metric.monotonic)) {
-    return refusal('type_mismatch', `${metric.name} must be ${type === 'sum' ? 'a monotonic sum' : 'a histogram'}`);
+    return refusal('type_mismatch', `${metric.name} must be ${words}`);
   }
-  if (metric.temporality !== 'delta') {
+  if (metric.type !== 'gauge' && metric.temporality !== 'delta') {
     return refusal(
       'not_delta',
       `${metric.name} has ${metric.temporality} temporality; only DELTA is accepted (set temporalityPreference: DELTA)`,

@@ -35,7 +35,11 @@ export const ENGAGEMENT_STATES = ['focused', 'visible', 'hidden'] as const;
 /** `time_range` for a range that is not relative to now. */
 export const ABSOLUTE_TIME_RANGE = 'absolute';
 
-export type InstrumentKind = 'counter' | 'histogram';
+/**
+ * `gauge` is supported (last value wins) but no catalog metric uses it: with hundreds of browsers
+ * writing one series, a last value says nothing, so the panel's data is all counters and histograms.
+ */
+export type InstrumentKind = 'counter' | 'gauge' | 'histogram';
 
 export interface LegacySeries {
   /** The series name the old macropower-analytics-panel server exposed. */
