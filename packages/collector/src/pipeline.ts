@@ -27,6 +27,7 @@ const MAX_MESSAGES = 3;
 
 export function createPipeline(settings: PipelineSettings): Pipeline {
   const { privacy, limiter, seriesCap, aggregator, selfMetrics, maxPointsPerRequest } = settings;
+  const tooMany = `more than ${maxPointsPerRequest} points in one request`;
 
   return {
     ingest(request) {
@@ -52,7 +53,7 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
           const points: ReadonlyArray<NumberPoint | HistogramPoint> = metric.points;
           for (const point of points) {
             if (budget-- <= 0) {
-              stats.refuse('too_many_points', 1, `more than ${maxPointsPerRequest} points in one request`);
+              stats.refuse('too_many_points', 1, tooMany);
               continue;
             }
             const refused = route.check(point);
