@@ -2,12 +2,32 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // End-to-end suites start real servers on loopback; keep the 2-core machines from thrashing.
+    // End-to-end suites start real servers and browsers on loopback; keep the 2-core machines from thrashing.
     maxWorkers: 2,
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['packages/collector/src/**/*.test.ts', 'test/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        define: { __FOOTFALL_PANEL_VERSION__: JSON.stringify('0.0.0-test') },
+        test: {
+          name: 'panel',
+          include: ['packages/panel/src/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
+          setupFiles: ['packages/panel/src/test-setup.ts'],
+          // The real @grafana packages only load through the test transformer (CSS imports, CJS/ESM mixes).
+          server: { deps: { inline: [/@grafana\//] } },
+        },
+      },
+    ],
   },
 });

@@ -3,7 +3,7 @@
  * exact shape a test controls. Encoding them for the wire (JSON or protobuf bytes) and sending them is
  * requests.ts's job.
  */
-import { METRIC_CATALOG, type CatalogMetric } from '../../packages/collector/src/index.ts';
+import { METRIC_CATALOG, PANEL_SCOPE_NAME, PANEL_SERVICE_NAME, type CatalogMetric } from '../../packages/collector/src/index.ts';
 
 /** The catalog entry of a metric; throws for a name the catalog does not have. */
 export function catalogMetric(name: string): CatalogMetric {
@@ -19,9 +19,7 @@ export function catalogBuckets(name: string): number[] {
   return [...buckets];
 }
 
-/** Who the panel says it is: the service.name on its resource and the name of its meter (OTLP scope). */
-export const PANEL_SERVICE_NAME = 'grafana-footfall-panel';
-export const PANEL_SCOPE_NAME = 'footfall-panel';
+export { PANEL_SCOPE_NAME, PANEL_SERVICE_NAME };
 
 export type AttributeValue = string | number | boolean;
 

@@ -5,6 +5,10 @@
  * test checks that the two agree.
  */
 
+/** Who the panel says it is: `service.name` on its resource, and the name of its meter (the OTLP scope). */
+export const PANEL_SERVICE_NAME = 'grafana-footfall-panel';
+export const PANEL_SCOPE_NAME = 'footfall-panel';
+
 /** Attribute keys, OTel style. The collector turns each into a Prometheus label (`.` → `_`). */
 export const ATTR = {
   DASHBOARD_UID: 'dashboard.uid',

@@ -5,6 +5,8 @@ export {
   ATTR,
   ENGAGEMENT_STATES,
   METRIC_CATALOG,
+  PANEL_SCOPE_NAME,
+  PANEL_SERVICE_NAME,
 } from './catalog.js';
 export type { CatalogMetric, InstrumentKind, LegacySeries } from './catalog.js';
 export { computeBucketMap, createHistogramStore } from './histogram-store.js';

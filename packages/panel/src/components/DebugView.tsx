@@ -1,0 +1,32 @@
+import { useEffect, useState } from 'react';
+import type { DebugInfo, PageTracker } from '../telemetry/tracker.ts';
+
+function time(ms: number | undefined): string {
+  return ms === undefined ? 'never' : new Date(ms).toISOString();
+}
+
+function describe(info: DebugInfo): string[] {
+  const d = info.delivery;
+  return [
+    `session: ${info.sessionId ?? `none${info.skipped ? ` (${info.skipped})` : ''}`}`,
+    `dashboard: ${info.dashboardUid ?? '-'}`,
+    `engagement: ${info.engagement}`,
+    `last export: ${time(d?.lastSuccessAt)}`,
+    `last error: ${d?.lastError ?? 'none'}`,
+    `pending series: ${d?.pending ?? 0}, dropped: ${d?.dropped ?? 0}`,
+  ];
+}
+
+/** What the panel shows with the debug option on: enough to tell whether and where it reports. */
+export function DebugView({ tracker }: { tracker: PageTracker }) {
+  const [lines, setLines] = useState<string[]>(() => describe(tracker.debugInfo()));
+  useEffect(() => {
+    const timer = setInterval(() => setLines(describe(tracker.debugInfo())), 1000);
+    return () => clearInterval(timer);
+  }, [tracker]);
+  return (
+    <pre data-testid="footfall-debug" style={{ margin: 0, fontSize: 11, lineHeight: 1.4, overflow: 'auto', height: '100%' }}>
+      {lines.join('\n')}
+    </pre>
+  );
+}

@@ -1,0 +1,51 @@
+import { useEffect, useRef } from 'react';
+import type { PanelProps } from '@grafana/data';
+import { dashboardIdentity } from '../telemetry/grafana-context.ts';
+import { pageTracker } from '../telemetry/page-tracker.ts';
+import { rawTimeText } from '../telemetry/selections.ts';
+import type { PanelView } from '../telemetry/tracker.ts';
+import { resolveOptions, type FootfallOptions } from '../types.ts';
+import { PANEL_VERSION } from '../version.ts';
+import { DebugView } from './DebugView.tsx';
+
+type Props = PanelProps<Partial<FootfallOptions>>;
+
+/** Everything the tracker needs from the panel's props; never throws, whatever Grafana hands over. */
+function viewOf(props: Props): PanelView | undefined {
+  try {
+    const { uid, title } = dashboardIdentity(props.replaceVariables);
+    const raw = props.timeRange?.raw;
+    return {
+      dashboardUid: uid,
+      dashboardTitle: title,
+      timeZone: typeof props.timeZone === 'string' ? props.timeZone : '',
+      timeFrom: rawTimeText(raw?.from),
+      timeTo: rawTimeText(raw?.to),
+      options: resolveOptions(props.options),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The panel: invisible by default (it sits at the top of a dashboard, transparent, with an empty
+ * title). It hands what it knows to the page's tracker, which does the recording; unmounting does not
+ * end the session.
+ */
+export function FootfallPanel(props: Props) {
+  const instance = useRef<object>({}).current;
+  const view = viewOf(props);
+  // One string that changes when anything the tracker cares about changes.
+  const viewKey = JSON.stringify(view ?? null);
+
+  useEffect(() => {
+    if (view) pageTracker(PANEL_VERSION).attach(instance, view);
+    // `view` is a new object every render; `viewKey` says when its content changed.
+  }, [instance, viewKey]);
+
+  useEffect(() => () => pageTracker(PANEL_VERSION).detach(instance), [instance]);
+
+  if (!view?.options.debug) return null;
+  return <DebugView tracker={pageTracker(PANEL_VERSION)} />;
+}

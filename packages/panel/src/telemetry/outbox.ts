@@ -1,0 +1,286 @@
+/**
+ * The outbox holds DELTA points that have been collected but not yet delivered. Points of the same
+ * series are merged (sums add, histogram buckets add), so a failed export is not retried as it was
+ * but folded into the next one: however long the collector is down, the tab keeps at most one point
+ * per series. It is kept in sessionStorage, so what is pending survives a reload of the tab.
+ *
+ * The SDK has no public way to merge exported data or to persist it, hence this small module.
+ */
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { hrTimeToMilliseconds, millisToHrTime } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type Histogram,
+  type MetricData,
+  type MetricDescriptor,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+type PointValue =
+  | { readonly type: 'sum'; readonly value: number }
+  | {
+      readonly type: 'histogram';
+      readonly boundaries: readonly number[];
+      readonly counts: readonly number[];
+      readonly sum: number;
+      readonly count: number;
+      readonly min?: number;
+      readonly max?: number;
+    };
+
+/** One pending series: its metric, attributes and merged value over [start, end] (epoch ms). */
+export interface PendingPoint {
+  readonly key: string;
+  readonly descriptor: MetricDescriptor;
+  readonly monotonic: boolean;
+  readonly attributes: Attributes;
+  readonly start: number;
+  readonly end: number;
+  readonly value: PointValue;
+}
+
+export interface OutboxSettings {
+  /** Where pending points are kept across reloads; `undefined` keeps them in memory only. */
+  readonly storage: Storage | undefined;
+  readonly storageKey: string;
+  /** Series kept at most; points of further series are counted in `dropped` and not kept. */
+  readonly maxSeries: number;
+}
+
+export interface Outbox {
+  /** Merges the points of an export into what is pending. */
+  add(metrics: ResourceMetrics): void;
+  /** Removes up to `max` pending points and returns them for sending; empty when nothing is pending. */
+  take(max: number): PendingPoint[];
+  /** Puts points whose delivery failed back, merged with anything recorded since. */
+  restore(points: readonly PendingPoint[]): void;
+  /** Number of pending series. */
+  readonly size: number;
+  /** Points refused because the outbox was full, since the page loaded. */
+  readonly dropped: number;
+  /** Pending points as OTLP-ready metric data, grouped by metric, under one resource and scope. */
+  toResourceMetrics(points: readonly PendingPoint[], template: Pick<ResourceMetrics, 'resource'> & Pick<ScopeMetrics, 'scope'>): ResourceMetrics;
+}
+
+function seriesKey(name: string, attributes: Attributes): string {
+  const pairs = Object.keys(attributes)
+    .sort()
+    .map((k) => [k, attributes[k]]);
+  return JSON.stringify([name, pairs]);
+}
+
+function mergeValues(a: PointValue, b: PointValue): PointValue {
+  if (a.type === 'sum' && b.type === 'sum') return { type: 'sum', value: a.value + b.value };
+  if (a.type === 'histogram' && b.type === 'histogram' && sameBoundaries(a.boundaries, b.boundaries)) {
+    return {
+      type: 'histogram',
+      boundaries: a.boundaries,
+      counts: a.counts.map((c, i) => c + (b.counts[i] ?? 0)),
+      sum: a.sum + b.sum,
+      count: a.count + b.count,
+      ...optional('min', minOf(a.min, b.min)),
+      ...optional('max', maxOf(a.max, b.max)),
+    };
+  }
+  // Same series, different shape: only possible if the catalog changed between a reload; keep the newer.
+  return b;
+}
+
+function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function minOf(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+function maxOf(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+function merge(a: PendingPoint, b: PendingPoint): PendingPoint {
+  return {
+    ...b,
+    start: Math.min(a.start, b.start),
+    end: Math.max(a.end, b.end),
+    value: mergeValues(a.value, b.value),
+  };
+}
+
+function pointsOf(metric: MetricData): PendingPoint[] {
+  if (metric.aggregationTemporality !== AggregationTemporality.DELTA) return [];
+  const base = { descriptor: { ...metric.descriptor } };
+  if (metric.dataPointType === DataPointType.SUM) {
+    return metric.dataPoints.map((p) => ({
+      ...base,
+      key: seriesKey(metric.descriptor.name, p.attributes),
+      monotonic: metric.isMonotonic,
+      attributes: p.attributes,
+      start: hrTimeToMilliseconds(p.startTime),
+      end: hrTimeToMilliseconds(p.endTime),
+      value: { type: 'sum', value: p.value },
+    }));
+  }
+  if (metric.dataPointType === DataPointType.HISTOGRAM) {
+    return metric.dataPoints.map((p) => {
+      const h: Histogram = p.value;
+      return {
+        ...base,
+        key: seriesKey(metric.descriptor.name, p.attributes),
+        monotonic: true,
+        attributes: p.attributes,
+        start: hrTimeToMilliseconds(p.startTime),
+        end: hrTimeToMilliseconds(p.endTime),
+        value: {
+          type: 'histogram',
+          boundaries: [...h.buckets.boundaries],
+          counts: [...h.buckets.counts],
+          sum: h.sum ?? 0,
+          count: h.count,
+          ...optional('min', h.min),
+          ...optional('max', h.max),
+        },
+      };
+    });
+  }
+  // The panel records counters and histograms only.
+  return [];
+}
+
+function isPendingPoint(x: unknown): x is PendingPoint {
+  if (typeof x !== 'object' || x === null) return false;
+  const p = x as Partial<PendingPoint>;
+  return (
+    typeof p.key === 'string' &&
+    typeof p.descriptor?.name === 'string' &&
+    typeof p.start === 'number' &&
+    typeof p.end === 'number' &&
+    typeof p.attributes === 'object' &&
+    (p.value?.type === 'sum' || p.value?.type === 'histogram')
+  );
+}
+
+export function createOutbox(settings: OutboxSettings): Outbox {
+  const pending = new Map<string, PendingPoint>();
+  let dropped = 0;
+
+  function load(): void {
+    try {
+      const text = settings.storage?.getItem(settings.storageKey);
+      if (!text) return;
+      const parsed: unknown = JSON.parse(text);
+      if (!Array.isArray(parsed)) return;
+      for (const p of parsed) if (isPendingPoint(p) && pending.size < settings.maxSeries) pending.set(p.key, p);
+    } catch {
+      // Unreadable storage (blocked, or written by something else): start empty rather than break the page.
+    }
+  }
+
+  function save(): void {
+    try {
+      if (pending.size === 0) settings.storage?.removeItem(settings.storageKey);
+      else settings.storage?.setItem(settings.storageKey, JSON.stringify([...pending.values()]));
+    } catch {
+      // Quota exceeded or storage disabled: the points stay in memory and are sent from there.
+    }
+  }
+
+  function put(point: PendingPoint): void {
+    const existing = pending.get(point.key);
+    if (existing) pending.set(point.key, merge(existing, point));
+    else if (pending.size < settings.maxSeries) pending.set(point.key, point);
+    else dropped += 1;
+  }
+
+  load();
+
+  return {
+    add(metrics) {
+      for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) for (const p of pointsOf(metric)) put(p);
+      save();
+    },
+    take(max) {
+      const out: PendingPoint[] = [];
+      for (const [key, point] of pending) {
+        if (out.length >= max) break;
+        out.push(point);
+        pending.delete(key);
+      }
+      if (out.length > 0) save();
+      return out;
+    },
+    restore(points) {
+      // Older points first, so merge() keeps the newest descriptor.
+      for (const p of points) {
+        const newer = pending.get(p.key);
+        pending.delete(p.key);
+        put(p);
+        if (newer) put(newer);
+      }
+      save();
+    },
+    get size() {
+      return pending.size;
+    },
+    get dropped() {
+      return dropped;
+    },
+    toResourceMetrics(points, template) {
+      const byMetric = new Map<string, PendingPoint[]>();
+      for (const p of points) {
+        const list = byMetric.get(p.descriptor.name);
+        if (list) list.push(p);
+        else byMetric.set(p.descriptor.name, [p]);
+      }
+      const metrics: MetricData[] = [];
+      for (const list of byMetric.values()) {
+        const first = list[0]!;
+        const times = (p: PendingPoint): { startTime: HrTime; endTime: HrTime } => ({
+          startTime: millisToHrTime(p.start),
+          endTime: millisToHrTime(p.end),
+        });
+        if (first.value.type === 'sum') {
+          metrics.push({
+            descriptor: first.descriptor,
+            aggregationTemporality: AggregationTemporality.DELTA,
+            dataPointType: DataPointType.SUM,
+            isMonotonic: first.monotonic,
+            dataPoints: list.flatMap((p) =>
+              p.value.type === 'sum' ? [{ ...times(p), attributes: p.attributes, value: p.value.value }] : [],
+            ),
+          });
+        } else {
+          metrics.push({
+            descriptor: first.descriptor,
+            aggregationTemporality: AggregationTemporality.DELTA,
+            dataPointType: DataPointType.HISTOGRAM,
+            dataPoints: list.flatMap((p) =>
+              p.value.type === 'histogram'
+                ? [
+                    {
+                      ...times(p),
+                      attributes: p.attributes,
+                      value: {
+                        buckets: { boundaries: [...p.value.boundaries], counts: [...p.value.counts] },
+                        sum: p.value.sum,
+                        count: p.value.count,
+                        ...optional('min', p.value.min),
+                        ...optional('max', p.value.max),
+                      },
+                    },
+                  ]
+                : [],
+            ),
+          });
+        }
+      }
+      return { resource: template.resource, scopeMetrics: [{ scope: template.scope, metrics }] };
+    },
+  };
+}
