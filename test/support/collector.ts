@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { configSchema, createCollector, type Collector, type CollectorConfigInput } from '../../packages/collector/src/index.ts';
@@ -26,7 +27,7 @@ export interface CollectorProcess {
   stop(): Promise<number | null>;
 }
 
-export const COLLECTOR_MAIN = fileURLToPath(new URL('../../packages/collector/dist/main.js', import.meta.url));
+export const COLLECTOR_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/collector/dist/main.js');
 
 /**
  * Runs the built collector as users do (`node dist/main.js`), on a free port, and waits for its

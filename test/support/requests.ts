@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { ExportRequest } from './otlp.ts';
 
 /** The collector's own OTLP metrics schema: the wire contract the tests decode answers with. */
-export const OTLP_PROTO = fileURLToPath(new URL('../../packages/collector/proto/otlp-metrics.proto', import.meta.url));
+export const OTLP_PROTO = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/collector/proto/otlp-metrics.proto');
 
 export interface OtlpTypes {
   readonly Request: protobuf.Type;

@@ -1,11 +1,15 @@
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { malformedBody } from '../errors.js';
 import type { Codec, ExportResult } from './codec.js';
 import { normalizeRequest } from './normalize.js';
 
-/** The metrics-only schema written for footfall from the OTLP spec (see the file's header). */
-export const OTLP_METRICS_PROTO = fileURLToPath(new URL('../../proto/otlp-metrics.proto', import.meta.url));
+/**
+ * The metrics-only schema written for footfall from the OTLP spec (see the file's header). Resolved from
+ * the module's path, not with `new URL(…, import.meta.url)`, which Vite rewrites in DOM test environments.
+ */
+export const OTLP_METRICS_PROTO = resolve(dirname(fileURLToPath(import.meta.url)), '../../proto/otlp-metrics.proto');
 
 export function createProtobufCodec(): Codec {
   const root = protobuf.loadSync(OTLP_METRICS_PROTO);

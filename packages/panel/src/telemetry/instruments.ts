@@ -21,7 +21,7 @@ function createInstrument(meter: Meter, name: MetricName): Instrument {
   const keys = new Set(entry.attributes);
   const options = {
     unit: entry.unit,
-    description: entry.description,
+    // No description: the collector has it from the same catalog, and every export would repeat it.
     // Seconds are fractional; everything else the panel counts is whole.
     valueType: entry.unit === 's' ? ValueType.DOUBLE : ValueType.INT,
   };

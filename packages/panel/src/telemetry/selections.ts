@@ -75,15 +75,15 @@ export function changedVariables(before: VariableSelection, after: VariableSelec
 const RELATIVE = /^now([+-]\d+[smhdwMy])*(\/[smhdwMy])?$/;
 
 /**
- * The label of a time range: the relative range as Grafana writes it (`now-6h`, or `now-1d/d to
- * now-1d/d` when it does not end now), or `absolute` for fixed dates, whose exact values would make a
+ * The label of a time range: the relative range as Grafana writes it (`now-6h`, or `now-7d..now-1d`
+ * when it does not end now), or `absolute` for fixed dates, whose exact values would make a
  * new series per click.
  */
 export function timeRangeLabel(from: string, to: string): string {
   const f = from.trim();
   const t = to.trim();
   if (!RELATIVE.test(f) || !RELATIVE.test(t)) return ABSOLUTE_TIME_RANGE;
-  return t === 'now' ? f : `${f} to ${t}`;
+  return t === 'now' ? f : `${f}..${t}`;
 }
 
 /** A raw time-range end as Grafana hands it over: a string, or a date object for absolute ranges. */

@@ -88,6 +88,10 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+function withoutEmpty(attributes: Record<string, string>): Attributes {
+  return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ''));
+}
+
 export function createPageTracker(platform: Platform, version: string): PageTracker {
   const instances = new Map<object, PanelView>();
   let reporter: object | undefined;
@@ -164,14 +168,15 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
     const settings: PanelMeterSettings = {
       endpoint,
       exportIntervalMs: options.exportIntervalSeconds * 1000,
-      resource: {
+      resource: withoutEmpty({
         'service.name': PANEL_SERVICE_NAME,
         'service.version': version,
         [ATTR.GRAFANA_HOST]: grafana.host,
         [ATTR.GRAFANA_ENV]: grafana.env,
+        // Grafana blanks its version for anonymous users when `hide_version` is set.
         'grafana.version': grafana.version,
         'grafana.edition': grafana.edition,
-      },
+      }),
       version,
       storage: platform.storage,
       fetch: platform.fetch,
