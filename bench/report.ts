@@ -184,7 +184,8 @@ export function renderReport(input: ReportInput): { markdown: string; tables: st
 
   const markdown = `# Benchmarks
 
-Measured by \`npm run bench\` (\`bench/run.ts\`), which rewrites this file. The numbers are from one run
+Measured by \`npm run bench\` (\`bench/run.ts\`), which rewrites this part of the file (the panel's part is
+\`npm run bench:panel\`'s). The numbers are from one run
 on the machine below; rerun to compare on yours.
 
 - Date: ${input.date.toISOString()}

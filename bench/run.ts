@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildSeriesBodies, buildThroughputBody, type Body, type ThroughputBodyName } from './bodies.ts';
 import { profileHeap } from './heap.ts';
@@ -7,6 +6,7 @@ import { runLoad } from './load.ts';
 import { describeMachine } from './machine.ts';
 import { CLIENT_CPU, pinSelf } from './pinning.ts';
 import { currentRevision } from './revision.ts';
+import { writeBenchmarkSection } from './sections.ts';
 import { renderReport, type SeriesResult, type ThroughputResult, type ThroughputRun } from './report.ts';
 import { ingestWaitDuringScrape, timeScrapes } from './scrape.ts';
 import { startServer } from './server-process.ts';
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
     series,
     elapsedSeconds: (performance.now() - started) / 1000,
   });
-  writeFileSync(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), report.markdown);
+  writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'collector', report.markdown);
   process.stdout.write(`${report.tables}\n`);
   log(`BENCHMARKS.md written (${Math.round((performance.now() - started) / 1000)} s)`);
 }

@@ -1,0 +1,32 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+/**
+ * BENCHMARKS.md is written by two benchmarks (`npm run bench` for the collector, `npm run bench:panel`
+ * for the panel). Each owns one section between HTML comment markers and rewrites only that.
+ */
+const ORDER = ['collector', 'panel'] as const;
+export type BenchmarkSection = (typeof ORDER)[number];
+
+const marker = (name: string, end: boolean): string => `<!-- ${end ? '/' : ''}bench:${name} -->`;
+
+function readSections(text: string): Map<string, string> {
+  const sections = new Map<string, string>();
+  for (const name of ORDER) {
+    const start = text.indexOf(marker(name, false));
+    const stop = text.indexOf(marker(name, true));
+    if (start !== -1 && stop > start) sections.set(name, text.slice(start + marker(name, false).length, stop).trim());
+  }
+  // A file from before the sections existed is all collector.
+  if (sections.size === 0 && text.trim() !== '') sections.set('collector', text.trim());
+  return sections;
+}
+
+export function writeBenchmarkSection(file: string, name: BenchmarkSection, markdown: string): void {
+  const sections = readSections(existsSync(file) ? readFileSync(file, 'utf8') : '');
+  sections.set(name, markdown.trim());
+  const parts = ORDER.flatMap((n) => {
+    const body = sections.get(n);
+    return body === undefined ? [] : [`${marker(n, false)}\n${body}\n${marker(n, true)}\n`];
+  });
+  writeFileSync(file, parts.join('\n'));
+}
