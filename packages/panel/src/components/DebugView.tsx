@@ -21,8 +21,14 @@ function describe(info: DebugInfo): string[] {
 export function DebugView({ tracker }: { tracker: PageTracker }) {
   const [lines, setLines] = useState<string[]>(() => describe(tracker.debugInfo()));
   useEffect(() => {
-    const timer = setInterval(() => setLines(describe(tracker.debugInfo())), 1000);
-    return () => clearInterval(timer);
+    const refresh = () => setLines(describe(tracker.debugInfo()));
+    // Effects run child first: the panel attaches to the tracker after this one, so look again right after.
+    const first = setTimeout(refresh, 0);
+    const timer = setInterval(refresh, 1000);
+    return () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    };
   }, [tracker]);
   return (
     <pre data-testid="footfall-debug" style={{ margin: 0, fontSize: 11, lineHeight: 1.4, overflow: 'auto', height: '100%' }}>

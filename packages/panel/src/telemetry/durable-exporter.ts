@@ -116,9 +116,18 @@ export function createDurableExporter(settings: DurableExporterSettings): Durabl
     // While unloading there is no later: everything goes now, in as many keepalive bodies as it takes.
     while (outbox.size > 0 && (inFlight < settings.maxConcurrent || unloading)) {
       const points = outbox.take(settings.maxPointsPerRequest);
+      let body: ResourceMetrics;
+      try {
+        body = outbox.toResourceMetrics(points, settings.template);
+      } catch (e) {
+        // Points that cannot even be serialised would fail the same way on every retry.
+        rejected += points.length;
+        lastError = `unsendable points dropped: ${e instanceof Error ? e.message : String(e)}`;
+        continue;
+      }
       inFlight += 1;
       try {
-        inner.export(outbox.toResourceMetrics(points, settings.template), (result) => settle(points, result));
+        inner.export(body, (result) => settle(points, result));
       } catch (e) {
         settle(points, { code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
       }

@@ -28,8 +28,8 @@ export interface PanelMeterSettings {
 
 export interface PanelMeter {
   readonly recorder: Recorder;
-  /** Collects and sends now, without waiting; `unloading` when the page is going away. */
-  flush(unloading: boolean): void;
+  /** Collects and sends now, without waiting; `pageGoingAway` from pagehide (until `resumed`). */
+  flush(pageGoingAway: boolean): void;
   /** The page came back from the back/forward cache. */
   resumed(): void;
   status(): DeliveryStatus;
@@ -42,11 +42,13 @@ const EXPORT_TIMEOUT_MS = 10_000;
 
 export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
   const resource = resourceFromAttributes(settings.resource);
+  let unloading = false;
   const transport = createFetchTransport({
     url: settings.endpoint,
     headers: { 'Content-Type': 'application/json' },
     fetch: settings.fetch,
     now: settings.now,
+    unloading: () => unloading,
   });
   const delegate = createOtlpNetworkExportDelegate(
     { timeoutMillis: EXPORT_TIMEOUT_MS, concurrencyLimit: 16, compression: 'none' },
@@ -86,12 +88,17 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
 
   return {
     recorder,
-    flush(unloading) {
-      exporter.setUnloading(unloading);
+    flush(pageGoingAway) {
+      // Only pageshow clears it: `visibilitychange` → hidden may follow pagehide in the same unload.
+      if (pageGoingAway) {
+        unloading = true;
+        exporter.setUnloading(true);
+      }
       // forceFlush resolves even when the export fails; failures are the exporter's to keep and report.
       reader.forceFlush().catch(() => undefined);
     },
     resumed() {
+      unloading = false;
       exporter.setUnloading(false);
     },
     status: () => exporter.status(),

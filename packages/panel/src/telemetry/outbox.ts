@@ -153,16 +153,45 @@ function pointsOf(metric: MetricData): PendingPoint[] {
   return [];
 }
 
-function isPendingPoint(x: unknown): x is PendingPoint {
-  if (typeof x !== 'object' || x === null) return false;
-  const p = x as Partial<PendingPoint>;
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+const isOptionalNumber = (x: unknown): boolean => x === undefined || (typeof x === 'number' && Number.isFinite(x));
+
+function isPointValue(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  if (v.type === 'sum') return isCount(v.value);
+  if (v.type !== 'histogram') return false;
+  const { boundaries, counts } = v;
   return (
-    typeof p.key === 'string' &&
-    typeof p.descriptor?.name === 'string' &&
-    typeof p.start === 'number' &&
-    typeof p.end === 'number' &&
-    typeof p.attributes === 'object' &&
-    (p.value?.type === 'sum' || p.value?.type === 'histogram')
+    Array.isArray(boundaries) &&
+    boundaries.every((b) => typeof b === 'number' && Number.isFinite(b)) &&
+    Array.isArray(counts) &&
+    counts.length === boundaries.length + 1 &&
+    counts.every(isCount) &&
+    isCount(v.count) &&
+    isOptionalNumber(v.sum) &&
+    isOptionalNumber(v.min) &&
+    isOptionalNumber(v.max)
+  );
+}
+
+/**
+ * A stored point is checked in full before it is trusted: storage may hold what an older version of
+ * the panel wrote, and one malformed point must not block the delivery of the others.
+ */
+function isPendingPoint(x: unknown): x is PendingPoint {
+  if (!isObject(x) || !isObject(x.descriptor) || !isObject(x.attributes)) return false;
+  const d = x.descriptor;
+  return (
+    typeof x.key === 'string' &&
+    typeof d.name === 'string' &&
+    typeof d.unit === 'string' &&
+    typeof d.valueType === 'number' &&
+    typeof x.monotonic === 'boolean' &&
+    isCount(x.start) &&
+    isCount(x.end) &&
+    Object.values(x.attributes).every((a) => ['string', 'number', 'boolean'].includes(typeof a)) &&
+    isPointValue(x.value)
   );
 }
 

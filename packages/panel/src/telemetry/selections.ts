@@ -72,23 +72,25 @@ export function changedVariables(before: VariableSelection, after: VariableSelec
   return out;
 }
 
-const RELATIVE = /^now([+-]\d+[smhdwMy])*(\/[smhdwMy])?$/;
+/** Grafana's date math: `now`, offsets in y Q M w d h m s, and an optional (fiscal) rounding such as `/d` or `/fQ`. */
+const RELATIVE = /^now([+-]\d+[smhdwMQy])*(\/f?[smhdwMQy])?$/;
 
 /**
  * The label of a time range: the relative range as Grafana writes it (`now-6h`, or `now-7d..now-1d`
  * when it does not end now), or `absolute` for fixed dates, whose exact values would make a
- * new series per click.
+ * new series per click. Empty when either end is unknown.
  */
 export function timeRangeLabel(from: string, to: string): string {
   const f = from.trim();
   const t = to.trim();
+  if (f === '' || t === '') return '';
   if (!RELATIVE.test(f) || !RELATIVE.test(t)) return ABSOLUTE_TIME_RANGE;
   return t === 'now' ? f : `${f}..${t}`;
 }
 
-/** A raw time-range end as Grafana hands it over: a string, or a date object for absolute ranges. */
+/** A raw time-range end as Grafana hands it over: a string, or a date object for absolute ranges ('' if none). */
 export function rawTimeText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
-  return ABSOLUTE_TIME_RANGE;
+  return value === undefined || value === null ? '' : ABSOLUTE_TIME_RANGE;
 }

@@ -6,7 +6,7 @@
 export interface Session {
   readonly id: string;
   readonly dashboardUid: string;
-  /** Epoch ms. */
+  /** Epoch ms when this page started or resumed the session (the duration recorded at its end counts from here). */
   readonly startedAt: number;
   /** Epoch ms of the last sign of life: start, heartbeat, or the page going away. */
   lastSeenAt: number;
@@ -51,7 +51,9 @@ export function resumableSession(
       s.endedByPagehide === true &&
       now - s.lastSeenAt >= 0 &&
       now - s.lastSeenAt <= windowMs;
-    return valid ? { id: s.id!, dashboardUid, startedAt: s.startedAt!, lastSeenAt: now } : undefined;
+    // The previous page already recorded the duration up to its pagehide: this page counts from now, so
+    // the duration histogram's sum stays equal to the engaged seconds.
+    return valid ? { id: s.id!, dashboardUid, startedAt: now, lastSeenAt: now } : undefined;
   } catch {
     return undefined;
   }

@@ -99,6 +99,8 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
   let meter: PanelMeter | undefined;
   let meterKey = '';
   let session: Session | undefined;
+  /** The location path the session started on ('/' for the home dashboard, `/d/<uid>/<slug>` otherwise). */
+  let sessionPathname = '';
   let user: UserContext = currentUser(platform.navigatorLanguage);
   let skipped: string | undefined;
   let variables: VariableSelection = new Map();
@@ -148,7 +150,7 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
   }
 
   function recordTimeRange(label: string): void {
-    if (label === timeRange) return;
+    if (label === '' || label === timeRange) return;
     timeRange = label;
     if (session) record(METRIC.TIME_RANGE_SELECTIONS, 1, { [ATTR.TIME_RANGE]: label });
   }
@@ -243,8 +245,10 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
 
   /** Starts a session for the reporting view if the page shows a dashboard that counts. */
   function maybeStart(): void {
-    if (!view || session) return;
-    const page = classifyPath(locationService.getLocation().pathname);
+    // No panel mounted: the user is elsewhere in Grafana (Explore, another dashboard), whatever the last view was.
+    if (!view || session || reporter === undefined) return;
+    const pathname = locationService.getLocation().pathname;
+    const page = classifyPath(pathname);
     if (page.kind === 'skipped' || isPublicDashboard()) {
       skipped = page.kind === 'skipped' ? page.reason : 'public';
       return;
@@ -255,6 +259,7 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
       return;
     }
     skipped = undefined;
+    sessionPathname = pathname;
     startOrResume(uid);
   }
 
@@ -337,7 +342,9 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
   function onLocation(location: { pathname: string }): void {
     if (!session) return;
     const page = classifyPath(location.pathname);
-    if (page.kind !== 'dashboard' || page.uid !== session.dashboardUid) {
+    // Same page (only the query changed), or the same dashboard under another slug: still this session.
+    const samePage = location.pathname === sessionPathname || (page.kind === 'dashboard' && page.uid === session.dashboardUid);
+    if (!samePage) {
       endSession('navigation', platform.now());
       return;
     }

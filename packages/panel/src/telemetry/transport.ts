@@ -30,13 +30,18 @@ export class DeliveryError extends Error {
 /** Statuses that mean "the same request will fail again": dropping beats retrying forever. */
 const PERMANENT = new Set([400, 413, 415, 422]);
 
-/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+/** A collector asking for more than an hour is misconfigured; the tab keeps trying hourly. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** `Retry-After` as delay-seconds or an HTTP date, capped; undefined when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (header === null) return undefined;
   const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);
+  // An HTTP date always names the day or month; this keeps Date.parse from reading "1.5" as a date.
+  if (!/[a-z]/i.test(text)) return undefined;
   const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now));
 }
 
 export interface FetchTransportSettings {
@@ -44,6 +49,8 @@ export interface FetchTransportSettings {
   readonly headers: Readonly<Record<string, string>>;
   readonly fetch: typeof fetch;
   readonly now: () => number;
+  /** True while the page goes away: a request without keepalive would be cancelled with it. */
+  readonly unloading: () => boolean;
 }
 
 export function createFetchTransport(settings: FetchTransportSettings): IExporterTransport {
@@ -54,6 +61,13 @@ export function createFetchTransport(settings: FetchTransportSettings): IExporte
     async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
       const keepalive =
         data.byteLength + keepaliveBytes <= KEEPALIVE_MAX_BYTES && keepaliveRequests < KEEPALIVE_MAX_REQUESTS;
+      if (!keepalive && settings.unloading()) {
+        // Not sent at all, so the points go back to the outbox (and its storage) instead of being lost.
+        return {
+          status: 'retryable',
+          error: new DeliveryError('keepalive budget used up while the page unloads', 0, true, undefined),
+        };
+      }
       if (keepalive) {
         keepaliveBytes += data.byteLength;
         keepaliveRequests += 1;
