@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
-# Installs the system tools the tests use, when they are missing: Debian's prometheus (which brings
-# promtool). Idempotent and quick when everything is there. Fails with the reason rather than letting
-# a test skip.
+# Installs what the tests use beyond the repository's own npm dependencies, when it is missing:
+# Debian's prometheus (which brings promtool) and chromium, and the browser harness's Grafana 12
+# shared-module set (its own npm project, test/browser/grafana-12). Idempotent and quick when
+# everything is there. Fails with the reason rather than letting a test skip.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-missing=()
+packages=()
 for tool in prometheus promtool; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  command -v "$tool" >/dev/null 2>&1 || { packages+=(prometheus); break; }
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 
-echo "install-test-tools: missing ${missing[*]}; installing Debian package prometheus" >&2
-if [ "$(id -u)" -eq 0 ]; then
-  sudo=()
-elif command -v sudo >/dev/null 2>&1; then
-  sudo=(sudo -n)
-else
-  echo "install-test-tools: need root or sudo to run apt-get install prometheus" >&2
-  exit 1
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "install-test-tools: installing Debian packages ${packages[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo -n)
+  else
+    echo "install-test-tools: need root or sudo to run apt-get install ${packages[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  for tool in prometheus promtool chromium; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "install-test-tools: $tool still missing after install" >&2; exit 1; }
+  done
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-for tool in prometheus promtool; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "install-test-tools: $tool still missing after install" >&2; exit 1; }
-done
+
+# The Grafana 12 set: reinstalled from its lock when node_modules is missing or was installed from
+# another package.json and lock (their hash is kept beside the installed modules).
+set_dir=test/browser/grafana-12
+stamp="$set_dir/node_modules/.footfall-lock-sha256"
+lock_hash=$(cat "$set_dir/package.json" "$set_dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  echo "install-test-tools: installing the Grafana 12 shared-module set ($set_dir)" >&2
+  npm ci --prefix "$set_dir" --no-audit --no-fund --loglevel=error \
+    || { echo "install-test-tools: npm ci in $set_dir failed" >&2; exit 1; }
+  echo "$lock_hash" > "$stamp"
+fi
