@@ -8,7 +8,10 @@ export interface FootfallOptions {
   endpoint: string;
   /** Seconds between heartbeats while the dashboard is on screen. */
   heartbeatIntervalSeconds: number;
-  /** Seconds between exports; pending counts are also sent when the tab is hidden or closed. */
+  /**
+   * Seconds between exports; pending counts are also sent when the tab is hidden or closed. Longer than
+   * the heartbeat on purpose: DELTA counts add up in the browser, so five heartbeats cost one request.
+   */
   exportIntervalSeconds: number;
   /** Minutes a hidden tab keeps its session; also how long a reload may take and still resume it. */
   inactivityTimeoutMinutes: number;
@@ -23,7 +26,7 @@ export interface FootfallOptions {
 export const DEFAULT_OPTIONS: FootfallOptions = {
   endpoint: '',
   heartbeatIntervalSeconds: 60,
-  exportIntervalSeconds: 60,
+  exportIntervalSeconds: 300,
   inactivityTimeoutMinutes: 30,
   variableAllowList: '',
   sendIdentity: false,

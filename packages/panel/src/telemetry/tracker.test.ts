@@ -97,17 +97,18 @@ describe('a session', () => {
       [ATTR.DASHBOARD_UID]: DASHBOARD.uid,
       [ATTR.DASHBOARD_NAME]: DASHBOARD.title,
       [ATTR.DASHBOARD_TIMEZONE]: 'Europe/Berlin',
-      [ATTR.USER_ROLE]: 'Viewer',
-      [ATTR.USER_THEME]: 'light',
-      [ATTR.USER_TIMEZONE]: 'America/Chicago',
-      [ATTR.USER_LOCALE]: 'es-MX',
     });
+    // What is the same for the whole page goes once per export, on the resource.
     expect(sessions[0]!.resource).toMatchObject({
       'service.name': 'grafana-footfall-panel',
       'service.version': '1.2.3',
       [ATTR.GRAFANA_HOST]: 'grafana.example.com',
       [ATTR.GRAFANA_ENV]: 'production',
       'grafana.version': '13.1.0',
+      [ATTR.USER_ROLE]: 'Viewer',
+      [ATTR.USER_THEME]: 'light',
+      [ATTR.USER_TIMEZONE]: 'America/Chicago',
+      [ATTR.USER_LOCALE]: 'es-MX',
     });
     expect(h.net.exchanges[0]!.url).toBe('/footfall/v1/metrics');
     for (const e of h.net.exchanges) {

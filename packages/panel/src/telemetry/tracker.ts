@@ -116,16 +116,17 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
 
   // ---- recording -------------------------------------------------------------------------------
 
-  /** Every attribute a point may carry; the recorder keeps those the catalog declares for its metric. */
+  /**
+   * Every attribute a point may carry; the recorder keeps those the catalog declares for its metric.
+   * The user's role, theme, time zone and locale are not here: they cannot change while a page lives, so
+   * they travel once per export on the resource, and the collector applies them to the metrics that
+   * declare them.
+   */
   function attributes(): Attributes {
     const attrs: Attributes = {
       [ATTR.DASHBOARD_UID]: session?.dashboardUid ?? view?.dashboardUid ?? '',
       [ATTR.DASHBOARD_NAME]: view?.dashboardTitle ?? '',
       [ATTR.DASHBOARD_TIMEZONE]: view?.timeZone ?? '',
-      [ATTR.USER_ROLE]: user.role,
-      [ATTR.USER_THEME]: user.theme,
-      [ATTR.USER_TIMEZONE]: user.timezone,
-      [ATTR.USER_LOCALE]: user.locale,
     };
     // Identity is opt-in, for setups where the collector cannot learn it from Grafana's session.
     if (view?.options.sendIdentity) {
@@ -167,6 +168,7 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
       void previous.shutdown();
     }
     const grafana = currentGrafana();
+    user = currentUser(platform.navigatorLanguage);
     const settings: PanelMeterSettings = {
       endpoint,
       exportIntervalMs: options.exportIntervalSeconds * 1000,
@@ -178,6 +180,10 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
         // Grafana blanks its version for anonymous users when `hide_version` is set.
         'grafana.version': grafana.version,
         'grafana.edition': grafana.edition,
+        [ATTR.USER_ROLE]: user.role,
+        [ATTR.USER_THEME]: user.theme,
+        [ATTR.USER_TIMEZONE]: user.timezone,
+        [ATTR.USER_LOCALE]: user.locale,
       }),
       version,
       storage: platform.storage,
@@ -205,7 +211,6 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
     const now = platform.now();
     const resumed = resumableSession(platform.storage, dashboardUid, now, inactivityMs());
     session = resumed ?? { id: newSessionId(), dashboardUid, startedAt: now, lastSeenAt: now };
-    user = currentUser(platform.navigatorLanguage);
     clock.settle(now); // time before the session is nobody's
     const selection = currentVariables();
     const range = view ? timeRangeLabel(view.timeFrom, view.timeTo) : '';
