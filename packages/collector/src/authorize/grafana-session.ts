@@ -1,0 +1,206 @@
+/**
+ * Who is sending, according to Grafana: the browser's session cookie is forwarded (alone) to
+ * `GET <grafana>/api/user`, and each of Grafana's answers is handled explicitly. Positive answers are
+ * cached by a hash of the cookie, misses for the same cookie share one request (single-flight), and
+ * refusals are cached briefly, so a burst of exports costs Grafana at most one call per cookie per TTL.
+ * The collector never calls Grafana's token-rotation endpoint: rotating server-side would log the
+ * user out of their browser.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+export interface GrafanaIdentity {
+  readonly login: string;
+  readonly id: number | undefined;
+  readonly orgId: number | undefined;
+}
+
+/** Every way a check can end; also the label of the self-metric that counts them. */
+export type AuthOutcome =
+  | 'verified'
+  | 'cached'
+  | 'rotating_cached'
+  | 'rotating_unverified'
+  | 'rotating_rejected'
+  | 'no_cookie'
+  | 'unauthorized'
+  | 'revoked'
+  | 'user_not_found'
+  | 'service_account_rejected'
+  | 'grafana_unavailable'
+  | 'grafana_unavailable_accepted';
+
+export type AuthDecision =
+  | { readonly allowed: true; readonly outcome: AuthOutcome; readonly identity: GrafanaIdentity | undefined }
+  | { readonly allowed: false; readonly outcome: AuthOutcome; readonly status: 401 | 403 | 503; readonly retryAfterSeconds?: number };
+
+export interface GrafanaSessionSettings {
+  /** Grafana's internal base URL, with its sub-path: `http://grafana:3000/grafana`. */
+  readonly grafanaUrl: string;
+  /** Grafana's `login_cookie_name`. */
+  readonly cookieName: string;
+  readonly timeoutMs: number;
+  /** How long a positive answer is trusted without asking again (≤ 60 s). */
+  readonly cacheTtlMs: number;
+  /** How long a refusal is remembered, so a bad cookie cannot make every request a Grafana call. */
+  readonly negativeTtlMs: number;
+  /** How long a verified cookie is remembered for the token-rotation case. */
+  readonly rememberMs: number;
+  readonly maxEntries: number;
+  /** A token due for rotation (401 `session.token.rotate`) whose cookie was never verified here. */
+  readonly onRotatingUnknown: 'reject' | 'accept-unverified';
+  /** Grafana down, slow or answering 5xx. */
+  readonly onUnavailable: 'reject' | 'accept-unverified';
+  /** Service-account logins (`sa-…`). */
+  readonly serviceAccounts: 'reject' | 'accept';
+  /** Retry-After on the 503 sent when Grafana cannot answer. */
+  readonly retryAfterSeconds: number;
+  readonly fetch: typeof fetch;
+  readonly now: () => number;
+}
+
+interface Remembered {
+  readonly identity: GrafanaIdentity;
+  readonly verifiedAt: number;
+}
+
+type Answer =
+  | { readonly kind: 'user'; readonly identity: GrafanaIdentity }
+  | { readonly kind: 'rotate' | 'unauthorized' | 'revoked' | 'not_found' | 'unavailable' };
+
+/** The value of one cookie in a `Cookie` header; undefined when it is absent or empty. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      return value === '' ? undefined : value;
+    }
+  }
+  return undefined;
+}
+
+function readIdentity(body: unknown): GrafanaIdentity | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.login !== 'string' || b.login === '') return undefined;
+  return {
+    login: b.login,
+    id: typeof b.id === 'number' ? b.id : undefined,
+    orgId: typeof b.orgId === 'number' ? b.orgId : undefined,
+  };
+}
+
+/** Grafana's 401 bodies: `{"message":"Unauthorized","messageId":"auth.unauthorized"}`, `session.token.rotate`, or "Token revoked". */
+function classify401(body: unknown): 'rotate' | 'unauthorized' | 'revoked' {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (b.messageId === 'session.token.rotate') return 'rotate';
+  const error = (typeof b.error === 'object' && b.error !== null ? b.error : {}) as Record<string, unknown>;
+  if (error.id === 'ERR_TOKEN_REVOKED' || b.message === 'Token revoked') return 'revoked';
+  return 'unauthorized';
+}
+
+export interface GrafanaSessionAuthorizer {
+  /** Decides on a request from its `Cookie` header; never rejects. */
+  authorize(cookieHeader: string | undefined): Promise<AuthDecision>;
+  /** Calls made to Grafana so far (for tests and the self-metric). */
+  readonly grafanaCalls: number;
+}
+
+export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings): GrafanaSessionAuthorizer {
+  const base = settings.grafanaUrl.replace(/\/+$/, '');
+  // The caches expire on the same clock as everything else here (an injected one in tests).
+  const perf = { now: settings.now };
+  const clock = { perf, ttlResolution: 0 };
+  const remembered = new LRUCache<string, Remembered>({ max: settings.maxEntries, ...clock });
+  const refused = new LRUCache<string, AuthDecision>({ max: settings.maxEntries, ttl: settings.negativeTtlMs, ...clock });
+  const inFlight = new Map<string, Promise<Answer>>();
+  let grafanaCalls = 0;
+
+  async function ask(cookie: string): Promise<Answer> {
+    grafanaCalls += 1;
+    try {
+      const response = await settings.fetch(`${base}/api/user`, {
+        headers: { Cookie: `${settings.cookieName}=${cookie}`, Accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      if (response.status === 200) {
+        const identity = readIdentity(body);
+        return identity ? { kind: 'user', identity } : { kind: 'unavailable' };
+      }
+      if (response.status === 401) return { kind: classify401(body) };
+      if (response.status === 404) return { kind: 'not_found' };
+      return { kind: 'unavailable' };
+    } catch {
+      // Timeout, refused connection, TLS failure: Grafana cannot say who this is right now.
+      return { kind: 'unavailable' };
+    }
+  }
+
+  function askOnce(key: string, cookie: string): Promise<Answer> {
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const call = ask(cookie).finally(() => inFlight.delete(key));
+    inFlight.set(key, call);
+    return call;
+  }
+
+  const reject = (outcome: AuthOutcome, status: 401 | 403): AuthDecision => ({ allowed: false, outcome, status });
+
+  return {
+    get grafanaCalls() {
+      return grafanaCalls;
+    },
+    async authorize(cookieHeader) {
+      const cookie = cookieValue(cookieHeader, settings.cookieName);
+      if (cookie === undefined) return reject('no_cookie', 401);
+      // Only a hash is kept: the cache must not become a store of live session tokens.
+      const key = createHash('sha256').update(cookie).digest('base64url');
+      const now = settings.now();
+      const known = remembered.get(key);
+      if (known && now - known.verifiedAt < settings.cacheTtlMs) return { allowed: true, outcome: 'cached', identity: known.identity };
+      const refusal = refused.get(key);
+      if (refusal) return refusal;
+
+      const answer = await askOnce(key, cookie);
+      switch (answer.kind) {
+        case 'user': {
+          if (answer.identity.login.startsWith('sa-') && settings.serviceAccounts === 'reject') {
+            const decision = reject('service_account_rejected', 403);
+            refused.set(key, decision);
+            return decision;
+          }
+          remembered.set(key, { identity: answer.identity, verifiedAt: settings.now() }, { ttl: settings.rememberMs });
+          return { allowed: true, outcome: 'verified', identity: answer.identity };
+        }
+        case 'rotate':
+          // The token exists and is valid, only due for rotation (the browser rotates it when it is next active).
+          if (known && now - known.verifiedAt < settings.rememberMs) return { allowed: true, outcome: 'rotating_cached', identity: known.identity };
+          if (settings.onRotatingUnknown === 'accept-unverified') return { allowed: true, outcome: 'rotating_unverified', identity: undefined };
+          return reject('rotating_rejected', 401);
+        case 'unauthorized':
+        case 'revoked':
+        case 'not_found': {
+          remembered.delete(key);
+          const outcome: AuthOutcome = answer.kind === 'not_found' ? 'user_not_found' : answer.kind;
+          const decision = reject(outcome, 401);
+          refused.set(key, decision);
+          return decision;
+        }
+        case 'unavailable':
+          if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
+          return { allowed: false, outcome: 'grafana_unavailable', status: 503, retryAfterSeconds: settings.retryAfterSeconds };
+      }
+    },
+  };
+}
