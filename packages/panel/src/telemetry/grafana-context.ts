@@ -24,7 +24,8 @@ export interface GrafanaInfo {
   readonly edition: string;
 }
 
-function text(value: unknown): string {
+/** A string field of an object Grafana handed over, or '' when it is missing or not a string. */
+export function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 

@@ -17,6 +17,7 @@ import {
   currentUser,
   isPublicDashboard,
   resolveEndpoint,
+  text,
   type UserContext,
 } from './grafana-context.ts';
 import { createPanelMeter, type PanelMeter, type PanelMeterSettings } from './meter.ts';
@@ -83,10 +84,6 @@ export interface PageTracker {
 
 /** Apps whose queries are not a dashboard's: Explore and alerting run their own. */
 const NON_DASHBOARD_SOURCES = new Set(['explore', 'correlations', 'alerting', 'unified-alerting', 'cloud-alerting']);
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
 
 function withoutEmpty(attributes: Record<string, string>): Attributes {
   return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ''));
