@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   grafana.tokens.clear();
-  grafana.calls.clear();
+  grafana.resetCounts();
   grafana.setMode('up');
   grafana.setDelay(0);
   clock = 1_000_000;
@@ -42,6 +42,8 @@ function authorizer(overrides: Partial<GrafanaSessionSettings> = {}) {
     onRotatingUnknown: 'reject',
     onUnavailable: 'reject',
     serviceAccounts: 'reject',
+    anonymous: 'reject',
+    maxConcurrentCalls: 32,
     retryAfterSeconds: 5,
     fetch: globalThis.fetch,
     now: () => clock,
@@ -67,9 +69,10 @@ describe("each of Grafana's answers", () => {
     expect(decision).toEqual({ allowed: true, outcome: 'verified', identity: { login: 'alice', id: 42, orgId: 1 } });
   });
 
-  test('no cookie: refused without asking Grafana', async () => {
+  test('no cookie: refused without asking Grafana, or anonymous by policy', async () => {
     const decision = await authorizer().authorize('theme=dark');
     expect(decision).toMatchObject({ allowed: false, outcome: 'no_cookie', status: 401 });
+    expect(await authorizer({ anonymous: 'accept' }).authorize(undefined)).toEqual({ allowed: true, outcome: 'anonymous_accepted', identity: undefined });
     expect(grafana.calls.size).toBe(0);
   });
 
@@ -114,7 +117,7 @@ describe("each of Grafana's answers", () => {
   test.each(['error', 'bad-gateway'] as const)('Grafana %s: 503 with Retry-After by default, never a silent drop', async (mode) => {
     grafana.tokens.set('t3', { user: ALICE });
     grafana.setMode(mode);
-    expect(await authorizer().authorize(cookie('t3'))).toEqual({ allowed: false, outcome: 'grafana_unavailable', status: 503, retryAfterSeconds: 5 });
+    expect(await authorizer().authorize(cookie('t3'))).toMatchObject({ allowed: false, outcome: 'grafana_unavailable', status: 503, retryAfterSeconds: 5 });
     expect(await authorizer({ onUnavailable: 'accept-unverified' }).authorize(cookie('t3'))).toEqual({
       allowed: true,
       outcome: 'grafana_unavailable_accepted',
@@ -132,6 +135,19 @@ describe("each of Grafana's answers", () => {
 });
 
 describe('cache and single-flight', () => {
+  test('1,000 distinct garbage cookies at once: one call each, never more than maxConcurrentCalls at a time', async () => {
+    grafana.setDelay(20);
+    const auth = authorizer({ maxConcurrentCalls: 8 });
+    const decisions = await Promise.all(Array.from({ length: 1000 }, (_, i) => auth.authorize(cookie(`junk-${i}`))));
+    const outcomes = new Map<string, number>();
+    for (const d of decisions) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
+    // 8 were asked; the rest were turned away with a retryable 503 instead of queueing onto Grafana.
+    expect(Object.fromEntries(outcomes)).toEqual({ unauthorized: 8, grafana_busy: 992 });
+    expect(decisions.find((d) => d.outcome === 'grafana_busy')).toMatchObject({ status: 503, retryAfterSeconds: 1 });
+    expect(Math.max(...grafana.calls.values())).toBe(1);
+    expect(grafana.maxConcurrent).toBeLessThanOrEqual(8);
+  });
+
   test('a burst of 200 exports with one cookie makes one Grafana call per TTL', async () => {
     grafana.tokens.set('busy', { user: ALICE });
     grafana.setDelay(50);

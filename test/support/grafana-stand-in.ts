@@ -29,6 +29,10 @@ export interface GrafanaStandIn {
   readonly tokens: Map<string, TokenState>;
   /** `/api/user` calls per token ('' for calls without the session cookie). */
   readonly calls: Map<string, number>;
+  /** The most `/api/user` requests it was answering at once since the last resetCounts(). */
+  readonly maxConcurrent: number;
+  /** Clears calls and maxConcurrent. */
+  resetCounts(): void;
   setMode(mode: StandInMode): void;
   /** Delay before each answer. */
   setDelay(ms: number): void;
@@ -74,6 +78,8 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
   const calls = new Map<string, number>();
   let mode: StandInMode = 'up';
   let delay = 0;
+  let concurrent = 0;
+  let maxConcurrent = 0;
 
   const server = createServer((req, res) => {
     const answer = (): void => {
@@ -92,6 +98,9 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
       if (state === 'deleted') return json(res, 404, { message: 'user not found' });
       return json(res, 200, profile(state.user));
     };
+    concurrent++;
+    maxConcurrent = Math.max(maxConcurrent, concurrent);
+    res.once('close', () => concurrent--);
     if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
@@ -102,6 +111,13 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
     url: `http://127.0.0.1:${port}${subPath}`,
     tokens,
     calls,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    resetCounts() {
+      calls.clear();
+      maxConcurrent = 0;
+    },
     setMode: (m) => {
       mode = m;
     },

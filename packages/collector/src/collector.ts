@@ -7,33 +7,43 @@ import {
   createAggregator,
   createCollectorMeterProvider,
   createHistogramStore,
+  createStateFile,
+  snapshotState,
   ATTR,
   METRIC_CATALOG,
   type CatalogMetric,
 } from './aggregate/index.js';
+import { createAuthenticator, type Authenticator } from './authorize/index.js';
 import type { CollectorConfig } from './config/index.js';
 import { createJsonCodec, createProtobufCodec } from './decode/index.js';
 import { createHealth, createPrometheusExposition } from './expose/index.js';
 import { createAttributeLimiter, createSeriesCap } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPrivacyPolicy } from './privacy/index.js';
-import { createOtlpHandler } from './receive/index.js';
+import { createAdmission, createOriginPolicy, createOtlpHandler } from './receive/index.js';
 import { createSelfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
 
 export interface Collector {
   readonly app: express.Express;
   readonly pipeline: Pipeline;
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  /** Restores the state file if there is one, then starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting, lets in-flight requests finish, then shuts the SDK down. */
+  /**
+   * Stops accepting, lets in-flight requests finish (cutting them off at server.shutdownTimeoutMs),
+   * saves the state file, then shuts the SDK down.
+   */
   close(): Promise<void>;
+  /** Writes the state file now (also done periodically and on close); a no-op without state.file. */
+  saveState(): Promise<void>;
 }
 
 export interface CollectorOptions {
   readonly logger: Logger;
   /** Only tests replace the catalog. */
   readonly catalog?: readonly CatalogMetric[];
+  /** Only tests replace the authorize stage (the default is the one auth.mode names). */
+  readonly authenticator?: Authenticator;
 }
 
 /** Wires the stages from a validated configuration: receive → decode → privacy → limits → aggregate → expose. */
@@ -50,6 +60,12 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     serviceVersion: VERSION,
   });
   const selfMetrics = createSelfMetrics(meterProvider);
+  const health = createHealth();
+  const seriesCap = createSeriesCap(config.limits.maxSeriesPerMetric);
+  const aggregator = createAggregator({ catalog, meterProvider, histograms });
+  const authenticator = options.authenticator ?? createAuthenticator(config.auth);
+  const stateFile = config.state.file === undefined ? undefined : createStateFile(config.state.file, logger);
+  let draining = false;
   const hash = config.privacy.hash;
   const pipeline = createPipeline({
     privacy: createPrivacyPolicy({
@@ -62,12 +78,11 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       redactEmailValues: config.privacy.redactEmailValues,
     }),
     limiter: createAttributeLimiter(config.limits),
-    seriesCap: createSeriesCap(config.limits.maxSeriesPerMetric),
-    aggregator: createAggregator({ catalog, meterProvider, histograms }),
+    seriesCap,
+    aggregator,
     selfMetrics,
     maxPointsPerRequest: config.limits.maxPointsPerRequest,
   });
-  const health = createHealth();
 
   const app = express();
   app.disable('x-powered-by');
@@ -78,6 +93,13 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     selfMetrics,
     maxBodyBytes: config.server.maxBodyBytes,
     logger,
+    origins: createOriginPolicy({
+      allowedOrigins: config.server.allowedOrigins,
+      enforce: authenticator.mode === 'grafana-session' || authenticator.mode === 'proxy-header',
+    }),
+    admission: createAdmission(config.admission),
+    authenticator,
+    draining: () => draining,
   });
   app.all('/v1/metrics', otlp);
   app.get('/metrics', exposition.handle);
@@ -97,27 +119,65 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     else app(req, res);
   });
   // Short timeouts: a slow client must not hold a socket for Node's default 5 minutes.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 15_000;
+  server.headersTimeout = config.server.headersTimeoutMs;
+  server.requestTimeout = config.server.requestTimeoutMs;
+  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+
+  let saving: Promise<void> = Promise.resolve();
+  let saveTimer: NodeJS.Timeout | undefined;
+
+  /** One save at a time, in order: a periodic save never races the final one. */
+  function saveState(): Promise<void> {
+    if (!stateFile) return Promise.resolve();
+    saving = saving.then(async () => {
+      const { resourceMetrics } = await exposition.exporter.collect();
+      await stateFile.save(snapshotState(resourceMetrics));
+    });
+    return saving.catch((err: unknown) => {
+      logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
+    });
+  }
+
+  async function restoreState(): Promise<void> {
+    const state = await stateFile?.load();
+    if (!state) return;
+    const { restored, skipped } = aggregator.restore(state, seriesCap);
+    logger.info({ stateFile: stateFile!.path, savedAt: state.savedAt, restored, skipped }, 'counters restored from the state file');
+  }
 
   return {
     app,
     pipeline,
+    saveState,
     async listen() {
+      await restoreState();
       server.listen(config.server.listen.port, config.server.listen.host);
       await once(server, 'listening');
+      if (stateFile) {
+        saveTimer = setInterval(() => void saveState(), config.state.intervalSeconds * 1000);
+        saveTimer.unref();
+      }
       health.setReady(true);
       return server.address() as AddressInfo;
     },
     async close() {
+      draining = true;
       health.setReady(false);
+      clearInterval(saveTimer);
       if (server.listening) {
         const closed = once(server, 'close');
         server.close();
         server.closeIdleConnections();
+        // In-flight requests get most of the budget; whatever is left then is cut off, so the state
+        // is still saved in time.
+        const cutOff = setTimeout(() => {
+          logger.warn('requests still in flight at the shutdown deadline: closing their connections');
+          server.closeAllConnections();
+        }, Math.max(0, config.server.shutdownTimeoutMs - 2000));
         await closed;
+        clearTimeout(cutOff);
       }
+      await saveState();
       await meterProvider.shutdown();
     },
   };

@@ -10,14 +10,24 @@ export type RejectionReason =
   | 'unsupported_encoding'
   | 'payload_too_large'
   | 'malformed_body'
+  | 'forbidden_origin'
+  | 'auth_refused'
+  | 'auth_unavailable'
+  | 'rate_limited'
+  | 'too_many_in_flight'
+  | 'memory_pressure'
+  | 'shutting_down'
   | 'internal_error';
 
 /** google.rpc.Code values used in Status bodies. */
 const RpcCode = {
   INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 export class RequestError extends Error {
@@ -25,15 +35,52 @@ export class RequestError extends Error {
   readonly rpcCode: number;
   readonly reason: RejectionReason;
   readonly retryable: boolean;
+  /** Retry-After, for the retryable answers. */
+  readonly retryAfterSeconds: number | undefined;
+  /** WWW-Authenticate, for a 401 of an auth mode with a scheme. */
+  readonly challenge: string | undefined;
 
-  constructor(status: number, rpcCode: number, reason: RejectionReason, message: string) {
+  constructor(
+    status: number,
+    rpcCode: number,
+    reason: RejectionReason,
+    message: string,
+    extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined } = {},
+  ) {
     super(message);
     this.name = 'RequestError';
     this.status = status;
     this.rpcCode = rpcCode;
     this.reason = reason;
     this.retryable = status === 429 || status === 502 || status === 503 || status === 504;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
+    this.challenge = extra.challenge;
   }
+}
+
+export function forbiddenOrigin(origin: string): RequestError {
+  return new RequestError(
+    403,
+    RpcCode.PERMISSION_DENIED,
+    'forbidden_origin',
+    `origin ${JSON.stringify(origin)} may not send here; add Grafana's root URL to server.allowedOrigins`,
+  );
+}
+
+/** The authorize stage said no: 401 (credentials), 403 (sender not allowed) or 503 (cannot check now). */
+export function authRefused(status: 401 | 403 | 503, message: string, extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined }): RequestError {
+  if (status === 503) return new RequestError(503, RpcCode.UNAVAILABLE, 'auth_unavailable', message, extra);
+  return new RequestError(status, status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED, 'auth_refused', message, extra);
+}
+
+/** Admission control shed the request before its body was read. */
+export function overloaded(
+  status: 429 | 503,
+  reason: 'rate_limited' | 'too_many_in_flight' | 'memory_pressure' | 'shutting_down',
+  message: string,
+  retryAfterSeconds: number,
+): RequestError {
+  return new RequestError(status, status === 429 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.UNAVAILABLE, reason, message, { retryAfterSeconds });
 }
 
 export function methodNotAllowed(method: string): RequestError {

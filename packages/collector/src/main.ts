@@ -24,9 +24,6 @@ ${Object.entries(CONFIG_ENV)
 Endpoints: POST /v1/metrics (OTLP/HTTP, JSON or protobuf), GET /metrics, GET /healthz, GET /readyz.
 `;
 
-/** Graceful shutdown budget: within Kubernetes' default 30 s grace period. */
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
 async function main(): Promise<number> {
   let args;
   try {
@@ -67,28 +64,43 @@ async function main(): Promise<number> {
   }
 
   const logger = pino({ level: config.log.level, base: { service: 'footfall-collector' } });
-  const collector = createCollector(config, { logger });
+  let collector;
+  try {
+    collector = createCollector(config, { logger });
+  } catch (err) {
+    // Settings that validate but cannot be used (an unreadable CA file).
+    process.stderr.write(`footfall-collector: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (config.auth.mode === 'none') {
+    logger.warn(
+      'auth.mode is none: every request is accepted. Fine for local development; set auth.grafana.url before anything but this machine can reach the collector, proxies included',
+    );
+  }
   const address = await collector.listen();
   logger.info(
     {
       address: `${address.address}:${address.port}`,
       version: VERSION,
+      auth: config.auth.mode,
       privacyMode: config.privacy.mode,
       keyedHash: config.privacy.hash.enabled,
       maxSeriesPerMetric: config.limits.maxSeriesPerMetric,
+      maxRequestsPerSecond: config.admission.maxRequestsPerSecond,
+      stateFile: config.state.file,
     },
     'footfall collector listening',
   );
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
+      logger.info({ signal }, 'shutting down: draining in-flight requests');
       const timer = setTimeout(() => {
         logger.error('shutdown timed out');
         resolve(1);
-      }, SHUTDOWN_TIMEOUT_MS);
+      }, config.server.shutdownTimeoutMs);
       timer.unref();
-      collector.close().then(
+      collector!.close().then(
         () => {
           logger.info('stopped');
           resolve(0);

@@ -1,7 +1,7 @@
 import type { Aggregator } from './aggregate/index.js';
 import type { ExportResult, HistogramPoint, MetricsRequest, NumberPoint } from './decode/index.js';
 import type { AttributeLimiter, SeriesCap } from './limits/index.js';
-import type { PrivacyPolicy } from './privacy/index.js';
+import type { PrivacyPolicy, VerifiedSender } from './privacy/index.js';
 import type { SelfMetrics } from './self-metrics.js';
 import { IngestStats } from './stats.js';
 
@@ -20,8 +20,12 @@ export interface PipelineSettings {
  * is counted and reported back as partial success; it never fails the points beside it.
  */
 export interface Pipeline {
-  ingest(request: MetricsRequest): ExportResult;
+  /** `sender`: present when the authorize stage verified who sent the request (see PrivacyPolicy). */
+  ingest(request: MetricsRequest, sender?: VerifiedSender): ExportResult;
 }
+
+/** Point attributes of a verified request: their identity claims are dropped, the pseudonym is on the resource. */
+const NOBODY: VerifiedSender = { identity: undefined };
 
 const MAX_MESSAGES = 3;
 
@@ -30,11 +34,12 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
   const tooMany = `more than ${maxPointsPerRequest} points in one request`;
 
   return {
-    ingest(request) {
+    ingest(request, sender) {
+      const pointSender = sender && NOBODY;
       const stats = new IngestStats();
       let budget = maxPointsPerRequest;
       for (const resource of request.resources) {
-        const resourceLabels = limiter.canonicalize(privacy.apply(resource.attributes, stats), stats);
+        const resourceLabels = limiter.canonicalize(privacy.apply(resource.attributes, stats, sender), stats);
         for (const metric of resource.metrics) {
           const count = metric.type === 'unsupported' ? metric.pointCount : metric.points.length;
           if (metric.type === 'unsupported') {
@@ -61,7 +66,7 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
               stats.refuse(refused.reason, 1, refused.message);
               continue;
             }
-            const labels = limiter.apply(privacy.apply(point.attributes, stats), resourceLabels, route.labelNames, stats);
+            const labels = limiter.apply(privacy.apply(point.attributes, stats, pointSender), resourceLabels, route.labelNames, stats);
             const series = seriesCap.admit(metric.name, labels);
             route.record(point, series);
             stats.accepted++;

@@ -14,6 +14,8 @@ export interface SelfMetrics {
   request(status: number, reason: string, encoding: Encoding | 'unknown'): void;
   decoded(encoding: Encoding, seconds: number): void;
   ingested(stats: IngestStats): void;
+  /** One authorize decision: its auth mode and outcome (verified, cached, unauthorized, grafana_unavailable…). */
+  authenticated(mode: string, outcome: string): void;
 }
 
 export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
@@ -33,6 +35,9 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
   const overflow = meter.createCounter('footfall_collector_series_overflow_total', {
     description: 'Points folded into the otel_metric_overflow series because their metric reached its series cap.',
   });
+  const auth = meter.createCounter('footfall_collector_auth_total', {
+    description: 'Authorize decisions by auth mode and outcome (verified, cached, unauthorized, grafana_unavailable, ...).',
+  });
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
     description: 'Time to decode a request body.',
     unit: 's',
@@ -45,6 +50,9 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
     },
     decoded(encoding, seconds) {
       decodeTime.record(seconds, { encoding });
+    },
+    authenticated(mode, outcome) {
+      auth.add(1, { mode, outcome });
     },
     ingested(stats) {
       if (stats.accepted > 0) accepted.add(stats.accepted);

@@ -1,10 +1,11 @@
 import type { Counter, MeterProvider } from '@opentelemetry/api';
 import type { HistogramPoint, Metric, NumberPoint } from '../decode/index.js';
-import { labelName, OVERFLOW_LABELS, type AdmittedSeries, type Labels } from '../limits/index.js';
+import { labelName, OVERFLOW_LABELS, seriesKey, type AdmittedSeries, type Labels, type SeriesCap } from '../limits/index.js';
 import type { CatalogMetric } from './catalog.js';
 import type { HistogramStore } from './histogram-store.js';
 import { CATALOG_METER } from './meter-provider.js';
 import { refusal, type Refusal } from './refusal.js';
+import type { CollectorState } from './state.js';
 
 /** Where the points of one accepted metric go. */
 export interface Route {
@@ -26,6 +27,12 @@ export interface Route {
  */
 export interface Aggregator {
   route(metric: Metric): Route | Refusal;
+  /**
+   * Adds a state file's cumulative values, before the first request: Prometheus then sees each counter
+   * continue where the last process left it rather than reset. Series go through the series cap like
+   * new ones. Entries that no longer fit the catalog are skipped and counted.
+   */
+  restore(state: CollectorState, seriesCap: SeriesCap): { restored: number; skipped: number };
 }
 
 export interface AggregatorSettings {
@@ -37,9 +44,13 @@ export interface AggregatorSettings {
 export function createAggregator(settings: AggregatorSettings): Aggregator {
   const meter = settings.meterProvider.getMeter(CATALOG_METER);
   const routes = new Map<string, Route>();
+  /** Prometheus name → its counter, and its catalog metric unless it is a legacy series (which has no series cap). */
+  const counters = new Map<string, { counter: Counter; metric: CatalogMetric | undefined }>();
+  const histogramsByName = new Map<string, CatalogMetric>();
   for (const metric of settings.catalog) {
     const labelNames = new Set(metric.attributes.map((a) => labelName(a)!));
     if (metric.kind === 'histogram') {
+      histogramsByName.set(metric.prometheus, metric);
       routes.set(metric.name, {
         metric,
         labelNames,
@@ -67,6 +78,8 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         })
       : undefined;
     const recordLegacy = legacy ? legacyRecorder(legacy, metric) : undefined;
+    counters.set(metric.prometheus, { counter, metric });
+    if (legacy) counters.set(metric.legacy!.prometheus, { counter: legacy, metric: undefined });
     const negative = refusal('invalid_value', `${metric.name}: counter increments must be finite and non-negative`);
     routes.set(metric.name, {
       metric,
@@ -88,6 +101,32 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
       const route = routes.get(metric.name);
       if (!route) return refusal('unknown_metric', `metric ${JSON.stringify(metric.name)} is not in the catalog`);
       return checkShape(metric, route.metric) ?? route;
+    },
+
+    restore(state, seriesCap) {
+      let restored = 0;
+      let skipped = 0;
+      const admit = (metric: CatalogMetric, labels: Labels): AdmittedSeries =>
+        labels.otel_metric_overflow === 'true'
+          ? { labels: { ...OVERFLOW_LABELS }, key: seriesKey(OVERFLOW_LABELS), overflow: true, source: labels }
+          : seriesCap.admit(metric.name, labels);
+      for (const saved of state.counters) {
+        const target = counters.get(saved.name);
+        if (!target) {
+          skipped++;
+          continue;
+        }
+        // A legacy series is derived from its metric's points and capped with them, never on its own.
+        const labels = target.metric ? admit(target.metric, saved.labels).labels : saved.labels;
+        target.counter.add(saved.value, labels);
+        restored++;
+      }
+      for (const saved of state.histograms) {
+        const metric = histogramsByName.get(saved.name);
+        if (metric && settings.histograms.restore(metric, admit(metric, saved.labels), saved)) restored++;
+        else skipped++;
+      }
+      return { restored, skipped };
     },
   };
 }

@@ -45,6 +45,11 @@ export interface HistogramStore extends MetricProducer {
   check(metric: CatalogMetric, point: HistogramPoint): Refusal | undefined;
   /** Merges a point that passed check(). */
   merge(metric: CatalogMetric, series: AdmittedSeries, point: HistogramPoint): void;
+  /**
+   * Adds a saved cumulative series (a restart's state file). False when it no longer fits: the metric
+   * left the catalog or its boundaries changed.
+   */
+  restore(metric: CatalogMetric, series: AdmittedSeries, saved: { boundaries: readonly number[]; counts: readonly number[]; sum: number; count: number }): boolean;
 }
 
 export function createHistogramStore(catalog: readonly CatalogMetric[]): HistogramStore {
@@ -69,6 +74,21 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
     return entry.map;
   }
 
+  function seriesState(family: HistogramFamily, series: AdmittedSeries): SeriesState {
+    let state = family.series.get(series.key);
+    if (state === undefined) {
+      state = {
+        labels: series.labels,
+        startTime: hrTime(),
+        counts: new Array<number>(family.boundaries.length + 1).fill(0),
+        sum: 0,
+        count: 0,
+      };
+      family.series.set(series.key, state);
+    }
+    return state;
+  }
+
   return {
     check(metric, point) {
       const family = families.get(metric.name);
@@ -87,20 +107,21 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
     merge(metric, series, point) {
       const family = families.get(metric.name)!;
       const map = bucketMap(family, point.explicitBounds)!;
-      let state = family.series.get(series.key);
-      if (state === undefined) {
-        state = {
-          labels: series.labels,
-          startTime: hrTime(),
-          counts: new Array<number>(family.boundaries.length + 1).fill(0),
-          sum: 0,
-          count: 0,
-        };
-        family.series.set(series.key, state);
-      }
+      const state = seriesState(family, series);
       for (let i = 0; i < map.length; i++) state.counts[map[i]!]! += point.bucketCounts[i]!;
       state.sum += point.sum!;
       state.count += point.count;
+    },
+
+    restore(metric, series, saved) {
+      const family = families.get(metric.name);
+      const same = family !== undefined && saved.boundaries.length === family.boundaries.length && saved.boundaries.every((b, i) => b === family.boundaries[i]);
+      if (!same) return false;
+      const state = seriesState(family, series);
+      for (let i = 0; i < saved.counts.length; i++) state.counts[i]! += saved.counts[i]!;
+      state.sum += saved.sum;
+      state.count += saved.count;
+      return true;
     },
 
     async collect(): Promise<CollectionResult> {

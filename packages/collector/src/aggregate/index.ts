@@ -15,3 +15,7 @@ export { CATALOG_METER, createCollectorMeterProvider } from './meter-provider.js
 export type { MeterProviderSettings } from './meter-provider.js';
 export { refusal } from './refusal.js';
 export type { Refusal } from './refusal.js';
+export { collectorStateSchema, snapshotState } from './state.js';
+export type { CollectorState, CounterState, HistogramState } from './state.js';
+export { createStateFile } from './state-file.js';
+export type { StateFile } from './state-file.js';

@@ -7,32 +7,9 @@
  * user out of their browser.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-
-export interface GrafanaIdentity {
-  readonly login: string;
-  readonly id: number | undefined;
-  readonly orgId: number | undefined;
-}
-
-/** Every way a check can end; also the label of the self-metric that counts them. */
-export type AuthOutcome =
-  | 'verified'
-  | 'cached'
-  | 'rotating_cached'
-  | 'rotating_unverified'
-  | 'rotating_rejected'
-  | 'no_cookie'
-  | 'unauthorized'
-  | 'revoked'
-  | 'user_not_found'
-  | 'service_account_rejected'
-  | 'grafana_unavailable'
-  | 'grafana_unavailable_accepted';
-
-export type AuthDecision =
-  | { readonly allowed: true; readonly outcome: AuthOutcome; readonly identity: GrafanaIdentity | undefined }
-  | { readonly allowed: false; readonly outcome: AuthOutcome; readonly status: 401 | 403 | 503; readonly retryAfterSeconds?: number };
+import type { AuthDecision, AuthOutcome, AuthRefused, Authenticator, Identity } from './decision.js';
 
 export interface GrafanaSessionSettings {
   /** Grafana's internal base URL, with its sub-path: `http://grafana:3000/grafana`. */
@@ -53,6 +30,10 @@ export interface GrafanaSessionSettings {
   readonly onUnavailable: 'reject' | 'accept-unverified';
   /** Service-account logins (`sa-…`). */
   readonly serviceAccounts: 'reject' | 'accept';
+  /** Requests without the session cookie: Grafana with anonymous access on. */
+  readonly anonymous: 'reject' | 'accept';
+  /** Calls to Grafana at once; past it a request gets 503 rather than another call. */
+  readonly maxConcurrentCalls: number;
   /** Retry-After on the 503 sent when Grafana cannot answer. */
   readonly retryAfterSeconds: number;
   readonly fetch: typeof fetch;
@@ -60,12 +41,12 @@ export interface GrafanaSessionSettings {
 }
 
 interface Remembered {
-  readonly identity: GrafanaIdentity;
+  readonly identity: Identity;
   readonly verifiedAt: number;
 }
 
 type Answer =
-  | { readonly kind: 'user'; readonly identity: GrafanaIdentity }
+  | { readonly kind: 'user'; readonly identity: Identity }
   | { readonly kind: 'rotate' | 'unauthorized' | 'revoked' | 'not_found' | 'unavailable' };
 
 /** The value of one cookie in a `Cookie` header; undefined when it is absent or empty. */
@@ -82,7 +63,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-function readIdentity(body: unknown): GrafanaIdentity | undefined {
+function readIdentity(body: unknown): Identity | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b.login !== 'string' || b.login === '') return undefined;
@@ -102,7 +83,7 @@ function classify401(body: unknown): 'rotate' | 'unauthorized' | 'revoked' {
   return 'unauthorized';
 }
 
-export interface GrafanaSessionAuthorizer {
+export interface GrafanaSessionAuthorizer extends Authenticator {
   /** Decides on a request from its `Cookie` header; never rejects. */
   authorize(cookieHeader: string | undefined): Promise<AuthDecision>;
   /** Calls made to Grafana so far (for tests and the self-metric). */
@@ -147,60 +128,91 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
     }
   }
 
-  function askOnce(key: string, cookie: string): Promise<Answer> {
+  /** undefined when Grafana already has maxConcurrentCalls calls from this collector in flight. */
+  function askOnce(key: string, cookie: string): Promise<Answer> | undefined {
     const pending = inFlight.get(key);
     if (pending) return pending;
+    if (inFlight.size >= settings.maxConcurrentCalls) return undefined;
     const call = ask(cookie).finally(() => inFlight.delete(key));
     inFlight.set(key, call);
     return call;
   }
 
-  const reject = (outcome: AuthOutcome, status: 401 | 403): AuthDecision => ({ allowed: false, outcome, status });
+  const MESSAGES: Partial<Record<AuthOutcome, string>> = {
+    no_cookie: `no Grafana session: sign in to Grafana (the ${settings.cookieName} cookie is missing)`,
+    unauthorized: 'Grafana does not recognise this session: sign in again',
+    revoked: 'Grafana revoked this session: sign in again',
+    user_not_found: "this session's Grafana user no longer exists",
+    rotating_rejected: 'the Grafana session is due for rotation: open Grafana to refresh it',
+    service_account_rejected: 'service accounts may not send usage data',
+  };
+  const reject = (outcome: AuthOutcome, status: 401 | 403): AuthRefused => ({
+    allowed: false,
+    outcome,
+    status,
+    message: MESSAGES[outcome] ?? 'not allowed',
+  });
+  const unavailable = (outcome: 'grafana_unavailable' | 'grafana_busy', retryAfterSeconds: number): AuthRefused => ({
+    allowed: false,
+    outcome,
+    status: 503,
+    message: outcome === 'grafana_busy' ? 'too many sessions to check at once: retry shortly' : 'cannot check the session with Grafana right now',
+    retryAfterSeconds,
+  });
 
-  return {
-    get grafanaCalls() {
-      return grafanaCalls;
-    },
-    async authorize(cookieHeader) {
-      const cookie = cookieValue(cookieHeader, settings.cookieName);
-      if (cookie === undefined) return reject('no_cookie', 401);
-      // Only a hash is kept: the cache must not become a store of live session tokens.
-      const key = createHash('sha256').update(cookie).digest('base64url');
-      const now = settings.now();
-      const known = remembered.get(key);
-      if (known && now - known.verifiedAt < settings.cacheTtlMs) return { allowed: true, outcome: 'cached', identity: known.identity };
-      const refusal = refused.get(key);
-      if (refusal) return refusal;
+  async function authorize(cookieHeader: string | undefined): Promise<AuthDecision> {
+    const cookie = cookieValue(cookieHeader, settings.cookieName);
+    if (cookie === undefined) {
+      return settings.anonymous === 'accept' ? { allowed: true, outcome: 'anonymous_accepted', identity: undefined } : reject('no_cookie', 401);
+    }
+    // Only a hash is kept: the cache must not become a store of live session tokens.
+    const key = createHash('sha256').update(cookie).digest('base64url');
+    const now = settings.now();
+    const known = remembered.get(key);
+    if (known && now - known.verifiedAt < settings.cacheTtlMs) return { allowed: true, outcome: 'cached', identity: known.identity };
+    const refusal = refused.get(key);
+    if (refusal) return refusal;
 
-      const answer = await askOnce(key, cookie);
-      switch (answer.kind) {
-        case 'user': {
-          if (answer.identity.login.startsWith('sa-') && settings.serviceAccounts === 'reject') {
-            const decision = reject('service_account_rejected', 403);
-            refused.set(key, decision);
-            return decision;
-          }
-          remembered.set(key, { identity: answer.identity, verifiedAt: settings.now() }, { ttl: settings.rememberMs });
-          return { allowed: true, outcome: 'verified', identity: answer.identity };
-        }
-        case 'rotate':
-          // The token exists and is valid, only due for rotation (the browser rotates it when it is next active).
-          if (known && now - known.verifiedAt < settings.rememberMs) return { allowed: true, outcome: 'rotating_cached', identity: known.identity };
-          if (settings.onRotatingUnknown === 'accept-unverified') return { allowed: true, outcome: 'rotating_unverified', identity: undefined };
-          return reject('rotating_rejected', 401);
-        case 'unauthorized':
-        case 'revoked':
-        case 'not_found': {
-          remembered.delete(key);
-          const outcome: AuthOutcome = answer.kind === 'not_found' ? 'user_not_found' : answer.kind;
-          const decision = reject(outcome, 401);
+    const call = askOnce(key, cookie);
+    if (call === undefined) return unavailable('grafana_busy', 1);
+    const answer = await call;
+    switch (answer.kind) {
+      case 'user': {
+        if (answer.identity.login.startsWith('sa-') && settings.serviceAccounts === 'reject') {
+          const decision = reject('service_account_rejected', 403);
           refused.set(key, decision);
           return decision;
         }
-        case 'unavailable':
-          if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
-          return { allowed: false, outcome: 'grafana_unavailable', status: 503, retryAfterSeconds: settings.retryAfterSeconds };
+        remembered.set(key, { identity: answer.identity, verifiedAt: settings.now() }, { ttl: settings.rememberMs });
+        return { allowed: true, outcome: 'verified', identity: answer.identity };
       }
+      case 'rotate':
+        // Grafana found the token, unexpired and not revoked, before refusing it as due for rotation
+        // (the browser rotates it when the user is next active): it is a real session.
+        if (known && now - known.verifiedAt < settings.rememberMs) return { allowed: true, outcome: 'rotating_cached', identity: known.identity };
+        if (settings.onRotatingUnknown === 'accept-unverified') return { allowed: true, outcome: 'rotating_unverified', identity: undefined };
+        return reject('rotating_rejected', 401);
+      case 'unauthorized':
+      case 'revoked':
+      case 'not_found': {
+        remembered.delete(key);
+        const decision = reject(answer.kind === 'not_found' ? 'user_not_found' : answer.kind, 401);
+        refused.set(key, decision);
+        return decision;
+      }
+      case 'unavailable':
+        if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
+        return unavailable('grafana_unavailable', settings.retryAfterSeconds);
+    }
+  }
+
+  return {
+    mode: 'grafana-session',
+    verifiesIdentity: true,
+    get grafanaCalls() {
+      return grafanaCalls;
     },
+    authorize,
+    authenticate: (req: IncomingMessage) => authorize(req.headers.cookie),
   };
 }

@@ -21,8 +21,8 @@ describe('loadConfig', () => {
   });
 
   it('layers file < environment < flags', () => {
-    const path = file('server:\n  listen: 0.0.0.0:9000\n  maxBodyBytes: 1024\nlog:\n  level: warn\n');
-    expect(loadConfig({ file: path, env: {} }).server).toEqual({ listen: { host: '0.0.0.0', port: 9000 }, maxBodyBytes: 1024 });
+    const path = file('server:\n  listen: 0.0.0.0:9000\n  maxBodyBytes: 1024\nauth:\n  grafana:\n    url: http://grafana:3000/grafana\nlog:\n  level: warn\n');
+    expect(loadConfig({ file: path, env: {} }).server).toMatchObject({ listen: { host: '0.0.0.0', port: 9000 }, maxBodyBytes: 1024 });
     const fromEnv = loadConfig({ file: path, env: { FOOTFALL_LISTEN: '127.0.0.1:9001', FOOTFALL_LOG_LEVEL: 'debug' } });
     expect(fromEnv.server.listen.port).toBe(9001);
     expect(fromEnv.log.level).toBe('debug');

@@ -16,6 +16,10 @@ export const CONFIG_ENV = {
   FOOTFALL_LISTEN: 'server.listen',
   FOOTFALL_LOG_LEVEL: 'log.level',
   FOOTFALL_HASH_SECRET: 'privacy.hash.secret (keep secrets out of files)',
+  FOOTFALL_AUTH_MODE: 'auth.mode: grafana-session, proxy-header, bearer or none',
+  FOOTFALL_GRAFANA_URL: 'auth.grafana.url, with Grafana\'s sub-path',
+  FOOTFALL_BEARER_TOKENS: 'auth.bearer.tokens, comma-separated (keep secrets out of files)',
+  FOOTFALL_STATE_FILE: 'state.file',
 } as const;
 
 export interface ConfigSources {
@@ -37,6 +41,11 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   setIn(raw, ['server', 'listen'], sources.flags?.listen ?? env.FOOTFALL_LISTEN);
   setIn(raw, ['log', 'level'], sources.flags?.logLevel ?? env.FOOTFALL_LOG_LEVEL);
   setIn(raw, ['privacy', 'hash', 'secret'], env.FOOTFALL_HASH_SECRET);
+  setIn(raw, ['auth', 'mode'], env.FOOTFALL_AUTH_MODE);
+  setIn(raw, ['auth', 'grafana', 'url'], env.FOOTFALL_GRAFANA_URL);
+  setIn(raw, ['state', 'file'], env.FOOTFALL_STATE_FILE);
+  const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  setIn(raw, ['auth', 'bearer', 'tokens'], tokens);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describe(result.error, path));
   return result.data;
@@ -62,7 +71,7 @@ function readYaml(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function setIn(target: Record<string, unknown>, path: readonly string[], value: string | undefined): void {
+function setIn(target: Record<string, unknown>, path: readonly string[], value: string | string[] | undefined): void {
   if (value === undefined) return;
   let node = target;
   for (const key of path.slice(0, -1)) {

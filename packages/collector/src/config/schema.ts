@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PERSONAL_KEYS } from '../privacy/index.js';
 
@@ -18,7 +19,116 @@ export const listenAddress = z
 
 const positiveInt = z.number().int().positive();
 
-export const configSchema = z
+/** Loopback listen addresses: the only place `auth.mode: none` may run without being forced. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:$/.test(new URL(value).protocol), { message: 'expected an http:// or https:// URL' });
+
+/** An origin (`https://grafana.example.com`), as browsers send it in the `Origin` header. */
+const origin = httpUrl.transform((value) => new URL(value).origin);
+
+/** An IPv4/IPv6 address or CIDR block, e.g. 10.0.0.0/8 or ::1. */
+const addressOrCidr = z.string().refine(
+  (value) => {
+    const [address, prefix, ...rest] = value.split('/');
+    if (rest.length > 0 || isIP(address ?? '') === 0) return false;
+    if (prefix === undefined) return true;
+    const bits = Number(prefix);
+    return /^\d{1,3}$/.test(prefix) && bits <= (isIP(address!) === 4 ? 32 : 128);
+  },
+  { message: 'expected an IP address or CIDR block (10.0.0.0/8, ::1)' },
+);
+
+const AUTH_MODES = ['grafana-session', 'proxy-header', 'bearer', 'none'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+const authSchema = z
+  .object({
+    /**
+     * Unset: grafana-session when auth.grafana.url is set; none on a loopback listen address without it
+     * (local development); anything else is a configuration error.
+     */
+    mode: z.enum(AUTH_MODES).optional(),
+    grafana: z
+      .object({
+        /** Grafana as the collector reaches it, with its sub-path: http://grafana:3000/grafana. */
+        url: httpUrl.optional(),
+        /** Grafana's [auth] login_cookie_name. */
+        cookieName: z
+          .string()
+          .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a cookie name')
+          .default('grafana_session'),
+        timeoutMs: positiveInt.min(100).max(10_000).default(2000),
+        /** How long a verified session is trusted without asking again; ≤ 60 s bounds how long a logout takes to bite. */
+        cacheTtlSeconds: positiveInt.max(60).default(60),
+        /** How long a refused cookie is remembered, so garbage cannot turn into one Grafana call each. */
+        negativeCacheTtlSeconds: positiveInt.max(300).default(10),
+        /** How long a verified session is remembered for the token-rotation case. */
+        rotationGraceSeconds: positiveInt.max(7 * 24 * 3600).default(3600),
+        maxCachedSessions: positiveInt.max(1_000_000).default(10_000),
+        /** Calls to Grafana at once; past it requests get 503 + Retry-After instead of piling onto Grafana. */
+        maxConcurrentCalls: positiveInt.max(1024).default(32),
+        /**
+         * A token due for rotation (401 session.token.rotate) whose cookie was not verified here before. The
+         * answer proves the token exists and is not revoked, but carries no identity.
+         */
+        unverifiedRotation: z.enum(['accept', 'reject']).default('accept'),
+        /** Grafana down, slow or failing: reject (503 + Retry-After, the browser retries) or accept unverified. */
+        whenUnavailable: z.enum(['reject', 'accept']).default('reject'),
+        /** Service-account logins (sa-…). */
+        serviceAccounts: z.enum(['reject', 'accept']).default('reject'),
+        /** Requests without a session cookie (Grafana with anonymous access). */
+        anonymous: z.enum(['reject', 'accept']).default('reject'),
+        retryAfterSeconds: positiveInt.max(3600).default(5),
+        tls: z
+          .object({
+            /** PEM file of the CA that signed Grafana's certificate, added to the system's. */
+            caFile: z.string().min(1).optional(),
+            insecureSkipVerify: z.boolean().default(false),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    proxyHeader: z
+      .object({
+        /** Addresses of the proxies allowed to assert an identity; everyone else gets 403. */
+        trustedProxies: z.array(addressOrCidr).default([]),
+        /** The header carrying the login, as Grafana's [auth.proxy] header_name. */
+        userHeader: z
+          .string()
+          .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a header name')
+          .default('X-WEBAUTH-USER'),
+        /** Refuse requests from a trusted proxy that carry no user (the proxy did not authenticate them). */
+        requireUser: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    bearer: z
+      .object({
+        /** Static tokens for server-side senders; prefer FOOTFALL_BEARER_TOKENS (comma-separated). */
+        tokens: z.array(z.string().min(16, 'bearer tokens need at least 16 characters')).default([]),
+      })
+      .strict()
+      .prefault({}),
+    none: z
+      .object({
+        /** none accepts everyone: it refuses to start on a non-loopback address unless this is true. */
+        allowNonLoopback: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
+const baseShape = z
   .object({
     server: z
       .object({
@@ -26,6 +136,18 @@ export const configSchema = z
         listen: listenAddress.prefault('127.0.0.1:4318'),
         /** Limit on the request body after decompression. */
         maxBodyBytes: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
+        /** Slow clients: time to send the headers, and the whole request (Node's own defaults are 60 s and 5 min). */
+        headersTimeoutMs: positiveInt.min(1000).max(10_000).default(10_000),
+        requestTimeoutMs: positiveInt.min(1000).max(30_000).default(30_000),
+        /** Idle keep-alive connections are closed after this. */
+        keepAliveTimeoutMs: positiveInt.min(1000).max(65_000).default(15_000),
+        /** On SIGTERM: stop accepting, finish in-flight requests and save state within this. */
+        shutdownTimeoutMs: positiveInt.min(1000).max(30_000).default(10_000),
+        /**
+         * Origins (Grafana's root URL) whose pages may post with the user's cookies. A page on the
+         * collector's own host is always allowed; any other Origin gets 403 where credentials are checked.
+         */
+        allowedOrigins: z.array(origin).default([]),
       })
       .strict()
       .prefault({}),
@@ -56,6 +178,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    auth: authSchema,
+    admission: z
+      .object({
+        /** Requests per second admitted (token bucket); past it, 429 + Retry-After before the body is read. */
+        maxRequestsPerSecond: positiveInt.max(1_000_000).default(1000),
+        /** Requests admitted at once above the rate, e.g. after a Grafana restart reloads every tab. */
+        burst: positiveInt.max(1_000_000).default(1000),
+        /** Requests being read, authenticated or ingested at once; past it, 503 + Retry-After. */
+        maxConcurrentRequests: positiveInt.max(100_000).default(256),
+        /** Shed load with 503 while the JS heap is above this share of its limit (like the OTel Collector's memory_limiter). */
+        maxHeapFraction: z.number().gt(0).max(1).default(0.8),
+        retryAfterSeconds: positiveInt.max(3600).default(1),
+      })
+      .strict()
+      .prefault({}),
+    state: z
+      .object({
+        /** Where counters are saved so a restart continues them; none: a restart starts from zero. */
+        file: z.string().min(1).optional(),
+        /** Saved this often, and on shutdown. */
+        intervalSeconds: positiveInt.min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,8 +209,11 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict()
+  .strict();
+
+export const configSchema = baseShape
   .superRefine((config, ctx) => {
+    checkAuth(config, ctx);
     const hash = config.privacy.hash;
     if (hash.enabled && (hash.secret === undefined || hash.secret.length < 16)) {
       ctx.addIssue({
@@ -80,7 +229,48 @@ export const configSchema = z
         message: 'allow mode needs at least one key (an empty allow-list would drop every attribute)',
       });
     }
-  });
+  })
+  .transform((config) => ({ ...config, auth: { ...config.auth, mode: resolveAuthMode(config) } }));
+
+/** The auth mode in force: the configured one, else grafana-session with a Grafana URL, else none (loopback only). */
+function resolveAuthMode(config: ParsedConfig): AuthMode {
+  return config.auth.mode ?? (config.auth.grafana.url ? 'grafana-session' : 'none');
+}
+
+
+type ParsedConfig = z.output<typeof baseShape>;
+
+function checkAuth(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const { auth } = config;
+  const loopback = isLoopbackHost(config.server.listen.host);
+  const mode = auth.mode ?? (auth.grafana.url ? 'grafana-session' : loopback ? 'none' : undefined);
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  switch (mode) {
+    case undefined:
+      return issue(
+        ['auth', 'mode'],
+        `the collector listens on ${config.server.listen.host}, beyond loopback: set auth.grafana.url (Grafana-session auth) or choose another auth.mode`,
+      );
+    case 'grafana-session':
+      if (!auth.grafana.url) issue(['auth', 'grafana', 'url'], 'grafana-session auth needs Grafana\'s URL (with its sub-path)');
+      return;
+    case 'proxy-header':
+      if (auth.proxyHeader.trustedProxies.length === 0) {
+        issue(['auth', 'proxyHeader', 'trustedProxies'], 'proxy-header auth needs the addresses of the proxies to trust');
+      }
+      return;
+    case 'bearer':
+      if (auth.bearer.tokens.length === 0) issue(['auth', 'bearer', 'tokens'], 'bearer auth needs at least one token (FOOTFALL_BEARER_TOKENS)');
+      return;
+    case 'none':
+      if (!loopback && !auth.none.allowNonLoopback) {
+        issue(
+          ['auth', 'mode'],
+          `none accepts every request: it only runs on a loopback address, not ${config.server.listen.host}, unless auth.none.allowNonLoopback is true`,
+        );
+      }
+  }
+}
 
 /** What a user writes (YAML file, env, flags). */
 export type CollectorConfigInput = z.input<typeof configSchema>;

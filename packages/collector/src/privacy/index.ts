@@ -1,3 +1,3 @@
 export { createPrivacyPolicy, PERSONAL_KEYS, REDACTED } from './policy.js';
-export type { KeyedHashSettings, PrivacyPolicy, PrivacySettings } from './policy.js';
+export type { KeyedHashSettings, PrivacyPolicy, PrivacySettings, VerifiedSender } from './policy.js';
 export { foldKey } from './key-folding.js';

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Identity } from '../authorize/index.js';
 import type { AttributeList } from '../decode/index.js';
 import type { IngestStats } from '../stats.js';
 import { foldKey } from './key-folding.js';
@@ -37,10 +38,30 @@ const EMAIL = /[^\s@<>]{1,64}@[^\s@<>]{1,252}\.[a-z]{2,63}/i;
 /** Keys and values longer than this are worked out each time rather than remembered. */
 const MAX_CACHED_LENGTH = 256;
 
+/**
+ * A request whose sender the authorize stage verified. Its identity, and nothing the payload claims,
+ * becomes the pseudonym: a browser could otherwise count itself as anyone.
+ */
+export interface VerifiedSender {
+  /** Undefined when the request was allowed without one (rotating token, policy): then no pseudonym. */
+  readonly identity: Identity | undefined;
+}
+
 /** The privacy stage: one policy applied to every attribute before anything stores, exports or logs it. */
 export interface PrivacyPolicy {
-  /** Returns the attributes the policy lets through, hashing and redacting as configured. */
-  apply(attributes: AttributeList, stats: IngestStats): AttributeList;
+  /**
+   * Returns the attributes the policy lets through, hashing and redacting as configured. Without a
+   * verified sender the pseudonym comes from the attributes (auth modes that know nobody); with one,
+   * from its identity, and the attributes' claims are dropped.
+   */
+  apply(attributes: AttributeList, stats: IngestStats, sender?: VerifiedSender): AttributeList;
+}
+
+/** The identity's value for a hash source key, when the identity has that field. */
+function identityValue(identity: Identity, foldedKey: string): string | undefined {
+  if (foldedKey === foldKey('user.login')) return identity.login;
+  if (foldedKey === foldKey('user.id') && identity.id !== undefined) return String(identity.id);
+  return undefined;
 }
 
 export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
@@ -75,14 +96,15 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
   }
 
   return {
-    apply(attributes, stats) {
+    apply(attributes, stats, sender) {
       const out: AttributeList = [];
       let source: { rank: number; value: string } | undefined;
       for (const attribute of attributes) {
         const key = fold(attribute[0]);
         const rank = hashSources.get(key);
         if (rank !== undefined) {
-          if (source === undefined || rank < source.rank) source = { rank, value: String(attribute[1]) };
+          if (sender !== undefined) stats.dropAttribute('privacy');
+          else if (source === undefined || rank < source.rank) source = { rank, value: String(attribute[1]) };
           continue;
         }
         // A client-sent pseudonym is never trusted: only this policy makes one.
@@ -97,6 +119,12 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
           continue;
         }
         out.push(attribute);
+      }
+      if (sender?.identity !== undefined && hash !== undefined) {
+        for (const [key, rank] of hashSources) {
+          const value = identityValue(sender.identity, key);
+          if (value !== undefined && (source === undefined || rank < source.rank)) source = { rank, value };
+        }
       }
       if (source !== undefined) out.push([settings.pseudonymKey, pseudonym(source.value)]);
       return out;

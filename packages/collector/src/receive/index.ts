@@ -1,3 +1,7 @@
 export { createOtlpHandler } from './otlp-route.js';
 export type { OtlpHandler, OtlpRouteSettings } from './otlp-route.js';
 export { readBody } from './read-body.js';
+export { createAdmission } from './admission.js';
+export type { Admission, AdmissionRefusal, AdmissionSettings, AdmissionTicket } from './admission.js';
+export { createOriginPolicy } from './origin.js';
+export type { OriginPolicy, OriginSettings, OriginVerdict } from './origin.js';

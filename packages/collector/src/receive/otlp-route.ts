@@ -1,9 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../authorize/index.js';
 import type { Codec } from '../decode/index.js';
-import { internalError, methodNotAllowed, RequestError, unsupportedMediaType } from '../errors.js';
+import {
+  authRefused,
+  forbiddenOrigin,
+  internalError,
+  methodNotAllowed,
+  overloaded,
+  RequestError,
+  unsupportedMediaType,
+} from '../errors.js';
 import type { Pipeline } from '../pipeline.js';
 import type { SelfMetrics } from '../self-metrics.js';
+import type { Admission } from './admission.js';
+import type { OriginPolicy } from './origin.js';
 import { readBody } from './read-body.js';
 
 export interface OtlpRouteSettings {
@@ -12,6 +23,11 @@ export interface OtlpRouteSettings {
   readonly selfMetrics: SelfMetrics;
   readonly maxBodyBytes: number;
   readonly logger: Logger;
+  readonly origins: OriginPolicy;
+  readonly admission: Admission;
+  readonly authenticator: Authenticator;
+  /** True once shutdown began: new requests are turned away, retryable, so a replica takes them. */
+  readonly draining: () => boolean;
 }
 
 /** Settles only after the answer is written; never rejects. */
@@ -23,7 +39,7 @@ export type OtlpHandler = (req: IncomingMessage, res: ServerResponse) => Promise
  * node:http objects, so the server can call it before express's router: this is the hot path.
  */
 export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
-  const { pipeline, selfMetrics, maxBodyBytes, logger } = settings;
+  const { pipeline, selfMetrics, maxBodyBytes, logger, origins, admission, authenticator, draining } = settings;
   const byMediaType = new Map(settings.codecs.map((c) => [c.contentType, c]));
   const fallback = settings.codecs.find((c) => c.encoding === 'json') ?? settings.codecs[0]!;
 
@@ -36,6 +52,8 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
     const encoder = codec ?? fallback;
     selfMetrics.request(error.status, error.reason, codec?.encoding ?? 'unknown');
     if (error.status === 405) res.setHeader('Allow', 'POST');
+    if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    if (error.challenge !== undefined) res.setHeader('WWW-Authenticate', error.challenge);
     // Refused before the body was read to the end: discard the rest so the client can finish its
     // upload and read this answer (closing now would reset the connection under it, and OTLP
     // exporters retry a reset, but not a 413). requestTimeout bounds how long that can take.
@@ -43,17 +61,42 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
     answer(res, error.status, encoder.contentType, encoder.encodeStatus(error.rpcCode, error.message));
   }
 
+  /**
+   * The fixed sequence, cheapest check first, and nothing that costs (a Grafana call, the body) before
+   * the checks that cost nothing: origin → method → content type → admission → authorize → body →
+   * decode → pipeline → answer.
+   */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = req.headers['content-type'];
     const codec = byMediaType.get(mediaType(contentType));
+    const origin = origins.check(req);
+    if (!origin.allowed) return fail(req, res, codec, forbiddenOrigin(origin.origin));
+    if (origin.corsOrigin !== undefined) {
+      for (const [name, value] of Object.entries(origins.corsHeaders(origin.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, origins.preflightHeaders(origin.corsOrigin)).end();
+        return;
+      }
+    }
     if (req.method !== 'POST') return fail(req, res, codec, methodNotAllowed(req.method ?? ''));
     if (!codec) return fail(req, res, undefined, unsupportedMediaType(contentType));
+    if (draining()) {
+      res.setHeader('Connection', 'close');
+      return fail(req, res, codec, overloaded(503, 'shutting_down', 'the collector is shutting down: retry', 1));
+    }
+    const ticket = admission.admit();
+    if (!ticket.admitted) return fail(req, res, codec, overloaded(ticket.status, ticket.reason, ticket.message, ticket.retryAfterSeconds));
     try {
+      const decision = await authenticator.authenticate(req);
+      selfMetrics.authenticated(authenticator.mode, decision.outcome);
+      if (!decision.allowed) {
+        return fail(req, res, codec, authRefused(decision.status, decision.message, decision));
+      }
       const body = await readBody(req, maxBodyBytes);
       const started = process.hrtime.bigint();
       const request = codec.decodeRequest(body);
       selfMetrics.decoded(codec.encoding, Number(process.hrtime.bigint() - started) / 1e9);
-      const result = pipeline.ingest(request);
+      const result = pipeline.ingest(request, authenticator.verifiesIdentity ? decision : undefined);
       selfMetrics.request(200, result.rejectedDataPoints > 0 ? 'partial' : 'ok', codec.encoding);
       answer(res, 200, codec.contentType, codec.encodeResponse(result));
     } catch (err) {
@@ -61,6 +104,8 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
       // A bug, not bad input. The error comes from our code, so it carries no attribute value.
       logger.error({ err }, 'failed to handle an OTLP export request');
       fail(req, res, codec, internalError());
+    } finally {
+      ticket.release();
     }
   }
 
