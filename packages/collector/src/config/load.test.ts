@@ -49,6 +49,37 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: file(text), env: {} })).toThrow(message);
   });
 
+  it('chooses the auth mode: none for a loopback start, grafana-session once Grafana is named', () => {
+    expect(loadConfig({ env: {} }).auth.mode).toBe('none');
+    expect(loadConfig({ env: { FOOTFALL_GRAFANA_URL: 'http://grafana:3000/grafana' } }).auth).toMatchObject({
+      mode: 'grafana-session',
+      grafana: { url: 'http://grafana:3000/grafana', cookieName: 'grafana_session', cacheTtlSeconds: 60, whenUnavailable: 'reject' },
+    });
+    const bearer = loadConfig({ env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: ' a-token-of-16-chars-or-more , another-token-of-16-chars ' } });
+    expect(bearer.auth.bearer.tokens).toEqual(['a-token-of-16-chars-or-more', 'another-token-of-16-chars']);
+  });
+
+  it.each([
+    ['none beyond loopback', 'server:\n  listen: 0.0.0.0:4318\nauth:\n  mode: none\n', /at auth\.mode: none accepts every request: it only runs on a loopback address, not 0\.0\.0\.0/],
+    ['no auth beyond loopback', 'server:\n  listen: 10.0.0.5:4318\n', /at auth\.mode: the collector listens on 10\.0\.0\.5, beyond loopback/],
+    ['grafana-session without Grafana', 'auth:\n  mode: grafana-session\n', /at auth\.grafana\.url: grafana-session auth needs/],
+    ['a cache TTL over 60 s', 'auth:\n  grafana:\n    url: http://g/\n    cacheTtlSeconds: 300\n', /at auth\.grafana\.cacheTtlSeconds/],
+    ['proxy-header without proxies', 'auth:\n  mode: proxy-header\n', /at auth\.proxyHeader\.trustedProxies: proxy-header auth needs/],
+    ['a bad proxy address', 'auth:\n  mode: proxy-header\n  proxyHeader:\n    trustedProxies: [10.0.0.0/33]\n', /at auth\.proxyHeader\.trustedProxies\.0: expected an IP address or CIDR/],
+    ['bearer without tokens', 'auth:\n  mode: bearer\n', /at auth\.bearer\.tokens: bearer auth needs at least one token/],
+    ['a short bearer token', 'auth:\n  mode: bearer\n  bearer:\n    tokens: [short]\n', /bearer tokens need at least 16 characters/],
+    ['an origin that is not a URL', 'server:\n  allowedOrigins: [grafana.example.com]\n', /at server\.allowedOrigins\.0/],
+    ['a request timeout over 30 s', 'server:\n  requestTimeoutMs: 300000\n', /at server\.requestTimeoutMs/],
+  ])('refuses %s, naming the key', (_, text, message) => {
+    expect(() => loadConfig({ file: file(text), env: {} })).toThrow(message);
+  });
+
+  it('runs none beyond loopback only when forced, and keeps origins as origins', () => {
+    const forced = loadConfig({ file: file('server:\n  listen: 0.0.0.0:4318\n  allowedOrigins: [https://grafana.example.com/grafana/]\nauth:\n  mode: none\n  none:\n    allowNonLoopback: true\n'), env: {} });
+    expect(forced.auth.mode).toBe('none');
+    expect(forced.server.allowedOrigins).toEqual(['https://grafana.example.com']);
+  });
+
   it('says which file it could not read', () => {
     expect(() => loadConfig({ file: 'does-not-exist.yaml', env: {} })).toThrow(/cannot read config file does-not-exist\.yaml/);
   });

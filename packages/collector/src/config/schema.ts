@@ -24,10 +24,9 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
-const httpUrl = z
-  .string()
-  .url()
-  .refine((value) => /^https?:$/.test(new URL(value).protocol), { message: 'expected an http:// or https:// URL' });
+const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+  message: 'expected an http:// or https:// URL',
+});
 
 /** An origin (`https://grafana.example.com`), as browsers send it in the `Origin` header. */
 const origin = httpUrl.transform((value) => new URL(value).origin);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributeList } from '../decode/index.ts';
 import { IngestStats } from '../stats.ts';
-import { createPrivacyPolicy, PERSONAL_KEYS, REDACTED, type PrivacySettings } from './policy.ts';
+import { createPrivacyPolicy, PERSONAL_KEYS, REDACTED, type PrivacySettings, type VerifiedSender } from './policy.ts';
 
 const DEFAULTS: PrivacySettings = {
   mode: 'deny',
@@ -12,9 +12,9 @@ const DEFAULTS: PrivacySettings = {
   redactEmailValues: true,
 };
 
-function apply(settings: Partial<PrivacySettings>, attributes: AttributeList) {
+function apply(settings: Partial<PrivacySettings>, attributes: AttributeList, sender?: VerifiedSender) {
   const stats = new IngestStats();
-  const out = createPrivacyPolicy({ ...DEFAULTS, ...settings }).apply(attributes, stats);
+  const out = createPrivacyPolicy({ ...DEFAULTS, ...settings }).apply(attributes, stats, sender);
   return { out, stats };
 }
 
@@ -92,5 +92,25 @@ describe('privacy policy', () => {
     expect(apply({}, [['user.hash', 'forged']]).out).toEqual([]);
     const hash = { secret: 'k'.repeat(32), from: ['user.login'] };
     expect(apply({ hash }, [['user.hash', 'forged']]).out).toEqual([]);
+  });
+
+  it("hashes the verified sender's identity, never the login the payload claims", () => {
+    const hash = { secret: 'k'.repeat(32), from: ['user.login', 'user.id'] };
+    const alice = apply({ hash }, [['user.login', 'alice']]).out;
+    const mallory = apply({ hash }, [['user.login', 'mallory']]).out;
+    const claimed = apply({ hash }, [['user.login', 'mallory'], ['user.role', 'Admin']], { identity: { login: 'alice', id: 42 } });
+    expect(claimed.out).toEqual([['user.role', 'Admin'], alice[0]]);
+    expect(claimed.out).not.toContainEqual(mallory[0]);
+    expect(claimed.stats.droppedAttributes.get('privacy')).toBe(1);
+    // The first `from` key the identity has wins, as with attributes.
+    const byId = apply({ hash: { ...hash, from: ['user.email', 'user.id'] } }, [], { identity: { login: 'alice', id: 42 } }).out;
+    expect(byId).toEqual(apply({ hash }, [['user.id', 42]]).out);
+  });
+
+  it('makes no pseudonym for a verified request without an identity, whatever the payload claims', () => {
+    const hash = { secret: 'k'.repeat(32), from: ['user.login'] };
+    expect(apply({ hash }, [['user.login', 'mallory']], { identity: undefined }).out).toEqual([]);
+    // Without hashing, the identity adds nothing: it is never itself a label.
+    expect(apply({}, [], { identity: { login: 'alice' } }).out).toEqual([]);
   });
 });

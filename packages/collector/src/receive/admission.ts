@@ -92,11 +92,14 @@ export function createAdmission(settings: AdmissionSettings): Admission {
       }
       tokens = Math.min(settings.burst, tokens + (t - refilledAt) * perMs);
       refilledAt = t;
-      if (tokens < 1) {
+      // Refills are fractions that do not add up exactly in floating point (ten 0.1s make 0.999…):
+      // without the tolerance a steady stream would get one request fewer per refill than its budget.
+      if (tokens < 1 - 1e-9) {
         return {
           admitted: false,
           status: 429,
           reason: 'rate_limited',
+          // The wait for the next token: under a second at any rate the schema allows, so 1 (the least a header can say).
           retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / perMs / 1000)),
           message: `more than ${settings.maxRequestsPerSecond} requests per second: retry later`,
         };

@@ -1,0 +1,49 @@
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { createOriginPolicy } from './origin.ts';
+
+const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+const GRAFANA = 'https://grafana.example.com';
+
+describe('origin policy', () => {
+  const strict = createOriginPolicy({ allowedOrigins: [GRAFANA], enforce: true });
+
+  it('lets requests without Origin through: servers and scripts, not browsers', () => {
+    expect(strict.check(request({ host: 'collector:4318' }))).toEqual({ allowed: true });
+  });
+
+  it('allows an allow-listed origin, echoing it for CORS', () => {
+    expect(strict.check(request({ origin: GRAFANA, host: 'collector:4318' }))).toEqual({ allowed: true, corsOrigin: GRAFANA });
+    expect(strict.corsHeaders(GRAFANA)).toEqual({
+      'Access-Control-Allow-Origin': GRAFANA,
+      'Access-Control-Allow-Credentials': 'true',
+      Vary: 'Origin',
+    });
+  });
+
+  it("allows a page on the collector's own host, as Host or X-Forwarded-Host", () => {
+    expect(strict.check(request({ origin: 'https://dash.example.org', host: 'dash.example.org' }))).toEqual({ allowed: true });
+    expect(strict.check(request({ origin: 'https://dash.example.org', host: '127.0.0.1:4318', 'x-forwarded-host': 'Dash.Example.org, proxy' }))).toEqual({
+      allowed: true,
+    });
+  });
+
+  it('refuses any other origin, a look-alike and the null origin', () => {
+    for (const origin of ['https://evil.example', 'https://grafana.example.com.evil.example', 'http://grafana.example.com', 'null']) {
+      expect(strict.check(request({ origin, host: 'collector:4318' }))).toEqual({ allowed: false, origin });
+    }
+  });
+
+  it('does not refuse foreign origins where no ambient credential is at stake (none, bearer)', () => {
+    const lax = createOriginPolicy({ allowedOrigins: [], enforce: false });
+    expect(lax.check(request({ origin: 'https://evil.example', host: 'collector:4318' }))).toEqual({ allowed: true });
+  });
+
+  it('preflights are cacheable for at most 2 h and name only what the panel sends', () => {
+    expect(strict.preflightHeaders(GRAFANA)).toEqual({
+      'Access-Control-Allow-Methods': 'POST',
+      'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding, Authorization',
+      'Access-Control-Max-Age': '7200',
+    });
+  });
+});
