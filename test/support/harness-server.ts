@@ -150,9 +150,14 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     if (mode === 'down' || upstream === undefined) return answer(502);
 
     // nginx `proxy_pass http://collector/;` replaces the matched location prefix with `/`, sets
-    // Host to the upstream's and sends the body it buffered with its length.
+    // Host to the upstream's and sends the body it buffered with its length; the README's rule adds
+    // X-Forwarded-Host with the browser's host.
     const target = new URL((req.url ?? '').slice(COLLECTOR_PREFIX.length), upstream);
-    const headers = { ...forwardable(req.headers), 'content-length': String(body.length) };
+    const headers = {
+      ...forwardable(req.headers),
+      'content-length': String(body.length),
+      ...(req.headers.host ? { 'x-forwarded-host': req.headers.host } : {}),
+    };
     const upstreamReq = request(target, { method: req.method, headers, agent: false }, (upstreamRes) => {
       const status = upstreamRes.statusCode ?? 502;
       res.writeHead(status, forwardable(upstreamRes.headers));
