@@ -11,12 +11,15 @@ export interface CollectorServerOptions {
 /**
  * The collector exactly as `createCollector` wires it (express, decode, privacy, limits, SDK
  * aggregation, Prometheus exposition), from the compiled dist so that what is measured is what ships.
- * Only the limits the benchmark needs differ from the defaults.
+ * Only the limits the benchmark needs differ from the defaults, and the admission budget is lifted out
+ * of the way: these benchmarks measure capacity (admission control still runs on every request; its
+ * shedding is measured by bench/overload.ts).
  */
 export function createCollectorServer(options: CollectorServerOptions = {}): Collector {
   const config = configSchema.parse({
     server: { listen: '127.0.0.1:0', ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) },
     limits: options.maxSeriesPerMetric ? { maxSeriesPerMetric: options.maxSeriesPerMetric } : {},
+    admission: { maxRequestsPerSecond: 1_000_000, burst: 1_000_000, maxConcurrentRequests: 100_000, maxHeapFraction: 1 },
     log: { level: 'silent' },
   });
   return createCollector(config, { logger: pino({ level: 'silent' }) });
