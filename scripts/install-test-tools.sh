@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond the repository's own npm dependencies, when it is missing:
-# Debian's prometheus (which brings promtool) and chromium, and the browser harness's Grafana 12
+# Debian's prometheus (which brings promtool), chromium and nginx, and the browser harness's Grafana 12
 # shared-module set (its own npm project, test/browser/grafana-12). Idempotent and quick when
 # everything is there. Fails with the reason rather than letting a test skip.
 set -euo pipefail
@@ -11,6 +11,15 @@ for tool in prometheus promtool; do
   command -v "$tool" >/dev/null 2>&1 || { packages+=(prometheus); break; }
 done
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+# nginx lives in /usr/sbin, which a non-root PATH often lacks: look there too (test/support/nginx.ts
+# does the same). Debian's `nginx` package is the binary with the core modules, auth_request among
+# them; nginx-light, -core and -full only add dynamic modules the tests do not use.
+find_nginx() {
+  command -v nginx 2>/dev/null || for dir in /usr/sbin /usr/local/sbin /sbin; do
+    [ -x "$dir/nginx" ] && { echo "$dir/nginx"; return 0; }
+  done
+}
+find_nginx >/dev/null || packages+=(nginx)
 
 if [ ${#packages[@]} -gt 0 ]; then
   echo "install-test-tools: installing Debian packages ${packages[*]}" >&2
@@ -23,11 +32,22 @@ if [ ${#packages[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # The nginx package's postinst starts a system nginx on port 80. The tests run their own,
+  # unprivileged, so keep services from starting the Debian way (policy-rc.d answering 101 "action
+  # forbidden"), unless the machine already has a policy (container images ship one), and remove it
+  # afterwards.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# Written by footfall scripts/install-test-tools.sh for one apt-get run.\nexit 101\n' \
+      | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+    trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   for tool in prometheus promtool chromium; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-tools: $tool still missing after install" >&2; exit 1; }
   done
+  find_nginx >/dev/null || { echo "install-test-tools: nginx still missing after install" >&2; exit 1; }
 fi
 
 # The Grafana 12 set: reinstalled from its lock when node_modules is missing or was installed from

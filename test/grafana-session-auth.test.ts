@@ -125,6 +125,20 @@ describe("each of Grafana's answers", () => {
     });
   });
 
+  test('Grafana down: calls pause for a second, so an outage is no stampede of calls', async () => {
+    grafana.tokens.set('a', { user: ALICE });
+    grafana.tokens.set('b', { user: ALICE });
+    grafana.setMode('error');
+    const auth = authorizer();
+    expect(await auth.authorize(cookie('a'))).toMatchObject({ outcome: 'grafana_unavailable' });
+    clock += 999;
+    expect(await auth.authorize(cookie('b'))).toMatchObject({ outcome: 'grafana_unavailable', status: 503 });
+    expect(grafana.calls.get('b')).toBeUndefined();
+    grafana.setMode('up');
+    clock += 1;
+    expect(await auth.authorize(cookie('b'))).toMatchObject({ allowed: true, outcome: 'verified' });
+  });
+
   test('Grafana slower than the timeout: 503, in about the timeout', async () => {
     grafana.tokens.set('t4', { user: ALICE });
     grafana.setDelay(2_000);

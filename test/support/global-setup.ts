@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findChromium } from './chromium.ts';
+import { findNginx } from './nginx.ts';
 import { installedVersion, SHARED_MODULE_SETS } from './shared-module-sets.ts';
 
 /** Fails the run, with the reason, when a tool or build the tests rely on is missing: never skips. */
@@ -14,6 +15,13 @@ export default function setup(): void {
     }
   }
   if (!findChromium()) throw new Error('chromium is not installed: run scripts/install-test-tools.sh (Debian package chromium)');
+  const nginx = findNginx();
+  if (!nginx) throw new Error('nginx is not installed: run scripts/install-test-tools.sh (Debian package nginx)');
+  // `nginx -V` prints its build options on stderr; the recipe needs auth_request, which Debian builds in.
+  const build = spawnSync(nginx, ['-V'], { encoding: 'utf8' });
+  if (!`${build.stderr}`.includes('--with-http_auth_request_module')) {
+    throw new Error(`${nginx} lacks the auth_request module deploy/nginx/footfall.conf needs: install Debian's nginx package`);
+  }
   // The browser harness's shared-module sets; throws naming the set when one is not installed.
   for (const set of SHARED_MODULE_SETS) installedVersion(set, '@grafana/runtime');
   const main = fileURLToPath(new URL('../../packages/collector/dist/main.js', import.meta.url));

@@ -167,6 +167,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       if (server.listening) {
         const closed = once(server, 'close');
         server.close();
+        // close() only drops the connections idle at that moment; a keep-alive connection whose request
+        // was in flight turns idle when it is answered, and would hold the server open until the cut-off.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         // In-flight requests get most of the budget; whatever is left then is cut off, so the state
         // is still saved in time.
@@ -176,6 +179,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
         }, Math.max(0, config.server.shutdownTimeoutMs - 2000));
         await closed;
         clearTimeout(cutOff);
+        clearInterval(sweep);
       }
       await saveState();
       await meterProvider.shutdown();

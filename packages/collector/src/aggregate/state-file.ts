@@ -15,7 +15,8 @@ export interface StateFile {
 }
 
 export function createStateFile(path: string, logger: Logger): StateFile {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // One fixed name: a temporary left by a process killed mid-save is overwritten by the next save.
+  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
 
   return {
     path,
@@ -54,7 +55,12 @@ export function createStateFile(path: string, logger: Logger): StateFile {
         throw err;
       }
       await file.close();
-      await rename(temporary, path);
+      try {
+        await rename(temporary, path);
+      } catch (err) {
+        await unlink(temporary).catch(() => undefined);
+        throw err;
+      }
       // The rename is durable once the directory is flushed too (not every file system allows it).
       const dir = await open(dirname(path), 'r').catch(() => undefined);
       await dir?.sync().catch(() => undefined);

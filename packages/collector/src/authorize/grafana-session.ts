@@ -83,6 +83,9 @@ function classify401(body: unknown): 'rotate' | 'unauthorized' | 'revoked' {
   return 'unauthorized';
 }
 
+/** How long a failed call stops further calls: one probe wave a second while Grafana is down. */
+const DOWN_PAUSE_MS = 1000;
+
 export interface GrafanaSessionAuthorizer extends Authenticator {
   /** Decides on a request from its `Cookie` header; never rejects. */
   authorize(cookieHeader: string | undefined): Promise<AuthDecision>;
@@ -99,6 +102,8 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
   const refused = new LRUCache<string, AuthDecision>({ max: settings.maxEntries, ttl: settings.negativeTtlMs, ...clock });
   const inFlight = new Map<string, Promise<Answer>>();
   let grafanaCalls = 0;
+  /** Until when Grafana is taken to be down, after it failed to answer: no calls before then. */
+  let downUntil = -Infinity;
 
   async function ask(cookie: string): Promise<Answer> {
     grafanaCalls += 1;
@@ -173,6 +178,9 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
     const refusal = refused.get(key);
     if (refusal) return refusal;
 
+    // Grafana failed a moment ago: answer without another call, so an outage does not turn every
+    // session's exports into a stampede of calls at a Grafana that is down or restarting.
+    if (now < downUntil) return whenUnavailable();
     const call = askOnce(key, cookie);
     if (call === undefined) return unavailable('grafana_busy', 1);
     const answer = await call;
@@ -201,9 +209,14 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
         return decision;
       }
       case 'unavailable':
-        if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
-        return unavailable('grafana_unavailable', settings.retryAfterSeconds);
+        downUntil = Math.max(downUntil, settings.now() + DOWN_PAUSE_MS);
+        return whenUnavailable();
     }
+  }
+
+  function whenUnavailable(): AuthDecision {
+    if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
+    return unavailable('grafana_unavailable', settings.retryAfterSeconds);
   }
 
   return {

@@ -248,7 +248,7 @@ function checkAuth(config: ParsedConfig, ctx: z.RefinementCtx): void {
     case undefined:
       return issue(
         ['auth', 'mode'],
-        `the collector listens on ${config.server.listen.host}, beyond loopback: set auth.grafana.url (Grafana-session auth) or choose another auth.mode`,
+        `the collector listens on ${config.server.listen.host}, beyond loopback: set auth.grafana.url (Grafana-session auth) or choose another auth.mode (none only together with auth.none.allowNonLoopback: true)`,
       );
     case 'grafana-session':
       if (!auth.grafana.url) issue(['auth', 'grafana', 'url'], 'grafana-session auth needs Grafana\'s URL (with its sub-path)');

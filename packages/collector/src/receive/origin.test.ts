@@ -17,6 +17,7 @@ describe('origin policy', () => {
     expect(strict.corsHeaders(GRAFANA)).toEqual({
       'Access-Control-Allow-Origin': GRAFANA,
       'Access-Control-Allow-Credentials': 'true',
+      'Access-Control-Expose-Headers': 'Retry-After',
       Vary: 'Origin',
     });
   });

@@ -61,7 +61,13 @@ export function createOriginPolicy(settings: OriginSettings): OriginPolicy {
       return settings.enforce ? { allowed: false, origin } : { allowed: true };
     },
     corsHeaders(origin) {
-      return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
+      return {
+        'Access-Control-Allow-Origin': origin,
+        'Access-Control-Allow-Credentials': 'true',
+        // Not a CORS-safelisted response header: without this a page could not see when to retry.
+        'Access-Control-Expose-Headers': 'Retry-After',
+        Vary: 'Origin',
+      };
     },
     preflightHeaders() {
       return {
