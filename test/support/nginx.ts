@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './prometheus.ts';
+import { terminate } from './terminate.ts';
 
 /** Where Debian puts the binary; /usr/sbin is often not on a non-root PATH. */
 const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
@@ -103,13 +104,8 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      // SIGTERM: nginx's fast shutdown (SIGQUIT would wait for keep-alive connections).
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    // SIGTERM is nginx's fast shutdown (SIGQUIT would wait for keep-alive connections).
+    await terminate(child, exited);
     rmSync(dir, { recursive: true, force: true });
   };
 

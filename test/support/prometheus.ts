@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { terminate } from './terminate.ts';
 
 /** A free TCP port on loopback: bind port 0, read the port the kernel chose, let it go. */
 export async function freePort(): Promise<number> {
@@ -118,12 +119,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(child, exited);
     rmSync(dir, { recursive: true, force: true });
   };
 
