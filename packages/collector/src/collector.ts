@@ -129,13 +129,16 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   /** One save at a time, in order: a periodic save never races the final one. */
   function saveState(): Promise<void> {
     if (!stateFile) return Promise.resolve();
-    saving = saving.then(async () => {
-      const { resourceMetrics } = await exposition.exporter.collect();
-      await stateFile.save(snapshotState(resourceMetrics));
-    });
-    return saving.catch((err: unknown) => {
-      logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
-    });
+    // `saving` never rejects, so a failed save (a full disk) does not stop the ones after it.
+    saving = saving
+      .then(async () => {
+        const { resourceMetrics } = await exposition.exporter.collect();
+        await stateFile.save(snapshotState(resourceMetrics));
+      })
+      .catch((err: unknown) => {
+        logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
+      });
+    return saving;
   }
 
   async function restoreState(): Promise<void> {
