@@ -92,6 +92,20 @@ describe('codecs', () => {
     expect(m.type === 'sum' && m.points[1]!.attributes).toEqual([['i', '5']]);
   });
 
+  it('reads an empty attribute key alike from both encodings (protobuf leaves it off the wire)', async () => {
+    const reader = new DeltaReader();
+    new MeterProvider({ readers: [reader] }).getMeter('t').createCounter('c').add(1, { '': 'x', k: 'v' });
+    const { resourceMetrics } = await reader.collect();
+    const fromProtobuf = protobuf.decodeRequest(Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!));
+    const fromJson = json.decodeRequest(Buffer.from(JsonMetricsSerializer.serializeRequest(resourceMetrics)!));
+    const points = (model: typeof fromJson) => {
+      const m = model.resources[0]!.metrics[0]!;
+      return m.type === 'sum' ? m.points.map((p) => p.attributes) : undefined;
+    };
+    expect(points(fromProtobuf)).toEqual([[['', 'x'], ['k', 'v']]]);
+    expect(points(fromJson)).toEqual(points(fromProtobuf));
+  });
+
   it('counts exponential histograms and summaries as unsupported points', () => {
     const body = {
       resourceMetrics: [

@@ -155,7 +155,8 @@ function readAttributes(value: unknown): AttributeList {
     const kv = list[i];
     try {
       if (typeof kv !== 'object' || kv === null) throw new FieldError('', 'must be an object');
-      const key = field(kv as Record<string, unknown>, 'key');
+      // Absent is proto3's default, the empty string: protobuf never puts an empty key on the wire.
+      const key = field(kv as Record<string, unknown>, 'key') ?? '';
       if (typeof key !== 'string') throw new FieldError('key', 'must be a string');
       const anyValue = field(kv as Record<string, unknown>, 'value');
       if (typeof anyValue !== 'object' || anyValue === null) continue;

@@ -73,6 +73,22 @@ describe('privacy policy', () => {
     expect(stats.droppedAttributes.get('email_value')).toBe(1);
   });
 
+  it.each([
+    ['percent-encoded, as in a URL', 'var-owner=alice%40corp.example'],
+    ['an internationalised domain', 'bob@пример.рф'],
+    ['a punycode domain', 'bob@xn--e1afmkfd.xn--p1ai'],
+    ['an address literal', 'alice@[192.168.0.1]'],
+    ['a fullwidth at sign', 'alice＠corp.example'],
+    ['a small at sign', 'alice﹫corp.example'],
+    ['quotes and a newline around it', '"x"\nalice.o\'neil@corp.example\n'],
+  ])('redacts an address written %s', (_, value) => {
+    expect(apply({}, [['variable.value', value]]).out).toEqual([['variable.value', REDACTED]]);
+  });
+
+  it.each(['ops@prod', 'team @ 10:00', 'a@b', '100%40s', 'user@host:5432'])('leaves %j alone: not an address', (value) => {
+    expect(apply({}, [['variable.value', value]]).out).toEqual([['variable.value', value]]);
+  });
+
   it('turns a login into a stable keyed pseudonym and drops the login', () => {
     const hash = { secret: 'k'.repeat(32), from: ['user.login', 'user.id'] };
     const a1 = apply({ hash }, [['user.login', 'alice'], ['user.id', 7]]).out;
