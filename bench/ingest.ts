@@ -5,7 +5,7 @@ export async function post(url: string, body: Body): Promise<{ status: number; r
   const res = await fetch(`${url}/v1/metrics`, {
     method: 'POST',
     headers: { 'content-type': body.contentType },
-    body: body.bytes,
+    body: new Uint8Array(body.bytes),
   });
   return { status: res.status, response: Buffer.from(await res.arrayBuffer()) };
 }

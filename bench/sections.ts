@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /**
- * BENCHMARKS.md is written by two benchmarks (`npm run bench` for the collector, `npm run bench:panel`
- * for the panel). Each owns one section between HTML comment markers and rewrites only that.
+ * BENCHMARKS.md is written by three benchmarks (`npm run bench` for the collector, `npm run
+ * bench:overload` for its admission control, `npm run bench:panel` for the panel). Each owns one
+ * section between HTML comment markers and rewrites only that.
  */
-const ORDER = ['collector', 'panel'] as const;
+const ORDER = ['collector', 'overload', 'panel'] as const;
 export type BenchmarkSection = (typeof ORDER)[number];
 
 const marker = (name: string, end: boolean): string => `<!-- ${end ? '/' : ''}bench:${name} -->`;

@@ -133,6 +133,8 @@ interface LaunchOptions {
   /** A fixed loopback port (a restart that keeps its address); a free one by default. */
   readonly port?: number;
   readonly env?: Record<string, string>;
+  readonly requestTimeoutMs?: number;
+  readonly maxConcurrentRequests?: number;
 }
 
 const running: CollectorProcess[] = [];
@@ -153,7 +155,8 @@ async function launch(options: LaunchOptions = {}): Promise<CollectorProcess> {
     configFile,
     JSON.stringify({
       state: { ...(options.stateFile === undefined ? {} : { file: options.stateFile }), intervalSeconds: options.intervalSeconds ?? 60 },
-      server: { shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000 },
+      server: { shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) },
+      ...(options.maxConcurrentRequests ? { admission: { maxConcurrentRequests: options.maxConcurrentRequests } } : {}),
     }),
   );
   const args = ['--config', configFile, ...(options.port === undefined ? [] : ['--listen', `127.0.0.1:${options.port}`])];
@@ -501,5 +504,24 @@ describe('SIGTERM drain', () => {
     const restored = await restoredFrom(stateFile);
     expect(familyTotals(restored)).toEqual(times(1));
     expect(sumOf(restored, 'grafana_analytics_sessions_total', { dashboard_uid: IN_FLIGHT })).toBe(0);
+  });
+});
+
+describe('a stalled upload', () => {
+  afterEach(cleanUp);
+
+  it('is cut off at server.requestTimeoutMs and frees its admission slot, not 30 s later', async () => {
+    const collector = await launch({ requestTimeoutMs: 2_000, maxConcurrentRequests: 1 });
+    const body = toJson(sessionsRequest([{ uid: 'd-stalled', value: 1 }]));
+    const started = performance.now();
+    const stalled = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 10 });
+    // The one slot is taken: another export is told to come back.
+    const post = () => send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect((await pollUntil(post, (r) => r.status === 503, 1_500, 50)).status).toBe(503);
+    const outcome = await stalled.outcome;
+    const ms = performance.now() - started;
+    expect(outcome.result?.status ?? outcome.error?.code, 'the stalled upload is answered 408 or reset').toSatisfy((v) => v === 408 || v === 'ECONNRESET');
+    expect(ms, 'cut off about requestTimeoutMs after it started (Node looks every second)').toBeLessThan(5_000);
+    expect((await post()).status, 'the slot is free again').toBe(200);
   });
 });

@@ -114,14 +114,21 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   // OTLP exports, the hot path, skip express's router and request/response decoration: measured with
   // bench/, that took a one-point export from 147 to 50 µs of server CPU. The express route above
   // serves the same handler to anything else (a query string, an embedding app).
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/v1/metrics') void otlp(req, res);
-    else app(req, res);
-  });
-  // Short timeouts: a slow client must not hold a socket for Node's default 5 minutes.
-  server.headersTimeout = config.server.headersTimeoutMs;
-  server.requestTimeout = config.server.requestTimeoutMs;
-  server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
+  // Short timeouts: a slow client must not hold a socket (and an admission slot) for Node's default
+  // 5 minutes. Node enforces them only every connectionsCheckingInterval (30 s by default), and only
+  // when given at creation; the header timeout cannot exceed the whole request's.
+  const server: Server = createServer(
+    {
+      connectionsCheckingInterval: 1000,
+      requestTimeout: config.server.requestTimeoutMs,
+      headersTimeout: Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs),
+      keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      if (req.url === '/v1/metrics') void otlp(req, res);
+      else app(req, res);
+    },
+  );
 
   let saving: Promise<void> = Promise.resolve();
   let saveTimer: NodeJS.Timeout | undefined;
