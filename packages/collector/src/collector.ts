@@ -9,6 +9,7 @@ import {
   createHistogramStore,
   createStateFile,
   snapshotState,
+  CATALOG_METER,
   ATTR,
   METRIC_CATALOG,
   type CatalogMetric,
@@ -17,6 +18,7 @@ import { createAuthenticator, type Authenticator } from './authorize/index.js';
 import type { CollectorConfig } from './config/index.js';
 import { createJsonCodec, createProtobufCodec } from './decode/index.js';
 import { createHealth, createPrometheusExposition } from './expose/index.js';
+import { createForwardReader } from './forward/index.js';
 import { createAttributeLimiter, createSeriesCap } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPrivacyPolicy } from './privacy/index.js';
@@ -52,14 +54,33 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const catalog = options.catalog ?? METRIC_CATALOG;
 
   const histograms = createHistogramStore(catalog);
+  // The self-metrics that count forward results need the MeterProvider the forward reader is part of.
+  let onForwarded: (points: number, delivered: boolean) => void = () => undefined;
+  const forward = config.forward;
+  const forwardReader = forward.endpoint
+    ? createForwardReader({
+        url: forward.endpoint,
+        headers: { ...forward.headers, ...(forward.bearerToken ? { Authorization: `Bearer ${forward.bearerToken}` } : {}) },
+        compression: forward.compression,
+        temporality: forward.temporality,
+        intervalMs: forward.intervalSeconds * 1000,
+        timeoutMs: forward.timeoutSeconds * 1000,
+        tls: forward.tls,
+        meterName: CATALOG_METER,
+        derivedNames: new Set(catalog.flatMap((m) => (m.legacy ? [m.legacy.prometheus] : []))),
+        histograms,
+        onExport: (points, delivered) => onForwarded(points, delivered),
+      })
+    : undefined;
   const exposition = createPrometheusExposition([histograms]);
   const meterProvider = createCollectorMeterProvider({
     catalog,
-    readers: [exposition.exporter],
+    readers: [exposition.exporter, ...(forwardReader ? [forwardReader] : [])],
     maxSeriesPerMetric: config.limits.maxSeriesPerMetric,
     serviceVersion: VERSION,
   });
   const selfMetrics = createSelfMetrics(meterProvider);
+  onForwarded = (points, delivered) => selfMetrics.forwarded(points, delivered);
   const health = createHealth();
   const seriesCap = createSeriesCap(config.limits.maxSeriesPerMetric);
   const aggregator = createAggregator({ catalog, meterProvider, histograms });

@@ -16,6 +16,8 @@ export interface SelfMetrics {
   ingested(stats: IngestStats): void;
   /** One authorize decision: its auth mode and outcome (verified, cached, unauthorized, grafana_unavailable…). */
   authenticated(mode: string, outcome: string): void;
+  /** One export to the upstream: its points, and whether the upstream took them (after the exporter's retries). */
+  forwarded(points: number, delivered: boolean): void;
 }
 
 export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
@@ -38,6 +40,12 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
   const auth = meter.createCounter('footfall_collector_auth_total', {
     description: 'Authorize decisions by auth mode and outcome (verified, cached, unauthorized, grafana_unavailable, ...).',
   });
+  const forwardExports = meter.createCounter('footfall_collector_forward_exports_total', {
+    description: 'Exports to the upstream OTLP endpoint, by result (ok, failed after retries).',
+  });
+  const forwardFailed = meter.createCounter('footfall_collector_forward_points_failed_total', {
+    description: 'Data points in exports the upstream did not take after retries.',
+  });
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
     description: 'Time to decode a request body.',
     unit: 's',
@@ -53,6 +61,10 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
     },
     authenticated(mode, outcome) {
       auth.add(1, { mode, outcome });
+    },
+    forwarded(points, delivered) {
+      forwardExports.add(1, { result: delivered ? 'ok' : 'failed' });
+      if (!delivered) forwardFailed.add(points);
     },
     ingested(stats) {
       if (stats.accepted > 0) accepted.add(stats.accepted);

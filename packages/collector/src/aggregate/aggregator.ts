@@ -96,6 +96,10 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
     });
   }
 
+  // A collector forwarding to this one (forward.temporality: delta) sends the Prometheus names it
+  // aggregated under; they mean the same metric. (Legacy series are not forwarded: they are derived here.)
+  for (const metric of settings.catalog) routes.set(metric.prometheus, routes.get(metric.name)!);
+
   return {
     route(metric) {
       const route = routes.get(metric.name);

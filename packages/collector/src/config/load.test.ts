@@ -70,6 +70,8 @@ describe('loadConfig', () => {
     ['a short bearer token', 'auth:\n  mode: bearer\n  bearer:\n    tokens: [short]\n', /bearer tokens need at least 16 characters/],
     ['an origin that is not a URL', 'server:\n  allowedOrigins: [grafana.example.com]\n', /at server\.allowedOrigins\.0/],
     ['a request timeout over 30 s', 'server:\n  requestTimeoutMs: 300000\n', /at server\.requestTimeoutMs/],
+    ['delta forwarding with a state file', 'state:\n  file: s.json\nforward:\n  endpoint: http://gw:4318/v1/metrics\n  temporality: delta\n', /at forward\.temporality: delta forwarding would send the counts restored/],
+    ['a forward endpoint that is not a URL', 'forward:\n  endpoint: gw:4318\n', /at forward\.endpoint/],
   ])('refuses %s, naming the key', (_, text, message) => {
     expect(() => loadConfig({ file: file(text), env: {} })).toThrow(message);
   });

@@ -20,6 +20,8 @@ export const CONFIG_ENV = {
   FOOTFALL_GRAFANA_URL: 'auth.grafana.url, with Grafana\'s sub-path',
   FOOTFALL_BEARER_TOKENS: 'auth.bearer.tokens, comma-separated (keep secrets out of files)',
   FOOTFALL_STATE_FILE: 'state.file',
+  FOOTFALL_FORWARD_ENDPOINT: 'forward.endpoint',
+  FOOTFALL_FORWARD_TOKEN: 'forward.bearerToken (keep secrets out of files)',
 } as const;
 
 export interface ConfigSources {
@@ -44,6 +46,8 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   setIn(raw, ['auth', 'mode'], env.FOOTFALL_AUTH_MODE);
   setIn(raw, ['auth', 'grafana', 'url'], env.FOOTFALL_GRAFANA_URL);
   setIn(raw, ['state', 'file'], env.FOOTFALL_STATE_FILE);
+  setIn(raw, ['forward', 'endpoint'], env.FOOTFALL_FORWARD_ENDPOINT);
+  setIn(raw, ['forward', 'bearerToken'], env.FOOTFALL_FORWARD_TOKEN);
   const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
   setIn(raw, ['auth', 'bearer', 'tokens'], tokens);
   const result = configSchema.safeParse(raw);

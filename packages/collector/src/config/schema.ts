@@ -201,6 +201,29 @@ const baseShape = z
       })
       .strict()
       .prefault({}),
+    forward: z
+      .object({
+        /** The upstream's OTLP/HTTP metrics URL (an OTel Collector: http://otel-gateway:4318/v1/metrics); unset: no forwarding. */
+        endpoint: httpUrl.optional(),
+        /** Extra request headers (e.g. X-Scope-OrgID for Mimir). */
+        headers: z.record(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a header name'), z.string()).default({}),
+        /** Sent as Authorization: Bearer; prefer FOOTFALL_FORWARD_TOKEN. */
+        bearerToken: z.string().min(1).optional(),
+        compression: z.enum(['gzip', 'none']).default('gzip'),
+        /** cumulative for a gateway writing to Prometheus/Mimir; delta for an upstream that sums, such as another footfall collector. */
+        temporality: z.enum(['cumulative', 'delta']).default('cumulative'),
+        intervalSeconds: positiveInt.max(3600).default(60),
+        timeoutSeconds: positiveInt.max(60).default(10),
+        tls: z
+          .object({
+            caFile: z.string().min(1).optional(),
+            insecureSkipVerify: z.boolean().default(false),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -219,6 +242,13 @@ export const configSchema = baseShape
         code: 'custom',
         path: ['privacy', 'hash', 'secret'],
         message: 'a secret of at least 16 characters is required when privacy.hash.enabled is true',
+      });
+    }
+    if (config.forward.endpoint && config.forward.temporality === 'delta' && config.state.file) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['forward', 'temporality'],
+        message: 'delta forwarding would send the counts restored from state.file a second time: use cumulative with a state file',
       });
     }
     if (config.privacy.mode === 'allow' && config.privacy.allow.length === 0) {

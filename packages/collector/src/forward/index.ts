@@ -1,0 +1,3 @@
+export { createForwardReader } from './forwarder.js';
+export type { ForwardSettings } from './forwarder.js';
+export { histogramDeltas } from './histogram-deltas.js';
