@@ -210,3 +210,25 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     expect(names.has('grafana_analytics_sessions_total')).toBe(true);
   });
 });
+
+describe('forwarding at shutdown', () => {
+  it('SIGTERM flushes what was not forwarded yet, within the shutdown budget', async () => {
+    const upstream = await spawnCollector();
+    const dir = mkdtempSync(join(tmpdir(), 'footfall-forward-'));
+    const config = join(dir, 'collector.yaml');
+    // An interval far longer than the test: only the flush at shutdown can deliver.
+    writeFileSync(config, JSON.stringify({ forward: { endpoint: `${upstream.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 3600 } }));
+    const sender = await spawnCollector(['--config', config]);
+    try {
+      expect(rejectedPoints(await postJson(sender.url, workload(0)))).toBe(0);
+      const expected = catalogSeries((await scrape(sender.url)).samples);
+      const started = performance.now();
+      expect(await sender.stop()).toBe(0);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(catalogSeries((await scrape(upstream.url)).samples)).toEqual(expected);
+    } finally {
+      await sender.stop();
+      await upstream.stop();
+    }
+  });
+});
