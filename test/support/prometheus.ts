@@ -69,6 +69,8 @@ export interface PrometheusOptions {
   readonly job: string;
   /** host:port of each target to scrape (path /metrics). */
   readonly targets: readonly string[];
+  /** Rule files' contents (YAML), loaded with `rule_files:` and checked by `promtool check config`. */
+  readonly rules?: readonly string[];
 }
 
 /**
@@ -80,6 +82,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   const dir = mkdtempSync(join(tmpdir(), 'footfall-prometheus-'));
   const configPath = join(dir, 'prometheus.yml');
   const targets = options.targets.map((t) => `'${t}'`).join(', ');
+  const ruleFiles = (options.rules ?? []).map((text, i) => {
+    const file = join(dir, `rules-${i}.yaml`);
+    writeFileSync(file, text);
+    return file;
+  });
   writeFileSync(
     configPath,
     [
@@ -87,6 +94,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '  scrape_interval: 1s',
       '  scrape_timeout: 1s',
       '  evaluation_interval: 1s',
+      ...(ruleFiles.length > 0 ? ['rule_files:', ...ruleFiles.map((f) => `  - '${f}'`)] : []),
       'scrape_configs:',
       `  - job_name: '${options.job}'`,
       '    static_configs:',
@@ -94,6 +102,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '',
     ].join('\n'),
   );
+  // `check config` checks the rule files it names as well.
   const check = promtool(['check', 'config', configPath]);
   if (check.code !== 0) {
     rmSync(dir, { recursive: true, force: true });
