@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CollectorConfig } from '../config/index.js';
+import { caBundle } from '../tls.js';
 import { createBearerAuthenticator } from './bearer.js';
 import type { Authenticator } from './decision.js';
 import { createGrafanaSessionAuthorizer } from './grafana-session.js';
@@ -56,14 +55,7 @@ export function createAuthenticator(config: CollectorConfig['auth']): Authentica
 
 /** fetch with Grafana's TLS settings: an extra CA beside the system's, or (for testing only) no verification. */
 function grafanaFetch(tls: CollectorConfig['auth']['grafana']['tls']): typeof fetch {
-  let ca: string[] | undefined;
-  if (tls.caFile !== undefined) {
-    try {
-      ca = [...rootCertificates, readFileSync(tls.caFile, 'utf8')];
-    } catch (err) {
-      throw new Error(`cannot read auth.grafana.tls.caFile ${tls.caFile}: ${(err as Error).message}`);
-    }
-  }
+  const ca = caBundle(tls.caFile, 'auth.grafana.tls.caFile');
   const dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !tls.insecureSkipVerify }, keepAliveTimeout: 30_000 });
   // undici's fetch is Node's own fetch, here with a dispatcher that carries the TLS options.
   return ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;

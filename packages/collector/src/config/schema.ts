@@ -43,6 +43,17 @@ const addressOrCidr = z.string().refine(
   { message: 'expected an IP address or CIDR block (10.0.0.0/8, ::1)' },
 );
 
+/** TLS towards a server the collector calls (Grafana, the forward upstream). */
+const clientTls = z
+  .object({
+    /** PEM file of the CA that signed the server's certificate, added to the system's. */
+    caFile: z.string().min(1).optional(),
+    /** For testing only: accept any certificate. */
+    insecureSkipVerify: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
+
 const AUTH_MODES = ['grafana-session', 'proxy-header', 'bearer', 'none'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
@@ -84,14 +95,7 @@ const authSchema = z
         /** Requests without a session cookie (Grafana with anonymous access). */
         anonymous: z.enum(['reject', 'accept']).default('reject'),
         retryAfterSeconds: positiveInt.max(3600).default(5),
-        tls: z
-          .object({
-            /** PEM file of the CA that signed Grafana's certificate, added to the system's. */
-            caFile: z.string().min(1).optional(),
-            insecureSkipVerify: z.boolean().default(false),
-          })
-          .strict()
-          .prefault({}),
+        tls: clientTls,
       })
       .strict()
       .prefault({}),
@@ -214,13 +218,7 @@ const baseShape = z
         temporality: z.enum(['cumulative', 'delta']).default('cumulative'),
         intervalSeconds: positiveInt.max(3600).default(60),
         timeoutSeconds: positiveInt.max(60).default(10),
-        tls: z
-          .object({
-            caFile: z.string().min(1).optional(),
-            insecureSkipVerify: z.boolean().default(false),
-          })
-          .strict()
-          .prefault({}),
+        tls: clientTls,
       })
       .strict()
       .prefault({}),

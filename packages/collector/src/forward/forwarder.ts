@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { ExportResultCode } from '@opentelemetry/core';
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -11,6 +9,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { caBundle } from '../tls.js';
 import { histogramDeltas } from './histogram-deltas.js';
 
 export interface ForwardSettings {
@@ -41,14 +40,7 @@ export interface ForwardSettings {
  * carries the totals).
  */
 export function createForwardReader(settings: ForwardSettings): MetricReader {
-  let ca: string[] | undefined;
-  if (settings.tls.caFile !== undefined) {
-    try {
-      ca = [...rootCertificates, readFileSync(settings.tls.caFile, 'utf8')];
-    } catch (err) {
-      throw new Error(`cannot read forward.tls.caFile ${settings.tls.caFile}: ${(err as Error).message}`);
-    }
-  }
+  const ca = caBundle(settings.tls.caFile, 'forward.tls.caFile');
   const upstream = new OTLPMetricExporter({
     url: settings.url,
     headers: { ...settings.headers },
