@@ -2,15 +2,10 @@
  * A real Prometheus (support/prometheus.ts) that also evaluates recording rules, with queries that take
  * an evaluation time, so a test can pin `$__range` to what it sent, and answer as is, errors included.
  */
-import { startPrometheus } from './prometheus.ts';
+import { startPrometheus, type PrometheusOptions } from './prometheus.ts';
 
-export interface RulesPrometheusOptions {
-  readonly job: string;
-  /** host:port of each target to scrape (path /metrics), every second. */
-  readonly targets: readonly string[];
-  /** Rule files' contents (YAML), each checked with `promtool check rules` before the start. */
-  readonly rules: readonly string[];
-}
+/** The shipped rule files are required here, and checked by `promtool check config` before the start. */
+export type RulesPrometheusOptions = PrometheusOptions & { readonly rules: readonly string[] };
 
 /** One series of an instant query; `value` is Prometheus's string form (NaN stays "NaN"). */
 export interface Sample {

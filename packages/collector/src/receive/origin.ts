@@ -22,8 +22,8 @@ export interface OriginPolicy {
   check(req: IncomingMessage): OriginVerdict;
   /** Headers for an allowed cross-origin response; never `*`, since the request carries credentials. */
   corsHeaders(origin: string): Record<string, string>;
-  /** Extra headers answering an allowed preflight. */
-  preflightHeaders(origin: string): Record<string, string>;
+  /** Extra headers answering an allowed preflight (the same for every allowed origin). */
+  preflightHeaders(): Record<string, string>;
 }
 
 function firstValue(header: string | string[] | undefined): string | undefined {

@@ -63,8 +63,8 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
 
   /**
    * The fixed sequence, cheapest check first, and nothing that costs (a Grafana call, the body) before
-   * the checks that cost nothing: origin → method → content type → admission → authorize → body →
-   * decode → pipeline → answer.
+   * the checks that cost nothing: origin → method → content type → shutting down → admission →
+   * authorize → body → decode → pipeline → answer.
    */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = req.headers['content-type'];
@@ -74,7 +74,7 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
     if (origin.corsOrigin !== undefined) {
       for (const [name, value] of Object.entries(origins.corsHeaders(origin.corsOrigin))) res.setHeader(name, value);
       if (req.method === 'OPTIONS') {
-        res.writeHead(204, origins.preflightHeaders(origin.corsOrigin)).end();
+        res.writeHead(204, origins.preflightHeaders()).end();
         return;
       }
     }
