@@ -1,15 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import {
+  CATALOG_METER,
+  combineProducers,
+  counterFamilies,
   createAggregator,
-  createCollectorMeterProvider,
+  createCounterStore,
   createHistogramStore,
   createStateFile,
   snapshotState,
-  CATALOG_METER,
   ATTR,
   METRIC_CATALOG,
   type CatalogMetric,
@@ -18,8 +24,8 @@ import { createAuthenticator, type Authenticator } from './authorize/index.js';
 import type { CollectorConfig } from './config/index.js';
 import { createJsonCodec, createProtobufCodec } from './decode/index.js';
 import { createHealth, createPrometheusExposition } from './expose/index.js';
-import { createForwardReader } from './forward/index.js';
-import { createAttributeLimiter, createSeriesCap } from './limits/index.js';
+import { createForwarder, type Forwarder } from './forward/index.js';
+import { createAttributeLimiter, createSenderBudget, createSeriesRegistry } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPrivacyPolicy } from './privacy/index.js';
 import { createAdmission, createOriginPolicy, createOtlpHandler } from './receive/index.js';
@@ -38,6 +44,8 @@ export interface Collector {
   close(): Promise<void>;
   /** Writes the state file now (also done periodically and on close); a no-op without state.file. */
   saveState(): Promise<void>;
+  /** Forgets the series idle longer than limits.seriesIdleExpiry now (also done periodically); resolves with how many. */
+  expireIdleSeries(): Promise<number>;
 }
 
 export interface CollectorOptions {
@@ -46,46 +54,48 @@ export interface CollectorOptions {
   readonly catalog?: readonly CatalogMetric[];
   /** Only tests replace the authorize stage (the default is the one auth.mode names). */
   readonly authenticator?: Authenticator;
+  /** Only tests replace the clock (ms since the epoch) that series ages are kept on. */
+  readonly now?: () => number;
+}
+
+/** How often idle series are looked for: a quarter of the expiry, between a second and an hour. */
+function sweepIntervalMs(idleExpiryMs: number): number {
+  return Math.min(3_600_000, Math.max(1000, idleExpiryMs / 4));
 }
 
 /** Wires the stages from a validated configuration: receive → decode → privacy → limits → aggregate → expose. */
 export function createCollector(config: CollectorConfig, options: CollectorOptions): Collector {
   const { logger } = options;
   const catalog = options.catalog ?? METRIC_CATALOG;
+  const now = options.now ?? Date.now;
+  wireDiagnostics(logger);
 
+  const limits = config.limits;
   const histograms = createHistogramStore(catalog);
-  // The self-metrics that count forward results need the MeterProvider the forward reader is part of.
-  let onForwarded: (points: number, delivered: boolean) => void = () => undefined;
-  const forward = config.forward;
-  const forwardReader = forward.endpoint
-    ? createForwardReader({
-        url: forward.endpoint,
-        headers: { ...forward.headers, ...(forward.bearerToken ? { Authorization: `Bearer ${forward.bearerToken}` } : {}) },
-        compression: forward.compression,
-        temporality: forward.temporality,
-        intervalMs: forward.intervalSeconds * 1000,
-        timeoutMs: forward.timeoutSeconds * 1000,
-        tls: forward.tls,
-        meterName: CATALOG_METER,
-        derivedNames: new Set(catalog.flatMap((m) => (m.legacy ? [m.legacy.prometheus] : []))),
-        histograms,
-        onExport: (points, delivered) => onForwarded(points, delivered),
-      })
-    : undefined;
-  const exposition = createPrometheusExposition([histograms]);
-  const meterProvider = createCollectorMeterProvider({
-    catalog,
-    readers: [exposition.exporter, ...(forwardReader ? [forwardReader] : [])],
-    maxSeriesPerMetric: config.limits.maxSeriesPerMetric,
-    serviceVersion: VERSION,
+  const registry = createSeriesRegistry({
+    maxSeriesPerFamily: limits.maxSeriesPerMetric,
+    idleExpiryMs: limits.seriesIdleExpiry,
+    budget: createSenderBudget({ perHour: limits.newSeriesPerUserPerHour, maxSenders: 100_000 }),
   });
-  const selfMetrics = createSelfMetrics(meterProvider);
-  onForwarded = (points, delivered) => selfMetrics.forwarded(points, delivered);
+  const counters = createCounterStore({
+    families: counterFamilies(catalog, config.legacy.labels),
+    cardinalityLimit: limits.maxSeriesPerMetric + 2,
+  });
+  const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels: config.legacy.labels, now });
+  const catalogData = combineProducers([counters, histograms]);
+
+  const exposition = createPrometheusExposition([catalogData]);
+  const meterProvider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'footfall-collector', 'service.version': VERSION }),
+    readers: [exposition.exporter],
+  });
+  const selfMetrics = createSelfMetrics(meterProvider, { seriesPerFamily: () => registry.sizes() });
+  let forwarder: Forwarder | undefined;
   const health = createHealth();
-  const seriesCap = createSeriesCap(config.limits.maxSeriesPerMetric);
-  const aggregator = createAggregator({ catalog, meterProvider, histograms });
   const authenticator = options.authenticator ?? createAuthenticator(config.auth);
   const stateFile = config.state.file === undefined ? undefined : createStateFile(config.state.file, logger);
+  /** service.instance.id of forwarded data: configured (the pod name), else kept in the state file, else new. */
+  let instanceId = config.forward.instanceId;
   let draining = false;
   const hash = config.privacy.hash;
   const pipeline = createPipeline({
@@ -99,7 +109,6 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       redactEmailValues: config.privacy.redactEmailValues,
     }),
     limiter: createAttributeLimiter(config.limits),
-    seriesCap,
     aggregator,
     selfMetrics,
     maxPointsPerRequest: config.limits.maxPointsPerRequest,
@@ -120,6 +129,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     }),
     admission: createAdmission(config.admission),
     authenticator,
+    bearerIncrementFactor: config.limits.bearerIncrementFactor,
     draining: () => draining,
   });
   app.all('/v1/metrics', otlp);
@@ -153,6 +163,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
 
   let saving: Promise<void> = Promise.resolve();
   let saveTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
 
   /** One save at a time, in order: a periodic save never races the final one. */
   function saveState(): Promise<void> {
@@ -160,8 +171,8 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     // `saving` never rejects, so a failed save (a full disk) does not stop the ones after it.
     saving = saving
       .then(async () => {
-        const { resourceMetrics } = await exposition.exporter.collect();
-        await stateFile.save(snapshotState(resourceMetrics));
+        const { resourceMetrics } = await catalogData.collect();
+        await stateFile.save(snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId }));
       })
       .catch((err: unknown) => {
         logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
@@ -170,24 +181,53 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   }
 
   async function restoreState(): Promise<void> {
-    const state = await stateFile?.load();
-    if (!state) return;
-    const { restored, skipped } = aggregator.restore(state, seriesCap);
-    logger.info({ stateFile: stateFile!.path, savedAt: state.savedAt, restored, skipped }, 'counters restored from the state file');
+    const parsed = await stateFile?.load();
+    if (!parsed) return;
+    instanceId ??= parsed.state.instanceId;
+    const { restored, skipped } = aggregator.restore(parsed.state);
+    selfMetrics.stateRestored(restored, parsed.skipped + skipped);
+    logger.info(
+      { stateFile: stateFile!.path, savedAt: new Date(parsed.state.savedAt).toISOString(), restored, skipped: parsed.skipped + skipped },
+      'counters restored from the state file',
+    );
+  }
+
+  let expiring: Promise<number> = Promise.resolve(0);
+  /** Forgets idle series: the registry first (their places are free at once), then their values. */
+  function expireIdleSeries(): Promise<number> {
+    expiring = expiring.then(async () => {
+      const expired = registry.expire(now());
+      if (expired === 0) return 0;
+      const keep = (family: string, attributes: Parameters<typeof registry.lastUpdated>[1]) => registry.lastUpdated(family, attributes) !== undefined;
+      histograms.retain(keep);
+      await counters.retain(keep);
+      selfMetrics.seriesExpired(expired);
+      return expired;
+    });
+    expiring = expiring.catch((err: unknown) => {
+      logger.error({ err }, 'could not drop idle series');
+      return 0;
+    });
+    return expiring;
   }
 
   return {
     app,
     pipeline,
     saveState,
+    expireIdleSeries,
     async listen() {
       await restoreState();
+      if (config.forward.endpoint) forwarder = startForwarder(instanceId ?? randomUUID());
+      instanceId ??= randomUUID();
       server.listen(config.server.listen.port, config.server.listen.host);
       await once(server, 'listening');
       if (stateFile) {
         saveTimer = setInterval(() => void saveState(), config.state.intervalSeconds * 1000);
         saveTimer.unref();
       }
+      sweepTimer = setInterval(() => void expireIdleSeries(), sweepIntervalMs(limits.seriesIdleExpiry));
+      sweepTimer.unref();
       health.setReady(true);
       return server.address() as AddressInfo;
     },
@@ -195,6 +235,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       draining = true;
       health.setReady(false);
       clearInterval(saveTimer);
+      clearInterval(sweepTimer);
       if (server.listening) {
         const closed = once(server, 'close');
         server.close();
@@ -213,7 +254,42 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
         clearInterval(sweep);
       }
       await saveState();
+      await forwarder?.shutdown();
       await meterProvider.shutdown();
+      await counters.shutdown();
     },
   };
+
+  function startForwarder(id: string): Forwarder {
+    const forward = config.forward;
+    return createForwarder({
+      url: forward.endpoint!,
+      headers: { ...forward.headers, ...(forward.bearerToken ? { Authorization: `Bearer ${forward.bearerToken}` } : {}) },
+      compression: forward.compression,
+      temporality: forward.temporality,
+      intervalMs: forward.intervalSeconds * 1000,
+      timeoutMs: forward.timeoutSeconds * 1000,
+      tls: forward.tls,
+      meterName: CATALOG_METER,
+      derivedNames: new Set(catalog.flatMap((m) => (m.derived ?? []).map((d) => d.prometheus))),
+      catalog: catalogData,
+      resource: { 'service.name': 'footfall-collector', 'service.version': VERSION, 'service.instance.id': id },
+      onExport: (points, delivered) => selfMetrics.forwarded(points, delivered),
+    });
+  }
+}
+
+/** The OpenTelemetry SDK's own warnings (an exporter's partial success, a dropped instrument) go to the log. */
+function wireDiagnostics(logger: Logger): void {
+  const log = logger.child({ component: 'opentelemetry' });
+  diag.setLogger(
+    {
+      error: (message, ...args) => log.error({ details: args.map(String) }, message),
+      warn: (message, ...args) => log.warn({ details: args.map(String) }, message),
+      info: (message, ...args) => log.info({ details: args.map(String) }, message),
+      debug: (message, ...args) => log.debug({ details: args.map(String) }, message),
+      verbose: (message, ...args) => log.trace({ details: args.map(String) }, message),
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
 }

@@ -1,28 +1,34 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { createAggregator, createHistogramStore, METRIC_CATALOG } from './aggregate/index.ts';
 import type { MetricsRequest, NumberPoint } from './decode/index.ts';
-import { createAttributeLimiter, createSeriesCap } from './limits/index.ts';
+import { createAttributeLimiter } from './limits/index.ts';
 import { createPipeline } from './pipeline.ts';
 import { createPrivacyPolicy, PERSONAL_KEYS } from './privacy/index.ts';
 import { createSelfMetrics } from './self-metrics.ts';
+import { createTestAggregation } from './testing/aggregate-stage.ts';
 
-function setup(maxSeriesPerMetric: number, maxPointsPerRequest = 1000) {
+function setup(maxSeries: number, maxPointsPerRequest = 1000) {
   const meterProvider = new MeterProvider();
-  const seriesCap = createSeriesCap(maxSeriesPerMetric);
+  const stage = createTestAggregation({ maxSeries });
   const pipeline = createPipeline({
     privacy: createPrivacyPolicy({ mode: 'deny', deny: PERSONAL_KEYS, allow: [], hash: undefined, pseudonymKey: 'user.hash', redactEmailValues: true }),
     limiter: createAttributeLimiter({ maxAttributesPerPoint: 32, maxKeyLength: 128, maxValueLength: 256 }),
-    seriesCap,
-    aggregator: createAggregator({ catalog: METRIC_CATALOG, meterProvider, histograms: createHistogramStore(METRIC_CATALOG) }),
-    selfMetrics: createSelfMetrics(meterProvider),
+    aggregator: stage.aggregator,
+    selfMetrics: createSelfMetrics(meterProvider, { seriesPerFamily: () => new Map() }),
     maxPointsPerRequest,
   });
-  return { pipeline, seriesCap };
+  return { pipeline, registry: stage.registry };
 }
 
-function heartbeats(points: Array<[uid: string, value: number]>): MetricsRequest {
-  const data: NumberPoint[] = points.map(([uid, value]) => ({ attributes: [['dashboard.uid', uid]], value }));
+const TIMES = { startTime: 0, time: 0, noRecordedValue: false };
+
+function heartbeats(points: Array<[uid: string, value: number | undefined, flags?: 'no_recorded_value']>): MetricsRequest {
+  const data: NumberPoint[] = points.map(([uid, value, flags]) => ({
+    attributes: [['dashboard.uid', uid]],
+    value,
+    ...TIMES,
+    noRecordedValue: flags === 'no_recorded_value',
+  }));
   return {
     resources: [
       { attributes: [], metrics: [{ type: 'sum', name: 'grafana.dashboard.heartbeats', unit: '', temporality: 'delta', monotonic: true, points: data }] },
@@ -32,12 +38,19 @@ function heartbeats(points: Array<[uid: string, value: number]>): MetricsRequest
 
 describe('pipeline', () => {
   it('never lets a refused point take a slot of the lifetime series cap', () => {
-    const { pipeline, seriesCap } = setup(3);
+    const { pipeline, registry } = setup(3);
     const refused = pipeline.ingest(heartbeats([['bad1', -1], ['bad2', NaN], ['bad3', -5]]));
     expect(refused.rejectedDataPoints).toBe(3);
+    expect(registry.sizes().get('footfall_dashboard_heartbeats_total') ?? 0).toBe(0);
     const accepted = pipeline.ingest(heartbeats([['good', 5]]));
     expect(accepted.rejectedDataPoints).toBe(0);
-    expect(seriesCap.admit('grafana.dashboard.heartbeats', { dashboard_uid: 'good' }).overflow).toBe(false);
+  });
+
+  it('skips a point flagged as having no recorded value without refusing it, and refuses one with no value', () => {
+    const { pipeline, registry } = setup(3);
+    const result = pipeline.ingest(heartbeats([['flagged', undefined, 'no_recorded_value'], ['empty', undefined], ['ok', 1]]));
+    expect(result).toEqual({ rejectedDataPoints: 1, errorMessage: 'grafana.dashboard.heartbeats: a data point must have asDouble or asInt' });
+    expect(registry.sizes().get('footfall_dashboard_heartbeats_total')).toBe(1);
   });
 
   it('refuses points past the per-request cap and keeps the ones before it', () => {
@@ -54,9 +67,9 @@ describe('pipeline', () => {
           attributes: [],
           metrics: [
             { type: 'unsupported', kind: 'summary', name: 's', unit: '', pointCount: 2 },
-            { type: 'sum', name: 'x.unknown', unit: '', temporality: 'delta', monotonic: true, points: [{ attributes: [], value: 1 }] },
-            { type: 'sum', name: 'grafana.dashboard.queries', unit: '', temporality: 'cumulative', monotonic: true, points: [{ attributes: [], value: 1 }] },
-            { type: 'gauge', name: 'grafana.dashboard.sessions', unit: '', points: [{ attributes: [], value: 1 }] },
+            { type: 'sum', name: 'x.unknown', unit: '', temporality: 'delta', monotonic: true, points: [{ attributes: [], value: 1, ...TIMES }] },
+            { type: 'sum', name: 'grafana.dashboard.queries', unit: '', temporality: 'cumulative', monotonic: true, points: [{ attributes: [], value: 1, ...TIMES }] },
+            { type: 'gauge', name: 'grafana.dashboard.sessions', unit: '', points: [{ attributes: [], value: 1, ...TIMES }] },
           ],
         },
       ],

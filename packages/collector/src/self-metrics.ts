@@ -18,10 +18,32 @@ export interface SelfMetrics {
   authenticated(mode: string, outcome: string): void;
   /** One export to the upstream: its points, and whether the upstream took them (after the exporter's retries). */
   forwarded(points: number, delivered: boolean): void;
+  /** State file entries put back, and those skipped (unusable, or no longer in the catalog). */
+  stateRestored(restored: number, skipped: number): void;
+  /** Series forgotten after being idle for limits.seriesIdleExpiry. */
+  seriesExpired(count: number): void;
 }
 
-export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
+export interface SelfMetricsSources {
+  /** Series known per family (Prometheus family name), read at each collection. */
+  readonly seriesPerFamily: () => ReadonlyMap<string, number>;
+}
+
+export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMetricsSources): SelfMetrics {
   const meter = meterProvider.getMeter(SELF_METER);
+  const stateEntries = meter.createCounter('footfall_collector_state_entries_total', {
+    description: 'State file entries at start, by result (restored, skipped: unusable or no longer in the catalog).',
+  });
+  const expired = meter.createCounter('footfall_collector_series_expired_total', {
+    description: 'Series forgotten (gone from /metrics and the state file) after being idle for limits.seriesIdleExpiry.',
+  });
+  meter
+    .createObservableGauge('footfall_collector_series', {
+      description: 'Series footfall keeps, per family (capped at limits.maxSeriesPerMetric, the overflow series included).',
+    })
+    .addCallback((result) => {
+      for (const [family, n] of sources.seriesPerFamily()) result.observe(n, { family });
+    });
   const requests = meter.createCounter('footfall_collector_requests_total', {
     description: 'OTLP export requests by HTTP status code, outcome reason and encoding.',
   });
@@ -30,6 +52,9 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
   });
   const refused = meter.createCounter('footfall_collector_points_refused_total', {
     description: 'Data points refused (reported to the sender as partial success), by reason.',
+  });
+  const skipped = meter.createCounter('footfall_collector_points_skipped_total', {
+    description: 'Data points left out without a refusal, by reason (no_recorded_value: the sender flagged the point as empty).',
   });
   const dropped = meter.createCounter('footfall_collector_attributes_dropped_total', {
     description: 'Attributes removed from data points (privacy policy, limits), by reason.',
@@ -66,9 +91,17 @@ export function createSelfMetrics(meterProvider: MeterProvider): SelfMetrics {
       forwardExports.add(1, { result: delivered ? 'ok' : 'failed' });
       if (!delivered) forwardFailed.add(points);
     },
+    stateRestored(restored, skipped) {
+      stateEntries.add(restored, { result: 'restored' });
+      stateEntries.add(skipped, { result: 'skipped' });
+    },
+    seriesExpired(count) {
+      expired.add(count);
+    },
     ingested(stats) {
       if (stats.accepted > 0) accepted.add(stats.accepted);
       for (const [reason, n] of stats.refused) refused.add(n, { reason });
+      for (const [reason, n] of stats.skipped) skipped.add(n, { reason });
       for (const [reason, n] of stats.droppedAttributes) dropped.add(n, { reason });
       for (const [metric, n] of stats.overflowByMetric) overflow.add(n, { metric });
     },

@@ -8,6 +8,8 @@ export class IngestStats {
   /** Attribute removals (not refusals): privacy, collisions, caps. */
   readonly droppedAttributes = new Map<string, number>();
   readonly overflowByMetric = new Map<string, number>();
+  /** Points left out without a refusal (the sender flagged them as holding no value). */
+  readonly skipped = new Map<string, number>();
   /** The first refusal of each reason, for the partial-success message. */
   readonly refusalMessages = new Map<string, string>();
 
@@ -19,6 +21,10 @@ export class IngestStats {
 
   dropAttribute(reason: string): void {
     this.droppedAttributes.set(reason, (this.droppedAttributes.get(reason) ?? 0) + 1);
+  }
+
+  skip(reason: string): void {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
   }
 
   overflow(metric: string): void {

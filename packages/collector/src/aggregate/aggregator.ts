@@ -1,173 +1,249 @@
-import type { Counter, MeterProvider } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { HistogramPoint, Metric, NumberPoint } from '../decode/index.js';
-import { labelName, OVERFLOW_LABELS, seriesKey, type AdmittedSeries, type Labels, type SeriesCap } from '../limits/index.js';
-import type { CatalogMetric } from './catalog.js';
+import {
+  labelName,
+  OVERFLOW_ATTRIBUTES,
+  OVERFLOW_KEY_NAME,
+  type AdmittedSeries,
+  type Labels,
+  type SeriesRegistry,
+  type SeriesRequest,
+} from '../limits/index.js';
+import { MAX_POINT_WINDOW_SECONDS, type CatalogMetric, type DerivedSeries } from './catalog.js';
+import type { CounterFamily, CounterStore } from './counter-store.js';
 import type { HistogramStore } from './histogram-store.js';
-import { CATALOG_METER } from './meter-provider.js';
 import { refusal, type Refusal } from './refusal.js';
-import type { CollectorState } from './state.js';
+import type { CounterState, HistogramState } from './state.js';
+
+/** Who sent a point, as far as the aggregate stage cares. */
+export interface PointSender {
+  /** The authorize stage's subject: its budget pays for new series. Undefined: no per-sender budget. */
+  readonly subject: string | undefined;
+  /** Multiplies every increment bound: 1 for a browser, more for a sender that aggregates many browsers. */
+  readonly incrementFactor: number;
+}
 
 /** Where the points of one accepted metric go. */
 export interface Route {
   readonly metric: CatalogMetric;
-  /** Label names the metric keeps. */
+  /** Label names the route reads from a point: its metric's own and its derived series'. */
   readonly labelNames: ReadonlySet<string>;
-  /** Why the point is refused, if it is; called before its series is admitted, so a refused point never takes a series slot. */
-  check(point: NumberPoint | HistogramPoint): Refusal | undefined;
-  /** Records a point that passed check(). */
-  record(point: NumberPoint | HistogramPoint, series: AdmittedSeries): void;
+  /** Why the point is refused, if it is; called before any series is made for it. */
+  check(point: NumberPoint | HistogramPoint, sender: PointSender): Refusal | undefined;
+  /**
+   * Records a point that passed check(), under its labels (canonical names, values as sent). A refusal
+   * when the sender's budget for new series cannot pay for the series it needs.
+   */
+  record(point: NumberPoint | HistogramPoint, labels: Labels, sender: PointSender): { readonly overflow: boolean } | Refusal;
 }
 
 /**
- * The aggregate stage: maps each received metric to its catalog instrument and records points into
- * it. Delta monotonic sums become Counter.add, gauges Gauge.record, delta histograms merge into the
- * histogram store.
- * Cumulative input is refused: turning it into deltas needs per-sender state, which would break exact
- * sums across collector replicas. Unknown names are refused too.
+ * The aggregate stage: maps each received metric to its catalog entry and records its points into the
+ * metric's own series and the series derived from it (the old server's, the instance-wide preferences).
+ * Delta monotonic sums go to SDK counters, delta histograms to the histogram store. Cumulative input is
+ * refused: turning it into deltas needs per-sender state, which would break exact sums across collector
+ * replicas. Unknown names, other units and implausible increments are refused too.
  */
 export interface Aggregator {
   route(metric: Metric): Route | Refusal;
   /**
-   * Adds a state file's cumulative values, before the first request: Prometheus then sees each counter
-   * continue where the last process left it rather than reset. Series go through the series cap like
-   * new ones. Entries that no longer fit the catalog are skipped and counted.
+   * Adds a state file's cumulative values, before the first request, so Prometheus sees each counter
+   * continue where the last process left it. Each series is mapped onto its family's labels today (a
+   * label the configuration no longer keeps is summed away) and goes through the cap like a new one.
+   * Entries that no longer fit the catalog are skipped and counted.
    */
-  restore(state: CollectorState, seriesCap: SeriesCap): { restored: number; skipped: number };
+  restore(state: { readonly counters: readonly CounterState[]; readonly histograms: readonly HistogramState[]; readonly savedAt: number }): {
+    restored: number;
+    skipped: number;
+  };
 }
 
 export interface AggregatorSettings {
   readonly catalog: readonly CatalogMetric[];
-  readonly meterProvider: MeterProvider;
+  readonly counters: CounterStore;
   readonly histograms: HistogramStore;
+  readonly registry: SeriesRegistry;
+  /** The attributes the legacy series keep (`legacy.labels`). */
+  readonly legacyLabels: readonly string[];
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+}
+
+/** One family a metric's points feed: its label names, and for a derived one the points it takes. */
+interface Feed {
+  readonly family: string;
+  readonly names: readonly string[];
+  readonly when?: { readonly name: string; readonly values: ReadonlySet<string> };
+}
+
+const EXPECTED = {
+  counter: { type: 'sum', words: 'a monotonic sum' },
+  histogram: { type: 'histogram', words: 'a histogram' },
+} as const;
+
+/** The catalog's families and how points feed them; throws on a catalog that could not work. */
+export function catalogFeeds(catalog: readonly CatalogMetric[], legacyLabels: readonly string[]): Map<CatalogMetric, Feed[]> {
+  const legacy = new Set(legacyLabels);
+  const names = (attributes: readonly string[]): string[] => [...new Set(attributes.map((a) => labelName(a)!))];
+  const families = new Set<string>();
+  const feeds = new Map<CatalogMetric, Feed[]>();
+  for (const metric of catalog) {
+    const own = [...metric.attributes, ...(metric.legacyAttributes ?? []).filter((a) => legacy.has(a))];
+    if (metric.kind === 'histogram' && !(metric.maxObservation! > 0)) throw new Error(`${metric.name}: a histogram needs maxObservation`);
+    const list: Feed[] = [{ family: metric.prometheus, names: names(own) }];
+    for (const derived of metric.derived ?? []) {
+      if (metric.kind !== 'counter') throw new Error(`${metric.name}: only counters can have derived series`);
+      list.push(derivedFeed(derived, legacy, names));
+    }
+    for (const feed of list) {
+      if (families.has(feed.family)) throw new Error(`catalog: ${feed.family} is fed twice`);
+      families.add(feed.family);
+    }
+    feeds.set(metric, list);
+  }
+  return feeds;
+}
+
+/** The counter families a catalog feeds (its counters' own and derived series), for the counter store. */
+export function counterFamilies(catalog: readonly CatalogMetric[], legacyLabels: readonly string[]): CounterFamily[] {
+  const families: CounterFamily[] = [];
+  for (const [metric, feeds] of catalogFeeds(catalog, legacyLabels)) {
+    if (metric.kind !== 'counter') continue;
+    families.push({ name: metric.prometheus, description: metric.description, unit: metric.unit });
+    for (const [i, d] of (metric.derived ?? []).entries()) families.push({ name: feeds[i + 1]!.family, description: d.description, unit: metric.unit });
+  }
+  return families;
+}
+
+function derivedFeed(derived: DerivedSeries, legacy: ReadonlySet<string>, names: (a: readonly string[]) => string[]): Feed {
+  const attributes = derived.legacy ? derived.attributes.filter((a) => legacy.has(a)) : derived.attributes;
+  const when = derived.when && { name: labelName(derived.when.attribute)!, values: new Set(derived.when.values) };
+  return { family: derived.prometheus, names: names(attributes), ...(when ? { when } : {}) };
 }
 
 export function createAggregator(settings: AggregatorSettings): Aggregator {
-  const meter = settings.meterProvider.getMeter(CATALOG_METER);
+  const { counters, histograms, registry, now } = settings;
+  const feeds = catalogFeeds(settings.catalog, settings.legacyLabels);
   const routes = new Map<string, Route>();
-  /** Prometheus name → its counter, and its catalog metric unless it is a legacy series (which has no series cap). */
-  const counters = new Map<string, { counter: Counter; metric: CatalogMetric | undefined }>();
-  const histogramsByName = new Map<string, CatalogMetric>();
-  for (const metric of settings.catalog) {
-    const labelNames = new Set(metric.attributes.map((a) => labelName(a)!));
-    if (metric.kind === 'histogram') {
-      histogramsByName.set(metric.prometheus, metric);
-      routes.set(metric.name, {
-        metric,
-        labelNames,
-        check: (point) => settings.histograms.check(metric, point as HistogramPoint),
-        record: (point, series) => settings.histograms.merge(metric, series, point as HistogramPoint),
-      });
-      continue;
-    }
-    if (metric.kind === 'gauge') {
-      const gauge = meter.createGauge(metric.prometheus, { description: metric.description, unit: metric.unit });
-      const notFinite = refusal('invalid_value', `${metric.name}: gauge values must be finite`);
-      routes.set(metric.name, {
-        metric,
-        labelNames,
-        check: (point) => (Number.isFinite((point as NumberPoint).value) ? undefined : notFinite),
-        record: (point, series) => gauge.record((point as NumberPoint).value, series.labels),
-      });
-      continue;
-    }
-    const counter = meter.createCounter(metric.prometheus, { description: metric.description, unit: metric.unit });
-    const legacy = metric.legacy
-      ? meter.createCounter(metric.legacy.prometheus, {
-          description: `${metric.description} Series kept from the macropower-analytics-panel server.`,
-          unit: metric.unit,
-        })
-      : undefined;
-    const recordLegacy = legacy ? legacyRecorder(legacy, metric) : undefined;
-    counters.set(metric.prometheus, { counter, metric });
-    if (legacy) counters.set(metric.legacy!.prometheus, { counter: legacy, metric: undefined });
+  /** Family name → what restore() needs to put a saved series back. */
+  const restorable = new Map<string, { metric: CatalogMetric; names: readonly string[]; counter: boolean }>();
+
+  for (const [metric, list] of feeds) {
+    const [own, ...derived] = list as [Feed, ...Feed[]];
+    const labelNames = new Set([...list.flatMap((f) => f.names), ...derived.flatMap((f) => (f.when ? [f.when.name] : []))]);
+    const implausible = refusal('implausible_value', `${metric.name}: increment beyond what one sender can record in the point's time window (docs/metrics.md)`);
+    const noBudget = refusal('series_budget', `${metric.name}: this sender has made too many new series this hour`);
+    const isCounter = metric.kind === 'counter';
+    for (const feed of list) restorable.set(feed.family, { metric, names: feed.names, counter: isCounter || feed !== own });
     const negative = refusal('invalid_value', `${metric.name}: counter increments must be finite and non-negative`);
+    const noValue = refusal('no_value', `${metric.name}: a data point must have asDouble or asInt`);
+
     routes.set(metric.name, {
       metric,
       labelNames,
-      check(point) {
+      check(point, sender) {
+        if (!isCounter) {
+          const refused = histograms.check(metric, point as HistogramPoint);
+          if (refused) return refused;
+          const { count, sum } = point as HistogramPoint;
+          return count <= bound(metric, point, sender) && sum! <= count * metric.maxObservation! ? undefined : implausible;
+        }
         const value = (point as NumberPoint).value;
-        return Number.isFinite(value) && value >= 0 ? undefined : negative;
+        if (value === undefined) return noValue;
+        if (!(Number.isFinite(value) && value >= 0)) return negative;
+        return value <= bound(metric, point, sender) ? undefined : implausible;
       },
-      record(point, series) {
-        const value = (point as NumberPoint).value;
-        counter.add(value, series.labels);
-        recordLegacy?.(value, series);
+      record(point, labels, sender) {
+        const requests: SeriesRequest[] = [{ family: own.family, labels: project(labels, own.names) }];
+        for (const feed of derived) {
+          if (feed.when === undefined || feed.when.values.has(labels[feed.when.name] ?? '')) requests.push({ family: feed.family, labels: project(labels, feed.names) });
+        }
+        const admitted = registry.admit(requests, sender.subject, now());
+        if (admitted === undefined) return noBudget;
+        if (isCounter) {
+          const value = (point as NumberPoint).value!;
+          for (let i = 0; i < requests.length; i++) counters.add(requests[i]!.family, value, admitted[i]!.attributes);
+        } else {
+          histograms.merge(metric, admitted[0]!, point as HistogramPoint);
+        }
+        return { overflow: admitted[0]!.overflow };
       },
     });
   }
-
   // A collector forwarding to this one (forward.temporality: delta) sends the Prometheus names it
-  // aggregated under; they mean the same metric. (Legacy series are not forwarded: they are derived here.)
-  for (const metric of settings.catalog) routes.set(metric.prometheus, routes.get(metric.name)!);
+  // aggregated under; they mean the same metric. (Derived series are not forwarded: they are derived here.)
+  for (const metric of feeds.keys()) routes.set(metric.prometheus, routes.get(metric.name)!);
 
   return {
     route(metric) {
       const route = routes.get(metric.name);
       if (!route) return refusal('unknown_metric', `metric ${JSON.stringify(metric.name)} is not in the catalog`);
-      return checkShape(metric, route.metric) ?? route;
+      return checkShape(metric, route);
     },
 
-    restore(state, seriesCap) {
+    restore(state) {
       let restored = 0;
       let skipped = 0;
-      const admit = (metric: CatalogMetric, labels: Labels): AdmittedSeries =>
-        labels.otel_metric_overflow === 'true'
-          ? { labels: { ...OVERFLOW_LABELS }, key: seriesKey(OVERFLOW_LABELS), overflow: true, source: labels }
-          : seriesCap.admit(metric.name, labels);
+      const put = (names: readonly string[], saved: CounterState | HistogramState): AdmittedSeries => {
+        // Version 1 files wrote the overflow label as Prometheus prints it.
+        const overflow = Object.hasOwn(saved.labels, OVERFLOW_KEY_NAME) || saved.labels.otel_metric_overflow === 'true';
+        const attributes: Attributes = overflow ? OVERFLOW_ATTRIBUTES : project(saved.labels, names);
+        return registry.restore(saved.name, attributes, saved.updatedAt ?? state.savedAt);
+      };
       for (const saved of state.counters) {
-        const target = counters.get(saved.name);
-        if (!target) {
+        const target = restorable.get(saved.name);
+        if (!target?.counter) {
           skipped++;
           continue;
         }
-        // A legacy series is derived from its metric's points and capped with them, never on its own.
-        const labels = target.metric ? admit(target.metric, saved.labels).labels : saved.labels;
-        target.counter.add(saved.value, labels);
+        counters.add(saved.name, saved.value, put(target.names, saved).attributes);
         restored++;
       }
       for (const saved of state.histograms) {
-        const metric = histogramsByName.get(saved.name);
-        if (metric && settings.histograms.restore(metric, admit(metric, saved.labels), saved)) restored++;
-        else skipped++;
+        const target = restorable.get(saved.name);
+        if (!target || target.counter || !histograms.fits(target.metric, saved.boundaries)) {
+          skipped++;
+          continue;
+        }
+        histograms.restore(target.metric, put(target.names, saved), saved);
+        restored++;
       }
       return { restored, skipped };
     },
   };
-}
 
-const EXPECTED = {
-  counter: { type: 'sum', words: 'a monotonic sum' },
-  gauge: { type: 'gauge', words: 'a gauge' },
-  histogram: { type: 'histogram', words: 'a histogram' },
-} as const;
-
-function checkShape(metric: Metric, expected: CatalogMetric): Refusal | undefined {
-  const { type, words } = EXPECTED[expected.kind];
-  if (metric.type !== type || (metric.type === 'sum' && !metric.monotonic)) {
-    return refusal('type_mismatch', `${metric.name} must be ${words}`);
-  }
-  if (metric.type !== 'gauge' && metric.temporality !== 'delta') {
-    return refusal(
-      'not_delta',
-      `${metric.name} has ${metric.temporality} temporality; only DELTA is accepted (set temporalityPreference: DELTA)`,
-    );
-  }
-  return undefined;
-}
-
-function legacyRecorder(counter: Counter, metric: CatalogMetric): (value: number, series: AdmittedSeries) => void {
-  const legacy = metric.legacy!;
-  const names = legacy.attributes.map((a) => labelName(a)!);
-  const when = legacy.when ? { name: labelName(legacy.when.attribute)!, values: new Set(legacy.when.values) } : undefined;
-  return (value, series) => {
-    const source = series.source;
-    if (when && !when.values.has(source[when.name] ?? '')) return;
-    if (series.overflow) {
-      counter.add(value, OVERFLOW_LABELS);
-      return;
+  function checkShape(metric: Metric, route: Route): Route | Refusal {
+    const expected = route.metric;
+    const { type, words } = EXPECTED[expected.kind];
+    if ((metric.type !== 'sum' && metric.type !== 'histogram') || metric.type !== type || (metric.type === 'sum' && !metric.monotonic)) {
+      return refusal('type_mismatch', `${metric.name} must be ${words}`);
     }
-    const labels: Labels = {};
-    for (const name of names) if (Object.hasOwn(source, name)) labels[name] = source[name]!;
-    counter.add(value, labels);
-  };
+    if (metric.temporality !== 'delta') {
+      return refusal(
+        'not_delta',
+        `${metric.name} has ${metric.temporality} temporality; only DELTA is accepted (set temporalityPreference: DELTA)`,
+      );
+    }
+    // An empty unit is a sender that did not say; any other must be the catalog's.
+    if (metric.unit !== '' && metric.unit !== expected.unit) {
+      return refusal('unit_mismatch', `${metric.name} is measured in ${JSON.stringify(expected.unit)}, not ${JSON.stringify(metric.unit)}`);
+    }
+    return route;
+  }
+}
+
+/** The most one point may add to one series (docs/metrics.md): the catalog's bound over the point's own window. */
+function bound(metric: CatalogMetric, point: NumberPoint | HistogramPoint, sender: PointSender): number {
+  const window = point.startTime > 0 && point.time > point.startTime ? Math.min(point.time - point.startTime, MAX_POINT_WINDOW_SECONDS) : 0;
+  return (metric.increment.perPoint + metric.increment.perSecond * window) * sender.incrementFactor;
+}
+
+/** The labels among `names` that `labels` has. */
+function project(labels: Labels, names: readonly string[]): Labels {
+  const out: Labels = {};
+  for (const name of names) {
+    const value = labels[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }

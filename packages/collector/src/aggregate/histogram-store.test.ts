@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HistogramPoint } from '../decode/index.ts';
-import { createSeriesCap } from '../limits/index.ts';
+import { seriesKey, type AdmittedSeries } from '../limits/index.ts';
 import type { CatalogMetric } from './catalog.ts';
 import { computeBucketMap, createHistogramStore } from './histogram-store.ts';
 
@@ -12,10 +12,14 @@ const METRIC: CatalogMetric = {
   attributes: ['dashboard.uid'],
   prometheus: 'h_seconds',
   buckets: [1, 10],
+  increment: { perPoint: 10, perSecond: 1 },
+  maxObservation: 100,
 };
 
+const series = (attributes: Record<string, string>): AdmittedSeries => ({ attributes, key: seriesKey(attributes), overflow: false });
+
 function point(explicitBounds: number[], bucketCounts: number[], sum: number): HistogramPoint {
-  return { attributes: [], explicitBounds, bucketCounts, sum, count: bucketCounts.reduce((a, b) => a + b, 0) };
+  return { attributes: [], explicitBounds, bucketCounts, sum, count: bucketCounts.reduce((a, b) => a + b, 0), startTime: 0, time: 0, noRecordedValue: false };
 }
 
 describe('computeBucketMap', () => {
@@ -36,13 +40,12 @@ describe('computeBucketMap', () => {
 describe('histogram store', () => {
   it('merges delta points into exact cumulative buckets per series', async () => {
     const store = createHistogramStore([METRIC]);
-    const cap = createSeriesCap(10);
-    const a = cap.admit('h', { dashboard_uid: 'a' });
+    const a = series({ dashboard_uid: 'a' });
     const points = [point([1, 10], [1, 2, 0], 12), point([0.5, 1, 5, 10, 50], [1, 1, 0, 3, 1, 1], 140), point([1, 10], [0, 0, 1], 30)];
     for (const p of points) expect(store.check(METRIC, p)).toBeUndefined();
     store.merge(METRIC, a, points[0]!);
     store.merge(METRIC, a, points[1]!);
-    store.merge(METRIC, cap.admit('h', { dashboard_uid: 'b' }), points[2]!);
+    store.merge(METRIC, series({ dashboard_uid: 'b' }), points[2]!);
 
     const { resourceMetrics } = await store.collect();
     const [metric] = resourceMetrics.scopeMetrics[0]!.metrics;

@@ -1,4 +1,4 @@
-import type { HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
@@ -13,12 +13,12 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { LRUCache } from 'lru-cache';
 import type { HistogramPoint } from '../decode/index.js';
-import type { AdmittedSeries, Labels } from '../limits/index.js';
+import type { AdmittedSeries } from '../limits/index.js';
 import type { CatalogMetric } from './catalog.js';
 import { refusal, type Refusal } from './refusal.js';
 
 interface SeriesState {
-  readonly labels: Labels;
+  readonly attributes: Attributes;
   readonly startTime: HrTime;
   readonly counts: number[];
   sum: number;
@@ -50,6 +50,10 @@ export interface HistogramStore extends MetricProducer {
    * left the catalog or its boundaries changed.
    */
   restore(metric: CatalogMetric, series: AdmittedSeries, saved: { boundaries: readonly number[]; counts: readonly number[]; sum: number; count: number }): boolean;
+  /** Whether a saved series would fit restore(). */
+  fits(metric: CatalogMetric, boundaries: readonly number[]): boolean;
+  /** Drops the series for which keep() is false (by family name and attributes); returns how many. */
+  retain(keep: (family: string, attributes: Attributes) => boolean): number;
 }
 
 export function createHistogramStore(catalog: readonly CatalogMetric[]): HistogramStore {
@@ -78,7 +82,7 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
     let state = family.series.get(series.key);
     if (state === undefined) {
       state = {
-        labels: series.labels,
+        attributes: series.attributes,
         startTime: hrTime(),
         counts: new Array<number>(family.boundaries.length + 1).fill(0),
         sum: 0,
@@ -113,15 +117,31 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       state.count += point.count;
     },
 
-    restore(metric, series, saved) {
+    fits(metric, boundaries) {
       const family = families.get(metric.name);
-      const same = family !== undefined && saved.boundaries.length === family.boundaries.length && saved.boundaries.every((b, i) => b === family.boundaries[i]);
-      if (!same) return false;
+      return family !== undefined && boundaries.length === family.boundaries.length && boundaries.every((b, i) => b === family.boundaries[i]);
+    },
+
+    restore(metric, series, saved) {
+      if (!this.fits(metric, saved.boundaries)) return false;
+      const family = families.get(metric.name)!;
       const state = seriesState(family, series);
       for (let i = 0; i < saved.counts.length; i++) state.counts[i]! += saved.counts[i]!;
       state.sum += saved.sum;
       state.count += saved.count;
       return true;
+    },
+
+    retain(keep) {
+      let dropped = 0;
+      for (const family of families.values()) {
+        for (const [key, state] of family.series) {
+          if (keep(family.metric.prometheus, state.attributes)) continue;
+          family.series.delete(key);
+          dropped++;
+        }
+      }
+      return dropped;
     },
 
     async collect(): Promise<CollectionResult> {
@@ -132,7 +152,7 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
         const dataPoints: DataPoint<Histogram>[] = [];
         for (const state of family.series.values()) {
           dataPoints.push({
-            attributes: state.labels,
+            attributes: state.attributes,
             startTime: state.startTime,
             endTime,
             value: {

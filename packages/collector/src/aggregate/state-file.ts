@@ -1,7 +1,9 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { collectorStateSchema, type CollectorState } from './state.js';
+import { parseState, serializeState, type CollectorState, type ParsedState } from './state.js';
 
 /**
  * The state file: written whole to a temporary file beside it, flushed to disk, then renamed over it,
@@ -9,18 +11,38 @@ import { collectorStateSchema, type CollectorState } from './state.js';
  */
 export interface StateFile {
   readonly path: string;
-  /** The saved state; undefined (and a log line saying why) when there is none or it cannot be used. Never throws. */
-  load(): Promise<CollectorState | undefined>;
+  /**
+   * The saved state, without the entries that cannot be used (counted in `skipped`); undefined (and a
+   * log line saying why) when there is none or the file as a whole cannot be used. Never throws.
+   */
+  load(): Promise<ParsedState | undefined>;
   save(state: CollectorState): Promise<void>;
 }
 
+/**
+ * A new temporary file is created, never opened if it exists, and never through a symbolic link: a
+ * fixed name would let anyone who can write to the directory point it at another file.
+ */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
 export function createStateFile(path: string, logger: Logger): StateFile {
-  // One fixed name: a temporary left by a process killed mid-save is overwritten by the next save.
-  const temporary = join(dirname(path), `.${basename(path)}.tmp`);
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  /** Where a corrupt file is kept for a post-mortem: one copy, the latest, not one more per restart. */
+  const aside = `${path}.corrupt`;
+
+  /** Temporaries a process killed mid-save left behind (only this collector writes them). */
+  async function removeLeftovers(): Promise<void> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
+    }
+  }
 
   return {
     path,
     async load() {
+      await removeLeftovers();
       let text: string;
       try {
         text = await readFile(path, 'utf8');
@@ -32,22 +54,23 @@ export function createStateFile(path: string, logger: Logger): StateFile {
       }
       let problem: string;
       try {
-        const parsed = collectorStateSchema.safeParse(JSON.parse(text));
-        if (parsed.success) return parsed.data;
-        problem = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
+        const parsed = parseState(JSON.parse(text));
+        if (parsed.skipped > 0) {
+          logger.warn({ stateFile: path, skipped: parsed.skipped, problems: parsed.problems }, 'state file entries that cannot be used were skipped');
+        }
+        return parsed;
       } catch (err) {
-        problem = `not JSON: ${(err as Error).message}`;
+        problem = (err as Error).message;
       }
-      // Kept aside for a post-mortem rather than overwritten by the next save.
-      const aside = `${path}.corrupt-${Date.now()}`;
       await rename(path, aside).catch(() => undefined);
       logger.warn({ stateFile: path, keptAs: aside, problem }, 'the state file is corrupt: counters start from zero');
       return undefined;
     },
     async save(state) {
-      const file = await open(temporary, 'w', 0o600);
+      const temporary = join(dir, `${prefix}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+      const file = await open(temporary, CREATE_NEW, 0o600);
       try {
-        await file.writeFile(JSON.stringify(state));
+        await file.writeFile(serializeState(state));
         await file.sync();
       } catch (err) {
         await file.close().catch(() => undefined);
@@ -62,9 +85,9 @@ export function createStateFile(path: string, logger: Logger): StateFile {
         throw err;
       }
       // The rename is durable once the directory is flushed too (not every file system allows it).
-      const dir = await open(dirname(path), 'r').catch(() => undefined);
-      await dir?.sync().catch(() => undefined);
-      await dir?.close();
+      const handle = await open(dir, 'r').catch(() => undefined);
+      await handle?.sync().catch(() => undefined);
+      await handle?.close();
     },
   };
 }

@@ -1,71 +1,137 @@
+import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { z } from 'zod';
-import { CATALOG_METER } from './meter-provider.js';
+import { CATALOG_METER } from './counter-store.js';
 
 const labels = z.record(z.string(), z.string());
-const count = z.number().int().nonnegative();
+/** Totals past 2^53 lose whole units in a double: no plausible count gets there, a poisoned one does. */
+const total = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const count = total.int();
+/** When the series was last updated, in ms since the epoch (version 2); version 1 files take savedAt. */
+const updatedAt = z.number().int().nonnegative().optional();
 
-/** What the state file holds: every catalog counter and histogram series with its cumulative value. */
-export const collectorStateSchema = z
+const counterEntry = z.object({ name: z.string(), labels, value: total, updatedAt }).strict();
+const histogramEntry = z
+  .object({ name: z.string(), labels, boundaries: z.array(z.number()), counts: z.array(count), sum: total, count, updatedAt })
+  .strict()
+  .refine((h) => h.counts.length === h.boundaries.length + 1, { message: 'counts must have one entry more than boundaries' })
+  .refine((h) => h.counts.reduce((a, b) => a + b, 0) === h.count, { message: 'count must equal the sum of counts' });
+
+/** The file's frame; each entry in it is checked on its own, so one bad entry costs only itself. */
+const stateFileSchema = z
   .object({
-    version: z.literal(1),
-    savedAt: z.string(),
-    counters: z.array(z.object({ name: z.string(), labels, value: z.number().nonnegative() }).strict()),
-    histograms: z.array(
-      z
-        .object({
-          name: z.string(),
-          labels,
-          boundaries: z.array(z.number()),
-          counts: z.array(count),
-          sum: z.number().nonnegative(),
-          count,
-        })
-        .strict()
-        .refine((h) => h.counts.length === h.boundaries.length + 1, { message: 'counts must have one entry more than boundaries' }),
-    ),
+    version: z.union([z.literal(1), z.literal(2)]),
+    savedAt: z.iso.datetime(),
+    /** The collector's service.instance.id when no pod name gives one (version 2). */
+    instanceId: z.string().min(1).max(128).optional(),
+    counters: z.array(z.unknown()),
+    histograms: z.array(z.unknown()),
   })
   .strict();
 
-export type CollectorState = z.infer<typeof collectorStateSchema>;
-export type CounterState = CollectorState['counters'][number];
-export type HistogramState = CollectorState['histograms'][number];
+export type CounterState = z.infer<typeof counterEntry>;
+export type HistogramState = z.infer<typeof histogramEntry>;
+
+/** What the state file holds: every live catalog series with its cumulative value and last update. */
+export interface CollectorState {
+  /** ms since the epoch. */
+  readonly savedAt: number;
+  readonly instanceId?: string | undefined;
+  readonly counters: readonly CounterState[];
+  readonly histograms: readonly HistogramState[];
+}
+
+/** A parsed state file: the entries that can be used, and why the others cannot (at most a few reasons). */
+export interface ParsedState {
+  readonly state: CollectorState;
+  readonly skipped: number;
+  readonly problems: readonly string[];
+}
 
 /**
- * The catalog's cumulative series out of one collection (the Prometheus reader's, which also holds the
- * histogram store's): what a restart must continue. Gauges are not kept (a last value from before the
- * restart says nothing), nor the collector's own health metrics.
+ * Reads a state file's JSON. Throws (with the reason) only when the frame is unusable; an entry that
+ * is not (a non-finite or negative total, a wrong shape) is skipped and described.
  */
-export function snapshotState(resourceMetrics: ResourceMetrics, now: Date = new Date()): CollectorState {
-  const state: CollectorState = { version: 1, savedAt: now.toISOString(), counters: [], histograms: [] };
+export function parseState(json: unknown): ParsedState {
+  const frame = stateFileSchema.safeParse(json);
+  if (!frame.success) {
+    throw new Error(frame.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
+  }
+  const problems = new Set<string>();
+  let skipped = 0;
+  function entries<T>(list: readonly unknown[], schema: z.ZodType<T>, field: string): T[] {
+    const kept: T[] = [];
+    list.forEach((entry, i) => {
+      const parsed = schema.safeParse(entry);
+      if (parsed.success) kept.push(parsed.data);
+      else {
+        skipped++;
+        const issue = parsed.error.issues[0]!;
+        if (problems.size < 3) problems.add(`${field}[${i}].${issue.path.join('.')}: ${issue.message}`);
+      }
+    });
+    return kept;
+  }
+  const { savedAt, instanceId, counters, histograms } = frame.data;
+  return {
+    state: {
+      savedAt: Date.parse(savedAt),
+      instanceId,
+      counters: entries(counters, counterEntry, 'counters'),
+      histograms: entries(histograms, histogramEntry, 'histograms'),
+    },
+    skipped,
+    problems: [...problems],
+  };
+}
+
+/** The JSON a state file holds for a state. */
+export function serializeState(state: CollectorState): string {
+  return JSON.stringify({
+    version: 2,
+    savedAt: new Date(state.savedAt).toISOString(),
+    ...(state.instanceId === undefined ? {} : { instanceId: state.instanceId }),
+    counters: state.counters,
+    histograms: state.histograms,
+  });
+}
+
+/**
+ * The catalog's cumulative series out of one collection, with when each was last updated: what a
+ * restart must continue. A series the registry no longer knows (it expired) is left out.
+ */
+export function snapshotState(
+  resourceMetrics: ResourceMetrics,
+  lastUpdated: (family: string, attributes: Attributes) => number | undefined,
+  settings: { readonly now: number; readonly instanceId?: string | undefined },
+): CollectorState {
+  const counters: CounterState[] = [];
+  const histograms: HistogramState[] = [];
   for (const scope of resourceMetrics.scopeMetrics) {
     if (scope.scope.name !== CATALOG_METER) continue;
     for (const metric of scope.metrics) {
       const name = metric.descriptor.name;
       if (metric.dataPointType === DataPointType.SUM && metric.isMonotonic) {
         for (const point of metric.dataPoints) {
-          state.counters.push({ name, labels: stringLabels(point.attributes), value: point.value });
+          const at = lastUpdated(name, point.attributes);
+          if (at === undefined || !Number.isFinite(point.value)) continue;
+          counters.push({ name, labels: stringLabels(point.attributes), value: point.value, updatedAt: at });
         }
       } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
         for (const point of metric.dataPoints) {
-          const { buckets, sum, count } = point.value;
-          state.histograms.push({
-            name,
-            labels: stringLabels(point.attributes),
-            boundaries: [...buckets.boundaries],
-            counts: [...buckets.counts],
-            sum: sum ?? 0,
-            count,
-          });
+          const at = lastUpdated(name, point.attributes);
+          const { buckets, sum = 0, count } = point.value;
+          if (at === undefined || !Number.isFinite(sum)) continue;
+          histograms.push({ name, labels: stringLabels(point.attributes), boundaries: [...buckets.boundaries], counts: [...buckets.counts], sum, count, updatedAt: at });
         }
       }
     }
   }
-  return state;
+  return { savedAt: settings.now, instanceId: settings.instanceId, counters, histograms };
 }
 
-function stringLabels(attributes: Readonly<Record<string, unknown>>): Record<string, string> {
+function stringLabels(attributes: Attributes): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributes)) out[key] = String(value);
   return out;

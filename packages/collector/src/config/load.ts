@@ -22,6 +22,7 @@ export const CONFIG_ENV = {
   FOOTFALL_STATE_FILE: 'state.file',
   FOOTFALL_FORWARD_ENDPOINT: 'forward.endpoint',
   FOOTFALL_FORWARD_TOKEN: 'forward.bearerToken (keep secrets out of files)',
+  FOOTFALL_INSTANCE_ID: 'forward.instanceId (the pod name: service.instance.id of forwarded data)',
 } as const;
 
 export interface ConfigSources {
@@ -48,6 +49,7 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   setIn(raw, ['state', 'file'], env.FOOTFALL_STATE_FILE);
   setIn(raw, ['forward', 'endpoint'], env.FOOTFALL_FORWARD_ENDPOINT);
   setIn(raw, ['forward', 'bearerToken'], env.FOOTFALL_FORWARD_TOKEN);
+  setIn(raw, ['forward', 'instanceId'], env.FOOTFALL_INSTANCE_ID);
   const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
   setIn(raw, ['auth', 'bearer', 'tokens'], tokens);
   const result = configSchema.safeParse(raw);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_LEGACY_LABELS, LEGACY_LABELS } from '../aggregate/catalog.js';
 import { PERSONAL_KEYS } from '../privacy/index.js';
 
 const LISTEN = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/;
@@ -18,6 +19,20 @@ export const listenAddress = z
   });
 
 const positiveInt = z.number().int().positive();
+
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A duration: a number of seconds, or a string such as `90s`, `12h`, `35d`, `5w`; becomes milliseconds. */
+export const duration = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value * 1000;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! * 1000 : NaN;
+  if (!(ms > 0)) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 90s, 12h, 35d or 5w, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Loopback listen addresses: the only place `auth.mode: none` may run without being forced. */
 export function isLoopbackHost(host: string): boolean {
@@ -177,7 +192,35 @@ const baseShape = z
         maxAttributesPerPoint: positiveInt.max(128).default(32),
         maxKeyLength: positiveInt.max(1024).default(128),
         maxValueLength: positiveInt.max(4096).default(256),
-        maxSeriesPerMetric: positiveInt.max(1_000_000).default(2000),
+        /**
+         * Distinct series per metric (and per derived series); past it new label sets fold into the
+         * metric's otel_metric_overflow series. Fits 5,000 dashboards with every role and engagement state.
+         */
+        maxSeriesPerMetric: positiveInt.max(1_000_000).default(50_000),
+        /** A series not updated for this long leaves /metrics and the state file and frees its place. */
+        seriesIdleExpiry: duration.prefault('35d'),
+        /**
+         * New series one signed-in user (or one session, or one address, as the auth mode knows them) may
+         * create per hour; past it their points that would make more are refused (partial success).
+         * Bearer and none senders have no such budget, only the caps.
+         */
+        newSeriesPerUserPerHour: positiveInt.max(10_000_000).default(5000),
+        /** Bearer senders (another collector forwarding, scripts) aggregate many browsers: their increment bounds are multiplied by this. */
+        bearerIncrementFactor: positiveInt.max(1_000_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    legacy: z
+      .object({
+        /**
+         * The labels the old server's series (grafana_analytics_sessions_total,
+         * grafana_analytics_sessions_duration_seconds_total) fill, among the names they had. Personal ones
+         * stay empty unless the privacy policy lets them through.
+         */
+        labels: z
+          .array(z.enum(LEGACY_LABELS))
+          .refine((l) => new Set(l).size === l.length, { message: 'each label at most once' })
+          .default([...DEFAULT_LEGACY_LABELS] as (typeof LEGACY_LABELS)[number][]),
       })
       .strict()
       .prefault({}),
@@ -218,6 +261,12 @@ const baseShape = z
         temporality: z.enum(['cumulative', 'delta']).default('cumulative'),
         intervalSeconds: positiveInt.max(3600).default(60),
         timeoutSeconds: positiveInt.max(60).default(10),
+        /**
+         * The forwarded resource's service.instance.id, so replicas write distinct series upstream: the pod
+         * name (FOOTFALL_INSTANCE_ID, which the Helm chart sets from it). Unset: an id made once and kept in
+         * state.file (a new one each start without a state file).
+         */
+        instanceId: z.string().min(1).max(128).optional(),
         tls: clientTls,
       })
       .strict()

@@ -44,8 +44,9 @@ describe('codecs', () => {
     ]);
     const c = metrics[0]!;
     expect(c.type === 'sum' && c.temporality).toBe('delta');
-    expect(c.type === 'sum' && c.points[0]).toEqual({
+    expect(c.type === 'sum' && c.points[0]).toMatchObject({
       value: 3.5,
+      noRecordedValue: false,
       // the array value is dropped; scalars keep their type
       attributes: [
         ['dashboard.uid', 'd1'],
@@ -57,6 +58,35 @@ describe('codecs', () => {
     expect(h.type === 'histogram' && h.points[0]).toMatchObject({ count: 1, sum: 5, bucketCounts: [0, 1, 0], explicitBounds: [1, 10] });
     const g = metrics[3]!;
     expect(g.type === 'gauge' && g.points[0]!.value).toBe(-2);
+    // The SDK's point window, in seconds since the epoch.
+    const p = c.type === 'sum' ? c.points[0]! : undefined;
+    expect(p!.time).toBeGreaterThan(1.7e9);
+    expect(p!.time).toBeGreaterThanOrEqual(p!.startTime);
+  });
+
+  it('reads the proto field names (snake_case) exactly as the JSON names, as the OTel Collector does', async () => {
+    const camel = JSON.parse(Buffer.from(JsonMetricsSerializer.serializeRequest(await sdkRequest())!).toString()) as unknown;
+    const snake = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(snake);
+      if (typeof value !== 'object' || value === null) return value;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(v)]));
+    };
+    const snakeBody = snake(camel);
+    expect(JSON.stringify(snakeBody)).toContain('"resource_metrics"');
+    expect(JSON.stringify(snakeBody)).toContain('"as_double"');
+    expect(json.decodeRequest(Buffer.from(JSON.stringify(snakeBody)))).toEqual(json.decodeRequest(Buffer.from(JSON.stringify(camel))));
+  });
+
+  it('reads the no-recorded-value flag and a point without a value', () => {
+    const body = {
+      resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ flags: 1 }, { flags: 0, asInt: '3' }, {}] } }] }] }],
+    };
+    const m = json.decodeRequest(Buffer.from(JSON.stringify(body))).resources[0]!.metrics[0]!;
+    expect(m.type === 'sum' && m.points.map((p) => [p.noRecordedValue, p.value])).toEqual([
+      [true, undefined],
+      [false, 3],
+      [false, undefined],
+    ]);
   });
 
   it('accepts int64 as string or number, enum names, and ignores unknown fields (proto3 JSON mapping)', () => {
@@ -90,6 +120,13 @@ describe('codecs', () => {
     const m = model.resources[0]!.metrics[0]!;
     expect(m.type === 'sum' && m.points.map((p) => p.value)).toEqual([9007199254740991, 12, NaN]);
     expect(m.type === 'sum' && m.points[1]!.attributes).toEqual([['i', '5']]);
+  });
+
+  it('writes an integer attribute value in one canonical form ("007", 7 and "7" are one label value)', () => {
+    const values = ['007', 7, '7', '-0'].map((intValue) => ({ key: 'i', value: { intValue } }));
+    const body = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ asInt: 1, attributes: values }] } }] }] }] };
+    const m = json.decodeRequest(Buffer.from(JSON.stringify(body))).resources[0]!.metrics[0]!;
+    expect(m.type === 'sum' && m.points[0]!.attributes.map(([, v]) => v)).toEqual(['7', '7', '7', '0']);
   });
 
   it('reads an empty attribute key alike from both encodings (protobuf leaves it off the wire)', async () => {
@@ -136,6 +173,29 @@ describe('codecs', () => {
       '{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","sum":{"dataPoints":[{"asDouble":"many"}]}}]}]}]}',
       /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[0\]\.sum\.dataPoints\[0\]\.asDouble must be a number/,
     ],
+    ...(
+      [
+        ['"1.5"', 'asInt'],
+        ['1.5', 'asInt'],
+        ['"1e3"', 'asInt'],
+        ['"0x10"', 'asInt'],
+        ['" 7"', 'asInt'],
+        ['""', 'asInt'],
+        ['"-3"', 'count'],
+        ['-3', 'count'],
+        ['"2.5"', 'count'],
+        ['"0x10"', 'asDouble'],
+        ['"  "', 'asDouble'],
+        ['"1.5"', 'timeUnixNano'],
+      ] as const
+    ).map(
+      ([value, field]) =>
+        [
+          `${field} ${value}`,
+          `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","${field === 'count' ? 'histogram' : 'sum'}":{"dataPoints":[{"${field}":${value}}]}}]}]}]}`,
+          new RegExp(`${field} must be a`),
+        ] as const,
+    ),
     [
       'an unknown temporality',
       '{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","sum":{"aggregationTemporality":7}}]}]}]}',

@@ -1,7 +1,9 @@
 /**
  * The internal model both OTLP encodings decode to. It keeps only what footfall reads: attribute
  * values are scalars (arrays, key-value lists and bytes are dropped while decoding), temporality is a
- * word instead of a wire enum, and int64s are JS numbers.
+ * word instead of a wire enum, int64s are JS numbers (parsed exactly from digits; a value past 2^53
+ * only loses precision where every plausibility bound has refused it already) and timestamps are
+ * seconds since the epoch.
  */
 
 export type AttributeValue = string | number | boolean;
@@ -11,13 +13,22 @@ export type AttributeList = Array<[key: string, value: AttributeValue]>;
 
 export type Temporality = 'delta' | 'cumulative' | 'unspecified';
 
-export interface NumberPoint {
+interface PointBase {
   readonly attributes: AttributeList;
-  readonly value: number;
+  /** Start of the point's aggregation window (seconds since the epoch; 0 when the sender left it unset). */
+  readonly startTime: number;
+  /** End of the window (seconds since the epoch; 0 when unset). */
+  readonly time: number;
+  /** DataPointFlags.FLAG_NO_RECORDED_VALUE: the sender says there is no value (a staleness marker). */
+  readonly noRecordedValue: boolean;
 }
 
-export interface HistogramPoint {
-  readonly attributes: AttributeList;
+export interface NumberPoint extends PointBase {
+  /** Undefined when the point carries neither asDouble nor asInt. */
+  readonly value: number | undefined;
+}
+
+export interface HistogramPoint extends PointBase {
   readonly count: number;
   readonly sum: number | undefined;
   readonly bucketCounts: readonly number[];

@@ -12,10 +12,12 @@ import type {
 
 /**
  * Turns an ExportMetricsServiceRequest in proto shape into the internal model. The same walk serves both
- * encodings: objects from JSON.parse (proto3 JSON mapping: lowerCamelCase keys, int64 as string or
- * number) and messages decoded by protobufjs (int64 as Long). Fields are read only when they are the
- * object's own properties, because protobufjs puts defaults for unset fields on the prototype.
- * Unknown fields are ignored, as OTLP requires; a field of the wrong type is a 400 naming its path.
+ * encodings: objects from JSON.parse (proto3 JSON mapping: lowerCamelCase keys, or the original
+ * snake_case field names, which the mapping also allows and the OTel Collector's pdata accepts; int64 as
+ * a string of digits or a JSON integer) and messages decoded by protobufjs (int64 as Long). Fields are
+ * read only when they are the object's own properties, because protobufjs puts defaults for unset fields
+ * on the prototype. Unknown fields are ignored, as OTLP requires; a field of the wrong type is a 400
+ * naming its path.
  */
 export function normalizeRequest(root: unknown): MetricsRequest {
   try {
@@ -48,10 +50,36 @@ function within<T>(segment: string | number, read: () => T): T {
   }
 }
 
+/**
+ * Field names in both spellings the proto3 JSON mapping allows: the lowerCamelCase JSON name (what
+ * protobufjs and OTel SDKs produce) and the proto field name. Single-word fields are spelt the same.
+ */
+const F = {
+  resourceMetrics: ['resourceMetrics', 'resource_metrics'],
+  scopeMetrics: ['scopeMetrics', 'scope_metrics'],
+  dataPoints: ['dataPoints', 'data_points'],
+  aggregationTemporality: ['aggregationTemporality', 'aggregation_temporality'],
+  isMonotonic: ['isMonotonic', 'is_monotonic'],
+  exponentialHistogram: ['exponentialHistogram', 'exponential_histogram'],
+  asDouble: ['asDouble', 'as_double'],
+  asInt: ['asInt', 'as_int'],
+  startTimeUnixNano: ['startTimeUnixNano', 'start_time_unix_nano'],
+  timeUnixNano: ['timeUnixNano', 'time_unix_nano'],
+  bucketCounts: ['bucketCounts', 'bucket_counts'],
+  explicitBounds: ['explicitBounds', 'explicit_bounds'],
+  stringValue: ['stringValue', 'string_value'],
+  boolValue: ['boolValue', 'bool_value'],
+  intValue: ['intValue', 'int_value'],
+  doubleValue: ['doubleValue', 'double_value'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK. */
+const NO_RECORDED_VALUE = 1;
+
 function readRequest(root: unknown): ResourceGroup[] {
   const request = asObject(root, '');
   const resources: ResourceGroup[] = [];
-  const resourceMetrics = asArray(field(request, 'resourceMetrics'), 'resourceMetrics');
+  const resourceMetrics = asArray(either(request, F.resourceMetrics), 'resourceMetrics');
   for (let r = 0; r < resourceMetrics.length; r++) {
     resources.push(within('resourceMetrics', () => within(r, () => readResourceMetrics(resourceMetrics[r]))));
   }
@@ -63,7 +91,7 @@ function readResourceMetrics(value: unknown): ResourceGroup {
   const resource = optionalObject(field(rm, 'resource'), 'resource');
   const attributes = resource ? within('resource', () => readAttributes(field(resource, 'attributes'))) : [];
   const metrics: Metric[] = [];
-  const scopeMetrics = asArray(field(rm, 'scopeMetrics'), 'scopeMetrics');
+  const scopeMetrics = asArray(either(rm, F.scopeMetrics), 'scopeMetrics');
   for (let s = 0; s < scopeMetrics.length; s++) {
     within('scopeMetrics', () =>
       within(s, () => {
@@ -85,14 +113,14 @@ function readMetric(value: unknown): Metric {
       type: 'sum',
       name,
       unit,
-      temporality: readTemporality(field(sum, 'aggregationTemporality')),
-      monotonic: asBoolean(field(sum, 'isMonotonic'), 'isMonotonic'),
-      points: readPoints(field(sum, 'dataPoints'), readNumberPoint),
+      temporality: readTemporality(either(sum, F.aggregationTemporality)),
+      monotonic: asBoolean(either(sum, F.isMonotonic), 'isMonotonic'),
+      points: readPoints(either(sum, F.dataPoints), readNumberPoint),
     }));
   }
   const gauge = optionalObject(field(metric, 'gauge'), 'gauge');
   if (gauge) {
-    return within('gauge', () => ({ type: 'gauge', name, unit, points: readPoints(field(gauge, 'dataPoints'), readNumberPoint) }));
+    return within('gauge', () => ({ type: 'gauge', name, unit, points: readPoints(either(gauge, F.dataPoints), readNumberPoint) }));
   }
   const histogram = optionalObject(field(metric, 'histogram'), 'histogram');
   if (histogram) {
@@ -100,14 +128,14 @@ function readMetric(value: unknown): Metric {
       type: 'histogram',
       name,
       unit,
-      temporality: readTemporality(field(histogram, 'aggregationTemporality')),
-      points: readPoints(field(histogram, 'dataPoints'), readHistogramPoint),
+      temporality: readTemporality(either(histogram, F.aggregationTemporality)),
+      points: readPoints(either(histogram, F.dataPoints), readHistogramPoint),
     }));
   }
-  for (const kind of ['exponentialHistogram', 'summary'] as const) {
-    const data = optionalObject(field(metric, kind), kind);
+  for (const [kind, names] of [['exponentialHistogram', F.exponentialHistogram], ['summary', ['summary', 'summary']]] as const) {
+    const data = optionalObject(either(metric, names), kind);
     if (data) {
-      const points = within(kind, () => asArray(field(data, 'dataPoints'), 'dataPoints'));
+      const points = within(kind, () => asArray(either(data, F.dataPoints), 'dataPoints'));
       return { type: 'unsupported', kind, name, unit, pointCount: points.length };
     }
   }
@@ -129,21 +157,35 @@ function readPoints<P>(value: unknown, read: (point: Record<string, unknown>) =>
 }
 
 function readNumberPoint(point: Record<string, unknown>): NumberPoint {
-  const asDouble = field(point, 'asDouble');
+  const asDouble = either(point, F.asDouble);
+  const asInt = asDouble === undefined ? either(point, F.asInt) : undefined;
   return {
     attributes: readAttributes(field(point, 'attributes')),
-    value: asDouble !== undefined ? asNumber(asDouble, 'asDouble') : asNumber(field(point, 'asInt') ?? 0, 'asInt'),
+    startTime: readTime(either(point, F.startTimeUnixNano), 'startTimeUnixNano'),
+    time: readTime(either(point, F.timeUnixNano), 'timeUnixNano'),
+    noRecordedValue: readNoRecordedValue(field(point, 'flags')),
+    value: asDouble !== undefined ? asNumber(asDouble, 'asDouble') : asInt !== undefined ? asInteger(asInt, 'asInt', true) : undefined,
   };
 }
 
 function readHistogramPoint(point: Record<string, unknown>): HistogramPoint {
   const sum = field(point, 'sum');
+  const counts = asArray(either(point, F.bucketCounts), 'bucketCounts');
+  const bucketCounts = new Array<number>(counts.length);
+  for (let j = 0; j < counts.length; j++) bucketCounts[j] = element(j, 'bucketCounts', () => asInteger(counts[j], '', false));
+  const bounds = asArray(either(point, F.explicitBounds), 'explicitBounds');
+  const explicitBounds = new Array<number>(bounds.length);
+  for (let j = 0; j < bounds.length; j++) explicitBounds[j] = element(j, 'explicitBounds', () => asNumber(bounds[j], ''));
+  const count = field(point, 'count');
   return {
     attributes: readAttributes(field(point, 'attributes')),
-    count: asNumber(field(point, 'count') ?? 0, 'count'),
+    startTime: readTime(either(point, F.startTimeUnixNano), 'startTimeUnixNano'),
+    time: readTime(either(point, F.timeUnixNano), 'timeUnixNano'),
+    noRecordedValue: readNoRecordedValue(field(point, 'flags')),
+    count: count === undefined ? 0 : asInteger(count, 'count', false),
     sum: sum === undefined ? undefined : asNumber(sum, 'sum'),
-    bucketCounts: asNumbers(field(point, 'bucketCounts'), 'bucketCounts'),
-    explicitBounds: asNumbers(field(point, 'explicitBounds'), 'explicitBounds'),
+    bucketCounts,
+    explicitBounds,
   };
 }
 
@@ -171,13 +213,13 @@ function readAttributes(value: unknown): AttributeList {
 }
 
 function readScalar(anyValue: Record<string, unknown>): AttributeValue | undefined {
-  const s = field(anyValue, 'stringValue');
+  const s = either(anyValue, F.stringValue);
   if (s !== undefined) return asString(s, 'value.stringValue');
-  const b = field(anyValue, 'boolValue');
+  const b = either(anyValue, F.boolValue);
   if (b !== undefined) return asBoolean(b, 'value.boolValue');
-  const i = field(anyValue, 'intValue');
+  const i = either(anyValue, F.intValue);
   if (i !== undefined) return asIntegerText(i, 'value.intValue');
-  const d = field(anyValue, 'doubleValue');
+  const d = either(anyValue, F.doubleValue);
   if (d !== undefined) return asNumber(d, 'value.doubleValue');
   return undefined;
 }
@@ -197,10 +239,25 @@ function readTemporality(value: unknown): Temporality {
   return temporality;
 }
 
+/** A fixed64 of nanoseconds since the epoch, as seconds (0 when unset). */
+function readTime(value: unknown, name: string): number {
+  return value === undefined ? 0 : asInteger(value, name, false) / 1e9;
+}
+
+function readNoRecordedValue(value: unknown): boolean {
+  if (value === undefined) return false;
+  return (asInteger(value, 'flags', false) & NO_RECORDED_VALUE) !== 0;
+}
+
 function field(object: Record<string, unknown>, key: string): unknown {
   if (!Object.hasOwn(object, key)) return undefined;
   const value = object[key];
   return value === null ? undefined : value;
+}
+
+/** A field in either spelling; the JSON name first, since that is what nearly every sender uses. */
+function either(object: Record<string, unknown>, names: readonly [string, string]): unknown {
+  return field(object, names[0]) ?? field(object, names[1]);
 }
 
 function asObject(value: unknown, name: string): Record<string, unknown> {
@@ -230,43 +287,59 @@ function asBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
-function asNumbers(value: unknown, name: string): number[] {
-  const list = asArray(value, name);
-  const numbers = new Array<number>(list.length);
-  for (let j = 0; j < list.length; j++) {
-    try {
-      numbers[j] = asNumber(list[j], '');
-    } catch (err) {
-      if (err instanceof FieldError) err.path.unshift(`.${name}`, `[${j}]`);
-      throw err;
-    }
+/** Reads element j of a repeated field, prefixing an error's path with the field and index. */
+function element<T>(j: number, name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FieldError) err.path.unshift(`.${name}`, `[${j}]`);
+    throw err;
   }
-  return numbers;
+}
+
+const SIGNED_DIGITS = /^-?\d+$/;
+const DIGITS = /^\d+$/;
+
+/**
+ * An int64 or fixed64: a JSON integer, a string of decimal digits (proto3 JSON's form for 64-bit
+ * integers) or a protobufjs Long. Nothing else: no fraction, exponent, hex, sign on an unsigned field,
+ * or blank, which Number() would all turn into some number.
+ */
+function asInteger(value: unknown, name: string, signed: boolean): number {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && (signed || value >= 0)) return value;
+  } else if (typeof value === 'string') {
+    if ((signed ? SIGNED_DIGITS : DIGITS).test(value)) return Number(value);
+  } else if (isLong(value)) {
+    // An unsigned Long (fixed64) converts to a non-negative number by itself.
+    const n = value.toNumber();
+    if (signed || n >= 0) return n;
+  }
+  throw new FieldError(name, signed ? 'must be an integer' : 'must be a non-negative integer');
 }
 
 /**
- * An int64 attribute value as decimal text, exactly as sent: attribute values become label text
- * anyway, and a JS number would round values past 2^53.
+ * An int64 attribute value as canonical decimal text (`"007"` and `7` are one label value): attribute
+ * values become label text anyway, and a JS number would round values past 2^53.
  */
 function asIntegerText(value: unknown, name: string): string {
-  if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+  if (typeof value === 'string' && SIGNED_DIGITS.test(value)) return BigInt(value).toString();
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
   if (isLong(value)) return String(value);
   throw new FieldError(name, 'must be an integer');
 }
 
 const SPECIAL_DOUBLES: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+/** A decimal number in a string; Number() alone would also take hex, binary, blanks and `Infinity` spelt otherwise. */
+const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** int64 and double fields: a JSON number, a decimal string, or a protobufjs Long. */
+/** double fields: a JSON number, a decimal string, or one of proto3 JSON's special strings. */
 function asNumber(value: unknown, name: string): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const special = SPECIAL_DOUBLES[value];
     if (special !== undefined) return special;
-    const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isNaN(n)) return n;
-  } else if (isLong(value)) {
-    return value.toNumber();
+    if (DECIMAL.test(value)) return Number(value);
   }
   throw new FieldError(name, 'must be a number');
 }

@@ -2,15 +2,16 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  MeterProvider,
   PeriodicExportingMetricReader,
   type MetricProducer,
-  type MetricReader,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { caBundle } from '../tls.js';
-import { histogramDeltas } from './histogram-deltas.js';
+import { cumulativeToDelta } from './cumulative-to-delta.js';
 
 export interface ForwardSettings {
   /** The upstream's OTLP/HTTP metrics URL, e.g. http://otel-gateway:4318/v1/metrics. */
@@ -26,20 +27,29 @@ export interface ForwardSettings {
   readonly meterName: string;
   /** Series derived from others for the old server's users: the upstream can derive them itself. */
   readonly derivedNames: ReadonlySet<string>;
-  /** The histogram store, which the SDK cannot aggregate. */
-  readonly histograms: MetricProducer;
+  /** The catalog's data, cumulative (counters and histograms). */
+  readonly catalog: MetricProducer;
+  /** The forwarded resource's attributes (service.name, service.version, service.instance.id). */
+  readonly resource: Readonly<Record<string, string>>;
   /** Each export's outcome: points sent, and whether the upstream took them. */
   readonly onExport: (points: number, delivered: boolean) => void;
 }
 
+export interface Forwarder {
+  /** Exports what is pending now. */
+  forceFlush(): Promise<void>;
+  /** A last export, then stops. */
+  shutdown(): Promise<void>;
+}
+
 /**
- * The forward stage: a second reader on the collector's MeterProvider that exports what the
- * collector aggregated, after privacy and limits, as OTLP/HTTP protobuf to an upstream OTel Collector.
+ * The forward stage: a periodic reader of the catalog's data that exports what the collector
+ * aggregated, after privacy and limits, as OTLP/HTTP protobuf to an upstream OTel Collector.
  * The SDK's exporter retries 429/502/503/504 with back-off and honours Retry-After within its timeout;
  * an export that still fails is counted (a cumulative upstream loses nothing by it: the next export
  * carries the totals).
  */
-export function createForwardReader(settings: ForwardSettings): MetricReader {
+export function createForwarder(settings: ForwardSettings): Forwarder {
   const ca = caBundle(settings.tls.caFile, 'forward.tls.caFile');
   const upstream = new OTLPMetricExporter({
     url: settings.url,
@@ -65,12 +75,18 @@ export function createForwardReader(settings: ForwardSettings): MetricReader {
     selectAggregationTemporality: (kind) => upstream.selectAggregationTemporality!(kind),
   };
 
-  return new PeriodicExportingMetricReader({
+  const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: settings.intervalMs,
     exportTimeoutMillis: Math.min(settings.timeoutMs, settings.intervalMs),
-    metricProducers: [settings.temporality === 'delta' ? histogramDeltas(settings.histograms) : settings.histograms],
+    metricProducers: [settings.temporality === 'delta' ? cumulativeToDelta(settings.catalog) : settings.catalog],
   });
+  // A provider of its own, with no instruments: it gives the reader its schedule and the forwarded data its resource.
+  const provider = new MeterProvider({ resource: resourceFromAttributes(settings.resource), readers: [reader] });
+  return {
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
 }
 
 function selectForwarded(metrics: ResourceMetrics, settings: ForwardSettings): { forwarded: ResourceMetrics; points: number } {

@@ -1,3 +1,3 @@
-export { createForwardReader } from './forwarder.js';
-export type { ForwardSettings } from './forwarder.js';
-export { histogramDeltas } from './histogram-deltas.js';
+export { cumulativeToDelta } from './cumulative-to-delta.js';
+export { createForwarder } from './forwarder.js';
+export type { Forwarder, ForwardSettings } from './forwarder.js';

@@ -1,5 +1,7 @@
 export { createAttributeLimiter } from './attribute-limiter.js';
 export type { AttributeLimiter, AttributeLimitSettings, Labels } from './attribute-limiter.js';
 export { labelName } from './label-name.js';
-export { createSeriesCap, OVERFLOW_LABELS, seriesKey } from './series-cap.js';
-export type { AdmittedSeries, SeriesCap } from './series-cap.js';
+export { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.js';
+export type { SenderBudget, SenderBudgetSettings } from './sender-budget.js';
+export { createSeriesRegistry, OVERFLOW_ATTRIBUTES, OVERFLOW_KEY_NAME, seriesKey } from './series-registry.js';
+export type { AdmittedSeries, SeriesRegistry, SeriesRegistrySettings, SeriesRequest } from './series-registry.js';

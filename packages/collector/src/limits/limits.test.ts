@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { IngestStats } from '../stats.ts';
 import { createAttributeLimiter } from './attribute-limiter.ts';
 import { labelName } from './label-name.ts';
-import { createSeriesCap, OVERFLOW_LABELS } from './series-cap.ts';
+import { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.ts';
+import { createSeriesRegistry, OVERFLOW_ATTRIBUTES } from './series-registry.ts';
 
 describe('labelName', () => {
   it.each([
@@ -100,32 +101,68 @@ describe('attribute limiter', () => {
   });
 });
 
-describe('series cap', () => {
-  it('folds new series past the cap into the overflow series for the metric lifetime', () => {
-    const cap = createSeriesCap(2);
-    expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
-    expect(cap.admit('m', { d: '2' }).overflow).toBe(false);
-    const third = cap.admit('m', { d: '3' });
+describe('series registry', () => {
+  const registry = (max: number, idleExpiryMs = 1000, budget = UNLIMITED_BUDGET) => createSeriesRegistry({ maxSeriesPerFamily: max, idleExpiryMs, budget });
+  const one = (r: ReturnType<typeof registry>, family: string, labels: Record<string, string>, subject?: string, now = 0) =>
+    r.admit([{ family, labels }], subject, now)?.[0];
+
+  it('folds new series past the cap into the SDK\'s overflow series; known series keep counting', () => {
+    const r = registry(2);
+    expect(one(r, 'm', { d: '1' })?.overflow).toBe(false);
+    expect(one(r, 'm', { d: '2' })?.overflow).toBe(false);
+    const third = one(r, 'm', { d: '3' })!;
     expect(third.overflow).toBe(true);
-    expect(third.labels).toEqual(OVERFLOW_LABELS);
-    expect(third.source).toEqual({ d: '3' });
-    // Known series keep their own labels after the cap is reached; other metrics have their own cap.
-    expect(cap.admit('m', { d: '1' }).overflow).toBe(false);
-    expect(cap.admit('other', { d: '3' }).overflow).toBe(false);
-    expect(cap.admit('m', { d: '4' }).overflow).toBe(true);
+    expect(third.attributes).toEqual(OVERFLOW_ATTRIBUTES);
+    expect(third.attributes).toEqual({ 'otel.metric.overflow': true });
+    expect(one(r, 'm', { d: '1' })?.overflow).toBe(false);
+    expect(one(r, 'other', { d: '3' })?.overflow).toBe(false);
+    // The overflow series takes no place under the cap.
+    expect(r.sizes().get('m')).toBe(3);
   });
 
   it('cannot be fooled by separators inside values', () => {
-    const cap = createSeriesCap(10);
-    const a = cap.admit('m', { name: 'n\u0002uid\u0001u' });
-    const b = cap.admit('m', { name: 'n', uid: 'u' });
+    const r = registry(10);
+    const a = one(r, 'm', { name: 'n\u0002uid\u0001u' })!;
+    const b = one(r, 'm', { name: 'n', uid: 'u' })!;
     expect(a.key).not.toBe(b.key);
     expect(b.overflow).toBe(false);
   });
 
   it('identifies a series by its label set, not by label order', () => {
-    const cap = createSeriesCap(1);
-    cap.admit('m', { a: '1', b: '2' });
-    expect(cap.admit('m', { b: '2', a: '1' }).overflow).toBe(false);
+    const r = registry(1);
+    one(r, 'm', { a: '1', b: '2' });
+    expect(one(r, 'm', { b: '2', a: '1' })?.overflow).toBe(false);
+  });
+
+  it('forgets series idle past the expiry, which frees their places', () => {
+    const r = registry(1, 1000);
+    one(r, 'm', { d: 'old' }, undefined, 0);
+    expect(one(r, 'm', { d: 'new' }, undefined, 500)?.overflow).toBe(true);
+    expect(r.expire(1500)).toBe(1); // the overflow series, touched at 500, stays
+    expect(r.lastUpdated('m', { d: 'old' })).toBeUndefined();
+    expect(one(r, 'm', { d: 'new' }, undefined, 1600)?.overflow).toBe(false);
+  });
+
+  it('charges the sender for new series only, and refuses all of a point when the budget cannot pay', () => {
+    const r = registry(100, 1000, createSenderBudget({ perHour: 2, maxSenders: 10 }));
+    expect(one(r, 'm', { d: '1' }, 'mallory')).toBeDefined();
+    expect(r.admit([{ family: 'm', labels: { d: '2' } }, { family: 'n', labels: { d: '2' } }], 'mallory', 0)).toBeUndefined();
+    expect(r.lastUpdated('m', { d: '2' })).toBeUndefined();
+    expect(one(r, 'm', { d: '2' }, 'mallory')).toBeDefined();
+    expect(one(r, 'm', { d: '3' }, 'mallory')).toBeUndefined();
+    expect(one(r, 'm', { d: '1' }, 'mallory')).toBeDefined();
+    expect(one(r, 'm', { d: '3' }, 'alice')).toBeDefined();
+    // Without a subject (bearer, none), only the cap applies.
+    expect(one(r, 'm', { d: '4' })).toBeDefined();
+  });
+});
+
+describe('sender budget', () => {
+  it('refills evenly over the hour', () => {
+    const budget = createSenderBudget({ perHour: 3600, maxSenders: 10 });
+    expect(budget.take('a', 3600, 0)).toBe(true);
+    expect(budget.take('a', 1, 0)).toBe(false);
+    expect(budget.take('a', 10, 10_000)).toBe(true);
+    expect(budget.take('a', 1, 10_000)).toBe(false);
   });
 });

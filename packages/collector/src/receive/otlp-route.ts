@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../authorize/index.js';
+import { createHash } from 'node:crypto';
+import type { AuthAllowed, Authenticator } from '../authorize/index.js';
 import type { Codec } from '../decode/index.js';
 import {
   authRefused,
@@ -26,6 +27,8 @@ export interface OtlpRouteSettings {
   readonly origins: OriginPolicy;
   readonly admission: Admission;
   readonly authenticator: Authenticator;
+  /** Bearer senders aggregate many browsers: limits.bearerIncrementFactor. */
+  readonly bearerIncrementFactor: number;
   /** True once shutdown began: new requests are turned away, retryable, so a replica takes them. */
   readonly draining: () => boolean;
 }
@@ -96,7 +99,11 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
       const started = process.hrtime.bigint();
       const request = codec.decodeRequest(body);
       selfMetrics.decoded(codec.encoding, Number(process.hrtime.bigint() - started) / 1e9);
-      const result = pipeline.ingest(request, authenticator.verifiesIdentity ? decision : undefined);
+      const result = pipeline.ingest(request, {
+        verified: authenticator.verifiesIdentity ? decision : undefined,
+        subject: subjectOf(decision),
+        incrementFactor: authenticator.mode === 'bearer' ? settings.bearerIncrementFactor : 1,
+      });
       selfMetrics.request(200, result.rejectedDataPoints > 0 ? 'partial' : 'ok', codec.encoding);
       answer(res, 200, codec.contentType, codec.encodeResponse(result));
     } catch (err) {
@@ -115,6 +122,12 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
       logger.error({ err }, 'failed to answer an OTLP export request');
       res.destroy();
     });
+}
+
+/** The key a sender's budgets are kept under: a hash of the verified login, never the login itself. */
+function subjectOf(decision: AuthAllowed): string | undefined {
+  const login = decision.identity?.login;
+  return login === undefined ? undefined : `user:${createHash('sha256').update(login).digest('base64url')}`;
 }
 
 function mediaType(header: string | undefined): string {

@@ -4,7 +4,7 @@
  * metric, so nothing is sent that the collector would drop.
  */
 import { ValueType, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
-import { catalogEntry, METRIC, type CatalogMetric, type MetricName } from './names.ts';
+import { catalogEntry, METRIC, readAttributes, type CatalogMetric, type MetricName } from './names.ts';
 
 export interface Recorder {
   /** Adds to a counter or records into a histogram; attributes outside the catalog are left out. */
@@ -18,7 +18,7 @@ type Instrument = { readonly entry: CatalogMetric; readonly keys: ReadonlySet<st
 
 function createInstrument(meter: Meter, name: MetricName): Instrument {
   const entry = catalogEntry(name);
-  const keys = new Set(entry.attributes);
+  const keys = new Set(readAttributes(entry));
   const options = {
     unit: entry.unit,
     // No description: the collector has it from the same catalog, and every export would repeat it.

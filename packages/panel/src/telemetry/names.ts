@@ -8,10 +8,11 @@ import {
   METRIC_CATALOG,
   PANEL_SCOPE_NAME,
   PANEL_SERVICE_NAME,
+  readAttributes,
   type CatalogMetric,
 } from '@footfall/collector/catalog';
 
-export { ABSOLUTE_TIME_RANGE, ATTR, METRIC_CATALOG, PANEL_SCOPE_NAME, PANEL_SERVICE_NAME };
+export { ABSOLUTE_TIME_RANGE, ATTR, METRIC_CATALOG, PANEL_SCOPE_NAME, PANEL_SERVICE_NAME, readAttributes };
 export type { CatalogMetric };
 
 /** The catalog's metric names, by what the panel records with each. */

@@ -1,0 +1,142 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { Labels } from './attribute-limiter.js';
+import type { SenderBudget } from './sender-budget.js';
+
+/**
+ * The attributes of a family's overflow series: the OpenTelemetry SDK's own
+ * (`otel.metric.overflow: true`, `otel_metric_overflow="true"` in Prometheus), so that footfall's cap and
+ * the SDK's cardinality limit, should it ever fold too, fill one series, never two that print alike.
+ */
+export const OVERFLOW_ATTRIBUTES: Readonly<Attributes> = Object.freeze({ 'otel.metric.overflow': true });
+/** The attribute key of the overflow series; client attributes can never produce it (label names have no dots). */
+export const OVERFLOW_KEY_NAME = 'otel.metric.overflow';
+
+export interface AdmittedSeries {
+  /** The series' attributes: the label set, or the overflow attributes. */
+  readonly attributes: Attributes;
+  /** Identifies the series within its family. */
+  readonly key: string;
+  readonly overflow: boolean;
+}
+
+/** One family of series: a catalog metric's own, or one derived from it. */
+export interface SeriesRequest {
+  readonly family: string;
+  readonly labels: Labels;
+}
+
+export interface SeriesRegistrySettings {
+  /** Distinct series a family may have; past it new label sets fold into its overflow series. */
+  readonly maxSeriesPerFamily: number;
+  /** A series not updated for this long is forgotten: it leaves /metrics and frees its place. */
+  readonly idleExpiryMs: number;
+  /** Budgets for new series, per sender. */
+  readonly budget: SenderBudget;
+}
+
+/**
+ * Every series footfall exposes, with when it was last updated: the cap on series per family, the
+ * per-sender budget for new ones, and idle expiry, in one place. A family is a Prometheus family name, so
+ * a metric is capped once whatever name its sender used.
+ */
+export interface SeriesRegistry {
+  /**
+   * The series one point updates (its metric's own and its derived ones), all or none: known ones are
+   * touched; new ones are created while their family is under the cap (else they fold into its overflow
+   * series) and paid for from the sender's budget. The requests name distinct families. Undefined when that budget cannot pay: nothing is
+   * created or touched then. `subject` undefined: a sender without a per-sender budget.
+   */
+  admit(requests: readonly SeriesRequest[], subject: string | undefined, now: number): AdmittedSeries[] | undefined;
+  /** A series from the state file: under the cap, free of any budget, with its saved last-update time. */
+  restore(family: string, attributes: Attributes, lastUpdated: number): AdmittedSeries;
+  /** When a series (by its attributes) was last updated; undefined for one not (or no longer) known. */
+  lastUpdated(family: string, attributes: Attributes): number | undefined;
+  /** Forgets the series not updated since `now − idleExpiryMs`; returns how many. */
+  expire(now: number): number;
+  /** Series known per family. */
+  sizes(): Map<string, number>;
+}
+
+/** An unambiguous key for an attribute set (JSON of the sorted pairs: no separator can be forged). */
+export function seriesKey(attributes: Attributes): string {
+  return JSON.stringify(
+    Object.keys(attributes)
+      .sort()
+      .map((name) => [name, attributes[name]]),
+  );
+}
+
+const OVERFLOW_KEY = seriesKey(OVERFLOW_ATTRIBUTES);
+
+export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRegistry {
+  const { maxSeriesPerFamily, idleExpiryMs, budget } = settings;
+  /** family → series key → last update (ms since the epoch). The overflow series is one of them. */
+  const families = new Map<string, Map<string, number>>();
+
+  function familyOf(name: string): Map<string, number> {
+    let family = families.get(name);
+    if (family === undefined) {
+      family = new Map();
+      families.set(name, family);
+    }
+    return family;
+  }
+
+  /** Series in a family not counting its overflow series, which never takes a place under the cap. */
+  function used(family: Map<string, number>): number {
+    return family.size - (family.has(OVERFLOW_KEY) ? 1 : 0);
+  }
+
+  return {
+    admit(requests, subject, now) {
+      const admitted: AdmittedSeries[] = new Array(requests.length);
+      let created = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const { family: name, labels } = requests[i]!;
+        const family = familyOf(name);
+        const key = seriesKey(labels);
+        if (family.has(key)) admitted[i] = { attributes: labels, key, overflow: false };
+        else if (used(family) < maxSeriesPerFamily) {
+          admitted[i] = { attributes: labels, key, overflow: false };
+          created++;
+        } else admitted[i] = { attributes: OVERFLOW_ATTRIBUTES, key: OVERFLOW_KEY, overflow: true };
+      }
+      if (created > 0 && subject !== undefined && !budget.take(subject, created, now)) return undefined;
+      for (let i = 0; i < requests.length; i++) familyOf(requests[i]!.family).set(admitted[i]!.key, now);
+      return admitted;
+    },
+
+    restore(name, attributes, lastUpdated) {
+      const family = familyOf(name);
+      const overflow = Object.hasOwn(attributes, OVERFLOW_KEY_NAME);
+      let key = overflow ? OVERFLOW_KEY : seriesKey(attributes);
+      if (!overflow && !family.has(key) && used(family) >= maxSeriesPerFamily) key = OVERFLOW_KEY;
+      family.set(key, Math.max(family.get(key) ?? 0, lastUpdated));
+      return key === OVERFLOW_KEY ? { attributes: OVERFLOW_ATTRIBUTES, key, overflow: true } : { attributes, key, overflow: false };
+    },
+
+    lastUpdated(name, attributes) {
+      const key = Object.hasOwn(attributes, OVERFLOW_KEY_NAME) ? OVERFLOW_KEY : seriesKey(attributes);
+      return families.get(name)?.get(key);
+    },
+
+    expire(now) {
+      const before = now - idleExpiryMs;
+      let expired = 0;
+      for (const family of families.values()) {
+        for (const [key, at] of family) {
+          if (at < before) {
+            family.delete(key);
+            expired++;
+          }
+        }
+      }
+      return expired;
+    },
+
+    sizes() {
+      return new Map([...families].map(([name, family]) => [name, family.size]));
+    },
+  };
+}
+
