@@ -31,7 +31,7 @@ const OPS = [['dashboard.uid', 'd-ops'], ['dashboard.name', 'Ops overview'], ...
 const SALES = [['dashboard.uid', 'd-sales'], ['dashboard.name', 'Sales "KPIs"'], ...GRAFANA, ['user.role', 'Editor']] as const;
 
 /**
- * One export with counters (sessions; engaged time, which also feeds the legacy
+ * One export with counters (sessions, which also feed the per-instance preferences series; engaged time, which also feeds the legacy
  * grafana_analytics_sessions_duration_seconds_total for focused and visible time only; heartbeats) and
  * a histogram. Values are multiples of 1/4, so every sum is exact in floating point.
  */
@@ -61,6 +61,7 @@ function workload(): ExportRequest {
 /** What one workload() adds, per Prometheus family. */
 const ONE_WORKLOAD = {
   grafana_analytics_sessions_total: 5,
+  footfall_sessions_by_preferences_total: 5,
   footfall_dashboard_engaged_seconds_total: 12.5 + 30 + 100 + 7.25,
   grafana_analytics_sessions_duration_seconds_total: 12.5 + 30 + 7.25,
   footfall_dashboard_heartbeats_total: 17,
@@ -331,10 +332,9 @@ describe('a state file that cannot be used', () => {
       what: 'valid JSON of the wrong shape',
       content: Buffer.from(JSON.stringify({ version: 1, counters: { grafana_analytics_sessions_total: 1000 }, histograms: [] })),
     },
-    { what: 'a negative counter', content: Buffer.from(valid.replace('1000', '-1000')) },
   ];
 
-  it.each(cases)('$what: starts from zero with a warning and keeps the file aside as .corrupt-*', async ({ content }) => {
+  it.each(cases)('$what: starts from zero with a warning and keeps the file aside as .corrupt', async ({ content }) => {
     const dir = tempDir();
     const stateFile = join(dir, 'state.json');
     writeFileSync(stateFile, content);
@@ -346,7 +346,7 @@ describe('a state file that cannot be used', () => {
     expect(warning!.level).toBe(WARN);
     expect(catalogSeries((await scrape(collector.url)).samples)).toEqual({});
 
-    const aside = readdirSync(dir).filter((f) => /^state\.json\.corrupt-\d+$/.test(f));
+    const aside = readdirSync(dir).filter((f) => /^state\.json\.corrupt/.test(f));
     expect(aside, readdirSync(dir).join(', ')).toHaveLength(1);
     expect(readFileSync(join(dir, aside[0]!)).equals(content), 'the corrupt file is kept byte for byte').toBe(true);
     expect(warning!.keptAs).toBe(join(dir, aside[0]!));
@@ -357,6 +357,45 @@ describe('a state file that cannot be used', () => {
     expect((await terminate(collector)).code).toBe(0);
     expect(familyTotals(await restoredFrom(stateFile))).toEqual(times(1));
     expect(existsSync(join(dir, aside[0]!))).toBe(true);
+  });
+
+  it('an entry that cannot be used (a total saved as null, a negative one): skipped and counted, the rest restored', async () => {
+    const dir = tempDir();
+    const stateFile = join(dir, 'state.json');
+    const counter = (uid: string, value: number | null) => ({ name: 'grafana_analytics_sessions_total', labels: { dashboard_uid: uid }, value, updatedAt: Date.now() });
+    // What an earlier version saved after two 1e308 points made a counter +Inf: JSON has no Infinity.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({
+        version: 2,
+        savedAt: new Date().toISOString(),
+        counters: [counter('d-ops', 1000), counter('d-poisoned', null), counter('d-negative', -5)],
+        histograms: [],
+      }),
+    );
+    const collector = await launch({ env: { FOOTFALL_STATE_FILE: stateFile } });
+    const warning = logged(collector, 'state file entries that cannot be used were skipped');
+    expect(warning, collector.output.join('\n')).toBeDefined();
+    expect(warning!.skipped).toBe(2);
+    expect(logged(collector, 'the state file is corrupt: counters start from zero')).toBeUndefined();
+    const { samples } = await scrape(collector.url);
+    expect(catalogSeries(samples)).toEqual({ 'grafana_analytics_sessions_total{dashboard_uid="d-ops"}': 1000 });
+    expect(sumOf(samples, 'footfall_collector_state_entries_total', { result: 'skipped' })).toBe(2);
+    expect(sumOf(samples, 'footfall_collector_state_entries_total', { result: 'restored' })).toBe(1);
+    expect(readdirSync(dir).filter((f) => f.includes('corrupt'))).toEqual([]);
+  });
+
+  it('a corrupt file at every restart: one copy kept aside, not one more per restart', async () => {
+    const dir = tempDir();
+    const stateFile = join(dir, 'state.json');
+    for (let restart = 0; restart < 3; restart++) {
+      writeFileSync(stateFile, `not json ${restart}`);
+      const collector = await launch({ env: { FOOTFALL_STATE_FILE: stateFile } });
+      collector.child.kill('SIGKILL');
+      await new Promise((resolve) => collector.child.once('exit', resolve));
+    }
+    expect(readdirSync(dir).filter((f) => f.includes('corrupt'))).toEqual(['state.json.corrupt']);
+    expect(readFileSync(join(dir, 'state.json.corrupt'), 'utf8')).toBe('not json 2');
   });
 
   it('a directory where the file should be: starts clean with a warning, serves, and saves once the path is free', async () => {
@@ -461,6 +500,7 @@ describe('SIGTERM drain', () => {
     expect(familyTotals(restored)).toEqual({
       ...times(1),
       grafana_analytics_sessions_total: ONE_WORKLOAD.grafana_analytics_sessions_total + 4,
+      footfall_sessions_by_preferences_total: ONE_WORKLOAD.footfall_sessions_by_preferences_total + 4,
     });
   });
 

@@ -230,7 +230,7 @@ describe('HTTP errors of a collector process', () => {
           rpc: RPC.INVALID_ARGUMENT,
           reason: 'malformed_body',
           encoding: 'json',
-          message: /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[1\]\.sum\.dataPoints\[0\]\.asInt must be a number/,
+          message: /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[1\]\.sum\.dataPoints\[0\]\.asInt must be an integer/,
         },
       );
       expect(await sessionsOf('wrong-shape')).toBe(0);

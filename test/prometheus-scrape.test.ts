@@ -181,8 +181,9 @@ describe('Prometheus scraping the built collector', () => {
     await eventually(`sum(grafana_analytics_sessions_total{job="${JOB}",dashboard_uid="d-beta"})`, SENT.sessions['d-beta']);
     const leaked = await prometheus!.query(`{job="${JOB}",user_login!=""} or {job="${JOB}",user_name!=""}`);
     expect(leaked.map((r) => r.metric)).toEqual([]);
-    // The rest of the user's labels did arrive.
-    expect(await scalar(`count(grafana_analytics_sessions_total{job="${JOB}",user_locale="de-DE"})`)).toBeGreaterThan(0);
+    // The rest of the user's labels did arrive: the role per dashboard, the locale once per instance.
+    expect(await scalar(`count(grafana_analytics_sessions_total{job="${JOB}",user_role!=""})`)).toBeGreaterThan(0);
+    expect(await scalar(`count(footfall_sessions_by_preferences_total{job="${JOB}",user_locale="de-DE"})`)).toBeGreaterThan(0);
   });
 
   it('counts a session on an untitled dashboard (empty name) and one without a name as two sessions', async () => {

@@ -47,6 +47,15 @@ export interface JsonMetric {
   readonly histogram?: unknown;
 }
 
+/**
+ * A point's window as a browser exports it: the five minutes since its previous export (the panel's
+ * default interval). The collector bounds each increment by its window (docs/metrics.md).
+ */
+function window(): { startTimeUnixNano: string; timeUnixNano: string } {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  return { startTimeUnixNano: String(now - 300_000_000_000n), timeUnixNano: String(now) };
+}
+
 /** A DELTA monotonic sum with one point per entry. */
 export function deltaSum(name: string, points: ReadonlyArray<{ value: number; attributes: JsonKeyValue[] }>): JsonMetric {
   return {
@@ -57,7 +66,7 @@ export function deltaSum(name: string, points: ReadonlyArray<{ value: number; at
       dataPoints: points.map((p) => ({
         ...(Number.isInteger(p.value) ? { asInt: String(p.value) } : { asDouble: p.value }),
         attributes: p.attributes,
-        timeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+        ...window(),
       })),
     },
   };
@@ -81,6 +90,7 @@ export function deltaHistogram(
         }
         return {
           attributes: p.attributes,
+          ...window(),
           count: String(p.observations.length),
           sum: p.observations.reduce((a, b) => a + b, 0),
           bucketCounts: bucketCounts.map(String),

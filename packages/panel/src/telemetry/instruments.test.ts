@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { EchoEventType, getEchoSrv, locationService, registerEchoBackend } from '@grafana/runtime';
-import { METRIC_CATALOG as COLLECTOR_CATALOG } from '@footfall/collector';
+import { METRIC_CATALOG as COLLECTOR_CATALOG, LEGACY_LABELS, readAttributes } from '@footfall/collector';
 import { scrape, sumOf } from '../../../../test/support/exposition.ts';
 import { startCollector } from '../testing/collector.ts';
 import { installDeliveringEchoSrv } from '../testing/echo.ts';
@@ -68,8 +68,8 @@ describe('the panel records the collector\'s catalog', () => {
         expect(point.histogram!.explicitBounds, name).toEqual(entry!.buckets);
         expect(point.histogram!.count, name).toBe(1);
       }
-      // The catalog's attributes the panel knows about, and nothing else.
-      expect(new Set(Object.keys(point.attributes)), name).toEqual(new Set(entry!.attributes.filter((a) => a in EVERY_ATTRIBUTE)));
+      // The attributes any of the metric's series reads (its own, legacy, derived), and nothing else.
+      expect(new Set(Object.keys(point.attributes)), name).toEqual(new Set(readAttributes(entry!).filter((a) => a in EVERY_ATTRIBUTE)));
     }
   });
 
@@ -104,7 +104,8 @@ describe('a whole session against a real collector', () => {
   });
 
   test('is accepted whole: no point refused, no attribute dropped, every point counted', async () => {
-    const collector = await startCollector();
+    // Every label the old server had, so the panel's dashboard time zone is kept rather than dropped.
+    const collector = await startCollector({ legacy: { labels: [...LEGACY_LABELS] } });
     try {
       installDeliveringEchoSrv();
       locationService.push('/d/agree-1/orders?orgId=1&var-region=eu&var-host=web-1&var-host=web-2&from=now-6h&to=now');

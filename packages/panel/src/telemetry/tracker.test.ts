@@ -566,10 +566,11 @@ describe("Grafana's data-request events", () => {
     expect(totalOf(points, METRIC.QUERY_ERRORS, ds('prometheus'))).toBe(1);
     expect(totalOf(points, METRIC.QUERY_ERRORS, ds('loki'))).toBe(1);
     expect(totalOf(points, METRIC.QUERY_ERRORS)).toBe(2);
-    const prom = histogramOf(points, METRIC.QUERY_DURATION, ds('prometheus'));
-    expect(prom.count).toBe(3);
-    expect(prom.sum).toBeCloseTo(1.5 + 0.08 + 12, 9);
-    expect(prom.bucketCounts).toEqual(expectedBuckets(QUERY_BUCKETS, [1.5, 0.08, 12]));
+    // Durations per dashboard, all data sources together: the type would multiply the histogram's series.
+    const all = histogramOf(points, METRIC.QUERY_DURATION, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid });
+    expect(all.count).toBe(5);
+    expect(all.sum).toBeCloseTo(1.5 + 0.08 + 12 + 0.3 + 0.04, 9);
+    expect(all.bucketCounts).toEqual(expectedBuckets(QUERY_BUCKETS, [1.5, 0.08, 12, 0.3, 0.04]));
   });
 
   test('from Explore, or with no session running, are ignored', async () => {
