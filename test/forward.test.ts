@@ -115,6 +115,14 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
   let b: CollectorProcess;
   let recorder: Recorder;
   const types = loadOtlpTypes();
+  /** B's catalog series once they equal `expected`, or as they are after 20 s. */
+  const catalogOfB = (expected: Record<string, number>) =>
+    pollUntil(
+      async () => catalogOf((await scrape(b.url)).samples),
+      (series) => JSON.stringify(series) === JSON.stringify(expected),
+      20_000,
+      250,
+    ).catch(async () => catalogOf((await scrape(b.url)).samples));
 
   beforeAll(async () => {
     b = await spawnCollector();
@@ -148,12 +156,7 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     }
     const expected = catalogOf((await scrape(a.url)).samples);
     expect(Object.keys(expected).length).toBeGreaterThan(8);
-    const got = await pollUntil(
-      async () => catalogOf((await scrape(b.url)).samples),
-      (series) => JSON.stringify(series) === JSON.stringify(expected),
-      20_000,
-      250,
-    ).catch(async () => catalogOf((await scrape(b.url)).samples));
+    const got = await catalogOfB(expected);
     const differences = Object.keys({ ...expected, ...got })
       .filter((k) => expected[k] !== got[k])
       .map((k) => `${k}: A has ${expected[k]}, B has ${got[k]}`);
@@ -177,12 +180,7 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     );
     expect(sumOf((await scrape(a.url)).samples, 'footfall_collector_forward_queued_points')).toBeGreaterThan(0);
     recorder.failNext = 0;
-    const got = await pollUntil(
-      async () => catalogOf((await scrape(b.url)).samples),
-      (series) => JSON.stringify(series) === JSON.stringify(expected),
-      20_000,
-      250,
-    ).catch(async () => catalogOf((await scrape(b.url)).samples));
+    const got = await catalogOfB(expected);
     expect(got).toEqual(expected);
     const own = (await scrape(a.url)).samples;
     expect(sumOf(own, 'footfall_collector_forward_points_failed_total'), 'nothing lost').toBe(0);

@@ -283,7 +283,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       derivedNames: new Set(catalog.flatMap((m) => (m.derived ?? []).map((d) => d.prometheus))),
       catalog: catalogData,
       resource: { 'service.name': 'footfall-collector', 'service.version': VERSION, 'service.instance.id': id },
-      report: { exported: (result) => selfMetrics.forwardExported(result), lost: (points, reason) => selfMetrics.forwardLost(points, reason) },
+      report: { exported: selfMetrics.forwardExported, lost: selfMetrics.forwardLost },
       logger: logger.child({ component: 'forward' }),
     });
   }

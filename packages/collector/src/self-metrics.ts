@@ -1,5 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Encoding } from './decode/index.js';
+import type { ForwardLoss, ForwardResult } from './forward/index.js';
 import type { IngestStats } from './stats.js';
 
 export const SELF_METER = 'footfall.collector';
@@ -17,9 +18,9 @@ export interface SelfMetrics {
   /** One authorize decision: its auth mode and outcome (verified, cached, unauthorized, grafana_unavailable…). */
   authenticated(mode: string, outcome: string): void;
   /** One request to the upstream, after the transport's retries: ok, partial (points rejected) or failed. */
-  forwardExported(result: 'ok' | 'partial' | 'failed'): void;
-  /** Points that will not reach the upstream, and why (forward/forward-exporter.ts lists the reasons). */
-  forwardLost(points: number, reason: string): void;
+  forwardExported(result: ForwardResult): void;
+  /** Points that will not reach the upstream, and why. */
+  forwardLost(points: number, reason: ForwardLoss): void;
   /** State file entries put back, and those skipped (unusable, or no longer in the catalog). */
   stateRestored(restored: number, skipped: number): void;
   /** Series forgotten after being idle for limits.seriesIdleExpiry. */
@@ -29,8 +30,8 @@ export interface SelfMetrics {
 export interface SelfMetricsSources {
   /** Series known per family (Prometheus family name), read at each collection. */
   readonly seriesPerFamily: () => ReadonlyMap<string, number>;
-  /** Points waiting for the forward upstream; undefined while nothing is forwarded. */
-  readonly forwardQueuedPoints: () => number | undefined;
+  /** Points waiting for the forward upstream; undefined (or no source) while nothing is forwarded. */
+  readonly forwardQueuedPoints?: () => number | undefined;
 }
 
 export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMetricsSources): SelfMetrics {
@@ -81,7 +82,7 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       description: 'Data points waiting for the forward upstream: failed delta exports kept for a retry, and the request being sent.',
     })
     .addCallback((result) => {
-      const queued = sources.forwardQueuedPoints();
+      const queued = sources.forwardQueuedPoints?.();
       if (queued !== undefined) result.observe(queued);
     });
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {

@@ -107,7 +107,7 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
         if (dropped > 0) report.lost(dropped, 'queue_full');
         logger.warn(
           { status: answer.status, error: excerpt(answer.error), queuedPoints: queue.points, droppedPoints: dropped },
-          'export to the upstream failed: its points stay queued for the next interval',
+          'export to the upstream failed: its points are kept for the next interval, up to forward.queuePoints',
         );
       } else {
         const points = request.points + queue.clear();

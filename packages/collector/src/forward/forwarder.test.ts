@@ -14,6 +14,8 @@ class Counts {
   };
 }
 
+const KEPT = 'export to the upstream failed: its points are kept for the next interval, up to forward.queuePoints';
+
 let upstream: RecordingUpstream;
 let forwarder: Forwarder | undefined;
 let counts: Counts;
@@ -115,7 +117,7 @@ describe('the forward stage', () => {
     expect(f.queuedPoints()).toBe(2);
     expect(counts.exported).toEqual({ failed: 1 });
     expect(counts.lost).toEqual({});
-    expect(logs.find((l) => l.msg === 'export to the upstream failed: its points stay queued for the next interval')).toMatchObject({ queuedPoints: 2 });
+    expect(logs.find((l) => l.msg === KEPT)).toMatchObject({ queuedPoints: 2 });
 
     totals({ a: 3, b: 1, c: 5 });
     await f.forceFlush();
@@ -153,7 +155,7 @@ describe('the forward stage', () => {
     await f.forceFlush();
     expect(f.queuedPoints()).toBe(2);
     expect(counts.lost).toEqual({ queue_full: 4 });
-    expect(logs.filter((l) => l.msg === 'export to the upstream failed: its points stay queued for the next interval').map((l) => l.droppedPoints)).toEqual([0, 2, 2]);
+    expect(logs.filter((l) => l.msg === KEPT).map((l) => l.droppedPoints)).toEqual([0, 2, 2]);
 
     await f.forceFlush();
     // Only the newest round was still queued: its deltas arrive, the two dropped rounds never do.

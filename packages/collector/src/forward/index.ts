@@ -1,11 +1,4 @@
 export { cumulativeToDelta } from './cumulative-to-delta.js';
-export { createForwardExporter } from './forward-exporter.js';
-export type { ForwardExporter, ForwardExporterSettings, ForwardLoss, ForwardReport, ForwardResult } from './forward-exporter.js';
+export type { ForwardLoss, ForwardReport, ForwardResult } from './forward-exporter.js';
 export { createForwarder } from './forwarder.js';
 export type { Forwarder, ForwardSettings } from './forwarder.js';
-export { createRetryQueue } from './retry-queue.js';
-export type { RetryQueue } from './retry-queue.js';
-export { splitRequests } from './split-requests.js';
-export type { ForwardRequest, OversizePoint, RequestLimits, SplitRequests } from './split-requests.js';
-export { createUpstream } from './upstream.js';
-export type { Upstream, UpstreamAnswer, UpstreamSettings } from './upstream.js';
