@@ -46,15 +46,20 @@ function one(docs: Doc[], kind: string): Doc {
 const tmp = mkdtempSync(join(tmpdir(), 'footfall-chart-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** What the collector in the pod would load: the ConfigMap's file plus the container's env, Secret refs resolved. */
+/** The name Kubernetes gives a pod of the Deployment, as the downward API hands it over. */
+const POD_NAME = 'rel-footfall-5d8c7b9f4-x2x9q';
+
+/** What the collector in the pod would load: the ConfigMap's file plus the container's env, Secret and field refs resolved. */
 function loadRenderedConfig(docs: Doc[]) {
   const file = join(tmp, `config-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, one(docs, 'ConfigMap').data['config.yaml']);
   const secrets = docs.filter((d) => d.kind === 'Secret');
   const env: Record<string, string> = {};
   const container = one(docs, 'Deployment').spec.template.spec.containers[0];
-  for (const entry of container.env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) {
+  type EnvEntry = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } };
+  for (const entry of container.env as EnvEntry[]) {
     if (entry.value !== undefined) env[entry.name] = entry.value;
+    if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[entry.name] = POD_NAME;
     const ref = entry.valueFrom?.secretKeyRef;
     const secret = ref && secrets.find((s) => s.metadata.name === ref.name);
     const value = ref && secret?.stringData?.[ref.key];
@@ -116,6 +121,16 @@ describe('helm chart deploy/helm/footfall', () => {
     expect(config.privacy.hash.enabled).toBe(false);
   });
 
+  it('names each replica after its pod in forwarded data: FOOTFALL_INSTANCE_ID from the downward API', () => {
+    const env = one(render(), 'Deployment').spec.template.spec.containers[0].env;
+    expect(env.find((e: { name: string }) => e.name === 'FOOTFALL_INSTANCE_ID')).toEqual({
+      name: 'FOOTFALL_INSTANCE_ID',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+    const config = loadRenderedConfig(render({ config: { forward: { endpoint: 'http://otel-gateway.monitoring.svc:4318/v1/metrics' } } }));
+    expect(config.forward.instanceId).toBe(POD_NAME);
+  });
+
   it('passes collector config from values through to the ConfigMap, where the collector validates it', () => {
     expect(loadRenderedConfig(render({ config: { limits: { maxSeriesPerMetric: 500 } } })).limits.maxSeriesPerMetric).toBe(500);
     expect(() => loadRenderedConfig(render({ config: { limits: { maxAttributesPerPoint: 1000 } } }))).toThrow(/limits\.maxAttributesPerPoint/);
@@ -147,7 +162,9 @@ describe('helm chart deploy/helm/footfall', () => {
     const docs = render({ config: { privacy: { hash: { enabled: true } } }, secret: { existingSecret: 'footfall-keys' } });
     expect(docs.map((d) => d.kind)).not.toContain('Secret');
     const env = one(docs, 'Deployment').spec.template.spec.containers[0].env;
-    const refs = env.filter((e: { valueFrom?: unknown }) => e.valueFrom).map((e: { valueFrom: { secretKeyRef: { name: string } } }) => e.valueFrom.secretKeyRef.name);
+    const refs = env
+      .filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef)
+      .map((e: { valueFrom: { secretKeyRef: { name: string } } }) => e.valueFrom.secretKeyRef.name);
     expect(refs).toEqual(['footfall-keys', 'footfall-keys']);
   });
 

@@ -83,6 +83,21 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
     .reduce((total, s) => total + s.value, 0);
 }
 
+/**
+ * The catalog's series (what users query), without the collector's own health and the resource, as
+ * `name[labels]` → value with the labels sorted; the labels in `summedOver` are left out and the
+ * series that differ only in them summed.
+ */
+export function catalogSeries(samples: readonly Sample[], summedOver: readonly string[] = []): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name.startsWith('footfall_collector_') || s.name === 'target_info') continue;
+    const key = `${s.name}${JSON.stringify(Object.entries(s.labels).filter(([k]) => !summedOver.includes(k)).sort())}`;
+    out[key] = (out[key] ?? 0) + s.value;
+  }
+  return out;
+}
+
 export async function scrape(baseUrl: string): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
   const res = await fetch(`${baseUrl}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);

@@ -89,13 +89,19 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     resource: resourceFromAttributes({ 'service.name': 'footfall-collector', 'service.version': VERSION }),
     readers: [exposition.exporter],
   });
-  const selfMetrics = createSelfMetrics(meterProvider, { seriesPerFamily: () => registry.sizes() });
   let forwarder: Forwarder | undefined;
+  const selfMetrics = createSelfMetrics(meterProvider, {
+    seriesPerFamily: () => registry.sizes(),
+    forwardQueuedPoints: () => forwarder?.queuedPoints(),
+  });
   const health = createHealth();
   const authenticator = options.authenticator ?? createAuthenticator(config.auth);
   const stateFile = config.state.file === undefined ? undefined : createStateFile(config.state.file, logger);
-  /** service.instance.id of forwarded data: configured (the pod name), else kept in the state file, else new. */
-  let instanceId = config.forward.instanceId;
+  /**
+   * The id kept in the state file (made at the first start), so a restart forwards under the same
+   * service.instance.id; a configured one (the pod name) wins over it but is not written in its place.
+   */
+  let keptInstanceId: string | undefined;
   let draining = false;
   const hash = config.privacy.hash;
   const pipeline = createPipeline({
@@ -172,7 +178,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     saving = saving
       .then(async () => {
         const { resourceMetrics } = await catalogData.collect();
-        await stateFile.save(snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId }));
+        await stateFile.save(snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId }));
       })
       .catch((err: unknown) => {
         logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
@@ -183,7 +189,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   async function restoreState(): Promise<void> {
     const parsed = await stateFile?.load();
     if (!parsed) return;
-    instanceId ??= parsed.state.instanceId;
+    keptInstanceId = parsed.state.instanceId;
     const { restored, skipped } = aggregator.restore(parsed.state);
     selfMetrics.stateRestored(restored, parsed.skipped + skipped);
     logger.info(
@@ -218,8 +224,8 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     expireIdleSeries,
     async listen() {
       await restoreState();
-      if (config.forward.endpoint) forwarder = startForwarder(instanceId ?? randomUUID());
-      instanceId ??= randomUUID();
+      keptInstanceId ??= randomUUID();
+      if (config.forward.endpoint) forwarder = startForwarder(config.forward.instanceId ?? keptInstanceId);
       server.listen(config.server.listen.port, config.server.listen.host);
       await once(server, 'listening');
       if (stateFile) {
@@ -269,12 +275,16 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       temporality: forward.temporality,
       intervalMs: forward.intervalSeconds * 1000,
       timeoutMs: forward.timeoutSeconds * 1000,
+      maxPointsPerRequest: forward.maxPointsPerRequest,
+      maxBytesPerRequest: forward.maxBytesPerRequest,
+      queuePoints: forward.queuePoints,
       tls: forward.tls,
       meterName: CATALOG_METER,
       derivedNames: new Set(catalog.flatMap((m) => (m.derived ?? []).map((d) => d.prometheus))),
       catalog: catalogData,
       resource: { 'service.name': 'footfall-collector', 'service.version': VERSION, 'service.instance.id': id },
-      onExport: (points, delivered) => selfMetrics.forwarded(points, delivered),
+      report: { exported: selfMetrics.forwardExported, lost: selfMetrics.forwardLost },
+      logger: logger.child({ component: 'forward' }),
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Encoding } from './decode/index.js';
+import type { ForwardLoss, ForwardResult } from './forward/index.js';
 import type { IngestStats } from './stats.js';
 
 export const SELF_METER = 'footfall.collector';
@@ -16,8 +17,10 @@ export interface SelfMetrics {
   ingested(stats: IngestStats): void;
   /** One authorize decision: its auth mode and outcome (verified, cached, unauthorized, grafana_unavailable…). */
   authenticated(mode: string, outcome: string): void;
-  /** One export to the upstream: its points, and whether the upstream took them (after the exporter's retries). */
-  forwarded(points: number, delivered: boolean): void;
+  /** One request to the upstream, after the transport's retries: ok, partial (points rejected) or failed. */
+  forwardExported(result: ForwardResult): void;
+  /** Points that will not reach the upstream, and why. */
+  forwardLost(points: number, reason: ForwardLoss): void;
   /** State file entries put back, and those skipped (unusable, or no longer in the catalog). */
   stateRestored(restored: number, skipped: number): void;
   /** Series forgotten after being idle for limits.seriesIdleExpiry. */
@@ -27,6 +30,8 @@ export interface SelfMetrics {
 export interface SelfMetricsSources {
   /** Series known per family (Prometheus family name), read at each collection. */
   readonly seriesPerFamily: () => ReadonlyMap<string, number>;
+  /** Points waiting for the forward upstream; undefined (or no source) while nothing is forwarded. */
+  readonly forwardQueuedPoints?: () => number | undefined;
 }
 
 export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMetricsSources): SelfMetrics {
@@ -66,11 +71,20 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
     description: 'Authorize decisions by auth mode and outcome (verified, cached, unauthorized, grafana_unavailable, ...).',
   });
   const forwardExports = meter.createCounter('footfall_collector_forward_exports_total', {
-    description: 'Exports to the upstream OTLP endpoint, by result (ok, failed after retries).',
+    description: 'Requests to the forward upstream, by result (ok; partial: points rejected; failed after retries).',
   });
   const forwardFailed = meter.createCounter('footfall_collector_forward_points_failed_total', {
-    description: 'Data points in exports the upstream did not take after retries.',
+    description:
+      'Data points that will not reach the forward upstream, by reason (rejected, refused, export_failed, queue_full, too_large, shutdown).',
   });
+  meter
+    .createObservableGauge('footfall_collector_forward_queued_points', {
+      description: 'Data points waiting for the forward upstream: failed delta exports kept for a retry, and the request being sent.',
+    })
+    .addCallback((result) => {
+      const queued = sources.forwardQueuedPoints?.();
+      if (queued !== undefined) result.observe(queued);
+    });
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
     description: 'Time to decode a request body.',
     unit: 's',
@@ -87,9 +101,11 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
     authenticated(mode, outcome) {
       auth.add(1, { mode, outcome });
     },
-    forwarded(points, delivered) {
-      forwardExports.add(1, { result: delivered ? 'ok' : 'failed' });
-      if (!delivered) forwardFailed.add(points);
+    forwardExported(result) {
+      forwardExports.add(1, { result });
+    },
+    forwardLost(points, reason) {
+      forwardFailed.add(points, { reason });
     },
     stateRestored(restored, skipped) {
       stateEntries.add(restored, { result: 'restored' });

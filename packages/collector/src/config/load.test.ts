@@ -20,6 +20,15 @@ describe('loadConfig', () => {
     expect(config.privacy.hash.enabled).toBe(false);
   });
 
+  it('forwards in requests a footfall upstream with its defaults takes whole, and keeps failed delta points queued', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.forward.maxPointsPerRequest).toBe(config.limits.maxPointsPerRequest);
+    expect(config.forward.maxBytesPerRequest).toBe(config.server.maxBodyBytes);
+    expect(config.forward.queuePoints).toBe(100_000);
+    expect(() => loadConfig({ file: file('forward:\n  maxBytesPerRequest: 1000\n'), env: {} })).toThrow(/at forward\.maxBytesPerRequest/);
+    expect(loadConfig({ env: { FOOTFALL_INSTANCE_ID: 'footfall-7d9f8-abcde' } }).forward.instanceId).toBe('footfall-7d9f8-abcde');
+  });
+
   it('layers file < environment < flags', () => {
     const path = file('server:\n  listen: 0.0.0.0:9000\n  maxBodyBytes: 1024\nauth:\n  grafana:\n    url: http://grafana:3000/grafana\nlog:\n  level: warn\n');
     expect(loadConfig({ file: path, env: {} }).server).toMatchObject({ listen: { host: '0.0.0.0', port: 9000 }, maxBodyBytes: 1024 });

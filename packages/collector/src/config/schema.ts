@@ -262,6 +262,21 @@ const baseShape = z
         intervalSeconds: positiveInt.max(3600).default(60),
         timeoutSeconds: positiveInt.max(60).default(10),
         /**
+         * Points per request; a collection is split to fit. The default is a footfall upstream's
+         * limits.maxPointsPerRequest (it refuses the points past it); an OTel Collector has no such limit.
+         */
+        maxPointsPerRequest: positiveInt.max(1_000_000).default(1000),
+        /**
+         * Protobuf bytes per request before compression (upstreams limit the body after decompressing it).
+         * The default is a footfall upstream's server.maxBodyBytes; an OTel Collector's receiver takes 20 MiB.
+         */
+        maxBytesPerRequest: positiveInt.min(4096).max(64 * 1024 * 1024).default(64 * 1024),
+        /**
+         * Delta only: points of exports that failed (the upstream down past the retries) kept and sent
+         * first at the next interval; past it the oldest are dropped and counted. 0: none are kept.
+         */
+        queuePoints: z.number().int().nonnegative().max(10_000_000).default(100_000),
+        /**
          * The forwarded resource's service.instance.id, so replicas write distinct series upstream: the pod
          * name (FOOTFALL_INSTANCE_ID, which the Helm chart sets from it). Unset: an id made once and kept in
          * state.file (a new one each start without a state file).
