@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -29,6 +28,7 @@ import { createAttributeLimiter, createSenderBudget, createSeriesRegistry } from
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPrivacyPolicy } from './privacy/index.js';
 import { createAdmission, createOriginPolicy, createOtlpHandler } from './receive/index.js';
+import { wireDiagnostics } from './diagnostics.js';
 import { createSelfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
 
@@ -287,19 +287,4 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       logger: logger.child({ component: 'forward' }),
     });
   }
-}
-
-/** The OpenTelemetry SDK's own warnings (an exporter's partial success, a dropped instrument) go to the log. */
-function wireDiagnostics(logger: Logger): void {
-  const log = logger.child({ component: 'opentelemetry' });
-  diag.setLogger(
-    {
-      error: (message, ...args) => log.error({ details: args.map(String) }, message),
-      warn: (message, ...args) => log.warn({ details: args.map(String) }, message),
-      info: (message, ...args) => log.info({ details: args.map(String) }, message),
-      debug: (message, ...args) => log.debug({ details: args.map(String) }, message),
-      verbose: (message, ...args) => log.trace({ details: args.map(String) }, message),
-    },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-  );
 }
