@@ -14,6 +14,7 @@ import {
   createCounterStore,
   createHistogramStore,
   createStateFile,
+  expireIdleSeries,
   snapshotState,
   ATTR,
   METRIC_CATALOG,
@@ -200,14 +201,10 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
 
   let expiring: Promise<number> = Promise.resolve(0);
   /** Forgets idle series: the registry first (their places are free at once), then their values. */
-  function expireIdleSeries(): Promise<number> {
+  function sweepIdleSeries(): Promise<number> {
     expiring = expiring.then(async () => {
-      const expired = registry.expire(now());
-      if (expired === 0) return 0;
-      const keep = (family: string, attributes: Parameters<typeof registry.lastUpdated>[1]) => registry.lastUpdated(family, attributes) !== undefined;
-      histograms.retain(keep);
-      await counters.retain(keep);
-      selfMetrics.seriesExpired(expired);
+      const expired = await expireIdleSeries(registry, { histograms, counters }, now());
+      if (expired > 0) selfMetrics.seriesExpired(expired);
       return expired;
     });
     expiring = expiring.catch((err: unknown) => {
@@ -221,7 +218,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     app,
     pipeline,
     saveState,
-    expireIdleSeries,
+    expireIdleSeries: sweepIdleSeries,
     async listen() {
       await restoreState();
       keptInstanceId ??= randomUUID();
@@ -232,7 +229,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
         saveTimer = setInterval(() => void saveState(), config.state.intervalSeconds * 1000);
         saveTimer.unref();
       }
-      sweepTimer = setInterval(() => void expireIdleSeries(), sweepIntervalMs(limits.seriesIdleExpiry));
+      sweepTimer = setInterval(() => void sweepIdleSeries(), sweepIntervalMs(limits.seriesIdleExpiry));
       sweepTimer.unref();
       health.setReady(true);
       return server.address() as AddressInfo;

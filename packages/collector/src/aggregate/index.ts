@@ -16,6 +16,7 @@ export type { CatalogMetric, DerivedSeries, IncrementBound, InstrumentKind } fro
 export { combineProducers } from './catalog-data.js';
 export { CATALOG_METER, createCounterStore } from './counter-store.js';
 export type { CounterFamily, CounterStore, CounterStoreSettings } from './counter-store.js';
+export { expireIdleSeries } from './expiry.js';
 export { computeBucketMap, createHistogramStore } from './histogram-store.js';
 export type { HistogramStore } from './histogram-store.js';
 export { refusal } from './refusal.js';

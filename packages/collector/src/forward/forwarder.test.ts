@@ -34,6 +34,9 @@ afterEach(async () => {
   await upstream.close();
 });
 
+/** Short, so an upstream answering 503 fails at once: the transport's first back-off (1 s) does not fit. */
+const FAIL_FAST = { timeoutMs: 300 } as const;
+
 function start(settings: Partial<ForwardSettings> = {}): Forwarder {
   forwarder = createForwarder({
     url: upstream.url,
@@ -42,8 +45,8 @@ function start(settings: Partial<ForwardSettings> = {}): Forwarder {
     temporality: 'delta',
     // Only forceFlush exports: each one is "the next interval".
     intervalMs: 3_600_000,
-    // Short, so an upstream answering 503 fails at once: the transport's first back-off (1 s) does not fit.
-    timeoutMs: 300,
+    // Long enough for a busy machine to answer 1,000 points; the tests of a failing upstream use FAIL_FAST.
+    timeoutMs: 10_000,
     tls: { insecureSkipVerify: false },
     maxPointsPerRequest: 1000,
     maxBytesPerRequest: 64 * 1024,
@@ -111,7 +114,7 @@ describe('the forward stage', () => {
   it('keeps a failed delta export queued and sends it first at the next interval, exactly once', async () => {
     totals({ a: 1, b: 1 });
     upstream.replies = [{ status: 503 }];
-    const f = start();
+    const f = start(FAIL_FAST);
     await f.forceFlush();
     expect(upstream.received.map((r) => r.status)).toEqual([503]);
     expect(f.queuedPoints()).toBe(2);
@@ -136,7 +139,7 @@ describe('the forward stage', () => {
   it('retries the queue even at an interval with nothing new', async () => {
     totals({ a: 1 });
     upstream.replies = [{ status: 502 }];
-    const f = start();
+    const f = start(FAIL_FAST);
     await f.forceFlush();
     await f.forceFlush();
     expect(upstream.received.map((r) => r.status)).toEqual([502, 200]);
@@ -144,7 +147,7 @@ describe('the forward stage', () => {
   });
 
   it('keeps at most queuePoints: past it the oldest queued points are dropped and counted', async () => {
-    const f = start({ queuePoints: 3 });
+    const f = start({ ...FAIL_FAST, queuePoints: 3 });
     upstream.replies = [{ status: 503 }, { status: 503 }, { status: 503 }];
     totals({ a: 1, b: 1 });
     await f.forceFlush();
@@ -166,7 +169,7 @@ describe('the forward stage', () => {
   it('does not queue cumulative exports: a failed one is counted, and the next carries the totals', async () => {
     totals({ a: 1, b: 1 });
     upstream.replies = [{ status: 503 }];
-    const f = start({ temporality: 'cumulative' });
+    const f = start({ ...FAIL_FAST, temporality: 'cumulative' });
     await f.forceFlush();
     expect(f.queuedPoints()).toBe(0);
     expect(counts.lost).toEqual({ export_failed: 2 });
@@ -206,7 +209,7 @@ describe('the forward stage', () => {
   it('counts the delta points still queued when it shuts down', async () => {
     totals({ a: 1, b: 1 });
     upstream.replies = [{ status: 503 }, { status: 503 }];
-    const f = start();
+    const f = start(FAIL_FAST);
     await f.forceFlush();
     forwarder = undefined;
     await f.shutdown();

@@ -11,6 +11,7 @@ import {
   createCounterStore,
   createHistogramStore,
   DEFAULT_LEGACY_LABELS,
+  expireIdleSeries,
   METRIC_CATALOG,
   type CatalogMetric,
 } from '../aggregate/index.ts';
@@ -50,13 +51,7 @@ export function createTestAggregation(options: TestAggregationOptions = {}) {
   }
 
   /** Forgets idle series the way the collector's sweep does. */
-  async function expire(): Promise<number> {
-    const expired = registry.expire(clock.now());
-    const keep = (family: string, attributes: Attributes) => registry.lastUpdated(family, attributes) !== undefined;
-    histograms.retain(keep);
-    await counters.retain(keep);
-    return expired;
-  }
+  const expire = (): Promise<number> => expireIdleSeries(registry, { histograms, counters }, clock.now());
 
   return { aggregator, registry, counters, histograms, data, clock, values, expire };
 }
