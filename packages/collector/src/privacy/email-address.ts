@@ -130,6 +130,7 @@ function hasDottedDomain(text: string, start: number): boolean {
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (!isAddressChar(c)) return false;
+    // IDNA reads the ideographic full stop as a dot too; NFKC has made the fullwidth and halfwidth ones `.` and `。`.
     if (i > start && (c === 0x2e || c === 0x3002)) {
       TOP_LEVEL_LABEL.lastIndex = i + 1;
       if (TOP_LEVEL_LABEL.test(text)) return true;
