@@ -119,10 +119,18 @@ function hexDigit(c: number): number {
 function hasAddress(text: string): boolean {
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
     if (at === 0 || !isAddressChar(text.charCodeAt(at - 1))) continue;
-    ADDRESS_LITERAL.lastIndex = at + 1;
-    if (ADDRESS_LITERAL.test(text) || hasDottedDomain(text, at + 1)) return true;
+    if (hasAddressLiteral(text, at + 1) || hasDottedDomain(text, at + 1)) return true;
   }
   return false;
+}
+
+// A regular expression call costs more than the rest of the scan at one at sign or dot: the two checks
+// below call theirs only where the next character could start a match.
+
+function hasAddressLiteral(text: string, start: number): boolean {
+  if (text.charCodeAt(start) !== 0x5b) return false;
+  ADDRESS_LITERAL.lastIndex = start;
+  return ADDRESS_LITERAL.test(text);
 }
 
 function hasDottedDomain(text: string, start: number): boolean {
@@ -131,12 +139,23 @@ function hasDottedDomain(text: string, start: number): boolean {
     const c = text.charCodeAt(i);
     if (!isAddressChar(c)) return false;
     // IDNA reads the ideographic full stop as a dot too; NFKC has made the fullwidth and halfwidth ones `.` and `。`.
-    if (i > start && (c === 0x2e || c === 0x3002)) {
-      TOP_LEVEL_LABEL.lastIndex = i + 1;
-      if (TOP_LEVEL_LABEL.test(text)) return true;
-    }
+    if (i > start && (c === 0x2e || c === 0x3002) && hasTopLevelLabel(text, i + 1)) return true;
   }
   return false;
+}
+
+function hasTopLevelLabel(text: string, start: number): boolean {
+  const c = text.charCodeAt(start);
+  // ASCII has no marks and no letters but a–z and A–Z.
+  if (c < 0x80 && !isAsciiLetter(c)) return false;
+  if (c < 0x80 && text.charCodeAt(start + 1) < 0x80) return isAsciiLetter(text.charCodeAt(start + 1));
+  TOP_LEVEL_LABEL.lastIndex = start;
+  return TOP_LEVEL_LABEL.test(text);
+}
+
+function isAsciiLetter(c: number): boolean {
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x7a;
 }
 
 /** The non-ASCII characters that end a local part or a domain: the whitespace of `\s` (but the range U+2000–U+200A) and the wide at signs. */
