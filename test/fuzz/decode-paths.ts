@@ -88,9 +88,17 @@ export interface FuzzHarness {
 /** The secret of the harness collector's keyed hash, which is on so the pseudonym path runs too. */
 const HASH_SECRET = 'fuzz-harness-secret-0123456789';
 
+export interface FuzzHarnessOptions {
+  /** The collector's body limit (server.maxBodyBytes); its default when absent. */
+  readonly maxBodyBytes?: number;
+}
+
 /** Builds the collector stages, the SDK seed bodies and the generators. */
-export async function createFuzzHarness(): Promise<FuzzHarness> {
-  const config = configSchema.parse({ privacy: { hash: { enabled: true, secret: HASH_SECRET } } });
+export async function createFuzzHarness(options: FuzzHarnessOptions = {}): Promise<FuzzHarness> {
+  const config = configSchema.parse({
+    server: { maxBodyBytes: options.maxBodyBytes },
+    privacy: { hash: { enabled: true, secret: HASH_SECRET } },
+  });
   const { pipeline } = createCollector(config, { logger: pino({ level: 'silent' }) });
   const maxBodyBytes = config.server.maxBodyBytes;
 

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Identity } from '../authorize/index.js';
 import type { AttributeList } from '../decode/index.js';
 import type { IngestStats } from '../stats.js';
+import { containsEmailAddress } from './email-address.js';
 import { foldKey } from './key-folding.js';
 
 /** The attribute keys that identify a person; dropped unless the configuration says otherwise. */
@@ -29,23 +30,6 @@ export interface PrivacySettings {
 }
 
 export const REDACTED = '<redacted>';
-/**
- * An e-mail address inside a value: a domain with a Latin, internationalised (Unicode or xn--) top-level
- * label, or an address literal (`[192.0.2.1]`). Single-label domains (`ops@prod`) are left alone: they
- * are more often names of things than addresses. The quantifiers are bounded by the lengths an address can have
- * (RFC 5321: 64-octet local part, 255-octet domain), which keeps the match linear in the value's
- * length: unbounded ones backtrack quadratically on a long value with an `@` in it.
- */
-const EMAIL = /[^\s@<>]{1,64}(?:@|%40|\uFF20|\uFE6B)(?:[^\s@<>]{1,252}\.(?:\p{L}{2,63}|xn--[a-z0-9-]{1,59})|\[[0-9a-f:.]{2,45}\])/iu;
-/**
- * Whether a value has an at sign as addresses get written into URLs and text: plain, percent-encoded (a
- * variable value taken from a URL), fullwidth and small (typed on some keyboards, or to dodge filters).
- * Asked of every attribute value before the regular expression, so it is plain substring searches: most
- * values have none.
- */
-function hasAtSign(value: string): boolean {
-  return value.includes('@') || value.includes('%40') || value.includes('\uFF20') || value.includes('\uFE6B');
-}
 /** Keys and values longer than this are worked out each time rather than remembered. */
 const MAX_CACHED_LENGTH = 256;
 
@@ -124,7 +108,7 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
           continue;
         }
         const value = attribute[1];
-        if (settings.redactEmailValues && typeof value === 'string' && hasAtSign(value) && EMAIL.test(value)) {
+        if (settings.redactEmailValues && typeof value === 'string' && containsEmailAddress(value)) {
           stats.dropAttribute('email_value');
           out.push([attribute[0], REDACTED]);
           continue;
