@@ -13,7 +13,8 @@ import {
 } from '../errors.js';
 import type { Pipeline } from '../pipeline.js';
 import type { SelfMetrics } from '../self-metrics.js';
-import type { Admission } from './admission.js';
+import type { Admission, AdmissionRefusal } from './admission.js';
+import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin.js';
 import { readBody } from './read-body.js';
 
@@ -22,10 +23,14 @@ export interface OtlpRouteSettings {
   readonly pipeline: Pipeline;
   readonly selfMetrics: SelfMetrics;
   readonly maxBodyBytes: number;
+  /** A body that stops arriving for this long is answered 408. */
+  readonly bodyIdleTimeoutMs: number;
   readonly logger: Logger;
   readonly origins: OriginPolicy;
   readonly admission: Admission;
   readonly authenticator: Authenticator;
+  /** The sender's address: the peer, or what a trusted proxy forwarded. */
+  readonly clientAddress: ClientAddressOf;
   /** True once shutdown began: new requests are turned away, retryable, so a replica takes them. */
   readonly draining: () => boolean;
 }
@@ -35,11 +40,12 @@ export type OtlpHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 
 /**
  * The `/v1/metrics` handler. Every request walks the same fixed sequence: method → content type →
- * body (size, encoding) → decode → pipeline → response in the request's encoding. It takes plain
- * node:http objects, so the server can call it before express's router: this is the hot path.
+ * admission → authorize → body (size, encoding) → decode → pipeline → response in the request's
+ * encoding. It takes plain node:http objects, so the server can call it before express's router: this
+ * is the hot path.
  */
 export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
-  const { pipeline, selfMetrics, maxBodyBytes, logger, origins, admission, authenticator, draining } = settings;
+  const { pipeline, selfMetrics, maxBodyBytes, bodyIdleTimeoutMs, logger, origins, admission, authenticator, clientAddress, draining } = settings;
   const byMediaType = new Map(settings.codecs.map((c) => [c.contentType, c]));
   const fallback = settings.codecs.find((c) => c.encoding === 'json') ?? settings.codecs[0]!;
 
@@ -54,6 +60,7 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
     if (error.status === 405) res.setHeader('Allow', 'POST');
     if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
     if (error.challenge !== undefined) res.setHeader('WWW-Authenticate', error.challenge);
+    if (error.closeConnection) res.setHeader('Connection', 'close');
     // Refused before the body was read to the end: discard the rest so the client can finish its
     // upload and read this answer (closing now would reset the connection under it, and OTLP
     // exporters retry a reset, but not a 413). requestTimeout bounds how long that can take.
@@ -61,10 +68,13 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
     answer(res, error.status, encoder.contentType, encoder.encodeStatus(error.rpcCode, error.message));
   }
 
+  const shed = (refusal: AdmissionRefusal): RequestError => overloaded(refusal.status, refusal.reason, refusal.message, refusal.retryAfterSeconds);
+
   /**
    * The fixed sequence, cheapest check first, and nothing that costs (a Grafana call, the body) before
-   * the checks that cost nothing: origin → method → content type → shutting down → admission →
-   * authorize → body → decode → pipeline → answer.
+   * the checks that cost nothing: origin → method → content type → shutting down → admission (heap,
+   * in flight) → what authorize can tell without a call → the main or the client address's rate budget
+   * → authorize → the sender's requests in flight → body (idle timeout) → decode → pipeline → answer.
    */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = req.headers['content-type'];
@@ -85,14 +95,30 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
       return fail(req, res, codec, overloaded(503, 'shutting_down', 'the collector is shutting down: retry', 1));
     }
     const ticket = admission.admit();
-    if (!ticket.admitted) return fail(req, res, codec, overloaded(ticket.status, ticket.reason, ticket.message, ticket.retryAfterSeconds));
+    if (!ticket.admitted) return fail(req, res, codec, shed(ticket));
     try {
-      const decision = await authenticator.authenticate(req);
+      const client = clientAddress(req);
+      // Only a sender already known to be allowed draws on the budget signed-in users share; anyone
+      // else (no or a refused credential, a cookie Grafana has yet to check) draws first on its
+      // address's small one, so a flood of them is turned away before it costs a Grafana call.
+      const settled = authenticator.peek(req, client);
+      const budget = settled?.allowed ? ticket.takeMainToken() : ticket.takeAddressToken(client);
+      if (budget) return fail(req, res, codec, shed(budget));
+      const decision = settled ?? (await authenticator.authenticate(req, client));
       selfMetrics.authenticated(authenticator.mode, decision.outcome);
       if (!decision.allowed) {
         return fail(req, res, codec, authRefused(decision.status, decision.message, decision));
       }
-      const body = await readBody(req, maxBodyBytes);
+      if (!settled) {
+        // Grafana has just vouched for the sender: from here on it is one of the signed-in users.
+        const main = ticket.takeMainToken();
+        if (main) return fail(req, res, codec, shed(main));
+      }
+      if (decision.subject !== undefined) {
+        const busy = ticket.enterSender(decision.subject);
+        if (busy) return fail(req, res, codec, shed(busy));
+      }
+      const body = await readBody(req, maxBodyBytes, bodyIdleTimeoutMs);
       const started = process.hrtime.bigint();
       const request = codec.decodeRequest(body);
       selfMetrics.decoded(codec.encoding, Number(process.hrtime.bigint() - started) / 1e9);
