@@ -25,6 +25,7 @@ import {
 import { COLLECTOR_MAIN, spawnCollector, type CollectorProcess } from './support/collector-process.ts';
 import { sumOf, type Sample } from './support/exposition.ts';
 import { startGrafanaStandIn, type GrafanaStandIn, type StandInUser } from './support/grafana-stand-in.ts';
+import { pollUntil } from './support/prometheus.ts';
 import { uploadLargeBody } from './support/requests.ts';
 
 const SECRET = 'footfall-auth-test-hash-secret-7f3a9c';
@@ -138,35 +139,52 @@ async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   };
 }
 
-/**
- * Sends only the request head of a POST whose Content-Length announces a body, and waits up to
- * `waitMs` for an answer: a collector that reads the body before deciding never answers.
- */
-async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<string, string>>, waitMs = 3000): Promise<{ status: number; head: string }> {
+interface StalledUpload {
+  readonly socket: Socket;
+  /** The answer's status line and headers, once there is one. */
+  answer: { readonly status: number; readonly head: string; readonly at: number } | undefined;
+  readonly answered: Promise<{ readonly status: number; readonly head: string; readonly at: number }>;
+}
+
+/** A POST whose headers announce a body that never comes: only the request head is sent. */
+async function stallUpload(collectorUrl: string, headers: Readonly<Record<string, string>>): Promise<StalledUpload> {
   const target = new URL(collectorUrl);
   const socket = connect(Number(target.port), target.hostname);
   socket.on('error', () => {});
   await once(socket, 'connect');
   const lines = Object.entries({ host: target.host, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
   socket.write(`POST /v1/metrics HTTP/1.1\r\n${lines.join('')}\r\n`);
-  let received = '';
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, waitMs);
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (received.includes('\r\n\r\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  socket.destroy();
-  const head = received.slice(0, Math.max(0, received.indexOf('\r\n\r\n')));
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head };
+  const upload: StalledUpload = {
+    socket,
+    answer: undefined,
+    answered: new Promise((resolve) => {
+      let received = '';
+      const done = (): void => {
+        const head = received.slice(0, Math.max(0, received.indexOf('\r\n\r\n')));
+        upload.answer = { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, at: performance.now() };
+        resolve(upload.answer);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (upload.answer === undefined && received.includes('\r\n\r\n')) done();
+      });
+      socket.on('close', () => {
+        if (upload.answer === undefined) done();
+      });
+    }),
+  };
+  return upload;
+}
+
+/**
+ * Sends only the request head of a POST whose Content-Length announces a body, and waits up to
+ * `waitMs` for an answer: a collector that reads the body before deciding never answers.
+ */
+async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<string, string>>, waitMs = 3000): Promise<{ status: number; head: string }> {
+  const upload = await stallUpload(collectorUrl, headers);
+  const answer = await Promise.race([upload.answered, sleep(waitMs).then(() => undefined)]);
+  upload.socket.destroy();
+  return { status: answer?.status ?? 0, head: answer?.head ?? '' };
 }
 
 /** The log lines must not hold a credential, a login or the hash secret. */
@@ -736,9 +754,10 @@ describe('grafana-session mode with stalled uploads, with the default budgets', 
       );
       // Past alice's 16 slots, her uploads are told to come back before their bodies are read.
       const refused = await pollUntil(
-        () => stalled.filter((s) => s.answer !== undefined).length,
+        async () => stalled.filter((s) => s.answer !== undefined).length,
         (n) => n >= 240,
         3000,
+        20,
       );
       const bob = await post({ uid: u, headers: { cookie: browserCookie(bobSession) } });
       const cutOff = await Promise.all(stalled.map((s) => s.answered));
@@ -760,52 +779,7 @@ describe('grafana-session mode with stalled uploads, with the default budgets', 
   });
 });
 
-interface StalledUpload {
-  readonly socket: Socket;
-  /** The answer's status line and headers, once there is one. */
-  answer: { readonly status: number; readonly head: string; readonly at: number } | undefined;
-  readonly answered: Promise<{ readonly status: number; readonly head: string; readonly at: number }>;
-}
 
-/** A POST whose headers announce a body that never comes: only the request head is sent. */
-async function stallUpload(collectorUrl: string, headers: Readonly<Record<string, string>>): Promise<StalledUpload> {
-  const target = new URL(collectorUrl);
-  const socket = connect(Number(target.port), target.hostname);
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  const lines = Object.entries({ host: target.host, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
-  socket.write(`POST /v1/metrics HTTP/1.1\r\n${lines.join('')}\r\n`);
-  const upload: StalledUpload = {
-    socket,
-    answer: undefined,
-    answered: new Promise((resolve) => {
-      let received = '';
-      const done = (): void => {
-        const head = received.slice(0, Math.max(0, received.indexOf('\r\n\r\n')));
-        upload.answer = { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, at: performance.now() };
-        resolve(upload.answer);
-      };
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.toString('latin1');
-        if (upload.answer === undefined && received.includes('\r\n\r\n')) done();
-      });
-      socket.on('close', () => {
-        if (upload.answer === undefined) done();
-      });
-    }),
-  };
-  return upload;
-}
-
-async function pollUntil<T>(read: () => T, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let value = read();
-  while (!done(value) && performance.now() < deadline) {
-    await sleep(20);
-    value = read();
-  }
-  return value;
-}
 
 describe('proxy-header mode', () => {
   describe('trustedProxies [127.0.0.1], requireUser (default)', () => {
