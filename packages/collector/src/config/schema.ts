@@ -20,7 +20,7 @@ export const listenAddress = z
 const positiveInt = z.number().int().positive();
 
 /** Loopback, link-local and private/unique-local ranges: where a proxy in front of the collector usually sits. */
-export const PRIVATE_NETWORKS = [
+const PRIVATE_NETWORKS = [
   '127.0.0.0/8',
   '::1',
   '169.254.0.0/16',

@@ -110,7 +110,8 @@ export function createOtlpHandler(settings: OtlpRouteSettings): OtlpHandler {
         return fail(req, res, codec, authRefused(decision.status, decision.message, decision));
       }
       if (!settled) {
-        // Grafana has just vouched for the sender: from here on it is one of the signed-in users.
+        // Let in after a call (Grafana vouched for the sender, or policy accepted it while Grafana
+        // could not say): from here on it is one of the allowed senders, and spends their budget too.
         const main = ticket.takeMainToken();
         if (main) return fail(req, res, codec, shed(main));
       }
