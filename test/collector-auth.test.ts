@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -25,6 +25,7 @@ import {
 import { COLLECTOR_MAIN, spawnCollector, type CollectorProcess } from './support/collector-process.ts';
 import { sumOf, type Sample } from './support/exposition.ts';
 import { startGrafanaStandIn, type GrafanaStandIn, type StandInUser } from './support/grafana-stand-in.ts';
+import { pollUntil } from './support/prometheus.ts';
 import { uploadLargeBody } from './support/requests.ts';
 
 const SECRET = 'footfall-auth-test-hash-secret-7f3a9c';
@@ -138,35 +139,52 @@ async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   };
 }
 
-/**
- * Sends only the request head of a POST whose Content-Length announces a body, and waits up to
- * `waitMs` for an answer: a collector that reads the body before deciding never answers.
- */
-async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<string, string>>, waitMs = 3000): Promise<{ status: number; head: string }> {
+interface StalledUpload {
+  readonly socket: Socket;
+  /** The answer's status line and headers, once there is one. */
+  answer: { readonly status: number; readonly head: string; readonly at: number } | undefined;
+  readonly answered: Promise<{ readonly status: number; readonly head: string; readonly at: number }>;
+}
+
+/** A POST whose headers announce a body that never comes: only the request head is sent. */
+async function stallUpload(collectorUrl: string, headers: Readonly<Record<string, string>>): Promise<StalledUpload> {
   const target = new URL(collectorUrl);
   const socket = connect(Number(target.port), target.hostname);
   socket.on('error', () => {});
   await once(socket, 'connect');
   const lines = Object.entries({ host: target.host, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
   socket.write(`POST /v1/metrics HTTP/1.1\r\n${lines.join('')}\r\n`);
-  let received = '';
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, waitMs);
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (received.includes('\r\n\r\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  socket.destroy();
-  const head = received.slice(0, Math.max(0, received.indexOf('\r\n\r\n')));
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head };
+  const upload: StalledUpload = {
+    socket,
+    answer: undefined,
+    answered: new Promise((resolve) => {
+      let received = '';
+      const done = (): void => {
+        const head = received.slice(0, Math.max(0, received.indexOf('\r\n\r\n')));
+        upload.answer = { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, at: performance.now() };
+        resolve(upload.answer);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (upload.answer === undefined && received.includes('\r\n\r\n')) done();
+      });
+      socket.on('close', () => {
+        if (upload.answer === undefined) done();
+      });
+    }),
+  };
+  return upload;
+}
+
+/**
+ * Sends only the request head of a POST whose Content-Length announces a body, and waits up to
+ * `waitMs` for an answer: a collector that reads the body before deciding never answers.
+ */
+async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<string, string>>, waitMs = 3000): Promise<{ status: number; head: string }> {
+  const upload = await stallUpload(collectorUrl, headers);
+  const answer = await Promise.race([upload.answered, sleep(waitMs).then(() => undefined)]);
+  upload.socket.destroy();
+  return { status: answer?.status ?? 0, head: answer?.head ?? '' };
 }
 
 /** The log lines must not hold a credential, a login or the hash secret. */
@@ -203,8 +221,15 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
           },
         },
         privacy: { hash: { enabled: true } },
-        // Bursts below are about Grafana calls, not about admission control.
-        admission: { maxConcurrentRequests: 5000, maxRequestsPerSecond: 100_000, burst: 100_000 },
+        // Bursts below are about Grafana calls, not about admission control (the flood tests further
+        // down run collectors of their own with the default budgets).
+        admission: {
+          maxConcurrentRequests: 5000,
+          maxRequestsPerSecond: 100_000,
+          burst: 100_000,
+          perAddress: { maxRequestsPerSecond: 100_000, burst: 100_000 },
+          maxConcurrentRequestsPerSender: 5000,
+        },
         log: { level: 'trace' },
       },
       // The mode follows from the Grafana URL; URL and secret come from the environment, as in production.
@@ -492,10 +517,39 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       const session = token('forwarded-host');
       grafana.tokens.set(session, { user: ALICE });
       const origin = 'https://grafana.internal.example';
-      const matching = await withCookie(session, uid('xfh'), { origin, 'x-forwarded-host': 'grafana.internal.example' });
+      const proxied = { 'x-forwarded-proto': 'https' };
+      const matching = await withCookie(session, uid('xfh'), { origin, ...proxied, 'x-forwarded-host': 'grafana.internal.example' });
       expect(matching.status, matching.text).toBe(200);
-      const other = await withCookie(session, uid('xfh'), { origin, 'x-forwarded-host': 'grafana.other.example' });
+      const other = await withCookie(session, uid('xfh'), { origin, ...proxied, 'x-forwarded-host': 'grafana.other.example' });
       expectRefused(other, 403, RPC.PERMISSION_DENIED, /may not send here/);
+    });
+
+    it('the same host under another scheme is another origin: 403 for ftp:// and ws:// on it, and for https:// when the proxy says http', async () => {
+      const session = token('scheme');
+      grafana.tokens.set(session, { user: ALICE });
+      const host = new URL(c.url).host;
+      const u = uid('scheme');
+      const { result, auth, requests } = await measured(c.url, async () => [
+        await withCookie(session, u, { origin: `ftp://${host}` }),
+        await withCookie(session, u, { origin: `ws://${host}` }),
+        await withCookie(session, u, { origin: `https://${host}` }),
+        await withCookie(session, u, { origin: 'https://grafana.internal.example', 'x-forwarded-host': 'grafana.internal.example', 'x-forwarded-proto': 'http' }),
+      ]);
+      for (const answer of result) expectRefused(answer, 403, RPC.PERMISSION_DENIED, /may not send here.*X-Forwarded-Proto/);
+      expect(auth, 'no authorize decision is made').toEqual({});
+      expect(requests).toEqual({ '403 forbidden_origin': 4 });
+      expect(recorder.calls).toEqual([]);
+    });
+
+    it('an https page behind a TLS proxy that sends X-Forwarded-Proto: https is allowed', async () => {
+      const session = token('scheme-https');
+      grafana.tokens.set(session, { user: ALICE });
+      const answer = await withCookie(session, uid('scheme-https'), {
+        origin: 'https://grafana.internal.example',
+        'x-forwarded-host': 'grafana.internal.example',
+        'x-forwarded-proto': 'https',
+      });
+      expect(answer.status, answer.text).toBe(200);
     });
   });
 
@@ -593,6 +647,140 @@ describe('grafana-session mode with the lenient policies', () => {
   });
 });
 
+describe('grafana-session mode under a flood', () => {
+  let grafana: GrafanaStandIn;
+  let c: ConfiguredCollector;
+  /** Small enough that the flood below would spend it in a moment, were it drawn on by requests without a valid session. */
+  const MAIN_PER_SECOND = 50;
+  const PER_ADDRESS = { maxRequestsPerSecond: 5, burst: 20 } as const;
+  const post = (options: ExportOptions) => exportTo(c.url, options);
+
+  beforeAll(async () => {
+    grafana = await startGrafanaStandIn();
+    c = await spawnWithConfig({
+      auth: { grafana: { url: grafana.url, timeoutMs: TIMEOUT_MS } },
+      admission: { maxRequestsPerSecond: MAIN_PER_SECOND, burst: MAIN_PER_SECOND, perAddress: PER_ADDRESS },
+    });
+  });
+  afterAll(async () => {
+    await c?.stop();
+    await grafana?.close();
+  });
+  beforeEach(() => grafana.resetCounts());
+
+  it("a flood of requests with no or random cookies does not make a signed-in user's export wait or fail", async () => {
+    const session = token('flood-alice');
+    grafana.tokens.set(session, { user: ALICE });
+    const junk: string[] = [];
+    const u = uid('flood');
+    // The flood comes from 127.0.0.1 itself; alice through a proxy on loopback (trusted by default),
+    // which names her address in X-Forwarded-For.
+    const alice = { 'x-forwarded-for': '203.0.113.7', cookie: browserCookie(session) };
+    const FLOOD = 600;
+    const WORKERS = 16;
+    const { result, requests } = await measured(c.url, async () => {
+      const started = performance.now();
+      let sent = 0;
+      const flood: Answer[] = [];
+      const worker = async (): Promise<void> => {
+        while (sent < FLOOD) {
+          const n = sent++;
+          // Every other request with a cookie Grafana has never seen, the rest with none.
+          if (n % 2 === 0) junk.push(token(`flood${n}`));
+          const headers = n % 2 === 0 ? { cookie: `grafana_session=${junk.at(-1)!}` } : {};
+          flood.push(await post({ uid: u, headers }));
+        }
+      };
+      const flooding = Promise.all(Array.from({ length: WORKERS }, worker));
+      const exports: Answer[] = [];
+      let done = false;
+      void flooding.then(() => (done = true));
+      while (!done || exports.length < 5) {
+        exports.push(await post({ uid: u, headers: alice }));
+        await sleep(50);
+      }
+      await flooding;
+      return { exports, flood, seconds: (performance.now() - started) / 1000 };
+    });
+    const { exports, flood, seconds } = result;
+    expect(statuses(exports), "alice's exports").toEqual({ 200: exports.length });
+    expect(Math.max(...exports.map((a) => a.ms)), "alice's slowest export, ms").toBeLessThan(1000);
+    expect(statuses(flood)).toEqual({ 401: expect.any(Number), 429: expect.any(Number) });
+    for (const refused of flood.filter((a) => a.status === 429)) expect(refused.headers['retry-after']).toBe('1');
+    // Grafana heard only of what the flood's address budget let through: its burst, then its rate.
+    const junkCalls = junk.filter((t) => grafana.calls.has(t)).length;
+    expect(junkCalls, `Grafana calls for the flood's cookies in ${seconds.toFixed(1)} s`).toBeLessThanOrEqual(
+      PER_ADDRESS.burst + Math.ceil(PER_ADDRESS.maxRequestsPerSecond * seconds) + 1,
+    );
+    expect(requests['429 address_rate_limited'], 'flood requests turned away by their address budget').toBeGreaterThan(FLOOD / 2);
+    expect(requests['429 rate_limited'], 'requests turned away by the main budget').toBeUndefined();
+    expect(requests['200 ok']).toBe(exports.length);
+  });
+
+});
+
+describe('grafana-session mode with stalled uploads, with the default budgets', () => {
+  let grafana: GrafanaStandIn;
+  let c: ConfiguredCollector;
+  const BODY_IDLE_MS = 1500;
+  const post = (options: ExportOptions) => exportTo(c.url, options);
+
+  beforeAll(async () => {
+    grafana = await startGrafanaStandIn();
+    c = await spawnWithConfig({ server: { bodyIdleTimeoutMs: BODY_IDLE_MS }, auth: { grafana: { url: grafana.url, timeoutMs: TIMEOUT_MS } } });
+  });
+  afterAll(async () => {
+    await c?.stop();
+    await grafana?.close();
+  });
+
+  it("256 stalled uploads of one signed-in user do not stop another user's export, and are cut off after the body-idle timeout", async () => {
+    const BOB: StandInUser = { id: 43, login: 'bob', name: 'Bob Example', email: 'bob@example.com', orgId: 1 };
+    const [aliceSession, bobSession] = [token('stall-alice'), token('stall-bob')];
+    grafana.tokens.set(aliceSession, { user: ALICE });
+    grafana.tokens.set(bobSession, { user: BOB });
+    const u = uid('stall');
+    // Both signed in a moment ago, each from an address of their own: their sessions are in the cache.
+    for (const [session, address] of [[aliceSession, '203.0.113.8'], [bobSession, '203.0.113.9']] as const) {
+      expect((await post({ uid: u, headers: { cookie: browserCookie(session), 'x-forwarded-for': address } })).status).toBe(200);
+    }
+
+    const { result, requests } = await measured(c.url, async () => {
+      const started = performance.now();
+      const stalled = await Promise.all(
+        Array.from({ length: 256 }, () =>
+          stallUpload(c.url, { cookie: browserCookie(aliceSession), 'content-type': 'application/json', 'content-length': '60000' }),
+        ),
+      );
+      // Past alice's 16 slots, her uploads are told to come back before their bodies are read.
+      const refused = await pollUntil(
+        async () => stalled.filter((s) => s.answer !== undefined).length,
+        (n) => n >= 240,
+        3000,
+        20,
+      );
+      const bob = await post({ uid: u, headers: { cookie: browserCookie(bobSession) } });
+      const cutOff = await Promise.all(stalled.map((s) => s.answered));
+      const lastCut = Math.max(...cutOff.map((a) => a.at - started));
+      for (const s of stalled) s.socket.destroy();
+      return { refused, bob, cutOff, lastCut };
+    });
+    expect(result.refused).toBe(240);
+    expect(result.bob.status, result.bob.text).toBe(200);
+    expect(result.bob.ms, "bob's export, ms").toBeLessThan(1000);
+    const answers: Record<string, number> = {};
+    for (const a of result.cutOff) answers[a.status] = (answers[a.status] ?? 0) + 1;
+    expect(answers).toEqual({ 408: 16, 429: 240 });
+    for (const a of result.cutOff.filter((x) => x.status === 408)) expect(a.head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(result.lastCut, 'ms until the last stalled upload was cut off (requestTimeoutMs is 30 s)').toBeLessThan(BODY_IDLE_MS + 2000);
+    expect(requests).toMatchObject({ '429 sender_too_many_in_flight': 240, '408 body_idle_timeout': 16, '200 ok': 1 });
+    // Her slots are free again.
+    expect((await post({ uid: u, headers: { cookie: browserCookie(aliceSession) } })).status).toBe(200);
+  });
+});
+
+
+
 describe('proxy-header mode', () => {
   describe('trustedProxies [127.0.0.1], requireUser (default)', () => {
     let c: ConfiguredCollector;
@@ -630,6 +818,19 @@ describe('proxy-header mode', () => {
       expectRefused(result, 403, RPC.PERMISSION_DENIED, /through the authenticating proxy/);
       expect(auth).toEqual({ 'proxy-header/untrusted_proxy': 1 });
       expect(seriesOf(after.samples, u)).toEqual([]);
+    });
+
+    it('two X-WEBAUTH-USER headers, or a comma in one: 401 ambiguous_user, never one login "alice, mallory"', async () => {
+      const u = uid('proxy-ambiguous');
+      const { result, auth, requests, after } = await measured(c.url, async () => [
+        await exportTo(c.url, { uid: u, headers: { 'x-webauth-user': ['alice', 'mallory'] } }),
+        await exportTo(c.url, { uid: u, headers: { 'x-webauth-user': 'alice, mallory' } }),
+      ]);
+      for (const answer of result) expectRefused(answer, 401, RPC.UNAUTHENTICATED, /more than one X-WEBAUTH-USER/);
+      expect(auth).toEqual({ 'proxy-header/ambiguous_user': 2 });
+      expect(requests).toEqual({ '401 auth_refused': 2 });
+      expect(seriesOf(after.samples, u)).toEqual([]);
+      expect(after.samples.filter((s) => s.labels.user_hash === pseudonym('alice, mallory'))).toEqual([]);
     });
 
     it('a page on another origin: 403 (the proxy attaches the login by itself, as a browser does a cookie)', async () => {

@@ -135,6 +135,7 @@ interface LaunchOptions {
   readonly port?: number;
   readonly env?: Record<string, string>;
   readonly requestTimeoutMs?: number;
+  readonly bodyIdleTimeoutMs?: number;
   readonly maxConcurrentRequests?: number;
 }
 
@@ -156,7 +157,11 @@ async function launch(options: LaunchOptions = {}): Promise<CollectorProcess> {
     configFile,
     JSON.stringify({
       state: { ...(options.stateFile === undefined ? {} : { file: options.stateFile }), intervalSeconds: options.intervalSeconds ?? 60 },
-      server: { shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000, ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}) },
+      server: {
+        shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+        ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+        ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
+      },
       ...(options.maxConcurrentRequests ? { admission: { maxConcurrentRequests: options.maxConcurrentRequests } } : {}),
     }),
   );
@@ -563,5 +568,38 @@ describe('a stalled upload', () => {
     expect(outcome.result?.status ?? outcome.error?.code, 'the stalled upload is answered 408 or reset').toSatisfy((v) => v === 408 || v === 'ECONNRESET');
     expect(ms, 'cut off about requestTimeoutMs after it started (Node looks every second)').toBeLessThan(5_000);
     expect((await post()).status, 'the slot is free again').toBe(200);
+  });
+  it('is cut off after server.bodyIdleTimeoutMs without a byte, not at requestTimeoutMs: 408, Connection: close, its slot free', async () => {
+    const IDLE_MS = 1_000;
+    const collector = await launch({ bodyIdleTimeoutMs: IDLE_MS, maxConcurrentRequests: 1 });
+    const body = toJson(sessionsRequest([{ uid: 'd-idle', value: 1 }]));
+    const post = () => send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const started = performance.now();
+    const stalled = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 10 });
+    expect((await pollUntil(post, (r) => r.status === 503, 500, 50)).status, 'the one slot is taken').toBe(503);
+    const outcome = await stalled.outcome;
+    const ms = performance.now() - started;
+    expect(outcome.result?.status, outcome.error?.message).toBe(408);
+    expect(outcome.result?.headers.connection).toBe('close');
+    expect(JSON.parse(outcome.result!.body.toString('utf8'))).toMatchObject({ code: 4, message: expect.stringMatching(/no body bytes for 1000 ms/) });
+    expect(ms, 'cut off about bodyIdleTimeoutMs after the last byte (requestTimeoutMs is 30 s)').toBeGreaterThanOrEqual(IDLE_MS - 50);
+    expect(ms).toBeLessThan(IDLE_MS + 1_500);
+    expect((await post()).status, 'the slot is free again').toBe(200);
+    const counted = sumOf((await scrape(collector.url)).samples, 'footfall_collector_requests_total', { code: '408', reason: 'body_idle_timeout' });
+    expect(counted).toBe(1);
+  });
+
+  it('lets a slow upload that keeps sending finish, however long it takes within requestTimeoutMs', async () => {
+    const collector = await launch({ bodyIdleTimeoutMs: 1_000 });
+    const body = toJson(sessionsRequest([{ uid: 'd-slow', value: 3 }]));
+    const upload = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 1 });
+    // A byte every 400 ms for 2.4 s: never idle for the timeout, though longer than it in all.
+    for (let i = 0; i < 6; i++) {
+      await sleep(400);
+      upload.sendMore(1);
+    }
+    const outcome = await upload.finish();
+    expect(outcome.result?.status, outcome.error?.message).toBe(200);
+    expect(sumOf((await scrape(collector.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'd-slow' })).toBe(3);
   });
 });

@@ -112,9 +112,10 @@ describe('helm chart deploy/helm/footfall', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
   });
 
-  it('produces a config the collector accepts: 0.0.0.0, grafana-session with the Grafana URL, a state file', () => {
+  it('produces a config the collector accepts: 0.0.0.0, /metrics on its own port, grafana-session with the Grafana URL, a state file', () => {
     const config = loadRenderedConfig(render());
     expect(config.server.listen).toEqual({ host: '0.0.0.0', port: 4318 });
+    expect(config.server.metricsListen).toEqual({ host: '0.0.0.0', port: 9464 });
     expect(config.auth.mode).toBe('grafana-session');
     expect(config.auth.grafana.url).toBe('http://grafana.monitoring.svc:80/grafana');
     expect(config.state.file).toBe('/var/lib/footfall/state.json');
@@ -168,11 +169,24 @@ describe('helm chart deploy/helm/footfall', () => {
     expect(refs).toEqual(['footfall-keys', 'footfall-keys']);
   });
 
-  it('exposes the Service port named http, selecting the pods', () => {
+  it('exposes the Service ports http (exports, probes) and metrics (/metrics), each on the container port of its name, selecting the pods', () => {
     const docs = render();
     const service = one(docs, 'Service');
-    expect(service.spec.ports).toEqual([{ name: 'http', port: 4318, targetPort: 'http', protocol: 'TCP' }]);
+    expect(service.spec.ports).toEqual([
+      { name: 'http', port: 4318, targetPort: 'http', protocol: 'TCP' },
+      { name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
     expect(one(docs, 'Deployment').spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    const container = one(docs, 'Deployment').spec.template.spec.containers[0];
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 4318, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+    ]);
+    // The ports the collector listens on are the ones named so.
+    const config = loadRenderedConfig(docs);
+    expect([config.server.listen.port, config.server.metricsListen?.port]).toEqual([4318, 9464]);
+    const moved = loadRenderedConfig(render({ containerPort: 8080, metricsPort: 9090, service: { metricsPort: 9090 } }));
+    expect([moved.server.listen.port, moved.server.metricsListen?.port]).toEqual([8080, 9090]);
   });
 
   it('routes exactly <appSubUrl>/footfall/v1/metrics on Grafana\'s host to the collector, and nothing else', () => {
@@ -181,6 +195,7 @@ describe('helm chart deploy/helm/footfall', () => {
       expect(ingress.spec.rules).toHaveLength(1);
       const [rule] = ingress.spec.rules;
       expect(rule.host).toBe('grafana.example.com');
+      // The http port: the collector's ingest listener, which answers 404 for /metrics.
       expect(rule.http.paths).toEqual([
         { path, pathType: 'Exact', backend: { service: { name: 'rel-footfall', port: { name: 'http' } } } },
       ]);
@@ -189,14 +204,19 @@ describe('helm chart deploy/helm/footfall', () => {
     expect(one(render(), 'Ingress').metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']).toBe('/v1/metrics');
   });
 
-  it('scrapes /metrics on the Service port through a ServiceMonitor that selects the Service', () => {
+  it("scrapes /metrics on the Service's metrics port (not the Ingress's) through a ServiceMonitor that selects the Service", () => {
     const docs = render({ serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } } });
     const monitor = one(docs, 'ServiceMonitor');
     const service = one(docs, 'Service');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
-    expect(monitor.spec.endpoints).toEqual([{ port: service.spec.ports[0].name, path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    const ingressPort = one(docs, 'Ingress').spec.rules[0].http.paths[0].backend.service.port.name;
+    expect(ingressPort).not.toBe(monitor.spec.endpoints[0].port);
+    const metricsPort = service.spec.ports.find((p: { name: string }) => p.name === 'metrics');
+    const container = one(docs, 'Deployment').spec.template.spec.containers[0];
+    expect(container.ports.find((p: { name: string }) => p.name === metricsPort.targetPort).containerPort).toBe(loadRenderedConfig(docs).server.metricsListen?.port);
   });
 
   it('documents and uses every top-level value', () => {
@@ -259,6 +279,15 @@ describe('container image deploy/docker/Dockerfile', () => {
     expect(readFileSync(join(repo, 'deploy/docker/healthcheck.mjs'), 'utf8')).toContain('/healthz');
     expect(last('EXPOSE')).toBe('4318');
     expect(final.body.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ')).toMatch(/FOOTFALL_LISTEN=0\.0\.0\.0:4318/);
+  });
+
+  it('serves /metrics on a second port it does not EXPOSE, so publishing the ingest port (or -P) leaves /metrics private', () => {
+    expect(final.body.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ')).toMatch(/FOOTFALL_METRICS_LISTEN=0\.0\.0\.0:9464\b/);
+    expect(final.body.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/))).toEqual(['4318']);
+    // The README's docker run publishes the ingest port alone.
+    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+    const run = /docker run [^\n]*(?:\\\n[^\n]*)*/.exec(readme)?.[0] ?? '';
+    expect(run.match(/-p\s+\S+/g)).toEqual(['-p 4318:4318']);
     expect(last('ENTRYPOINT') + last('CMD')).toContain('packages/collector/dist/main.js');
   });
 

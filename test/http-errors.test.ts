@@ -5,6 +5,7 @@
  * process must survive all of it without losing a point it had already accepted.
  */
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -421,5 +422,66 @@ describe('HTTP errors of a collector process', () => {
       }
     });
     expect(errors).toEqual([]);
+  });
+});
+
+describe('server.metricsListen: /metrics on a listener of its own', () => {
+  let dir: string;
+  let proc: CollectorProcess;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'footfall-metrics-listen-'));
+    const config = join(dir, 'collector.yaml');
+    writeFileSync(config, 'server:\n  metricsListen: 127.0.0.1:0\n');
+    proc = await spawnCollector(['--config', config]);
+    const line = proc.output
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; address?: string })
+      .find((e) => e.msg === 'serving /metrics on its own listener');
+    expect(line?.address, proc.output.join('\n')).toMatch(/^127\.0\.0\.1:\d+$/);
+    metricsUrl = `http://${line!.address!}`;
+  });
+
+  afterAll(async () => {
+    await proc?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('splits the routes: exports and probes on the ingest listener, /metrics and probes on the metrics listener, 404 for the rest', async () => {
+    const exported = await send(`${proc.url}/v1/metrics`, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'split', value: 2 }])) });
+    expect(exported.status).toBe(200);
+    expect((await send(`${proc.url}/metrics`, { method: 'GET' })).status, 'GET /metrics on the ingest listener').toBe(404);
+    expect((await send(`${metricsUrl}/v1/metrics`, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'split', value: 1 }])) })).status).toBe(404);
+    for (const url of [proc.url, metricsUrl]) {
+      expect((await send(`${url}/healthz`, { method: 'GET' })).status, `${url}/healthz`).toBe(200);
+      expect((await send(`${url}/readyz`, { method: 'GET' })).status, `${url}/readyz`).toBe(200);
+    }
+    const { samples } = await scrape(metricsUrl);
+    expect(sumOf(samples, SESSIONS, { dashboard_uid: 'split' })).toBe(2);
+    expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', reason: 'ok' })).toBe(1);
+  });
+
+  it('closes both listeners on SIGTERM, a scrape connection kept alive included, and exits 0 promptly', async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const scraped = await new Promise<number>((resolve, reject) => {
+        request(`${metricsUrl}/metrics`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(scraped).toBe(200);
+      const started = performance.now();
+      expect(await proc.stop()).toBe(0);
+      expect(performance.now() - started, 'ms from SIGTERM to exit (the shutdown deadline is 10 s)').toBeLessThan(3_000);
+      for (const url of [proc.url, metricsUrl]) {
+        await expect(send(`${url}/healthz`, { method: 'GET' }), url).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 });

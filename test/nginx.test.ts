@@ -232,6 +232,21 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
     }
   });
 
+  test("passes the browser's scheme, host and address on as X-Forwarded-Proto/Host/For, which the collector's Origin check and budgets read", async () => {
+    // In the export location, where nginx (not a client) sets them: nginx -t has accepted the file above.
+    const location = readFileSync(RECIPE, 'utf8').split('location = /grafana/footfall/v1/metrics {')[1]!.split('\n}')[0]!;
+    const set = (name: string) => new RegExp(`^\\s*proxy_set_header ${name} (\\S+);`, 'm').exec(location)?.[1];
+    expect(set('X-Forwarded-Proto')).toBe('$scheme');
+    expect(set('X-Forwarded-Host')).toBe('$http_host');
+    expect(set('X-Forwarded-For')).toBe('$proxy_add_x_forwarded_for');
+    // nginx says the browser used http (this test's nginx has no TLS): an https page on its host is another origin.
+    grafana.tokens.set('good', { user: ALICE });
+    const before = await collectorRequests();
+    const foreign = await exportThroughNginx(browserCookies('good'), 'nginx-scheme', { origin: nginx.url.replace('http:', 'https:') });
+    expect(foreign.status, foreign.body.toString('utf8')).toBe(403);
+    expect(await collectorRequests()).toBe(before + 1);
+  });
+
   test('an X-WEBAUTH-USER sent by the browser never reaches the collector', async () => {
     grafana.tokens.set('good', { user: ALICE });
     const [users, anonymous] = [await authOutcomes('proxy_user'), await authOutcomes('proxy_no_user')];

@@ -108,7 +108,7 @@ export async function createFuzzHarness(options: FuzzHarnessOptions = {}): Promi
       async run(body) {
         const req = fakeRequest(body, headers);
         try {
-          const bytes = await readBody(req, maxBodyBytes);
+          const bytes = await readBody(req, maxBodyBytes, config.server.bodyIdleTimeoutMs);
           const request = codec.decodeRequest(bytes);
           const result = pipeline.ingest(request);
           codec.encodeResponse(result);

@@ -55,7 +55,8 @@ export interface ExportOptions {
   readonly value?: number;
   /** A login the payload claims, on the resource and on the point (the privacy stage must not believe it). */
   readonly claimedLogin?: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** A list sends the header once per value, as a client repeating it does. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   /** Connect from this loopback address (127.0.0.2 …) to look like another peer. */
   readonly localAddress?: string;
   readonly method?: string;
@@ -87,7 +88,7 @@ export function sessionsBody(options: Pick<ExportOptions, 'uid' | 'value' | 'cla
  */
 export function exportTo(collectorUrl: string, options: ExportOptions): Promise<Answer> {
   const body = options.noBody ? undefined : sessionsBody(options);
-  const headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...options.headers };
+  const headers: Record<string, string | readonly string[]> = { ...(body ? { 'content-type': 'application/json' } : {}), ...options.headers };
   if (body) headers['content-length'] = String(body.length);
   const started = performance.now();
   return new Promise((resolve, reject) => {

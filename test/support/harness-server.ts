@@ -151,12 +151,16 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
 
     // nginx `proxy_pass http://collector/;` replaces the matched location prefix with `/`, sets
     // Host to the upstream's and sends the body it buffered with its length; the README's rule adds
-    // X-Forwarded-Host with the browser's host.
+    // X-Forwarded-Host with the browser's host, X-Forwarded-Proto with its scheme ($scheme: http here)
+    // and X-Forwarded-For with its address appended ($proxy_add_x_forwarded_for).
     const target = new URL((req.url ?? '').slice(COLLECTOR_PREFIX.length), upstream);
+    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter((v) => v !== undefined).join(', ');
     const headers = {
       ...forwardable(req.headers),
       'content-length': String(body.length),
       ...(req.headers.host ? { 'x-forwarded-host': req.headers.host } : {}),
+      'x-forwarded-proto': 'http',
+      'x-forwarded-for': forwardedFor,
     };
     const upstreamReq = request(target, { method: req.method, headers, agent: false }, (upstreamRes) => {
       const status = upstreamRes.statusCode ?? 502;

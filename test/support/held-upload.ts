@@ -5,6 +5,8 @@ import type { HttpResult } from './requests.ts';
 export type UploadOutcome = { readonly result: HttpResult; readonly error?: undefined } | { readonly result?: undefined; readonly error: NodeJS.ErrnoException };
 
 export interface HeldUpload {
+  /** Sends the next `bytes` of the body, as a slow client trickling its upload. */
+  sendMore(bytes: number): void;
   /** Sends the rest of the body; resolves with how the upload ended. */
   finish(): Promise<UploadOutcome>;
   /** How the upload ended, whether or not finish() was called (the server may cut it off first). */
@@ -52,10 +54,15 @@ export async function holdUpload(url: string, options: HeldUploadOptions): Promi
       resolve();
     });
   });
+  let sent = firstBytes;
   return {
     outcome,
+    sendMore(bytes) {
+      if (!req.destroyed) req.write(body.subarray(sent, sent + bytes));
+      sent = Math.min(body.length, sent + bytes);
+    },
     finish() {
-      if (!req.destroyed) req.end(body.subarray(firstBytes));
+      if (!req.destroyed) req.end(body.subarray(sent));
       return outcome;
     },
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -28,7 +28,7 @@ import { createForwarder, type Forwarder } from './forward/index.js';
 import { createAttributeLimiter, createSenderBudget, createSeriesRegistry } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPrivacyPolicy } from './privacy/index.js';
-import { createAdmission, createOriginPolicy, createOtlpHandler } from './receive/index.js';
+import { createAdmission, createClientAddress, createOriginPolicy, createOtlpHandler } from './receive/index.js';
 import { wireDiagnostics } from './diagnostics.js';
 import { createSelfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
@@ -38,6 +38,8 @@ export interface Collector {
   readonly pipeline: Pipeline;
   /** Restores the state file if there is one, then starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(): Promise<AddressInfo>;
+  /** Where /metrics is served apart (server.metricsListen), once listening; undefined when it is served on the main listener. */
+  metricsAddress(): AddressInfo | undefined;
   /**
    * Stops accepting, lets in-flight requests finish (cutting them off at server.shutdownTimeoutMs),
    * saves the state file, then shuts the SDK down.
@@ -121,14 +123,12 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     maxPointsPerRequest: config.limits.maxPointsPerRequest,
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
   const otlp = createOtlpHandler({
     codecs: [createJsonCodec(), createProtobufCodec()],
     pipeline,
     selfMetrics,
     maxBodyBytes: config.server.maxBodyBytes,
+    bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
     logger,
     origins: createOriginPolicy({
       allowedOrigins: config.server.allowedOrigins,
@@ -137,16 +137,32 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     admission: createAdmission(config.admission),
     authenticator,
     bearerIncrementFactor: config.limits.bearerIncrementFactor,
+    clientAddress: createClientAddress({ trustedProxies: config.server.trustedProxies }),
     draining: () => draining,
   });
-  app.all('/v1/metrics', otlp);
-  app.get('/metrics', exposition.handle);
-  app.get('/healthz', health.live);
-  app.get('/readyz', health.ready);
-  app.use((_req: Request, res: Response) => void res.status(404).type('text/plain').send('not found\n'));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    logger.error({ err }, 'request failed');
-    if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+
+  /** An express app with the given routes, a 404 for anything else and a 500 for a failure. */
+  function routes(add: (app: express.Express) => void): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.disable('etag');
+    add(app);
+    app.use((_req: Request, res: Response) => void res.status(404).type('text/plain').send('not found\n'));
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      logger.error({ err }, 'request failed');
+      if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+    });
+    return app;
+  }
+  // With server.metricsListen, /metrics (every dashboard's usage) moves to a listener of its own, which
+  // need not be published beside the ingest port; the probes answer on both, so a check of the ingest
+  // listener stays what it was.
+  const metricsApart = config.server.metricsListen !== undefined;
+  const app = routes((a) => {
+    a.all('/v1/metrics', otlp);
+    if (!metricsApart) a.get('/metrics', exposition.handle);
+    a.get('/healthz', health.live);
+    a.get('/readyz', health.ready);
   });
 
   // OTLP exports, the hot path, skip express's router and request/response decoration: measured with
@@ -155,18 +171,46 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   // Short timeouts: a slow client must not hold a socket (and an admission slot) for Node's default
   // 5 minutes. Node enforces them only every connectionsCheckingInterval (30 s by default), and only
   // when given at creation; the header timeout cannot exceed the whole request's.
-  const server: Server = createServer(
-    {
-      connectionsCheckingInterval: 1000,
-      requestTimeout: config.server.requestTimeoutMs,
-      headersTimeout: Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs),
-      keepAliveTimeout: config.server.keepAliveTimeoutMs,
-    },
-    (req, res) => {
-      if (req.url === '/v1/metrics') void otlp(req, res);
-      else app(req, res);
-    },
-  );
+  const serverOptions: ServerOptions = {
+    connectionsCheckingInterval: 1000,
+    requestTimeout: config.server.requestTimeoutMs,
+    headersTimeout: Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs),
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+  };
+  const server: Server = createServer(serverOptions, (req, res) => {
+    if (req.url === '/v1/metrics') void otlp(req, res);
+    else app(req, res);
+  });
+  const metricsServer: Server | undefined = metricsApart
+    ? createServer(
+        serverOptions,
+        routes((a) => {
+          a.get('/metrics', exposition.handle);
+          a.get('/healthz', health.live);
+          a.get('/readyz', health.ready);
+        }),
+      )
+    : undefined;
+
+  /** Stops accepting, lets in-flight requests finish, and cuts off what is left at the shutdown deadline. */
+  async function stop(target: Server): Promise<void> {
+    if (!target.listening) return;
+    const closed = once(target, 'close');
+    target.close();
+    // close() only drops the connections idle at that moment; a keep-alive connection whose request
+    // was in flight turns idle when it is answered, and would hold the server open until the cut-off.
+    const sweep = setInterval(() => target.closeIdleConnections(), 50);
+    target.closeIdleConnections();
+    // In-flight requests get most of the budget; whatever is left then is cut off, so the state
+    // is still saved in time.
+    const cutOff = setTimeout(() => {
+      logger.warn('requests still in flight at the shutdown deadline: closing their connections');
+      target.closeAllConnections();
+    }, Math.max(0, config.server.shutdownTimeoutMs - 2000));
+    await closed;
+    clearTimeout(cutOff);
+    clearInterval(sweep);
+  }
 
   let saving: Promise<void> = Promise.resolve();
   let saveTimer: NodeJS.Timeout | undefined;
@@ -223,6 +267,12 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       await restoreState();
       keptInstanceId ??= randomUUID();
       if (config.forward.endpoint) forwarder = startForwarder(config.forward.instanceId ?? keptInstanceId);
+      if (metricsServer && config.server.metricsListen) {
+        metricsServer.listen(config.server.metricsListen.port, config.server.metricsListen.host);
+        await once(metricsServer, 'listening');
+        const { address, port } = metricsServer.address() as AddressInfo;
+        logger.info({ address: `${address}:${port}` }, 'serving /metrics on its own listener');
+      }
       server.listen(config.server.listen.port, config.server.listen.host);
       await once(server, 'listening');
       if (stateFile) {
@@ -234,28 +284,15 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       health.setReady(true);
       return server.address() as AddressInfo;
     },
+    metricsAddress() {
+      return metricsServer?.listening ? (metricsServer.address() as AddressInfo) : undefined;
+    },
     async close() {
       draining = true;
       health.setReady(false);
       clearInterval(saveTimer);
       clearInterval(sweepTimer);
-      if (server.listening) {
-        const closed = once(server, 'close');
-        server.close();
-        // close() only drops the connections idle at that moment; a keep-alive connection whose request
-        // was in flight turns idle when it is answered, and would hold the server open until the cut-off.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.closeIdleConnections();
-        // In-flight requests get most of the budget; whatever is left then is cut off, so the state
-        // is still saved in time.
-        const cutOff = setTimeout(() => {
-          logger.warn('requests still in flight at the shutdown deadline: closing their connections');
-          server.closeAllConnections();
-        }, Math.max(0, config.server.shutdownTimeoutMs - 2000));
-        await closed;
-        clearTimeout(cutOff);
-        clearInterval(sweep);
-      }
+      await Promise.all([stop(server), ...(metricsServer ? [stop(metricsServer)] : [])]);
       await saveState();
       await forwarder?.shutdown();
       await meterProvider.shutdown();

@@ -14,14 +14,18 @@ export type RejectionReason =
   | 'auth_refused'
   | 'auth_unavailable'
   | 'rate_limited'
+  | 'address_rate_limited'
   | 'too_many_in_flight'
+  | 'sender_too_many_in_flight'
   | 'memory_pressure'
   | 'shutting_down'
+  | 'body_idle_timeout'
   | 'internal_error';
 
 /** google.rpc.Code values used in Status bodies. */
 const RpcCode = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
@@ -39,13 +43,15 @@ export class RequestError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** WWW-Authenticate, for a 401 of an auth mode with a scheme. */
   readonly challenge: string | undefined;
+  /** Answer with Connection: close: the connection is of no further use (its client stopped sending). */
+  readonly closeConnection: boolean;
 
   constructor(
     status: number,
     rpcCode: number,
     reason: RejectionReason,
     message: string,
-    extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined } = {},
+    extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined; closeConnection?: boolean } = {},
   ) {
     super(message);
     this.name = 'RequestError';
@@ -55,6 +61,7 @@ export class RequestError extends Error {
     this.retryable = status === 429 || status === 502 || status === 503 || status === 504;
     this.retryAfterSeconds = extra.retryAfterSeconds;
     this.challenge = extra.challenge;
+    this.closeConnection = extra.closeConnection ?? false;
   }
 }
 
@@ -63,7 +70,7 @@ export function forbiddenOrigin(origin: string): RequestError {
     403,
     RpcCode.PERMISSION_DENIED,
     'forbidden_origin',
-    `origin ${JSON.stringify(origin)} may not send here; add Grafana's root URL to server.allowedOrigins`,
+    `origin ${JSON.stringify(origin)} may not send here; add Grafana's root URL to server.allowedOrigins (behind a TLS proxy, have it set X-Forwarded-Proto)`,
   );
 }
 
@@ -76,7 +83,7 @@ export function authRefused(status: 401 | 403 | 503, message: string, extra: { r
 /** Admission control shed the request before its body was read. */
 export function overloaded(
   status: 429 | 503,
-  reason: 'rate_limited' | 'too_many_in_flight' | 'memory_pressure' | 'shutting_down',
+  reason: 'rate_limited' | 'address_rate_limited' | 'too_many_in_flight' | 'sender_too_many_in_flight' | 'memory_pressure' | 'shutting_down',
   message: string,
   retryAfterSeconds: number,
 ): RequestError {
@@ -112,6 +119,19 @@ export function payloadTooLarge(limitBytes: number): RequestError {
     'payload_too_large',
     `request body exceeds ${limitBytes} bytes after decompression`,
   );
+}
+
+/**
+ * The body stopped arriving for server.bodyIdleTimeoutMs. 408 with Connection: close, as Node's own
+ * requestTimeout and nginx's client_body_timeout answer: the client is too slow, not the collector
+ * busy. The panel retries it (it drops only 400, 413, 415 and 422); stock OTLP exporters, which retry
+ * only 429/502/503/504, drop the batch, which a client whose upload went silent for seconds has
+ * usually lost to its network already.
+ */
+export function bodyIdleTimeout(idleMs: number): RequestError {
+  return new RequestError(408, RpcCode.DEADLINE_EXCEEDED, 'body_idle_timeout', `no body bytes for ${idleMs} ms: the request was closed`, {
+    closeConnection: true,
+  });
 }
 
 export function malformedBody(message: string): RequestError {

@@ -25,6 +25,14 @@ describe('bearer authenticator', () => {
     }
   });
 
+  it('decides without calling anyone: peek gives the same decision, with no per-sender subject (a server-side sender)', () => {
+    for (const req of [withAuthorization('Bearer first-token-0123456789'), withAuthorization('Bearer wrong-token-0123456789'), withAuthorization()]) {
+      expect(auth.peek(req, '192.0.2.1')).toEqual(auth.authenticate(req));
+    }
+    const allowed = auth.peek(withAuthorization('Bearer first-token-0123456789'), '192.0.2.1');
+    expect(allowed?.allowed && allowed.subject).toBeUndefined();
+  });
+
   it('never puts the token in what it says', () => {
     expect(JSON.stringify(auth.authenticate(withAuthorization('Bearer guess-0123456789abcdef')))).not.toContain('guess');
   });

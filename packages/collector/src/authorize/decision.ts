@@ -28,6 +28,7 @@ export type AuthOutcome =
   | 'proxy_user'
   | 'proxy_no_user'
   | 'untrusted_proxy'
+  | 'ambiguous_user'
   // bearer
   | 'token_accepted'
   | 'no_token'
@@ -40,6 +41,15 @@ export interface AuthAllowed {
   readonly outcome: AuthOutcome;
   /** Undefined when the request is allowed without a verified identity (policy, or a mode without one). */
   readonly identity: Identity | undefined;
+  /**
+   * Who the request is from, as an opaque key for per-sender budgets (requests in flight, series):
+   * `user:<SHA-256 of the verified login>`; `session:<SHA-256 of the session cookie>` for a session let
+   * in without an identity; `addr:<client address>` for anonymous senders and a proxy's requests
+   * without a user. Undefined for bearer and none, whose senders are servers or this machine. Never a
+   * login or a cookie in clear, but not a secret pseudonym either (a login's SHA-256 is found by trying
+   * logins): it stays inside the collector. See subject.ts.
+   */
+  readonly subject?: string | undefined;
 }
 
 export interface AuthRefused {
@@ -64,6 +74,17 @@ export interface Authenticator {
    * feeds the privacy stage's keyed hash; a login in the payload is never believed.
    */
   readonly verifiesIdentity: boolean;
-  /** Decides on a request from its headers and peer address only (the body is not read yet); never rejects. */
-  authenticate(req: IncomingMessage): Promise<AuthDecision> | AuthDecision;
+  /**
+   * The decision, when it can be made at once without calling anyone (a cached answer, a missing or
+   * malformed credential, a header from a trusted peer); undefined when authenticate() would have to
+   * ask Grafana. The receive stage uses it to choose the budget a request draws on before that call.
+   * Reads caches only: it changes nothing, and a decision it returns is final (no authenticate() follows).
+   */
+  peek(req: IncomingMessage, clientAddress: string): AuthDecision | undefined;
+  /**
+   * Decides on a request from its headers and peer address only (the body is not read yet); never
+   * rejects. `clientAddress` is the sender's address as the receive stage worked it out (the peer, or
+   * what a trusted proxy forwarded): the key of an anonymous sender's subject.
+   */
+  authenticate(req: IncomingMessage, clientAddress: string): Promise<AuthDecision> | AuthDecision;
 }

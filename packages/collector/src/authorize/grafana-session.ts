@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { AuthDecision, AuthOutcome, AuthRefused, Authenticator, Identity } from './decision.js';
+import { addressSubject, sessionSubject, userSubject } from './subject.js';
 
 export interface GrafanaSessionSettings {
   /** Grafana's internal base URL, with its sub-path: `http://grafana:3000/grafana`. */
@@ -42,8 +43,15 @@ export interface GrafanaSessionSettings {
 
 interface Remembered {
   readonly identity: Identity;
+  /** userSubject(identity.login). */
+  readonly subject: string;
   readonly verifiedAt: number;
 }
+
+/** A request's session as far as it can be known without asking Grafana. */
+type LookUp =
+  | { readonly settled: AuthDecision }
+  | { readonly settled: undefined; readonly cookie: string; readonly key: string; readonly known: Remembered | undefined };
 
 type Answer =
   | { readonly kind: 'user'; readonly identity: Identity }
@@ -87,8 +95,8 @@ function classify401(body: unknown): 'rotate' | 'unauthorized' | 'revoked' {
 const DOWN_PAUSE_MS = 1000;
 
 export interface GrafanaSessionAuthorizer extends Authenticator {
-  /** Decides on a request from its `Cookie` header; never rejects. */
-  authorize(cookieHeader: string | undefined): Promise<AuthDecision>;
+  /** Decides on a request from its `Cookie` header (and, for an anonymous sender, its address); never rejects. */
+  authorize(cookieHeader: string | undefined, clientAddress: string): Promise<AuthDecision>;
   /** Calls made to Grafana so far (for tests and the self-metric). */
   readonly grafanaCalls: number;
 }
@@ -165,22 +173,50 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
     retryAfterSeconds,
   });
 
-  async function authorize(cookieHeader: string | undefined): Promise<AuthDecision> {
+  /** Allowed as a user Grafana verified; the subject is kept with the session, so a cache hit hashes nothing. */
+  const asUser = (outcome: 'verified' | 'cached' | 'rotating_cached', known: Remembered): AuthDecision => ({
+    allowed: true,
+    outcome,
+    identity: known.identity,
+    subject: known.subject,
+  });
+  /** Allowed without an identity: the session itself is the sender. */
+  const asSession = (outcome: 'rotating_unverified' | 'grafana_unavailable_accepted', key: string): AuthDecision => ({
+    allowed: true,
+    outcome,
+    identity: undefined,
+    subject: sessionSubject(key),
+  });
+
+  /** What the request and the caches say without a call: a decision, or the session Grafana has to be asked about. */
+  function lookUp(cookieHeader: string | undefined, clientAddress: string): LookUp {
     const cookie = cookieValue(cookieHeader, settings.cookieName);
     if (cookie === undefined) {
-      return settings.anonymous === 'accept' ? { allowed: true, outcome: 'anonymous_accepted', identity: undefined } : reject('no_cookie', 401);
+      return {
+        settled:
+          settings.anonymous === 'accept'
+            ? { allowed: true, outcome: 'anonymous_accepted', identity: undefined, subject: addressSubject(clientAddress) }
+            : reject('no_cookie', 401),
+      };
     }
     // Only a hash is kept: the cache must not become a store of live session tokens.
     const key = createHash('sha256').update(cookie).digest('base64url');
-    const now = settings.now();
     const known = remembered.get(key);
-    if (known && now - known.verifiedAt < settings.cacheTtlMs) return { allowed: true, outcome: 'cached', identity: known.identity };
+    if (known && settings.now() - known.verifiedAt < settings.cacheTtlMs) return { settled: asUser('cached', known) };
     const refusal = refused.get(key);
-    if (refusal) return refusal;
+    if (refusal) return { settled: refusal };
+    return { settled: undefined, cookie, key, known };
+  }
+
+  async function authorize(cookieHeader: string | undefined, clientAddress: string): Promise<AuthDecision> {
+    const look = lookUp(cookieHeader, clientAddress);
+    if (look.settled) return look.settled;
+    const { cookie, key, known } = look;
+    const now = settings.now();
 
     // Grafana failed a moment ago: answer without another call, so an outage does not turn every
     // session's exports into a stampede of calls at a Grafana that is down or restarting.
-    if (now < downUntil) return whenUnavailable();
+    if (now < downUntil) return whenUnavailable(key);
     const call = askOnce(key, cookie);
     if (call === undefined) return unavailable('grafana_busy', 1);
     const answer = await call;
@@ -191,14 +227,15 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
           refused.set(key, decision);
           return decision;
         }
-        remembered.set(key, { identity: answer.identity, verifiedAt: settings.now() }, { ttl: settings.rememberMs });
-        return { allowed: true, outcome: 'verified', identity: answer.identity };
+        const verified: Remembered = { identity: answer.identity, subject: userSubject(answer.identity.login), verifiedAt: settings.now() };
+        remembered.set(key, verified, { ttl: settings.rememberMs });
+        return asUser('verified', verified);
       }
       case 'rotate':
         // Grafana found the token, unexpired and not revoked, before refusing it as due for rotation
         // (the browser rotates it when the user is next active): it is a real session.
-        if (known && now - known.verifiedAt < settings.rememberMs) return { allowed: true, outcome: 'rotating_cached', identity: known.identity };
-        if (settings.onRotatingUnknown === 'accept-unverified') return { allowed: true, outcome: 'rotating_unverified', identity: undefined };
+        if (known && now - known.verifiedAt < settings.rememberMs) return asUser('rotating_cached', known);
+        if (settings.onRotatingUnknown === 'accept-unverified') return asSession('rotating_unverified', key);
         return reject('rotating_rejected', 401);
       case 'unauthorized':
       case 'revoked':
@@ -210,12 +247,12 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
       }
       case 'unavailable':
         downUntil = Math.max(downUntil, settings.now() + DOWN_PAUSE_MS);
-        return whenUnavailable();
+        return whenUnavailable(key);
     }
   }
 
-  function whenUnavailable(): AuthDecision {
-    if (settings.onUnavailable === 'accept-unverified') return { allowed: true, outcome: 'grafana_unavailable_accepted', identity: undefined };
+  function whenUnavailable(key: string): AuthDecision {
+    if (settings.onUnavailable === 'accept-unverified') return asSession('grafana_unavailable_accepted', key);
     return unavailable('grafana_unavailable', settings.retryAfterSeconds);
   }
 
@@ -226,6 +263,8 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
       return grafanaCalls;
     },
     authorize,
-    authenticate: (req: IncomingMessage) => authorize(req.headers.cookie),
+    // Only what the caches already hold: an unknown cookie is left to authenticate(), which asks Grafana.
+    peek: (req: IncomingMessage, clientAddress: string) => lookUp(req.headers.cookie, clientAddress).settled,
+    authenticate: (req: IncomingMessage, clientAddress: string) => authorize(req.headers.cookie, clientAddress),
   };
 }

@@ -11,13 +11,16 @@ export type { BearerSettings } from './bearer.js';
 export type { AuthAllowed, AuthDecision, AuthOutcome, AuthRefused, Authenticator, Identity } from './decision.js';
 export { cookieValue, createGrafanaSessionAuthorizer } from './grafana-session.js';
 export type { GrafanaSessionAuthorizer, GrafanaSessionSettings } from './grafana-session.js';
-export { createProxyHeaderAuthenticator, peerAddress } from './proxy-header.js';
+export { addressList, createProxyHeaderAuthenticator, peerAddress } from './proxy-header.js';
 export type { ProxyHeaderSettings } from './proxy-header.js';
+export { addressSubject, sessionSubject, userSubject } from './subject.js';
 
 /** Accepts everyone; the config only allows it on loopback unless forced. */
 export const NO_AUTH: Authenticator = {
   mode: 'none',
   verifiesIdentity: false,
+  // No subject: `none` serves this machine (loopback), with no sender to tell from another.
+  peek: () => ({ allowed: true, outcome: 'unauthenticated', identity: undefined }),
   authenticate: () => ({ allowed: true, outcome: 'unauthenticated', identity: undefined }),
 };
 

@@ -51,6 +51,9 @@ describe('loadConfig', () => {
     ['a bad listen address', 'server:\n  listen: localhost\n', /at server\.listen: expected host:port/],
     ['hashing without a secret', 'privacy:\n  hash:\n    enabled: true\n', /at privacy\.hash\.secret/],
     ['an empty allow-list', 'privacy:\n  mode: allow\n', /at privacy\.allow/],
+    ['/metrics on the ingest port', 'server:\n  listen: 0.0.0.0:4318\n  metricsListen: 127.0.0.1:4318\n', /at server\.metricsListen: needs a port of its own/],
+    ['a trusted proxy that is no address', 'server:\n  trustedProxies: [ingress]\n', /at server\.trustedProxies\.0/],
+    ['a per-address budget of 0', 'admission:\n  perAddress:\n    burst: 0\n', /at admission\.perAddress\.burst/],
     ['not YAML', 'server: [\n', /not valid YAML/],
     ['a list at the top', '- a\n- b\n', /mapping at the top level/],
   ])('fails fast on %s, naming the key', (_, text, message) => {
@@ -89,6 +92,16 @@ describe('loadConfig', () => {
     const forced = loadConfig({ file: file('server:\n  listen: 0.0.0.0:4318\n  allowedOrigins: [https://grafana.example.com/grafana/]\nauth:\n  mode: none\n  none:\n    allowNonLoopback: true\n'), env: {} });
     expect(forced.auth.mode).toBe('none');
     expect(forced.server.allowedOrigins).toEqual(['https://grafana.example.com']);
+  });
+
+  it('trusts proxies on loopback and the private networks by default, budgets unverified senders per address, and serves /metrics on the main listener', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server.trustedProxies).toEqual(['127.0.0.0/8', '::1', '169.254.0.0/16', 'fe80::/10', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+    expect(config.server.bodyIdleTimeoutMs).toBe(5000);
+    expect(config.server.metricsListen).toBeUndefined();
+    expect(config.admission.perAddress).toEqual({ maxRequestsPerSecond: 5, burst: 20 });
+    expect(config.admission.maxConcurrentRequestsPerSender).toBe(16);
+    expect(loadConfig({ env: { FOOTFALL_METRICS_LISTEN: '0.0.0.0:9464' } }).server.metricsListen).toEqual({ host: '0.0.0.0', port: 9464 });
   });
 
   it('says which file it could not read', () => {

@@ -14,6 +14,7 @@ export class ConfigError extends Error {
 export const CONFIG_ENV = {
   FOOTFALL_CONFIG: 'path of the YAML configuration file',
   FOOTFALL_LISTEN: 'server.listen',
+  FOOTFALL_METRICS_LISTEN: 'server.metricsListen: a second listener for /metrics',
   FOOTFALL_LOG_LEVEL: 'log.level',
   FOOTFALL_HASH_SECRET: 'privacy.hash.secret (keep secrets out of files)',
   FOOTFALL_AUTH_MODE: 'auth.mode: grafana-session, proxy-header, bearer or none',
@@ -42,6 +43,7 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   const raw = path === undefined ? {} : readYaml(path);
   const env = sources.env;
   setIn(raw, ['server', 'listen'], sources.flags?.listen ?? env.FOOTFALL_LISTEN);
+  setIn(raw, ['server', 'metricsListen'], env.FOOTFALL_METRICS_LISTEN);
   setIn(raw, ['log', 'level'], sources.flags?.logLevel ?? env.FOOTFALL_LOG_LEVEL);
   setIn(raw, ['privacy', 'hash', 'secret'], env.FOOTFALL_HASH_SECRET);
   setIn(raw, ['auth', 'mode'], env.FOOTFALL_AUTH_MODE);

@@ -34,6 +34,18 @@ export const duration = z.union([z.number().positive(), z.string()]).transform((
   return ms;
 });
 
+/** Loopback, link-local and private/unique-local ranges: where a proxy in front of the collector usually sits. */
+const PRIVATE_NETWORKS = [
+  '127.0.0.0/8',
+  '::1',
+  '169.254.0.0/16',
+  'fe80::/10',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
+] as const;
+
 /** Loopback listen addresses: the only place `auth.mode: none` may run without being forced. */
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
@@ -163,11 +175,41 @@ const baseShape = z
         shutdownTimeoutMs: positiveInt.min(1000).max(30_000).default(10_000),
         /**
          * Origins (Grafana's root URL) whose pages may post with the user's cookies. A page on the
-         * collector's own host is always allowed; any other Origin gets 403 where credentials are checked.
+         * collector's own origin (scheme and host) is always allowed; any other Origin gets 403 where
+         * credentials are checked.
          */
         allowedOrigins: z.array(origin).default([]),
+        /**
+         * A body that stops arriving for this long is answered 408 and its connection closed, freeing its
+         * admission slot long before requestTimeoutMs (a stalled upload must not hold one for 30 s).
+         */
+        bodyIdleTimeoutMs: positiveInt.min(500).max(30_000).default(5000),
+        /**
+         * Peers whose X-Forwarded-For is believed when working out a client's address (for the
+         * per-address budget): the reverse proxy or ingress controller in front of the collector. The
+         * default, like express's "loopback, linklocal, uniquelocal" presets, covers a proxy on this
+         * machine and one on a private network (a Kubernetes ingress controller on the pod network).
+         */
+        trustedProxies: z.array(addressOrCidr).default([...PRIVATE_NETWORKS]),
+        /**
+         * host:port of a second listener serving /metrics (and /healthz, /readyz); the main listener then
+         * answers 404 for /metrics. Unset: /metrics is served on server.listen, as in the quick start.
+         */
+        metricsListen: listenAddress.optional(),
       })
       .strict()
+      .superRefine((server, ctx) => {
+        const metrics = server.metricsListen;
+        const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+        if (
+          metrics !== undefined &&
+          metrics.port !== 0 &&
+          metrics.port === server.listen.port &&
+          (metrics.host === server.listen.host || wildcard(metrics.host) || wildcard(server.listen.host))
+        ) {
+          ctx.addIssue({ code: 'custom', path: ['metricsListen'], message: 'needs a port of its own: server.listen already uses it' });
+        }
+      })
       .prefault({}),
     privacy: z
       .object({
@@ -236,6 +278,21 @@ const baseShape = z
         /** Shed load with 503 while the JS heap is above this share of its limit (like the OTel Collector's memory_limiter). */
         maxHeapFraction: z.number().gt(0).max(1).default(0.8),
         retryAfterSeconds: positiveInt.max(3600).default(1),
+        /**
+         * The small budget of each client address (an IPv6 /64 counts as one), drawn on instead of the
+         * main one by every request whose sender is not yet known to be allowed: no or a refused
+         * credential, an untrusted proxy, or a session cookie Grafana still has to check. Past it, 429
+         * before any Grafana call, so a flood of such requests costs signed-in users nothing.
+         */
+        perAddress: z
+          .object({
+            maxRequestsPerSecond: positiveInt.max(100_000).default(5),
+            burst: positiveInt.max(100_000).default(20),
+          })
+          .strict()
+          .prefault({}),
+        /** Requests of one sender (AuthAllowed.subject) in flight at once; past it, 429 + Retry-After before the body is read. */
+        maxConcurrentRequestsPerSender: positiveInt.max(100_000).default(16),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 
 export interface OriginSettings {
   /** Exact origins (Grafana's root URL) allowed to post from a browser with the user's credentials. */
@@ -32,7 +33,18 @@ function firstValue(header: string | string[] | undefined): string | undefined {
 }
 
 /**
- * The Origin check: a page on the collector's own host (the panel posts same-origin, under Grafana's
+ * The scheme the browser used: the first X-Forwarded-Proto value when a proxy set one, else https on a
+ * TLS socket, else http. Like X-Forwarded-Host, a browser cannot set the header on a cross-origin
+ * request without a preflight, which it would not pass.
+ */
+function requestScheme(req: IncomingMessage): string {
+  const forwarded = firstValue(req.headers['x-forwarded-proto']);
+  if (forwarded !== undefined) return forwarded;
+  return (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
+}
+
+/**
+ * The Origin check: a page on the collector's own origin (the panel posts same-origin, under Grafana's
  * sub-path) or on an allow-listed origin may send; any other page is refused where it matters. Requests
  * without Origin come from servers and scripts, not browsers (browsers always send it on a POST), and
  * pass here to meet the authorize stage.
@@ -40,15 +52,17 @@ function firstValue(header: string | string[] | undefined): string | undefined {
 export function createOriginPolicy(settings: OriginSettings): OriginPolicy {
   const allowed = new Set(settings.allowedOrigins);
 
-  function sameHost(origin: string, req: IncomingMessage): boolean {
-    let host: string;
+  /** Scheme and host (with port) both match: `ftp://` or `http://` on an https host is another origin. */
+  function sameOrigin(origin: string, req: IncomingMessage): boolean {
+    let url: URL;
     try {
-      host = new URL(origin).host.toLowerCase();
+      url = new URL(origin);
     } catch {
       return false;
     }
-    // Behind a proxy the browser's host arrives as X-Forwarded-Host (or a preserved Host). A browser
-    // cannot forge either on a cross-origin request without a preflight, which it would not pass.
+    if (url.protocol !== `${requestScheme(req)}:`) return false;
+    const host = url.host.toLowerCase();
+    // Behind a proxy the browser's host arrives as X-Forwarded-Host (or a preserved Host).
     return host === firstValue(req.headers['x-forwarded-host']) || host === firstValue(req.headers.host);
   }
 
@@ -57,7 +71,7 @@ export function createOriginPolicy(settings: OriginSettings): OriginPolicy {
       const origin = req.headers.origin;
       if (origin === undefined) return { allowed: true };
       if (allowed.has(origin)) return { allowed: true, corsOrigin: origin };
-      if (sameHost(origin, req)) return { allowed: true };
+      if (sameOrigin(origin, req)) return { allowed: true };
       return settings.enforce ? { allowed: false, origin } : { allowed: true };
     },
     corsHeaders(origin) {

@@ -1,0 +1,33 @@
+/** A token bucket: holds at most `burst` tokens, refilled continuously at `perSecond`. */
+export interface TokenBucket {
+  /** Takes one token if there is one; `now` in milliseconds, monotonic. */
+  take(now: number): boolean;
+  /** Seconds until the next token, rounded up to at least 1 (the least a Retry-After can say). */
+  secondsToNextToken(): number;
+}
+
+export interface TokenBucketSettings {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** A full bucket as of `now`. */
+export function createTokenBucket(settings: TokenBucketSettings, now: number): TokenBucket {
+  const perMs = settings.perSecond / 1000;
+  let tokens = settings.burst;
+  let refilledAt = now;
+  return {
+    take(t) {
+      tokens = Math.min(settings.burst, tokens + (t - refilledAt) * perMs);
+      refilledAt = t;
+      // Refills are fractions that do not add up exactly in floating point (ten 0.1s make 0.999…):
+      // without the tolerance a steady stream would get one request fewer per refill than its budget.
+      if (tokens < 1 - 1e-9) return false;
+      tokens -= 1;
+      return true;
+    },
+    secondsToNextToken() {
+      return Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
+    },
+  };
+}
