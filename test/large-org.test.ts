@@ -16,7 +16,7 @@ const DASHBOARDS = 5000;
 const USERS = 400;
 const SESSIONS = 20_000;
 /** A browser sends what it has every few sessions, as the panel does every export interval. */
-const SESSIONS_PER_EXPORT = 6;
+const SESSIONS_PER_EXPORT = 10;
 const BUDGET_PER_DASHBOARD = 50;
 
 /** mulberry32: a small seeded generator, so every run sends the same org. */

@@ -453,7 +453,7 @@ describe('an exporter left at CUMULATIVE temporality', () => {
   });
 });
 
-describe('the lifetime series cap (limits.maxSeriesPerMetric: 3)', () => {
+describe('the series cap (limits.maxSeriesPerMetric: 3)', () => {
   const browsers: SimulatedBrowser[] = [];
   let c: RunningCollector;
 

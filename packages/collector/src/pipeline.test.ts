@@ -37,7 +37,7 @@ function heartbeats(points: Array<[uid: string, value: number | undefined, flags
 }
 
 describe('pipeline', () => {
-  it('never lets a refused point take a slot of the lifetime series cap', () => {
+  it('never lets a refused point take a place under the series cap', () => {
     const { pipeline, registry } = setup(3);
     const refused = pipeline.ingest(heartbeats([['bad1', -1], ['bad2', NaN], ['bad3', -5]]));
     expect(refused.rejectedDataPoints).toBe(3);
