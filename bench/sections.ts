@@ -3,9 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 /**
  * BENCHMARKS.md is written by three benchmarks (`npm run bench` for the collector, `npm run
  * bench:overload` for its admission control, `npm run bench:panel` for the panel). Each owns one
- * section between HTML comment markers and rewrites only that.
+ * section between HTML comment markers and rewrites only that. The `large-org` section holds the series
+ * figures `test/large-org.test.ts` prints (its workload is seeded: they are the same on every run).
  */
-const ORDER = ['collector', 'overload', 'panel'] as const;
+const ORDER = ['collector', 'overload', 'panel', 'large-org'] as const;
 export type BenchmarkSection = (typeof ORDER)[number];
 
 const marker = (name: string, end: boolean): string => `<!-- ${end ? '/' : ''}bench:${name} -->`;
