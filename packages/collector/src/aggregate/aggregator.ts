@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { HistogramPoint, Metric, NumberPoint } from '../decode/index.js';
 import {
+  keyedLabels,
   labelName,
   OVERFLOW_ATTRIBUTES,
   OVERFLOW_KEY_NAME,
@@ -84,7 +85,8 @@ const EXPECTED = {
 /** The catalog's families and how points feed them; throws on a catalog that could not work. */
 export function catalogFeeds(catalog: readonly CatalogMetric[], legacyLabels: readonly string[]): Map<CatalogMetric, Feed[]> {
   const legacy = new Set(legacyLabels);
-  const names = (attributes: readonly string[]): string[] => [...new Set(attributes.map((a) => labelName(a)!))];
+  // Sorted: a point's labels and series key are then made in one pass (keyedLabels).
+  const names = (attributes: readonly string[]): string[] => [...new Set(attributes.map((a) => labelName(a)!))].sort();
   const families = new Set<string>();
   const feeds = new Map<CatalogMetric, Feed[]>();
   for (const metric of catalog) {
@@ -154,9 +156,9 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         return value <= bound(metric, point, sender) ? undefined : implausible;
       },
       record(point, labels, sender) {
-        const requests: SeriesRequest[] = [{ family: own.family, labels: project(labels, own.names) }];
+        const requests: SeriesRequest[] = [{ family: own.family, ...keyedLabels(labels, own.names) }];
         for (const feed of derived) {
-          if (feed.when === undefined || feed.when.values.has(labels[feed.when.name] ?? '')) requests.push({ family: feed.family, labels: project(labels, feed.names) });
+          if (feed.when === undefined || feed.when.values.has(labels[feed.when.name] ?? '')) requests.push({ family: feed.family, ...keyedLabels(labels, feed.names) });
         }
         const admitted = registry.admit(requests, sender.subject, now());
         if (admitted === undefined) return noBudget;

@@ -23,6 +23,8 @@ export interface AdmittedSeries {
 export interface SeriesRequest {
   readonly family: string;
   readonly labels: Labels;
+  /** seriesKey(labels), when the caller made it already (see keyedLabels). */
+  readonly key?: string;
 }
 
 export interface SeriesRegistrySettings {
@@ -57,23 +59,49 @@ export interface SeriesRegistry {
   sizes(): Map<string, number>;
 }
 
-/** An unambiguous key for an attribute set (JSON of the sorted pairs: no separator can be forged). */
+/**
+ * An unambiguous key for an attribute set, whatever the order of its keys: each name and value with its
+ * length in front (`12:dashboard_uid2:d1`), names sorted, so no value can forge a separator. Made for
+ * every point, so built by hand: a JSON array of sorted pairs costs twice as much.
+ */
 export function seriesKey(attributes: Attributes): string {
-  return JSON.stringify(
-    Object.keys(attributes)
-      .sort()
-      .map((name) => [name, attributes[name]]),
-  );
+  const names = Object.keys(attributes);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (const name of names) {
+    const value = String(attributes[name]);
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
+}
+
+/**
+ * The labels among `names` (sorted) that `labels` has, and their seriesKey, in one pass: what a point
+ * does for each family it feeds.
+ */
+export function keyedLabels(labels: Labels, sortedNames: readonly string[]): { labels: Labels; key: string } {
+  const out: Labels = {};
+  let key = '';
+  for (const name of sortedNames) {
+    const value = labels[name];
+    if (value === undefined) continue;
+    out[name] = value;
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return { labels: out, key };
 }
 
 const OVERFLOW_KEY = seriesKey(OVERFLOW_ATTRIBUTES);
 
 export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRegistry {
   const { maxSeriesPerFamily, idleExpiryMs, budget } = settings;
-  /** family → series key → last update (ms since the epoch). The overflow series is one of them. */
-  const families = new Map<string, Map<string, number>>();
+  /**
+   * family → series key → when it was last updated (ms since the epoch), in a holder so a known series
+   * is touched with the one look-up that finds it. The overflow series is one of them.
+   */
+  const families = new Map<string, Map<string, { at: number }>>();
 
-  function familyOf(name: string): Map<string, number> {
+  function familyOf(name: string): Map<string, { at: number }> {
     let family = families.get(name);
     if (family === undefined) {
       family = new Map();
@@ -83,26 +111,43 @@ export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRe
   }
 
   /** Series in a family not counting its overflow series, which never takes a place under the cap. */
-  function used(family: Map<string, number>): number {
+  function used(family: Map<string, { at: number }>): number {
     return family.size - (family.has(OVERFLOW_KEY) ? 1 : 0);
   }
 
   return {
     admit(requests, subject, now) {
       const admitted: AdmittedSeries[] = new Array(requests.length);
+      // Series found or to be made, touched only once the whole point is admitted.
+      const touched: Array<{ at: number } | Map<string, { at: number }>> = new Array(requests.length);
       let created = 0;
       for (let i = 0; i < requests.length; i++) {
         const { family: name, labels } = requests[i]!;
         const family = familyOf(name);
-        const key = seriesKey(labels);
-        if (family.has(key)) admitted[i] = { attributes: labels, key, overflow: false };
-        else if (used(family) < maxSeriesPerFamily) {
+        const key = requests[i]!.key ?? seriesKey(labels);
+        const known = family.get(key);
+        if (known !== undefined) {
           admitted[i] = { attributes: labels, key, overflow: false };
+          touched[i] = known;
+        } else if (used(family) < maxSeriesPerFamily) {
+          admitted[i] = { attributes: labels, key, overflow: false };
+          touched[i] = family;
           created++;
-        } else admitted[i] = { attributes: OVERFLOW_ATTRIBUTES, key: OVERFLOW_KEY, overflow: true };
+        } else {
+          admitted[i] = { attributes: OVERFLOW_ATTRIBUTES, key: OVERFLOW_KEY, overflow: true };
+          touched[i] = family;
+        }
       }
       if (created > 0 && subject !== undefined && !budget.take(subject, created, now)) return undefined;
-      for (let i = 0; i < requests.length; i++) familyOf(requests[i]!.family).set(admitted[i]!.key, now);
+      for (let i = 0; i < requests.length; i++) {
+        const t = touched[i]!;
+        if (t instanceof Map) {
+          const key = admitted[i]!.key;
+          const entry = t.get(key);
+          if (entry === undefined) t.set(key, { at: now });
+          else entry.at = now;
+        } else t.at = now;
+      }
       return admitted;
     },
 
@@ -111,20 +156,22 @@ export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRe
       const overflow = Object.hasOwn(attributes, OVERFLOW_KEY_NAME);
       let key = overflow ? OVERFLOW_KEY : seriesKey(attributes);
       if (!overflow && !family.has(key) && used(family) >= maxSeriesPerFamily) key = OVERFLOW_KEY;
-      family.set(key, Math.max(family.get(key) ?? 0, lastUpdated));
+      const entry = family.get(key);
+      if (entry === undefined) family.set(key, { at: lastUpdated });
+      else entry.at = Math.max(entry.at, lastUpdated);
       return key === OVERFLOW_KEY ? { attributes: OVERFLOW_ATTRIBUTES, key, overflow: true } : { attributes, key, overflow: false };
     },
 
     lastUpdated(name, attributes) {
       const key = Object.hasOwn(attributes, OVERFLOW_KEY_NAME) ? OVERFLOW_KEY : seriesKey(attributes);
-      return families.get(name)?.get(key);
+      return families.get(name)?.get(key)?.at;
     },
 
     expire(now) {
       const before = now - idleExpiryMs;
       let expired = 0;
       for (const family of families.values()) {
-        for (const [key, at] of family) {
+        for (const [key, { at }] of family) {
           if (at < before) {
             family.delete(key);
             expired++;
