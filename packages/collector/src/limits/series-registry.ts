@@ -62,17 +62,19 @@ export interface SeriesRegistry {
 /**
  * An unambiguous key for an attribute set, whatever the order of its keys: each name and value with its
  * length in front (`12:dashboard_uid2:d1`), names sorted, so no value can forge a separator. Made for
- * every point, so built by hand: a JSON array of sorted pairs costs twice as much.
+ * every point, so built by hand: a JSON array of sorted pairs costs twice as much. Joined from an array
+ * rather than concatenated: V8 keeps a concatenated string as a tree of pieces, and a key kept in a
+ * Map keeps its whole tree (measured: 1 KB a series instead of 250 bytes).
  */
 export function seriesKey(attributes: Attributes): string {
   const names = Object.keys(attributes);
   if (names.length > 1) names.sort();
-  let key = '';
+  const parts: Array<string | number> = [];
   for (const name of names) {
     const value = String(attributes[name]);
-    key += `${name.length}:${name}${value.length}:${value}`;
+    parts.push(name.length, ':', name, value.length, ':', value);
   }
-  return key;
+  return parts.join('');
 }
 
 /**
@@ -81,14 +83,14 @@ export function seriesKey(attributes: Attributes): string {
  */
 export function keyedLabels(labels: Labels, sortedNames: readonly string[]): { labels: Labels; key: string } {
   const out: Labels = {};
-  let key = '';
+  const parts: Array<string | number> = [];
   for (const name of sortedNames) {
     const value = labels[name];
     if (value === undefined) continue;
     out[name] = value;
-    key += `${name.length}:${name}${value.length}:${value}`;
+    parts.push(name.length, ':', name, value.length, ':', value);
   }
-  return { labels: out, key };
+  return { labels: out, key: parts.join('') };
 }
 
 const OVERFLOW_KEY = seriesKey(OVERFLOW_ATTRIBUTES);
