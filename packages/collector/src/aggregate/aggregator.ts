@@ -1,13 +1,13 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { HistogramPoint, Metric, NumberPoint } from '../decode/index.js';
 import {
-  keyedLabels,
   labelName,
   OVERFLOW_ATTRIBUTES,
   OVERFLOW_KEY_NAME,
   type AdmittedSeries,
   type Labels,
   type SeriesRegistry,
+  seriesRequest,
   type SeriesRequest,
 } from '../limits/index.js';
 import { MAX_POINT_WINDOW_SECONDS, type CatalogMetric, type DerivedSeries } from './catalog.js';
@@ -85,7 +85,7 @@ const EXPECTED = {
 /** The catalog's families and how points feed them; throws on a catalog that could not work. */
 export function catalogFeeds(catalog: readonly CatalogMetric[], legacyLabels: readonly string[]): Map<CatalogMetric, Feed[]> {
   const legacy = new Set(legacyLabels);
-  // Sorted: a point's labels and series key are then made in one pass (keyedLabels).
+  // Sorted: a point's labels and series key are then made in one pass (seriesRequest).
   const names = (attributes: readonly string[]): string[] => [...new Set(attributes.map((a) => labelName(a)!))].sort();
   const families = new Set<string>();
   const feeds = new Map<CatalogMetric, Feed[]>();
@@ -156,9 +156,9 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         return value <= bound(metric, point, sender) ? undefined : implausible;
       },
       record(point, labels, sender) {
-        const requests: SeriesRequest[] = [{ family: own.family, ...keyedLabels(labels, own.names) }];
+        const requests: SeriesRequest[] = [seriesRequest(own.family, labels, own.names)];
         for (const feed of derived) {
-          if (feed.when === undefined || feed.when.values.has(labels[feed.when.name] ?? '')) requests.push({ family: feed.family, ...keyedLabels(labels, feed.names) });
+          if (feed.when === undefined || feed.when.values.has(labels[feed.when.name] ?? '')) requests.push(seriesRequest(feed.family, labels, feed.names));
         }
         const admitted = registry.admit(requests, sender.subject, now());
         if (admitted === undefined) return noBudget;

@@ -3,5 +3,5 @@ export type { AttributeLimiter, AttributeLimitSettings, Labels } from './attribu
 export { labelName } from './label-name.js';
 export { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.js';
 export type { SenderBudget, SenderBudgetSettings } from './sender-budget.js';
-export { createSeriesRegistry, keyedLabels, OVERFLOW_ATTRIBUTES, OVERFLOW_KEY_NAME, seriesKey } from './series-registry.js';
+export { createSeriesRegistry, OVERFLOW_ATTRIBUTES, OVERFLOW_KEY_NAME, seriesKey, seriesRequest } from './series-registry.js';
 export type { AdmittedSeries, SeriesRegistry, SeriesRegistrySettings, SeriesRequest } from './series-registry.js';

@@ -23,7 +23,7 @@ export interface AdmittedSeries {
 export interface SeriesRequest {
   readonly family: string;
   readonly labels: Labels;
-  /** seriesKey(labels), when the caller made it already (see keyedLabels). */
+  /** seriesKey(labels), when the caller made it already (see seriesRequest). */
   readonly key?: string;
 }
 
@@ -78,10 +78,10 @@ export function seriesKey(attributes: Attributes): string {
 }
 
 /**
- * The labels among `names` (sorted) that `labels` has, and their seriesKey, in one pass: what a point
- * does for each family it feeds.
+ * The request for a family's series: the labels among `names` (sorted) that `labels` has, and their
+ * seriesKey, made in one pass, as a point does for each family it feeds.
  */
-export function keyedLabels(labels: Labels, sortedNames: readonly string[]): { labels: Labels; key: string } {
+export function seriesRequest(family: string, labels: Labels, sortedNames: readonly string[]): SeriesRequest {
   const out: Labels = {};
   const parts: Array<string | number> = [];
   for (const name of sortedNames) {
@@ -90,7 +90,7 @@ export function keyedLabels(labels: Labels, sortedNames: readonly string[]): { l
     out[name] = value;
     parts.push(name.length, ':', name, value.length, ':', value);
   }
-  return { labels: out, key: parts.join('') };
+  return { family, labels: out, key: parts.join('') };
 }
 
 const OVERFLOW_KEY = seriesKey(OVERFLOW_ATTRIBUTES);

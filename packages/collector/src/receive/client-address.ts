@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { addressList, peerAddress } from '../authorize/index.js';
 
 export interface ClientAddressSettings {
@@ -30,9 +31,16 @@ function hopAddress(entry: string): string | undefined {
  */
 export function createClientAddress(settings: ClientAddressSettings): ClientAddressOf {
   const trusted = addressList(settings.trustedProxies);
+  // Asked for every request, of the same few peers: BlockList.check builds a SocketAddress each time.
+  const known = new LRUCache<string, boolean>({ max: 4096 });
   const isTrusted = (address: string): boolean => {
-    const family = isIP(address);
-    return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    let answer = known.get(address);
+    if (answer === undefined) {
+      const family = isIP(address);
+      answer = family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+      known.set(address, answer);
+    }
+    return answer;
   };
   return (req) => {
     let client = peerAddress(req);
