@@ -245,8 +245,10 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     await sendPhase(1);
     await pollUntil(() => total(`grafana_analytics_sessions_total{dashboard_uid="d-stale"}`), (v) => v === 1, 20_000);
     phaseOneSeen = Math.ceil(Date.now() / 1000) + 1;
-    // Two scrapes after phaseOneSeen, so the first phase's values are the start of the range.
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Two scrapes after phaseOneSeen (which is up to two seconds ahead), so the first phase's values
+    // are the start of the range: counted from phaseOneSeen, not from now, or the range can begin
+    // after the second phase did and see no increase.
+    await new Promise((r) => setTimeout(r, phaseOneSeen * 1000 + 2_500 - Date.now()));
     await sendPhase(2);
     await pollUntil(() => total(`grafana_analytics_sessions_total{dashboard_uid="d-alpha"}`), (v) => v === 2, 10_000);
     // A few more scrapes, and rule evaluations, with the second phase in them.
