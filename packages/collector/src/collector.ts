@@ -61,6 +61,9 @@ export interface CollectorOptions {
   readonly now?: () => number;
 }
 
+/** Who the collector is, on its own metrics and on what it forwards. */
+const SERVICE = { 'service.name': 'footfall-collector', 'service.version': VERSION } as const;
+
 /** How often idle series are looked for: a quarter of the expiry, between a second and an hour. */
 function sweepIntervalMs(idleExpiryMs: number): number {
   return Math.min(3_600_000, Math.max(1000, idleExpiryMs / 4));
@@ -89,7 +92,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
 
   const exposition = createPrometheusExposition([catalogData]);
   const meterProvider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'footfall-collector', 'service.version': VERSION }),
+    resource: resourceFromAttributes(SERVICE),
     readers: [exposition.exporter],
   });
   let forwarder: Forwarder | undefined;
@@ -316,7 +319,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       meterName: CATALOG_METER,
       derivedNames: new Set(catalog.flatMap((m) => (m.derived ?? []).map((d) => d.prometheus))),
       catalog: catalogData,
-      resource: { 'service.name': 'footfall-collector', 'service.version': VERSION, 'service.instance.id': id },
+      resource: { ...SERVICE, 'service.instance.id': id },
       report: { exported: selfMetrics.forwardExported, lost: selfMetrics.forwardLost },
       logger: logger.child({ component: 'forward' }),
     });

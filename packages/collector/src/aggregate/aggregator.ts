@@ -189,7 +189,7 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
       const put = (names: readonly string[], saved: CounterState | HistogramState): AdmittedSeries => {
         // Version 1 files wrote the overflow label as Prometheus prints it.
         const overflow = Object.hasOwn(saved.labels, OVERFLOW_KEY_NAME) || saved.labels.otel_metric_overflow === 'true';
-        const attributes: Attributes = overflow ? OVERFLOW_ATTRIBUTES : project(saved.labels, names);
+        const attributes: Attributes = overflow ? OVERFLOW_ATTRIBUTES : seriesRequest(saved.name, saved.labels, names).labels;
         return registry.restore(saved.name, attributes, saved.updatedAt ?? state.savedAt);
       };
       for (const saved of state.counters) {
@@ -238,14 +238,4 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
 function bound(metric: CatalogMetric, point: NumberPoint | HistogramPoint, sender: PointSender): number {
   const window = point.startTime > 0 && point.time > point.startTime ? Math.min(point.time - point.startTime, MAX_POINT_WINDOW_SECONDS) : 0;
   return (metric.increment.perPoint + metric.increment.perSecond * window) * sender.incrementFactor;
-}
-
-/** The labels among `names` that `labels` has. */
-function project(labels: Labels, names: readonly string[]): Labels {
-  const out: Labels = {};
-  for (const name of names) {
-    const value = labels[name];
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
 }

@@ -5,3 +5,5 @@ export { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.js';
 export type { SenderBudget, SenderBudgetSettings } from './sender-budget.js';
 export { createSeriesRegistry, OVERFLOW_ATTRIBUTES, OVERFLOW_KEY_NAME, seriesKey, seriesRequest } from './series-registry.js';
 export type { AdmittedSeries, SeriesRegistry, SeriesRegistrySettings, SeriesRequest } from './series-registry.js';
+export { createTokenBucket } from './token-bucket.js';
+export type { TokenBucket, TokenBucketSettings } from './token-bucket.js';

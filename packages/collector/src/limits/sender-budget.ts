@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { createTokenBucket, type TokenBucket } from './token-bucket.js';
 
 export interface SenderBudgetSettings {
   /** New series one sender may create per hour (a token bucket refilled evenly over the hour). */
@@ -17,27 +18,16 @@ export interface SenderBudget {
   take(subject: string, n: number, now: number): boolean;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export function createSenderBudget(settings: SenderBudgetSettings): SenderBudget {
-  const perMs = settings.perHour / 3_600_000;
-  const buckets = new LRUCache<string, Bucket>({ max: settings.maxSenders });
+  const buckets = new LRUCache<string, TokenBucket>({ max: settings.maxSenders });
   return {
     take(subject, n, now) {
       let bucket = buckets.get(subject);
       if (bucket === undefined) {
-        bucket = { tokens: settings.perHour, at: now };
+        bucket = createTokenBucket({ perSecond: settings.perHour / 3600, burst: settings.perHour }, now);
         buckets.set(subject, bucket);
-      } else {
-        bucket.tokens = Math.min(settings.perHour, bucket.tokens + Math.max(0, now - bucket.at) * perMs);
-        bucket.at = now;
       }
-      if (bucket.tokens < n) return false;
-      bucket.tokens -= n;
-      return true;
+      return bucket.take(now, n);
     },
   };
 }

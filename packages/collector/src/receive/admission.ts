@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { LRUCache } from 'lru-cache';
 import { addressKey } from './address-key.js';
-import { createTokenBucket, type TokenBucket } from './token-bucket.js';
+import { createTokenBucket, type TokenBucket } from '../limits/index.js';
 
 export interface AdmissionSettings {
   /** Main token bucket's rate: requests of senders known to be allowed, per second on average. */
