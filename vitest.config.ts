@@ -21,9 +21,9 @@ export default defineConfig({
         define: { __FOOTFALL_PANEL_VERSION__: JSON.stringify('0.0.0-test') },
         test: {
           name: 'panel',
-          include: ['packages/panel/src/**/*.test.{ts,tsx}'],
+          include: ['packages/{browser,panel,app}/src/**/*.test.{ts,tsx}'],
           environment: 'jsdom',
-          setupFiles: ['packages/panel/src/test-setup.ts'],
+          setupFiles: ['packages/browser/src/test-setup.ts'],
           // The real @grafana packages only load through the test transformer (CSS imports, CJS/ESM mixes).
           server: { deps: { inline: [/@grafana\//] } },
         },

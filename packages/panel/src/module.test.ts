@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { PanelOptionsEditorBuilder, standardEditorsRegistry, type StandardEditorsRegistryItem } from '@grafana/data';
 import { plugin } from './module.ts';
-import { DEFAULT_OPTIONS, type FootfallOptions } from './types.ts';
+import { DEFAULT_OPTIONS, type FootfallOptions } from '@footfall/browser/settings.ts';
 
 /**
  * Grafana fills the option-editor registry at boot from its app code (not a package); these stand in

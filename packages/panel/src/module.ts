@@ -1,6 +1,6 @@
 import { PanelPlugin } from '@grafana/data';
 import { FootfallPanel } from './components/FootfallPanel.tsx';
-import { DEFAULT_OPTIONS, type FootfallOptions } from './types.ts';
+import { DEFAULT_OPTIONS, type FootfallOptions } from '@footfall/browser/settings.ts';
 
 export const plugin = new PanelPlugin<Partial<FootfallOptions>>(FootfallPanel).setPanelOptions((builder) =>
   builder

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { DebugInfo, PageTracker } from '../telemetry/tracker.ts';
+import type { DebugInfo, PageTracker } from '@footfall/browser/tracker.ts';
 
 function time(ms: number | undefined): string {
   return ms === undefined ? 'never' : new Date(ms).toISOString();

@@ -9,13 +9,13 @@ import { dateTime, EventBusSrv, LoadingState, type PanelProps, type TimeRange } 
 import { EchoEventType, getEchoSrv, locationService } from '@grafana/runtime';
 import { scrape, sumOf } from '../../../../test/support/exposition.ts';
 import { plugin } from '../module.ts';
-import { pageTracker } from '../telemetry/page-tracker.ts';
-import { startCollector, type RunningCollector } from '../testing/collector.ts';
-import { installDeliveringEchoSrv } from '../testing/echo.ts';
-import { resetGrafana, scenesReplaceVariables } from '../testing/grafana.ts';
-import { createRecordingFetch, type RecordingFetch } from '../testing/recording-fetch.ts';
-import { useFakeClock } from '../testing/page.ts';
-import type { FootfallOptions } from '../types.ts';
+import { pageTracker } from '@footfall/browser/page-tracker.ts';
+import { startCollector, type RunningCollector } from '@footfall/browser/testing/collector.ts';
+import { installDeliveringEchoSrv } from '@footfall/browser/testing/echo.ts';
+import { resetGrafana, scenesReplaceVariables } from '@footfall/browser/testing/grafana.ts';
+import { createRecordingFetch, type RecordingFetch } from '@footfall/browser/testing/recording-fetch.ts';
+import { useFakeClock } from '@footfall/browser/testing/page.ts';
+import type { FootfallOptions } from '@footfall/browser/settings.ts';
 import { PANEL_VERSION } from '../version.ts';
 
 type Props = PanelProps<Partial<FootfallOptions>>;

@@ -1,10 +1,10 @@
 import { useEffect, useRef } from 'react';
 import type { PanelProps } from '@grafana/data';
-import { dashboardIdentity } from '../telemetry/grafana-context.ts';
-import { pageTracker } from '../telemetry/page-tracker.ts';
-import { rawTimeText } from '../telemetry/selections.ts';
-import type { PanelView } from '../telemetry/tracker.ts';
-import { resolveOptions, type FootfallOptions } from '../types.ts';
+import { dashboardIdentity } from '@footfall/browser/grafana-context.ts';
+import { pageTracker } from '@footfall/browser/page-tracker.ts';
+import { rawTimeText } from '@footfall/browser/selections.ts';
+import type { PanelView } from '@footfall/browser/tracker.ts';
+import { resolveOptions, type FootfallOptions } from '@footfall/browser/settings.ts';
 import { PANEL_VERSION } from '../version.ts';
 import { DebugView } from './DebugView.tsx';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { config } from '@grafana/runtime';
-import { legacyReplaceVariables, resetGrafana, scenesReplaceVariables, uninterpolated, USER_11, USER_12_1, USER_13_1 } from '../testing/grafana.ts';
+import { legacyReplaceVariables, resetGrafana, scenesReplaceVariables, uninterpolated, USER_11, USER_12_1, USER_13_1 } from './testing/grafana.ts';
 import { classifyPath, currentGrafana, dashboardIdentity, readUser, resolveEndpoint } from './grafana-context.ts';
 
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { expectedBuckets } from '../testing/otlp.ts';
+import { expectedBuckets } from './testing/otlp.ts';
 import { createRecorder, type Recorder } from './instruments.ts';
 import { ATTR, METRIC, METRIC_CATALOG } from './names.ts';
 import { createOutbox, type PendingPoint } from './outbox.ts';

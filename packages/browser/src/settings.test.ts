@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_OPTIONS, resolveOptions, type FootfallOptions } from './types.ts';
+import { DEFAULT_OPTIONS, resolveOptions, type FootfallOptions } from './settings.ts';
 
 describe('resolveOptions', () => {
   test('a panel saved without options gets the defaults', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startScriptedServer, type ScriptedServer } from '../testing/http-server.ts';
-import { createRecordingFetch } from '../testing/recording-fetch.ts';
+import { startScriptedServer, type ScriptedServer } from './testing/http-server.ts';
+import { createRecordingFetch } from './testing/recording-fetch.ts';
 import { createFetchTransport, DeliveryError, KEEPALIVE_MAX_BYTES, MAX_RETRY_AFTER_MS, parseRetryAfter } from './transport.ts';
 
 const NOW = Date.UTC(2026, 0, 5, 9, 0, 0);

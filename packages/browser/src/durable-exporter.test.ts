@@ -3,10 +3,10 @@
  * against a real node:http server on loopback, with fake time for the retry schedule.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { startScriptedServer, type ScriptedServer } from '../testing/http-server.ts';
-import { decodeOtlpJson, totalOf } from '../testing/otlp.ts';
-import { useFakeClock } from '../testing/page.ts';
-import { answering, createRecordingFetch, type RecordingFetch } from '../testing/recording-fetch.ts';
+import { startScriptedServer, type ScriptedServer } from './testing/http-server.ts';
+import { decodeOtlpJson, totalOf } from './testing/otlp.ts';
+import { useFakeClock } from './testing/page.ts';
+import { answering, createRecordingFetch, type RecordingFetch } from './testing/recording-fetch.ts';
 import { createPanelMeter, OUTBOX_STORAGE_KEY, type PanelMeter } from './meter.ts';
 import { ATTR, METRIC } from './names.ts';
 import { KEEPALIVE_MAX_BYTES } from './transport.ts';

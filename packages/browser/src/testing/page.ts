@@ -4,7 +4,7 @@
  * plus `focus`/`blur` on the window) and `pagehide`/`pageshow`.
  */
 import { vi } from 'vitest';
-import type { Platform } from '../telemetry/tracker.ts';
+import type { Platform } from '../tracker.ts';
 import { macrotask } from './recording-fetch.ts';
 
 export interface TestPage {

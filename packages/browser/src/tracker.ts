@@ -8,7 +8,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { getTemplateSrv, locationService } from '@grafana/runtime';
-import type { FootfallOptions } from '../types.ts';
+import type { FootfallOptions } from './settings.ts';
 import type { DeliveryStatus } from './durable-exporter.ts';
 import { createEngagementClock, engagementOf, type EngagementClock, type EngagementSpan, type EngagementState } from './engagement.ts';
 import {
