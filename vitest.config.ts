@@ -18,7 +18,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        define: { __FOOTFALL_PANEL_VERSION__: JSON.stringify('0.0.0-test') },
+        define: { __FOOTFALL_VERSION__: JSON.stringify('0.0.0-test') },
         test: {
           name: 'panel',
           include: ['packages/{browser,panel,app}/src/**/*.test.{ts,tsx}'],

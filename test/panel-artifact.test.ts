@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import semver from 'semver';
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { GRAFANA_SHARED_MODULES } from '../packages/panel/scripts/shared-modules.ts';
+import { GRAFANA_SHARED_MODULES } from '../packages/browser/scripts/shared-modules.ts';
 
 const dist = fileURLToPath(new URL('../packages/panel/dist/', import.meta.url));
 const source = readFileSync(`${dist}module.js`, 'utf8');

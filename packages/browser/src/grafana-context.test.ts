@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { config } from '@grafana/runtime';
 import { legacyReplaceVariables, resetGrafana, scenesReplaceVariables, uninterpolated, USER_11, USER_12_1, USER_13_1 } from './testing/grafana.ts';
-import { classifyPath, currentGrafana, dashboardIdentity, readUser, resolveEndpoint } from './grafana-context.ts';
+import { currentGrafana, dashboardIdentity, readUser, resolveEndpoint } from './grafana-context.ts';
+import { classifyPath } from './machine.ts';
 
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -69,7 +70,8 @@ describe('classifyPath', () => {
     ['/dashboard/new', { kind: 'skipped', reason: 'new' }],
     ['/dashboard/import', { kind: 'skipped', reason: 'new' }],
     ['/explore', { kind: 'other' }],
-    ['/', { kind: 'other' }],
+    ['/', { kind: 'home' }],
+    ['/d/%E0%A4%A/x', { kind: 'other' }],
     ['/dashboards', { kind: 'other' }],
     ['/dashboards/f/folder-uid/', { kind: 'other' }],
     ['/alerting/list', { kind: 'other' }],

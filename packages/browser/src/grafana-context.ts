@@ -83,30 +83,6 @@ export function resolveEndpoint(option: string): string {
   return option === '' ? `${appSubUrl()}/footfall/v1/metrics` : option;
 }
 
-export type PageKind =
-  | { readonly kind: 'dashboard'; readonly uid: string }
-  | { readonly kind: 'skipped'; readonly reason: 'solo' | 'snapshot' | 'public' | 'new' }
-  | { readonly kind: 'other' };
-
-/**
- * What kind of page a (sub-path free) location is. Only saved dashboards viewed by people count:
- * `/d-solo/` is the image renderer or an embed, snapshots and public dashboards have no Grafana user,
- * and a new dashboard has no uid yet.
- */
-export function classifyPath(pathname: string): PageKind {
-  if (pathname.startsWith('/d-solo/')) return { kind: 'skipped', reason: 'solo' };
-  if (pathname.startsWith('/dashboard/snapshot/')) return { kind: 'skipped', reason: 'snapshot' };
-  if (pathname.startsWith('/public-dashboards/') || pathname.startsWith('/dashboard/public/')) {
-    return { kind: 'skipped', reason: 'public' };
-  }
-  if (pathname === '/dashboard/new' || pathname.startsWith('/dashboard/new/') || pathname.startsWith('/dashboard/import')) {
-    return { kind: 'skipped', reason: 'new' };
-  }
-  const match = /^\/d\/([^/?#]+)/.exec(pathname);
-  if (match?.[1]) return { kind: 'dashboard', uid: decodeURIComponent(match[1]) };
-  return { kind: 'other' };
-}
-
 /** Public dashboards are served with an access token and no signed-in user. */
 export function isPublicDashboard(): boolean {
   return text((config as unknown as Record<string, unknown>).publicDashboardAccessToken) !== '';

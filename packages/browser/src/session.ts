@@ -1,29 +1,13 @@
 /**
- * A dashboard session: one browser tab looking at one dashboard. It is kept in the tab's
- * sessionStorage so that a reload within the inactivity window resumes it instead of counting a new
- * session; it dies with the tab.
+ * The session a page leaves to the next page of its tab: written at pagehide, read once by the next
+ * page (a reload, or this page back from the back/forward cache), in the tab's sessionStorage, so it
+ * dies with the tab.
  */
-export interface Session {
-  readonly id: string;
-  readonly dashboardUid: string;
-  /** Epoch ms when this page started or resumed the session (the duration recorded at its end counts from here). */
-  readonly startedAt: number;
-  /** Epoch ms of the last sign of life: start, heartbeat, or the page going away. */
-  lastSeenAt: number;
-  /** Set when the page went away (pagehide): only such a session may be resumed by the next page. */
-  endedByPagehide?: boolean;
-}
+import type { DashboardIdentity, StoredSession } from './machine.ts';
 
 export const SESSION_STORAGE_KEY = 'footfall.session';
 
-/** A short random id (for the debug view and the stored session only: it is never a metric attribute). */
-export function newSessionId(): string {
-  const bytes = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export function saveSession(storage: Storage | undefined, session: Session | undefined): void {
+export function saveStoredSession(storage: Storage | undefined, session: StoredSession | undefined): void {
   try {
     if (session === undefined) storage?.removeItem(SESSION_STORAGE_KEY);
     else storage?.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
@@ -32,28 +16,34 @@ export function saveSession(storage: Storage | undefined, session: Session | und
   }
 }
 
-/** The stored session if the previous page of this tab left it on `dashboardUid` less than `windowMs` ago. */
-export function resumableSession(
-  storage: Storage | undefined,
-  dashboardUid: string,
-  now: number,
-  windowMs: number,
-): Session | undefined {
+const isText = (x: unknown): x is string => typeof x === 'string';
+const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+function identityOf(x: unknown): DashboardIdentity | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const { title, folder } = x as Record<string, unknown>;
+  return isText(title) && isText(folder) ? { title, folder } : undefined;
+}
+
+/** The stored session, checked field by field (storage may hold what an older version wrote, or junk). */
+export function loadStoredSession(storage: Storage | undefined): StoredSession | undefined {
   try {
     const text = storage?.getItem(SESSION_STORAGE_KEY);
     if (!text) return undefined;
-    const s = JSON.parse(text) as Partial<Session>;
-    const valid =
-      typeof s.id === 'string' &&
-      s.dashboardUid === dashboardUid &&
-      typeof s.startedAt === 'number' &&
-      typeof s.lastSeenAt === 'number' &&
-      s.endedByPagehide === true &&
-      now - s.lastSeenAt >= 0 &&
-      now - s.lastSeenAt <= windowMs;
-    // The previous page already recorded the duration up to its pagehide: this page counts from now, so
-    // the duration histogram's sum stays equal to the engaged seconds.
-    return valid ? { id: s.id!, dashboardUid, startedAt: now, lastSeenAt: now } : undefined;
+    const s = JSON.parse(text) as Record<string, unknown>;
+    if (!isText(s.id) || !isText(s.dashboardUid) || s.dashboardUid === '' || !isTime(s.startedAt) || !isTime(s.lastSeenAt)) return undefined;
+    // Written by the panel before 0.2: only a session its pagehide ended (which recorded its duration) may resume.
+    const legacy = s.endedByPagehide === true;
+    if (typeof s.durationObserved !== 'boolean' && !legacy) return undefined;
+    const identity = identityOf(s.identity);
+    return {
+      id: s.id,
+      dashboardUid: s.dashboardUid,
+      startedAt: Math.min(s.startedAt, s.lastSeenAt),
+      lastSeenAt: s.lastSeenAt,
+      durationObserved: legacy || s.durationObserved === true,
+      ...(identity ? { identity } : {}),
+    };
   } catch {
     return undefined;
   }

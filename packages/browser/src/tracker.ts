@@ -1,36 +1,34 @@
 /**
- * The page-level tracker: one per browser tab, shared by every instance of the panel on the page, so
- * a dashboard with the panel repeated, copied or used as a library panel still reports one session.
- * Panel instances attach and detach; a session is not tied to them (a panel unmounts for view-panel,
- * edit, a collapsed row or a tab switch while the user is still on the dashboard). A session ends when
- * the location leaves the dashboard, when the page goes away (pagehide), or after the tab was hidden
- * longer than the inactivity timeout.
+ * The page's tracker: the runtime around the pure session machine (machine.ts). It turns what the page
+ * and Grafana do into machine events — through three small adapters: the page lifecycle (visibility,
+ * focus, pagehide, pageshow), the dashboard context (the URL, which is the source of truth, and
+ * Grafana's `dashboard-view` event, which only enriches it) and Grafana's query events — and carries
+ * the machine's effects out: the metrics pipeline, sessionStorage, timers and the dashboard lookup.
+ *
+ * One per browser tab, shared by the app plugin and every instance of the panel (hub.ts).
  */
-import type { Attributes } from '@opentelemetry/api';
 import { getTemplateSrv, locationService } from '@grafana/runtime';
-import type { FootfallOptions } from './settings.ts';
 import type { DeliveryStatus } from './durable-exporter.ts';
-import { createEngagementClock, engagementOf, type EngagementClock, type EngagementSpan, type EngagementState } from './engagement.ts';
+import { engagementOf } from './engagement.ts';
+import { currentGrafana, currentUser, isPublicDashboard, resolveEndpoint, text, type UserContext } from './grafana-context.ts';
 import {
-  classifyPath,
-  currentGrafana,
-  currentUser,
-  isPublicDashboard,
-  resolveEndpoint,
-  text,
-  type UserContext,
-} from './grafana-context.ts';
+  describe,
+  initialState,
+  isRenderFlag,
+  step,
+  type DashboardIdentity,
+  type Effect,
+  type EngagementState,
+  type MachineEvent,
+  type MachineSettings,
+  type MachineState,
+  type PanelContext,
+} from './machine.ts';
 import { createPanelMeter, type PanelMeter, type PanelMeterSettings } from './meter.ts';
-import { ATTR, METRIC, PANEL_SERVICE_NAME, type MetricName } from './names.ts';
-import {
-  changedVariables,
-  parseAllowList,
-  timeRangeLabel,
-  variablesFromModels,
-  variablesFromSearch,
-  type VariableSelection,
-} from './selections.ts';
-import { newSessionId, resumableSession, saveSession, type Session } from './session.ts';
+import { ATTR, PANEL_SERVICE_NAME } from './names.ts';
+import { parseAllowList, timeRangeLabel, variablesFromModels, variablesFromSearch, type VariableSelection } from './selections.ts';
+import { loadStoredSession, saveStoredSession } from './session.ts';
+import { DEFAULT_OPTIONS, resolveOptions, type FootfallOptions } from './settings.ts';
 
 /** What one mounted panel instance knows about its dashboard, refreshed on every render. */
 export interface PanelView {
@@ -52,6 +50,8 @@ export interface DebugInfo {
   /** Why no session is running on this page, when none is. */
   readonly skipped: string | undefined;
   readonly delivery: DeliveryStatus | undefined;
+  /** `app` once the app plugin tracks every dashboard; `panel` otherwise. */
+  readonly host: 'app' | 'panel';
 }
 
 /** The browser the tracker runs in; the page's own globals unless a test passes its own. */
@@ -62,6 +62,10 @@ export interface Platform {
   readonly fetch: typeof fetch;
   readonly now: () => number;
   readonly navigatorLanguage: string | undefined;
+  /** A dashboard's title and folder from Grafana's API; absent where there is none (the session goes on without a folder). */
+  readonly lookup?: (uid: string) => Promise<DashboardIdentity | undefined>;
+  /** The image renderer loaded this page (for reports or image export): nothing on it counts. */
+  readonly renderer?: boolean;
 }
 
 /** A Grafana Echo event, as far as the tracker reads it. */
@@ -70,13 +74,22 @@ export interface EchoEventLike {
   readonly payload?: unknown;
 }
 
+/** A location the page showed before the tracker existed (the app's module loads the tracker lazily). */
+export interface EarlyLocation {
+  readonly at: number;
+  readonly pathname: string;
+  readonly search: Readonly<Record<string, unknown>>;
+}
+
 export interface PageTracker {
   /** A panel instance mounted or re-rendered with this view. */
   attach(instance: object, view: PanelView): void;
   /** A panel instance unmounted; the session goes on. */
   detach(instance: object): void;
-  /** An event from Grafana's Echo service (`data-request` events become query metrics). */
-  onEchoEvent(event: EchoEventLike): void;
+  /** The app plugin: track every dashboard with these settings (they win over any panel's options). */
+  enableZeroTouch(options: Partial<FootfallOptions>): void;
+  /** An event from Grafana's Echo service (`dashboard-view` and `data-request`). */
+  onEchoEvent(event: EchoEventLike, at?: number): void;
   debugInfo(): DebugInfo;
   /** Removes listeners and timers and flushes; the page itself never needs this, tests do. */
   dispose(): Promise<void>;
@@ -84,80 +97,124 @@ export interface PageTracker {
 
 /** Apps whose queries are not a dashboard's: Explore and alerting run their own. */
 const NON_DASHBOARD_SOURCES = new Set(['explore', 'correlations', 'alerting', 'unified-alerting', 'cloud-alerting']);
+/** How long a session waits for Grafana's `dashboard-view` before asking the API for its folder. */
+export const LOOKUP_DELAY_MS = 2_000;
+/** Slack after the inactivity deadline, so the check runs after it rather than just before. */
+const INACTIVITY_SLACK_MS = 1_000;
 
-function withoutEmpty(attributes: Record<string, string>): Attributes {
+function withoutEmpty(attributes: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ''));
 }
 
-export function createPageTracker(platform: Platform, version: string): PageTracker {
-  const instances = new Map<object, PanelView>();
+function payloadOf(event: EchoEventLike): Record<string, unknown> {
+  return (typeof event.payload === 'object' && event.payload !== null ? event.payload : {}) as Record<string, unknown>;
+}
+
+export function createPageTracker(platform: Platform, version: string, early: readonly EarlyLocation[] = []): PageTracker {
+  const panels = new Map<object, PanelView>();
   let reporter: object | undefined;
-  let view: PanelView | undefined;
+  let appOptions: FootfallOptions | undefined;
   let meter: PanelMeter | undefined;
   let meterKey = '';
-  let session: Session | undefined;
-  /** The location path the session started on ('/' for the home dashboard, `/d/<uid>/<slug>` otherwise). */
-  let sessionPathname = '';
   let user: UserContext = currentUser(platform.navigatorLanguage);
-  let skipped: string | undefined;
-  let variables: VariableSelection = new Map();
-  let timeRange = '';
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let heartbeatMs = 0;
   let inactivityTimer: ReturnType<typeof setTimeout> | undefined;
-  let listening = false;
-  let locationSubscription: { unsubscribe(): void } | undefined;
-  const clock: EngagementClock = createEngagementClock(engagementOf(platform.document), platform.now());
+  const lookups = new Set<ReturnType<typeof setTimeout>>();
+  let disposed = false;
 
-  const inactivityMs = (): number => (view?.options.inactivityTimeoutMinutes ?? 30) * 60_000;
+  const options = (): FootfallOptions => appOptions ?? (reporter ? panels.get(reporter)?.options : undefined) ?? DEFAULT_OPTIONS;
 
-  // ---- recording -------------------------------------------------------------------------------
-
-  /**
-   * Every attribute a point may carry; the recorder keeps those the catalog declares for its metric.
-   * The user's role, theme, time zone and locale are not here: they cannot change while a page lives, so
-   * they travel once per export on the resource, and the collector applies them to the metrics that
-   * declare them.
-   */
-  function attributes(): Attributes {
-    const attrs: Attributes = {
-      [ATTR.DASHBOARD_UID]: session?.dashboardUid ?? view?.dashboardUid ?? '',
-      [ATTR.DASHBOARD_NAME]: view?.dashboardTitle ?? '',
-      [ATTR.DASHBOARD_TIMEZONE]: view?.timeZone ?? '',
+  function machineSettings(): MachineSettings {
+    const o = options();
+    return {
+      inactivityMs: o.inactivityTimeoutMinutes * 60_000,
+      // Identity is opt-in, for setups where the collector cannot learn it from Grafana's session.
+      identity: o.sendIdentity ? { login: user.login, name: user.name } : undefined,
     };
-    // Identity is opt-in, for setups where the collector cannot learn it from Grafana's session.
-    if (view?.options.sendIdentity) {
-      attrs[ATTR.USER_LOGIN] = user.login;
-      attrs[ATTR.USER_NAME] = user.name;
+  }
+
+  let state: MachineState = initialState({
+    at: platform.now(),
+    settings: machineSettings(),
+    engagement: engagementOf(platform.document),
+    stored: loadStoredSession(platform.storage),
+    render: platform.renderer === true || isPublicDashboard(),
+  });
+
+  // ---- the machine ---------------------------------------------------------------------------------
+
+  function dispatch(event: MachineEvent): void {
+    if (disposed) return;
+    const next = step(state, event);
+    state = next.state;
+    for (const effect of next.effects) run(effect);
+  }
+
+  function run(effect: Effect): void {
+    switch (effect.type) {
+      case 'record':
+        meter?.recorder.record(effect.metric, effect.value, effect.attributes);
+        break;
+      case 'store':
+        saveStoredSession(platform.storage, effect.session);
+        break;
+      case 'flush':
+        meter?.flush(effect.unloading);
+        break;
+      case 'resumed':
+        meter?.resumed();
+        break;
+      case 'heartbeat-timer':
+        if (effect.running) startHeartbeat();
+        else stopHeartbeat();
+        break;
+      case 'inactivity-timer':
+        if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
+        inactivityTimer = undefined;
+        if (effect.at !== undefined) {
+          inactivityTimer = setTimeout(
+            guarded(() => dispatch({ type: 'inactivity-check', at: platform.now() })),
+            Math.max(0, effect.at - platform.now()) + INACTIVITY_SLACK_MS,
+          );
+        }
+        break;
+      case 'lookup-identity':
+        lookUp(effect.uid);
+        break;
     }
-    return attrs;
   }
 
-  function record(metric: MetricName, value: number, extra: Attributes = {}): void {
-    meter?.recorder.record(metric, value, { ...attributes(), ...extra });
-  }
-
-  function credit(span: EngagementSpan | undefined): void {
-    if (span && session) record(METRIC.ENGAGED_TIME, span.seconds, { [ATTR.ENGAGEMENT_STATE]: span.state });
-  }
-
-  function recordVariables(selection: VariableSelection): void {
-    for (const [name, values] of selection) {
-      for (const value of values) record(METRIC.VARIABLE_SELECTIONS, 1, { [ATTR.VARIABLE_NAME]: name, [ATTR.VARIABLE_VALUE]: value });
+  /** Waits for Grafana's own `dashboard-view`, then asks the API; without an API the session goes on without a folder. */
+  function lookUp(uid: string): void {
+    const lookup = platform.lookup;
+    if (!lookup) {
+      queueMicrotask(guarded(() => dispatch({ type: 'identity-unavailable', at: platform.now(), uid })));
+      return;
     }
+    const timer = setTimeout(
+      guarded(() => {
+        lookups.delete(timer);
+        // Grafana's own event named the dashboard meanwhile, or the session is over.
+        if (state.session?.uid !== uid || state.session.identity !== undefined) return;
+        lookup(uid).then(
+          guarded((identity: DashboardIdentity | undefined) =>
+            dispatch(identity ? { type: 'identity', at: platform.now(), uid, identity, fromView: false } : { type: 'identity-unavailable', at: platform.now(), uid }),
+          ),
+          guarded(() => dispatch({ type: 'identity-unavailable', at: platform.now(), uid })),
+        );
+      }),
+      LOOKUP_DELAY_MS,
+    );
+    lookups.add(timer);
   }
 
-  function recordTimeRange(label: string): void {
-    if (label === '' || label === timeRange) return;
-    timeRange = label;
-    if (session) record(METRIC.TIME_RANGE_SELECTIONS, 1, { [ATTR.TIME_RANGE]: label });
-  }
+  // ---- the metrics pipeline --------------------------------------------------------------------------
 
-  // ---- the metrics pipeline ---------------------------------------------------------------------
-
-  function ensureMeter(options: FootfallOptions): void {
-    const endpoint = resolveEndpoint(options.endpoint);
-    const key = `${endpoint} ${options.exportIntervalSeconds}`;
+  function ensureMeter(): void {
+    const o = options();
+    const endpoint = resolveEndpoint(o.endpoint);
+    const key = `${endpoint} ${o.exportIntervalSeconds}`;
     if (meter && key === meterKey) return;
     const previous = meter;
     if (previous) {
@@ -168,7 +225,9 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
     user = currentUser(platform.navigatorLanguage);
     const settings: PanelMeterSettings = {
       endpoint,
-      exportIntervalMs: options.exportIntervalSeconds * 1000,
+      exportIntervalMs: o.exportIntervalSeconds * 1000,
+      // The user's role, theme, time zone and locale cannot change while a page lives: they travel once
+      // per export on the resource, and the collector applies them to the metrics that declare them.
       resource: withoutEmpty({
         'service.name': PANEL_SERVICE_NAME,
         'service.version': version,
@@ -191,98 +250,21 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
     meterKey = key;
   }
 
-  // ---- sessions ---------------------------------------------------------------------------------
-
-  function currentVariables(): VariableSelection {
-    const allowList = parseAllowList(view?.options.variableAllowList ?? '');
-    try {
-      const models = getTemplateSrv()?.getVariables();
-      if (Array.isArray(models) && models.length > 0) return variablesFromModels(models, allowList);
-    } catch {
-      // No template service (a page Grafana did not set up): the URL still has the variables.
-    }
-    return variablesFromSearch(locationService.getSearchObject(), allowList);
+  /** After the options may have changed: the pipeline, the heartbeat and the machine follow them. */
+  function applyOptions(): void {
+    ensureMeter();
+    const ms = options().heartbeatIntervalSeconds * 1000;
+    if (heartbeatTimer !== undefined && ms !== heartbeatMs) startHeartbeat();
+    dispatch({ type: 'settings', at: platform.now(), settings: machineSettings(), ...(appOptions ? { zeroTouch: true } : {}) });
+    relocate();
   }
 
-  function startOrResume(dashboardUid: string): void {
-    const now = platform.now();
-    const resumed = resumableSession(platform.storage, dashboardUid, now, inactivityMs());
-    session = resumed ?? { id: newSessionId(), dashboardUid, startedAt: now, lastSeenAt: now };
-    clock.settle(now); // time before the session is nobody's
-    const selection = currentVariables();
-    const range = view ? timeRangeLabel(view.timeFrom, view.timeTo) : '';
-    if (resumed) {
-      // The user chose nothing by reloading.
-      variables = selection;
-      timeRange = range;
-    } else {
-      record(METRIC.SESSIONS, 1);
-      variables = selection;
-      recordVariables(selection);
-      timeRange = '';
-      if (range !== '') recordTimeRange(range);
-    }
-    saveSession(platform.storage, session);
-    restartHeartbeat();
-    if (clock.state === 'hidden') armInactivity();
-  }
+  // ---- timers ------------------------------------------------------------------------------------------
 
-  function endSession(reason: 'navigation' | 'pagehide' | 'inactivity' | 'dashboard-change', at: number): void {
-    const ending = session;
-    if (!ending) return;
-    credit(clock.settle(at));
-    record(METRIC.SESSION_DURATION, Math.max(0, at - ending.startedAt) / 1000);
-    ending.lastSeenAt = at;
-    if (reason === 'pagehide') {
-      ending.endedByPagehide = true;
-      saveSession(platform.storage, ending);
-    } else {
-      saveSession(platform.storage, undefined);
-    }
-    session = undefined;
+  function startHeartbeat(): void {
     stopHeartbeat();
-    disarmInactivity();
-    if (reason !== 'pagehide') meter?.flush(false);
-  }
-
-  /** Starts a session for the reporting view if the page shows a dashboard that counts. */
-  function maybeStart(): void {
-    // No panel mounted: the user is elsewhere in Grafana (Explore, another dashboard), whatever the last view was.
-    if (!view || session || reporter === undefined) return;
-    const pathname = locationService.getLocation().pathname;
-    const page = classifyPath(pathname);
-    if (page.kind === 'skipped' || isPublicDashboard()) {
-      skipped = page.kind === 'skipped' ? page.reason : 'public';
-      return;
-    }
-    const uid = view.dashboardUid || (page.kind === 'dashboard' ? page.uid : '');
-    if (uid === '') {
-      skipped = 'no dashboard uid (unsaved dashboard)';
-      return;
-    }
-    skipped = undefined;
-    sessionPathname = pathname;
-    startOrResume(uid);
-  }
-
-  // ---- timers -----------------------------------------------------------------------------------
-
-  function heartbeat(): void {
-    if (!session) return;
-    const now = platform.now();
-    if (checkInactivity(now)) return;
-    credit(clock.settle(now));
-    if (clock.state !== 'hidden') {
-      record(METRIC.HEARTBEATS, 1);
-      session.lastSeenAt = now;
-      saveSession(platform.storage, session);
-    }
-  }
-
-  function restartHeartbeat(): void {
-    stopHeartbeat();
-    heartbeatMs = (view?.options.heartbeatIntervalSeconds ?? 60) * 1000;
-    heartbeatTimer = setInterval(heartbeat, heartbeatMs);
+    heartbeatMs = options().heartbeatIntervalSeconds * 1000;
+    heartbeatTimer = setInterval(guarded(() => dispatch({ type: 'heartbeat', at: platform.now() })), heartbeatMs);
   }
 
   function stopHeartbeat(): void {
@@ -290,170 +272,157 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
     heartbeatTimer = undefined;
   }
 
-  /** Ends the session if the tab has been hidden past the timeout; true if it did. */
-  function checkInactivity(now: number): boolean {
-    if (!session || clock.state !== 'hidden') return false;
-    const deadline = clock.since + inactivityMs();
-    if (now < deadline) return false;
-    // Background timers are throttled and may fire late: the session ended at the deadline, not now.
-    endSession('inactivity', deadline);
-    return true;
-  }
+  // ---- adapter: the dashboard context (URL + Echo) ------------------------------------------------------
 
-  function armInactivity(): void {
-    disarmInactivity();
-    inactivityTimer = setTimeout(() => checkInactivity(platform.now()), inactivityMs() + 1000);
-  }
-
-  function disarmInactivity(): void {
-    if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
-    inactivityTimer = undefined;
-  }
-
-  // ---- page events ------------------------------------------------------------------------------
-
-  function onEngagementChange(): void {
-    const now = platform.now();
-    const next = engagementOf(platform.document);
-    if (next === clock.state) return;
-    if (clock.state === 'hidden') checkInactivity(now);
-    credit(clock.change(next, now));
-    if (next === 'hidden') {
-      armInactivity();
-      // The tab may never come back: send what is pending while the page can still do so.
-      meter?.flush(false);
-    } else {
-      disarmInactivity();
-      maybeStart(); // a session ended by inactivity: coming back starts a new one
+  /**
+   * The variables a location shows: the URL's `var-*`, which Grafana keeps in sync with the pickers.
+   * A panel is rendered inside its dashboard, so when a session starts under a panel the template
+   * service (which also knows variables kept out of the URL) is that dashboard's. The app sees the URL
+   * change before the next dashboard's variables load, so it goes by the URL alone.
+   */
+  function variablesAt(search: Readonly<Record<string, unknown>>): VariableSelection {
+    const allowList = parseAllowList(options().variableAllowList);
+    if (state.session === undefined && reporter !== undefined && appOptions === undefined) {
+      try {
+        const models = getTemplateSrv()?.getVariables();
+        if (Array.isArray(models) && models.length > 0) return variablesFromModels(models, allowList);
+      } catch {
+        // No template service (a page Grafana did not set up): the URL is all there is.
+      }
     }
+    return variablesFromSearch(search, allowList);
   }
 
-  function onPageHide(): void {
-    endSession('pagehide', platform.now());
-    meter?.flush(true);
-  }
-
-  function onPageShow(event: Event): void {
-    // Back from the back/forward cache: the page lives on, and so may its session.
-    if (!(event as PageTransitionEvent).persisted) return;
-    meter?.resumed();
-    credit(clock.change(engagementOf(platform.document), platform.now()));
-    maybeStart();
-  }
-
-  function onLocation(location: { pathname: string }): void {
-    if (!session) return;
-    const page = classifyPath(location.pathname);
-    // Same page (only the query changed), or the same dashboard under another slug: still this session.
-    const samePage = location.pathname === sessionPathname || (page.kind === 'dashboard' && page.uid === session.dashboardUid);
-    if (!samePage) {
-      endSession('navigation', platform.now());
-      return;
-    }
-    const search = locationService.getSearchObject() as Record<string, unknown>;
-    const now = variablesFromSearch(search, parseAllowList(view?.options.variableAllowList ?? ''));
-    recordVariables(changedVariables(variables, now));
-    variables = new Map([...variables, ...now]);
+  function onLocation(location: { pathname: string }, search: Readonly<Record<string, unknown>>, at: number): void {
     const from = search.from;
     const to = search.to;
-    if (typeof from === 'string' && typeof to === 'string') recordTimeRange(timeRangeLabel(from, to));
+    dispatch({
+      type: 'location',
+      at,
+      pathname: location.pathname,
+      render: isRenderFlag(search.render),
+      variables: variablesAt(search),
+      timeRange: typeof from === 'string' && typeof to === 'string' ? timeRangeLabel(from, to) : '',
+    });
   }
+
+  /** The location again, read with the current options (the variable allow-list may have changed). */
+  function relocate(): void {
+    onLocation(locationService.getLocation(), locationService.getSearchObject() as Record<string, unknown>, platform.now());
+  }
+
+  /** Grafana's meta-analytics events: `dashboard-view` names a dashboard, `data-request` is one panel's queries. */
+  function onEcho(event: EchoEventLike, at: number): void {
+    if (event.type !== 'meta-analytics') return;
+    const payload = payloadOf(event);
+    const uid = text(payload.dashboardUid);
+    if (payload.eventName === 'dashboard-view') {
+      if (uid !== '') {
+        dispatch({ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: text(payload.folderName) }, fromView: true });
+      }
+      return;
+    }
+    if (payload.eventName !== 'data-request' || NON_DASHBOARD_SOURCES.has(text(payload.source))) return;
+    // Every query event names its dashboard's folder too (Grafana 11.6+): enough to identify a session
+    // whose `dashboard-view` fired before this module was loaded.
+    if (uid !== '' && typeof payload.folderName === 'string') {
+      dispatch({ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: payload.folderName }, fromView: false });
+    }
+    const ms = typeof payload.duration === 'number' ? payload.duration : Number.NaN;
+    const total = typeof payload.totalQueries === 'number' && Number.isFinite(payload.totalQueries) ? payload.totalQueries : 1;
+    dispatch({
+      type: 'query',
+      at,
+      uid,
+      queries: total,
+      failed: payload.error !== undefined && payload.error !== null && payload.error !== '',
+      datasourceType: text(payload.datasourceType),
+      // Grafana reports milliseconds (request end minus start); the catalog's unit is seconds.
+      durationSeconds: Number.isFinite(ms) && ms >= 0 ? ms / 1000 : undefined,
+    });
+  }
+
+  // ---- adapter: the page lifecycle ------------------------------------------------------------------
 
   const guarded =
     <A extends unknown[]>(fn: (...args: A) => void) =>
     (...args: A): void => {
       try {
         fn(...args);
-      } catch {
-        // Never let a failure here reach Grafana's page.
+      } catch (e) {
+        // Never let a failure here reach Grafana's page; say so where an admin looking will see it.
+        console.warn('footfall: tracking failed', e);
       }
     };
+
   const handlers = {
-    visibility: guarded(onEngagementChange),
-    pagehide: guarded(onPageHide),
-    pageshow: guarded(onPageShow),
+    engagement: guarded(() => dispatch({ type: 'engagement', at: platform.now(), state: engagementOf(platform.document) })),
+    pagehide: guarded((event: Event) =>
+      dispatch({ type: 'pagehide', at: platform.now(), persisted: (event as PageTransitionEvent).persisted === true }),
+    ),
+    pageshow: guarded((event: Event) =>
+      dispatch({
+        type: 'pageshow',
+        at: platform.now(),
+        persisted: (event as PageTransitionEvent).persisted === true,
+        state: engagementOf(platform.document),
+      }),
+    ),
   };
 
-  function listen(): void {
-    if (listening) return;
-    listening = true;
-    platform.document.addEventListener('visibilitychange', handlers.visibility);
-    platform.window.addEventListener('focus', handlers.visibility);
-    platform.window.addEventListener('blur', handlers.visibility);
-    platform.window.addEventListener('pagehide', handlers.pagehide);
-    platform.window.addEventListener('pageshow', handlers.pageshow);
-    locationSubscription = locationService.getLocationObservable().subscribe(guarded(onLocation));
-  }
+  platform.document.addEventListener('visibilitychange', handlers.engagement);
+  platform.window.addEventListener('focus', handlers.engagement);
+  platform.window.addEventListener('blur', handlers.engagement);
+  platform.window.addEventListener('pagehide', handlers.pagehide);
+  platform.window.addEventListener('pageshow', handlers.pageshow);
 
-  // ---- panel instances --------------------------------------------------------------------------
+  for (const location of early) guarded(onLocation)({ pathname: location.pathname }, location.search, location.at);
+  // A BehaviorSubject: the current location arrives at once.
+  const locationSubscription = locationService
+    .getLocationObservable()
+    .subscribe(guarded((location: { pathname: string }) => onLocation(location, locationService.getSearchObject() as Record<string, unknown>, platform.now())));
 
-  function applyView(next: PanelView): void {
-    const previous = view;
-    // The ending session keeps the attributes of the view it was recorded with.
-    if (session && next.dashboardUid !== '' && next.dashboardUid !== session.dashboardUid) {
-      endSession('dashboard-change', platform.now());
-    }
-    view = next;
-    ensureMeter(next.options);
-    if (!session) {
-      maybeStart();
-      return;
-    }
-    if (previous && previous.options.heartbeatIntervalSeconds !== next.options.heartbeatIntervalSeconds) restartHeartbeat();
-    recordTimeRange(timeRangeLabel(next.timeFrom, next.timeTo));
+  // ---- the hosts -----------------------------------------------------------------------------------------
+
+  function panelContext(view: PanelView): PanelContext {
+    return { uid: view.dashboardUid, title: view.dashboardTitle, timeZone: view.timeZone, timeRange: timeRangeLabel(view.timeFrom, view.timeTo) };
   }
 
   return {
-    attach: guarded((instance: object, next: PanelView) => {
-      instances.set(instance, next);
+    attach: guarded((instance: object, view: PanelView) => {
+      panels.set(instance, view);
       reporter ??= instance;
       if (instance !== reporter) return; // another copy of the panel on the same page: one report
-      listen();
-      applyView(next);
+      applyOptions();
+      dispatch({ type: 'panel', at: platform.now(), panel: panelContext(view) });
     }),
     detach: guarded((instance: object) => {
-      instances.delete(instance);
+      panels.delete(instance);
       if (instance !== reporter) return;
-      reporter = instances.keys().next().value;
-      const next = reporter === undefined ? undefined : instances.get(reporter);
-      if (next) applyView(next);
+      reporter = panels.keys().next().value;
+      const next = reporter === undefined ? undefined : panels.get(reporter);
+      if (next) applyOptions();
+      dispatch({ type: 'panel', at: platform.now(), panel: next ? panelContext(next) : undefined });
     }),
-    onEchoEvent: guarded((event: EchoEventLike) => {
-      const payload = (typeof event.payload === 'object' && event.payload !== null ? event.payload : {}) as Record<string, unknown>;
-      if (event.type !== 'meta-analytics' || payload.eventName !== 'data-request' || !session) return;
-      if (NON_DASHBOARD_SOURCES.has(text(payload.source))) return;
-      const uid = text(payload.dashboardUid);
-      const extra: Attributes = {
-        [ATTR.DATASOURCE_TYPE]: text(payload.datasourceType) || 'unknown',
-        ...(uid === '' ? {} : { [ATTR.DASHBOARD_UID]: uid, [ATTR.DASHBOARD_NAME]: text(payload.dashboardName) }),
-      };
-      record(METRIC.QUERIES, 1, extra);
-      if (payload.error !== undefined && payload.error !== null && payload.error !== '') record(METRIC.QUERY_ERRORS, 1, extra);
-      const ms = typeof payload.duration === 'number' ? payload.duration : Number.NaN;
-      // Grafana reports milliseconds (request end minus start); the catalog's unit is seconds.
-      if (Number.isFinite(ms) && ms >= 0) record(METRIC.QUERY_DURATION, ms / 1000, extra);
+    enableZeroTouch: guarded((raw: Partial<FootfallOptions>) => {
+      appOptions = resolveOptions(raw);
+      applyOptions();
     }),
+    onEchoEvent: (event, at = platform.now()) => guarded(onEcho)(event, at),
     debugInfo() {
-      return {
-        sessionId: session?.id,
-        dashboardUid: session?.dashboardUid,
-        engagement: clock.state,
-        skipped,
-        delivery: meter?.status(),
-      };
+      return { ...describe(state), delivery: meter?.status(), host: appOptions ? 'app' : 'panel' };
     },
     async dispose() {
-      if (listening) {
-        platform.document.removeEventListener('visibilitychange', handlers.visibility);
-        platform.window.removeEventListener('focus', handlers.visibility);
-        platform.window.removeEventListener('blur', handlers.visibility);
-        platform.window.removeEventListener('pagehide', handlers.pagehide);
-        platform.window.removeEventListener('pageshow', handlers.pageshow);
-        locationSubscription?.unsubscribe();
-        listening = false;
-      }
+      platform.document.removeEventListener('visibilitychange', handlers.engagement);
+      platform.window.removeEventListener('focus', handlers.engagement);
+      platform.window.removeEventListener('blur', handlers.engagement);
+      platform.window.removeEventListener('pagehide', handlers.pagehide);
+      platform.window.removeEventListener('pageshow', handlers.pageshow);
+      locationSubscription.unsubscribe();
       stopHeartbeat();
-      disarmInactivity();
+      if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
+      for (const timer of lookups) clearTimeout(timer);
+      disposed = true;
       await meter?.shutdown();
       meter = undefined;
     },

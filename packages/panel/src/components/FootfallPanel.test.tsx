@@ -1,6 +1,6 @@
 /**
  * The panel as Grafana mounts it: `plugin.panel` from module.ts rendered with PanelProps built from
- * the real @grafana/data types, on the page's own tracker (page-tracker.ts: jsdom's window, fetch
+ * the real @grafana/data types, on the page's own hub and the tracker it loads (jsdom's window, fetch
  * and sessionStorage) and a real collector on loopback.
  */
 import { act, cleanup, render, screen } from '@testing-library/react';
@@ -9,14 +9,13 @@ import { dateTime, EventBusSrv, LoadingState, type PanelProps, type TimeRange } 
 import { EchoEventType, getEchoSrv, locationService } from '@grafana/runtime';
 import { scrape, sumOf } from '../../../../test/support/exposition.ts';
 import { plugin } from '../module.ts';
-import { pageTracker } from '@footfall/browser/page-tracker.ts';
+import { panelHub } from '../hub.ts';
 import { startCollector, type RunningCollector } from '@footfall/browser/testing/collector.ts';
 import { installDeliveringEchoSrv } from '@footfall/browser/testing/echo.ts';
 import { resetGrafana, scenesReplaceVariables } from '@footfall/browser/testing/grafana.ts';
 import { createRecordingFetch, type RecordingFetch } from '@footfall/browser/testing/recording-fetch.ts';
 import { useFakeClock } from '@footfall/browser/testing/page.ts';
 import type { FootfallOptions } from '@footfall/browser/settings.ts';
-import { PANEL_VERSION } from '../version.ts';
 
 type Props = PanelProps<Partial<FootfallOptions>>;
 
@@ -54,13 +53,20 @@ function panelProps(options: Partial<FootfallOptions> | null, dashboard = DASHBO
   };
 }
 
-const tracker = () => pageTracker(PANEL_VERSION);
+/** The page's tracker, once the hub has loaded it (through SystemJS in Grafana; test-setup.ts here). */
+async function tracker() {
+  let loaded: Awaited<ReturnType<ReturnType<typeof panelHub>['ready']>>;
+  await act(async () => {
+    loaded = await panelHub().ready();
+  });
+  return loaded!;
+}
 
 beforeAll(async () => {
   // Grafana sets its Echo service up before any plugin loads.
   installDeliveringEchoSrv();
   collector = await startCollector();
-  // The page's own fetch, watched: page-tracker.ts takes window.fetch when the first panel mounts.
+  // The page's own fetch, watched: the tracker takes window.fetch when it loads.
   pageFetch = window.fetch;
   net = createRecordingFetch(pageFetch.bind(window));
   window.fetch = net.fetch;
@@ -83,11 +89,12 @@ afterEach(() => {
 });
 
 describe('FootfallPanel', () => {
-  test('renders nothing by default, and its page starts a session for the dashboard', () => {
+  test('renders nothing by default, and its page starts a session for the dashboard', async () => {
     const { container } = render(<Panel {...panelProps({})} />);
     expect(container.innerHTML).toBe('');
-    expect(tracker().debugInfo()).toMatchObject({ dashboardUid: DASHBOARD.uid, skipped: undefined });
-    expect(tracker().debugInfo().sessionId).toMatch(/^[0-9a-f]{16}$/);
+    const t = await tracker();
+    expect(t.debugInfo()).toMatchObject({ dashboardUid: DASHBOARD.uid, skipped: undefined, host: 'panel' });
+    expect(t.debugInfo().sessionId).toMatch(/^[0-9a-f]{16}$/);
   });
 
   test('with debug on, shows a block with the session id', async () => {
@@ -96,7 +103,7 @@ describe('FootfallPanel', () => {
       await vi.advanceTimersByTimeAsync(1000);
     });
     const block = screen.getByTestId('footfall-debug');
-    const id = tracker().debugInfo().sessionId!;
+    const id = (await tracker()).debugInfo().sessionId!;
     expect(id).toBeDefined();
     expect(block.textContent).toContain(`session: ${id}`);
     expect(block.textContent).toContain(`dashboard: ${DASHBOARD.uid}`);

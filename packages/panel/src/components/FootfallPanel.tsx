@@ -1,11 +1,10 @@
 import { useEffect, useRef } from 'react';
 import type { PanelProps } from '@grafana/data';
 import { dashboardIdentity } from '@footfall/browser/grafana-context.ts';
-import { pageTracker } from '@footfall/browser/page-tracker.ts';
 import { rawTimeText } from '@footfall/browser/selections.ts';
 import type { PanelView } from '@footfall/browser/tracker.ts';
 import { resolveOptions, type FootfallOptions } from '@footfall/browser/settings.ts';
-import { PANEL_VERSION } from '../version.ts';
+import { panelHub } from '../hub.ts';
 import { DebugView } from './DebugView.tsx';
 
 type Props = PanelProps<Partial<FootfallOptions>>;
@@ -30,8 +29,9 @@ function viewOf(props: Props): PanelView | undefined {
 
 /**
  * The panel: invisible by default (it sits at the top of a dashboard, transparent, with an empty
- * title). It hands what it knows to the page's tracker, which does the recording; unmounting does not
- * end the session.
+ * title). It hands what it knows to the page's hub, whose tracker does the recording; unmounting does
+ * not end the session. With the footfall app on the page, the app's settings win and every dashboard
+ * is tracked anyway: the panel then only adds what it knows (its dashboard's title and time zone).
  */
 export function FootfallPanel(props: Props) {
   const instance = useRef<object>({}).current;
@@ -40,12 +40,12 @@ export function FootfallPanel(props: Props) {
   const viewKey = JSON.stringify(view ?? null);
 
   useEffect(() => {
-    if (view) pageTracker(PANEL_VERSION).attach(instance, view);
+    if (view) panelHub().attachPanel(instance, view);
     // `view` is a new object every render; `viewKey` says when its content changed.
   }, [instance, viewKey]);
 
-  useEffect(() => () => pageTracker(PANEL_VERSION).detach(instance), [instance]);
+  useEffect(() => () => panelHub().detachPanel(instance), [instance]);
 
   if (!view?.options.debug) return null;
-  return <DebugView tracker={pageTracker(PANEL_VERSION)} />;
+  return <DebugView hub={panelHub()} />;
 }
