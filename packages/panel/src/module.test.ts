@@ -38,6 +38,8 @@ describe('plugin', () => {
       'exportIntervalSeconds',
       'inactivityTimeoutMinutes',
       'variableAllowList',
+      'recordTextVariables',
+      'recordHiddenVariables',
       'sendIdentity',
       'debug',
     ]);
@@ -47,6 +49,8 @@ describe('plugin', () => {
       ['exportIntervalSeconds', 'number'],
       ['inactivityTimeoutMinutes', 'number'],
       ['variableAllowList', 'text'],
+      ['recordTextVariables', 'boolean'],
+      ['recordHiddenVariables', 'boolean'],
       ['sendIdentity', 'boolean'],
       ['debug', 'boolean'],
     ];
