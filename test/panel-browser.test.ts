@@ -102,7 +102,20 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
     pages.push(page);
     const mountStarted = Date.now();
     await harness.mount({ dashboard: { uid, title }, options: { ...FAST }, ...mount });
+    await trackerLoaded(page);
     return { page, harness, mountStarted, mountDone: Date.now() };
+  }
+
+  /**
+   * Waits for the page hub to have loaded the tracker (`footfall-model.js`, fetched on the first
+   * mount): what the user does in the dashboard's first instant is the dashboard's starting state.
+   */
+  async function trackerLoaded(page: Page): Promise<void> {
+    const loaded = await page.evaluate(async () => {
+      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
+      return (await hub?.ready()) !== undefined;
+    });
+    expect(loaded).toBe(true);
   }
 
   async function samples(): Promise<Sample[]> {
@@ -353,6 +366,7 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       await page.reload();
       await harness.load(`${PLUGIN_PATH}/module.js`);
       await harness.mount({ dashboard: { uid, title: `Dashboard ${uid}` }, options: { ...FAST }, variables: [VARIABLE] });
+      await trackerLoaded(page);
       // The new page has the old page's counts (from the tab's sessionStorage) and is refused too.
       await eventually(async () => {
         const refused = server.requests.filter((r) => r.at >= reloading && r.status === 502 && bodyText(r).includes('"blue"'));
