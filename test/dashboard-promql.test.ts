@@ -3,7 +3,9 @@
  * Dashboard, and every PromQL expression in it (and every recording rule in provisioning/rules) returns
  * data from a real Prometheus that scraped the built collector after real OTel SDK browsers sent a
  * workload covering every series the dashboard reads, the collector's refusals, overflow and auth
- * failures included.
+ * failures included. The dashboards sit in folders and in the General folder (no folder label: the
+ * attribute sent absent or empty), and the folder breakdowns are checked against the totals a user
+ * compares them with.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,14 +34,19 @@ const GRAFANA = { 'grafana.host': 'grafana.example.com', 'grafana.env': 'prod' }
 const VARIABLES: Record<string, string> = {
   grafana_host: 'grafana.example.com',
   env: 'prod',
+  folder: '.*',
   dashboard: '.*',
   job: JOB,
   heartbeat_interval: '60',
 };
-const ALPHA = { 'dashboard.uid': 'd-alpha', 'dashboard.name': 'Alpha', 'dashboard.timezone': 'utc' };
+const ALPHA = { 'dashboard.uid': 'd-alpha', 'dashboard.name': 'Alpha', 'dashboard.timezone': 'utc', 'dashboard.folder': 'Ops' };
+/** In the General folder: no folder attribute at all. */
 const BETA = { 'dashboard.uid': 'd-beta', 'dashboard.name': 'Beta', 'dashboard.timezone': 'browser' };
+const GAMMA = { 'dashboard.uid': 'd-gamma', 'dashboard.name': 'Gamma', 'dashboard.timezone': 'utc', 'dashboard.folder': 'Sales' };
+/** In the General folder too, sent as an empty folder title. */
+const DELTA = { 'dashboard.uid': 'd-delta', 'dashboard.name': 'Delta', 'dashboard.timezone': 'utc', 'dashboard.folder': '' };
 /** Opened in the first phase only: the "no sessions in the range" panel must list it. */
-const STALE = { 'dashboard.uid': 'd-stale', 'dashboard.name': 'Stale', 'dashboard.timezone': 'browser' };
+const STALE = { 'dashboard.uid': 'd-stale', 'dashboard.name': 'Stale', 'dashboard.timezone': 'browser', 'dashboard.folder': 'Sales' };
 /** Small enough that the variable values below overflow footfall_dashboard_variable_selections_total. */
 const MAX_SERIES = 20;
 
@@ -71,17 +78,25 @@ function targets(): Target[] {
 }
 
 /** The expression as Grafana would send it, with `range` for $__range. */
-function substitute(expr: string, rangeSeconds: number): string {
+function substitute(expr: string, rangeSeconds: number, variables: Record<string, string> = VARIABLES): string {
   return expr
     .replaceAll('$__rate_interval', '1m')
     .replaceAll('$__interval', '15s')
     .replaceAll('$__range', `${rangeSeconds}s`)
     .replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => {
       const name = braced ?? bare!;
-      const value = VARIABLES[name];
+      const value = variables[name];
       if (value === undefined) throw new Error(`no test value for the variable ${whole} in ${expr}`);
       return value;
     });
+}
+
+/** A query variable's `label_values(selector, label)`, split. */
+function labelValuesQuery(v: NonNullable<NonNullable<Dashboard['templating']>['list']>[number]): { selector: string; label: string } {
+  const definition = typeof v.query === 'string' ? v.query : String((v.query as { query?: unknown }).query);
+  const m = /^label_values\((.+),\s*(\w+)\)$/.exec(definition);
+  if (!m) throw new Error(`variable ${v.name}: not a label_values query: ${definition}`);
+  return { selector: m[1]!, label: m[2]! };
 }
 
 describe('Grafana-ception dashboard JSON', () => {
@@ -197,7 +212,7 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     }
     const [a, b, c] = browsers;
     try {
-      for (const [browser, board] of [[a!, ALPHA], [b!, BETA], [a!, BETA]] as const) {
+      for (const [browser, board] of [[a!, ALPHA], [b!, BETA], [a!, BETA], [b!, GAMMA], [a!, DELTA]] as const) {
         browser.sessions.add(1, board);
         browser.engagedTime.add(30, { ...board, 'engagement.state': 'focused' });
         browser.engagedTime.add(12, { ...board, 'engagement.state': 'visible' });
@@ -281,8 +296,9 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
       if (answer.status !== 'success') failures.push(`${t.panel} ${t.refId}: ${answer.error}\n    ${expr}`);
       else if (answer.result.length === 0) failures.push(`${t.panel} ${t.refId}: no data\n    ${expr}`);
       else {
-        // Grouping by a label the series do not carry "works" and shows one empty group: not data.
-        const by = /sum by \(([^)]+)\)/.exec(expr)?.[1]?.split(',').map((l) => l.trim()) ?? [];
+        // Grouping by a label the series do not carry "works" and shows one empty group: not data. The
+        // first aggregation written is the outermost, whose labels the panel shows.
+        const by = /\b(?:sum|count|max|min|avg) by \(([^)]+)\)/.exec(expr)?.[1]?.split(',').map((l) => l.trim()) ?? [];
         const missing = by.filter((label) => label !== 'le' && answer.result.every((r) => !r.metric[label]));
         if (missing.length > 0) failures.push(`${t.panel} ${t.refId}: no series has ${missing.join(', ')}\n    ${expr}`);
       }
@@ -299,15 +315,87 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     expect(answer.result.map((s) => s.metric.dashboard_uid)).toEqual(['d-stale']);
   });
 
+  /** What a panel's target shows at `at`: its series, with the dashboard's variables (some replaced). */
+  async function shown(at: number, title: string, refId = 'A', variables: Record<string, string> = {}): Promise<Array<{ metric: Record<string, string>; value: number }>> {
+    const t = targets().find((x) => x.panel.endsWith(`"${title}"`) && x.refId === refId);
+    if (!t) throw new Error(`no panel "${title}" with a target ${refId}`);
+    const expr = substitute(t.expr, at - phaseOneSeen, { ...VARIABLES, ...variables });
+    const answer = await prometheus!.query(expr, at);
+    if (answer.status !== 'success') throw new Error(`${title} ${refId}: ${answer.error}\n    ${expr}`);
+    return answer.result.map((s) => ({ metric: s.metric, value: Number(s.value) }));
+  }
+  const byFolder = (rows: ReadonlyArray<{ metric: Record<string, string>; value: number }>) =>
+    Object.fromEntries(rows.map((r) => [r.metric.dashboard_folder ?? '', r.value]));
+  const sumOf = (rows: ReadonlyArray<{ value: number }>) => rows.reduce((t, r) => t + r.value, 0);
+  const addUp = (values: Record<string, number>) => Object.values(values).reduce((t, v) => t + v, 0);
+
+  it('breaks sessions, engaged time, dashboards and query errors down by folder, General included, adding up to the totals', async () => {
+    // One instant for every query, so that the breakdowns and the totals cover the same window.
+    const at = Math.floor(Date.now() / 1000);
+    const folders = ['General', 'Ops', 'Sales'];
+
+    // One bar per folder; the dashboards without a folder (Beta absent, Delta empty) are the General bar.
+    // Every session series grew by one in the range: General has three (Beta twice, Delta), Ops and Sales one.
+    const sessions = byFolder(await shown(at, 'Sessions by folder'));
+    expect(Object.keys(sessions).sort()).toEqual(folders);
+    expect(sessions.Ops).toBeGreaterThan(0);
+    expect(sessions.General! / sessions.Ops!).toBeCloseTo(3, 6);
+    expect(sessions.Sales! / sessions.Ops!).toBeCloseTo(1, 6);
+    expect(sumOf(await shown(at, 'Sessions in range'))).toBeCloseTo(addUp(sessions), 6);
+    const overTime = await shown(at, 'Sessions per folder');
+    expect(overTime.map((r) => r.metric.dashboard_folder).sort()).toEqual(folders);
+
+    const engaged = byFolder(await shown(at, 'Engaged time by folder'));
+    expect(Object.keys(engaged).sort()).toEqual(folders);
+    expect(engaged.General! / engaged.Ops!).toBeCloseTo(3, 6);
+    expect(sumOf(await shown(at, 'Engaged time in range'))).toBeCloseTo(addUp(engaged), 6);
+
+    // Dashboards: used in the range, and seen in 30 days; the difference is the "no sessions" table (Stale, in Sales).
+    const used = byFolder(await shown(at, 'Dashboards used per folder', 'A'));
+    const seen = byFolder(await shown(at, 'Dashboards used per folder', 'B'));
+    expect(used).toEqual({ General: 2, Ops: 1, Sales: 1 });
+    expect(seen).toEqual({ General: 2, Ops: 1, Sales: 2 });
+    const unused = await shown(at, 'Dashboards with no sessions in the range');
+    expect(addUp(seen) - addUp(used)).toBe(unused.length);
+
+    // Query errors: the folder rows add up to the per-dashboard table; each pair sent 2 failures in 24 queries.
+    const errors = byFolder(await shown(at, 'Query errors by folder', 'A'));
+    expect(Object.keys(errors).sort()).toEqual(folders);
+    expect(addUp(errors)).toBeCloseTo(sumOf(await shown(at, 'Query errors by dashboard and data source type')), 6);
+    const ratio = byFolder(await shown(at, 'Query errors by folder', 'B'));
+    expect(Object.keys(ratio).sort()).toEqual(folders);
+    for (const folder of folders) expect(ratio[folder], folder).toBeCloseTo(2 / 24, 6);
+  });
+
+  it('filters by the folder variable: its values are the named folders, and a choice narrows the panels to them', async () => {
+    const variable = dashboard.templating?.list?.find((v) => v.name === 'folder');
+    expect(variable).toMatchObject({ type: 'query', multi: true, includeAll: true, allValue: '.*' });
+    const { selector, label } = labelValuesQuery(variable!);
+    // General has no label value to offer: only All (.*) includes it, as the variable's description says.
+    expect((await prometheus!.labelValues(label, substitute(selector, 60))).sort()).toEqual(['Ops', 'Sales']);
+
+    const at = Math.floor(Date.now() / 1000);
+    const sessions = byFolder(await shown(at, 'Sessions by folder'));
+    // One folder, then two as Grafana writes a multi-value choice into a regex matcher.
+    expect(sumOf(await shown(at, 'Sessions in range', 'A', { folder: 'Ops' }))).toBeCloseTo(sessions.Ops!, 6);
+    expect(sumOf(await shown(at, 'Sessions in range', 'A', { folder: '(Ops|Sales)' }))).toBeCloseTo(sessions.Ops! + sessions.Sales!, 6);
+    expect(byFolder(await shown(at, 'Sessions by folder', 'A', { folder: 'Sales' }))).toEqual({ Sales: sessions.Sales });
+    expect(byFolder(await shown(at, 'Dashboards used per folder', 'A', { folder: 'Sales' }))).toEqual({ Sales: 1 });
+    // Stale is in Sales: the "no sessions" table keeps it for Sales and has nothing for Ops.
+    const unused = (folder: string) => shown(at, 'Dashboards with no sessions in the range', 'A', { folder });
+    expect((await unused('Sales')).map((r) => r.metric.dashboard_uid)).toEqual(['d-stale']);
+    expect(await unused('Ops')).toEqual([]);
+    // The dashboard variable offers the chosen folder's dashboards only.
+    const dashboards = labelValuesQuery(dashboard.templating!.list!.find((v) => v.name === 'dashboard')!);
+    expect(await prometheus!.labelValues(dashboards.label, substitute(dashboards.selector, 60, { ...VARIABLES, folder: 'Ops' }))).toEqual(['Alpha']);
+  });
+
   it('every query variable (label_values) finds values', async () => {
     for (const v of dashboard.templating?.list ?? []) {
       if (v.type !== 'query') continue;
-      const definition = typeof v.query === 'string' ? v.query : String((v.query as { query?: unknown }).query);
-      const m = /^label_values\((.+),\s*(\w+)\)$/.exec(definition);
-      expect(m, `variable ${v.name}: ${definition}`).not.toBeNull();
-      const selector = substitute(m![1]!, 60);
-      const values = await prometheus!.labelValues(m![2]!, selector);
-      expect(values.length, `variable ${v.name}: ${selector} → ${m![2]}`).toBeGreaterThan(0);
+      const { selector, label } = labelValuesQuery(v);
+      const values = await prometheus!.labelValues(label, substitute(selector, 60));
+      expect(values.length, `variable ${v.name}: ${selector} → ${label}`).toBeGreaterThan(0);
     }
   });
 

@@ -74,15 +74,17 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
   });
   afterAll(() => c.close());
 
-  it('accepts /metrics after normal traffic from the OTel SDK (counters, both histograms, legacy series)', async () => {
+  it('accepts /metrics after normal traffic from the OTel SDK (counters, both histograms, legacy series, folders)', async () => {
     const grafana = { 'grafana.host': 'grafana.example.com', 'grafana.env': 'prod' };
     const browsers = [
       createBrowser({ url: c.url, protocol: 'json', resource: grafana }),
       createBrowser({ url: c.url, protocol: 'protobuf', resource: grafana }),
     ];
-    const dash = { 'dashboard.uid': 'normal', 'dashboard.name': 'Normal', 'dashboard.timezone': 'utc' };
+    // A folder title is free text (quotes, slashes); the second browser sees the dashboard in the General folder.
+    const FOLDER = 'Ops / "EU"';
     try {
       for (const [i, b] of browsers.entries()) {
+        const dash = { 'dashboard.uid': 'normal', 'dashboard.name': 'Normal', 'dashboard.timezone': 'utc', ...(i === 0 ? { 'dashboard.folder': FOLDER } : {}) };
         const role = { 'user.role': i === 0 ? 'Viewer' : 'Editor', 'user.login': `user${i}` };
         b.sessions.add(1, { ...dash, ...role });
         b.engagedTime.add(10, { ...dash, ...role, 'engagement.state': 'focused' });
@@ -116,6 +118,10 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
     expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_count', uid)).toBe(4);
     expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_bucket', { ...uid, le: '0.25' })).toBe(2);
     expect(sumOf(samples, 'footfall_dashboard_query_errors_total', uid)).toBe(2);
+    // The folder reaches its label intact; the General folder's series has no folder label at all.
+    const sessions = samples.filter((s) => s.name === 'grafana_analytics_sessions_total' && s.labels.dashboard_uid === 'normal');
+    expect(sessions.map((s) => s.labels.dashboard_folder ?? null).sort()).toEqual([FOLDER, null]);
+    expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_count', { ...uid, dashboard_folder: FOLDER })).toBe(2);
     expect(sumOf(samples, 'footfall_collector_points_refused_total')).toBe(0);
     expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', encoding: 'json' })).toBe(1);
     expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', encoding: 'protobuf' })).toBe(1);
@@ -350,6 +356,7 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
     'dashboard.uid',
     'dashboard.name',
     'dashboard.timezone',
+    'dashboard.folder',
     'grafana.host',
     'grafana.env',
     'user.role',
