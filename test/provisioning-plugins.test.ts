@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_OPTIONS } from '../packages/browser/src/settings.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = join(ROOT, 'provisioning/plugins');
@@ -70,6 +71,12 @@ describe('provisioning/plugins', () => {
       expect(Array.isArray(doc.apps) && doc.apps.length > 0, file).toBe(true);
       expect(doc.apps!.flatMap((entry, i) => problemsOf(entry, `${file} apps[${i}]`))).toEqual([]);
     }
+  });
+
+  it("the README documents every setting of the app, at the default the app's code applies", () => {
+    // `debug` is the panel's alone: the app has no view to show it in.
+    const { debug: _debug, ...appDefaults } = DEFAULT_OPTIONS;
+    expect(documentedSettings()).toEqual(appDefaults);
   });
 
   it('enables the app in org 1 with every setting the README documents, each at its default', () => {
