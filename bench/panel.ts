@@ -23,7 +23,7 @@ import { scrape, sumOf } from '../test/support/exposition.ts';
 import { openHarnessPage } from '../test/support/harness-page.ts';
 import { startHarnessServer, type CollectorRequest, type HarnessServer } from '../test/support/harness-server.ts';
 import { REPO_ROOT, sharedModuleSet } from '../test/support/shared-module-sets.ts';
-import { DEFAULT_OPTIONS } from '../packages/panel/src/types.ts';
+import { DEFAULT_OPTIONS } from '../packages/browser/src/settings.ts';
 import { oldPanelPayload } from './old-panel-payload.ts';
 import { currentRevision } from './revision.ts';
 import { writeBenchmarkSection } from './sections.ts';
