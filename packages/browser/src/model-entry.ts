@@ -12,7 +12,7 @@ import { createPageTracker, type Platform } from './tracker.ts';
  * dashboard whose `dashboard-view` event fired before footfall was loaded.
  */
 async function lookupDashboard(uid: string): Promise<DashboardIdentity | undefined> {
-  const response = await fetch(`${appSubUrl()}/api/search?dashboardUIDs=${encodeURIComponent(uid)}&limit=1`, {
+  const response = await fetch(`${appSubUrl()}/api/search?type=dash-db&dashboardUIDs=${encodeURIComponent(uid)}&limit=1`, {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
   });
