@@ -235,8 +235,8 @@ describe('delivery to a real HTTP server', () => {
     const first = openMeter(failing);
     sessions(first, 2);
     await flush(first, failing, true);
-    const stored = JSON.parse(window.sessionStorage.getItem(OUTBOX_STORAGE_KEY)!) as unknown[];
-    stored.push({
+    const stored = JSON.parse(window.sessionStorage.getItem(OUTBOX_STORAGE_KEY)!) as { points: unknown[] };
+    stored.points.push({
       key: 'from-an-older-panel',
       descriptor: { name: METRIC.SESSION_DURATION },
       start: 0,

@@ -93,6 +93,8 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
       if (pageGoingAway) {
         unloading = true;
         exporter.setUnloading(true);
+        // From here the next page of this tab may send what is pending; a duplicate of the tab may not.
+        outbox.release();
       }
       // forceFlush resolves even when the export fails; failures are the exporter's to keep and report.
       reader.forceFlush().catch(() => undefined);
@@ -100,6 +102,7 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
     resumed() {
       unloading = false;
       exporter.setUnloading(false);
+      outbox.reclaim();
     },
     status: () => exporter.status(),
     shutdown: () => provider.shutdown().catch(() => undefined),
