@@ -9,6 +9,7 @@ import { createOtlpNetworkExportDelegate, ExporterMetrics } from '@opentelemetry
 import { JsonMetricsSerializer, MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { capText } from './cap-text.ts';
 import { createDurableExporter, type DeliveryStatus } from './durable-exporter.ts';
 import { createRecorder, type Recorder } from './instruments.ts';
 import { PANEL_SCOPE_NAME } from './names.ts';
@@ -41,7 +42,9 @@ export const OUTBOX_STORAGE_KEY = 'footfall.outbox';
 const EXPORT_TIMEOUT_MS = 10_000;
 
 export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
-  const resource = resourceFromAttributes(settings.resource);
+  const resource = resourceFromAttributes(
+    Object.fromEntries(Object.entries(settings.resource).map(([k, v]) => [k, typeof v === 'string' ? capText(v) : v])),
+  );
   let unloading = false;
   const transport = createFetchTransport({
     url: settings.endpoint,
