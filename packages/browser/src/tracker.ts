@@ -24,8 +24,9 @@ import { createPanelMeter, type PanelMeter, type PanelMeterSettings } from './me
 import { ATTR, METRIC, PANEL_SERVICE_NAME, type MetricName } from './names.ts';
 import {
   changedVariables,
-  parseAllowList,
   timeRangeLabel,
+  variableKinds,
+  variablePolicy,
   variablesFromModels,
   variablesFromSearch,
   type VariableSelection,
@@ -194,14 +195,14 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
   // ---- sessions ---------------------------------------------------------------------------------
 
   function currentVariables(): VariableSelection {
-    const allowList = parseAllowList(view?.options.variableAllowList ?? '');
+    const policy = variablePolicy(view?.options.variableAllowList ?? '');
     try {
       const models = getTemplateSrv()?.getVariables();
-      if (Array.isArray(models) && models.length > 0) return variablesFromModels(models, allowList);
+      if (Array.isArray(models) && models.length > 0) return variablesFromModels(models, policy);
     } catch {
       // No template service (a page Grafana did not set up): the URL still has the variables.
     }
-    return variablesFromSearch(locationService.getSearchObject(), allowList);
+    return variablesFromSearch(locationService.getSearchObject(), policy);
   }
 
   function startOrResume(dashboardUid: string): void {
@@ -351,7 +352,7 @@ export function createPageTracker(platform: Platform, version: string): PageTrac
       return;
     }
     const search = locationService.getSearchObject() as Record<string, unknown>;
-    const now = variablesFromSearch(search, parseAllowList(view?.options.variableAllowList ?? ''));
+    const now = variablesFromSearch(search, variablePolicy(view?.options.variableAllowList ?? ''), variableKinds(getTemplateSrv()?.getVariables()));
     recordVariables(changedVariables(variables, now));
     variables = new Map([...variables, ...now]);
     const from = search.from;
