@@ -4,8 +4,8 @@
  * while the tab closes is still delivered. The SDK's fetch transport retries internally and hides
  * `Retry-After` from its caller, which is why the panel brings this one.
  *
- * The one exception is a keepalive request the browser refuses before sending it: that body never
- * left the page, so sending it again without keepalive cannot count anything twice.
+ * The one exception is a keepalive request that fails with a TypeError, which is how a browser
+ * refuses one over its budget, before anything is sent: it goes once more without keepalive.
  */
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 
