@@ -13,6 +13,7 @@ import { resetGrafana } from './testing/grafana.ts';
 import { createTestPage, useFakeClock } from './testing/page.ts';
 import { createRecordingFetch } from './testing/recording-fetch.ts';
 import { resolveOptions } from './settings.ts';
+import { capText, MAX_VALUE_LENGTH } from './cap-text.ts';
 import { createPanelMeter } from './meter.ts';
 import { ATTR, METRIC } from './names.ts';
 import { createPageTracker, type PageTracker } from './tracker.ts';
@@ -93,6 +94,39 @@ describe('the panel records the collector\'s catalog', () => {
     await meter.shutdown();
     const points = net.delivered();
     expect(points.map((p) => [p.metric, p.value, p.attributes])).toEqual([[METRIC.SESSIONS, 1, { [ATTR.DASHBOARD_UID]: 'a' }]]);
+  });
+});
+
+describe('recorded strings are capped before they are sent', () => {
+  test('every string attribute and resource attribute, at MAX_VALUE_LENGTH, under the collector limit of 256', async () => {
+    const net = createRecordingFetch();
+    const long = (prefix: string) => `${prefix}${'😀'.repeat(200)}`;
+    const meter = createPanelMeter({
+      endpoint: '/x',
+      exportIntervalMs: 60_000,
+      resource: { 'service.name': 'grafana-footfall-panel', [ATTR.GRAFANA_HOST]: long('host-') },
+      version: '1',
+      storage: undefined,
+      fetch: net.fetch,
+      now: () => Date.now(),
+    });
+    meter.recorder.record(METRIC.VARIABLE_SELECTIONS, 1, {
+      [ATTR.DASHBOARD_UID]: 'a',
+      [ATTR.DASHBOARD_NAME]: long('A dashboard title '),
+      [ATTR.VARIABLE_NAME]: long('name-'),
+      [ATTR.VARIABLE_VALUE]: long('value-'),
+    });
+    meter.flush(false);
+    await net.idle();
+    await meter.shutdown();
+    const [point] = net.delivered();
+    expect(point).toBeDefined();
+    for (const value of [...Object.values(point!.attributes), ...Object.values(point!.resource)]) {
+      expect(typeof value === 'string' && value.length <= MAX_VALUE_LENGTH).toBe(true);
+      expect((value as string).endsWith('\uFFFD')).toBe(false); // no half of a pair, sent as U+FFFD
+    }
+    expect(point!.attributes[ATTR.VARIABLE_VALUE]).toBe(capText(long('value-'), MAX_VALUE_LENGTH));
+    expect(point!.resource[ATTR.GRAFANA_HOST]).toBe(capText(long('host-'), MAX_VALUE_LENGTH));
   });
 });
 

@@ -1,9 +1,11 @@
 /**
  * The panel's instruments, made from the collector's catalog: name, unit, description and histogram
  * buckets are the catalog's, and each point keeps only the attributes the catalog declares for its
- * metric, so nothing is sent that the collector would drop.
+ * metric, so nothing is sent that the collector would drop. String values are capped here, the one
+ * place every recorded attribute passes.
  */
 import { ValueType, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
+import { capText } from './cap-text.ts';
 import { catalogEntry, METRIC, readAttributes, type CatalogMetric, type MetricName } from './names.ts';
 
 export interface Recorder {
@@ -47,7 +49,7 @@ export function createRecorder(meter: Meter): Recorder {
       const kept: Attributes = {};
       for (const key of Object.keys(attributes)) {
         const v = attributes[key];
-        if (instrument.keys.has(key) && v !== undefined && v !== '') kept[key] = v;
+        if (instrument.keys.has(key) && v !== undefined && v !== '') kept[key] = typeof v === 'string' ? capText(v) : v;
       }
       if (instrument.kind === 'counter') instrument.counter.add(value, kept);
       else instrument.histogram.record(value, kept);

@@ -9,6 +9,7 @@ import { createOtlpNetworkExportDelegate, ExporterMetrics } from '@opentelemetry
 import { JsonMetricsSerializer, MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { capText } from './cap-text.ts';
 import { createDurableExporter, type DeliveryStatus } from './durable-exporter.ts';
 import { createRecorder, type Recorder } from './instruments.ts';
 import { PANEL_SCOPE_NAME } from './names.ts';
@@ -41,7 +42,9 @@ export const OUTBOX_STORAGE_KEY = 'footfall.outbox';
 const EXPORT_TIMEOUT_MS = 10_000;
 
 export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
-  const resource = resourceFromAttributes(settings.resource);
+  const resource = resourceFromAttributes(
+    Object.fromEntries(Object.entries(settings.resource).map(([k, v]) => [k, typeof v === 'string' ? capText(v) : v])),
+  );
   let unloading = false;
   const transport = createFetchTransport({
     url: settings.endpoint,
@@ -93,6 +96,8 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
       if (pageGoingAway) {
         unloading = true;
         exporter.setUnloading(true);
+        // From here the next page of this tab may send what is pending; a duplicate of the tab may not.
+        outbox.release();
       }
       // forceFlush resolves even when the export fails; failures are the exporter's to keep and report.
       reader.forceFlush().catch(() => undefined);
@@ -100,6 +105,7 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
     resumed() {
       unloading = false;
       exporter.setUnloading(false);
+      outbox.reclaim();
     },
     status: () => exporter.status(),
     shutdown: () => provider.shutdown().catch(() => undefined),

@@ -4,6 +4,7 @@ import { expectedBuckets } from './testing/otlp.ts';
 import { createRecorder, type Recorder } from './instruments.ts';
 import { ATTR, METRIC, METRIC_CATALOG } from './names.ts';
 import { createOutbox, type PendingPoint } from './outbox.ts';
+import { MemoryStorage } from './testing/memory-storage.ts';
 
 const KEY = 'footfall.outbox';
 const DURATION_BUCKETS = METRIC_CATALOG.find((m) => m.name === METRIC.SESSION_DURATION)!.buckets!;
@@ -150,20 +151,116 @@ describe('outbox', () => {
     for (const uid of kept) expect(sumFor(points, METRIC.SESSIONS, uid)).toBe(11);
   });
 
-  test('is kept in sessionStorage: the next page of the tab (a reload) loads it', async () => {
+  test('is kept in sessionStorage: the next page of the tab (a reload) loads what the page released at pagehide', async () => {
     const source = createSource();
-    const before = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 });
+    const before = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'first' });
     source.recorder.record(METRIC.SESSIONS, 3, dash('a'));
     source.recorder.record(METRIC.SESSION_DURATION, 42, dash('a'));
     before.add(await source.collect());
+    before.release();
 
-    const after = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 });
+    const after = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'second' });
     expect(after.size).toBe(2);
     const points = after.take(100);
     expect(sumFor(points, METRIC.SESSIONS, 'a')).toBe(3);
     expect(points.find((p) => p.descriptor.name === METRIC.SESSION_DURATION)?.value).toMatchObject({ count: 1, sum: 42 });
     // What was taken for sending is no longer there for a third page.
-    expect(createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 }).size).toBe(0);
+    after.release();
+    expect(createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'third' }).size).toBe(0);
+  });
+
+  test('points put back during the unload (a failed keepalive export) stay released for the next page', async () => {
+    const source = createSource();
+    const before = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'first' });
+    source.recorder.record(METRIC.SESSIONS, 3, dash('a'));
+    before.add(await source.collect());
+    before.release();
+    const inFlight = before.take(100);
+    source.recorder.record(METRIC.SESSIONS, 1, dash('a'));
+    before.add(await source.collect());
+    before.restore(inFlight);
+
+    const after = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'second' });
+    expect(sumFor(after.take(100), METRIC.SESSIONS, 'a')).toBe(4);
+  });
+
+  test("a duplicated tab (Chrome copies sessionStorage) leaves the live tab's pending points to it: sent once", async () => {
+    const source = createSource();
+    const tab = new MemoryStorage();
+    const original = createOutbox({ storage: tab, storageKey: KEY, maxSeries: 500, pageId: 'original' });
+    source.recorder.record(METRIC.SESSIONS, 3, dash('a'));
+    original.add(await source.collect());
+
+    const duplicateTab = tab.duplicate();
+    const duplicate = createOutbox({ storage: duplicateTab, storageKey: KEY, maxSeries: 500, pageId: 'duplicate' });
+    expect(duplicate.size).toBe(0);
+    expect(duplicate.take(100)).toEqual([]);
+    expect(sumFor(original.take(100), METRIC.SESSIONS, 'a')).toBe(3);
+
+    // The duplicate's own points replace the copy in its storage, and its own reload sends only those.
+    source.recorder.record(METRIC.SESSIONS, 1, dash('b'));
+    duplicate.add(await source.collect());
+    duplicate.release();
+    const reloaded = createOutbox({ storage: duplicateTab, storageKey: KEY, maxSeries: 500, pageId: 'duplicate, reloaded' });
+    const points = reloaded.take(100);
+    expect(sumFor(points, METRIC.SESSIONS, 'a')).toBe(0);
+    expect(sumFor(points, METRIC.SESSIONS, 'b')).toBe(1);
+  });
+
+  test('back from the back/forward cache, the page owns its points again: a later duplicate does not take them', async () => {
+    const source = createSource();
+    const tab = new MemoryStorage();
+    const outbox = createOutbox({ storage: tab, storageKey: KEY, maxSeries: 500, pageId: 'cached' });
+    source.recorder.record(METRIC.SESSIONS, 3, dash('a'));
+    outbox.add(await source.collect());
+    outbox.release();
+    outbox.reclaim();
+
+    expect(outbox.size).toBe(1);
+    expect(createOutbox({ storage: tab.duplicate(), storageKey: KEY, maxSeries: 500, pageId: 'duplicate' }).size).toBe(0);
+    expect(sumFor(outbox.take(100), METRIC.SESSIONS, 'a')).toBe(3);
+  });
+
+  test('back from the back/forward cache after another page of the tab took the points over: they are not sent again', async () => {
+    const source = createSource();
+    const tab = new MemoryStorage();
+    const cached = createOutbox({ storage: tab, storageKey: KEY, maxSeries: 500, pageId: 'cached' });
+    source.recorder.record(METRIC.SESSIONS, 3, dash('a'));
+    cached.add(await source.collect());
+    cached.release();
+
+    // The user went on to another full page load in this tab, which sends what it found…
+    const next = createOutbox({ storage: tab, storageKey: KEY, maxSeries: 500, pageId: 'next' });
+    expect(sumFor(next.take(100), METRIC.SESSIONS, 'a')).toBe(3);
+    source.recorder.record(METRIC.SESSIONS, 5, dash('b'));
+    next.add(await source.collect());
+    next.release();
+    // …then pressed Back: the cached page must not send 'a' again, and sends what 'next' left behind.
+    cached.reclaim();
+    const points = cached.take(100);
+    expect(sumFor(points, METRIC.SESSIONS, 'a')).toBe(0);
+    expect(sumFor(points, METRIC.SESSIONS, 'b')).toBe(5);
+  });
+
+  test('an outbox rebuilt in the same page (new settings) takes over what the page had pending', async () => {
+    const source = createSource();
+    const first = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'page' });
+    source.recorder.record(METRIC.SESSIONS, 2, dash('a'));
+    first.add(await source.collect());
+    const rebuilt = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'page' });
+    expect(sumFor(rebuilt.take(100), METRIC.SESSIONS, 'a')).toBe(2);
+  });
+
+  test('what a version before page ownership stored (a bare list of points) is taken over by the next page', async () => {
+    const source = createSource();
+    const older = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'older' });
+    source.recorder.record(METRIC.SESSIONS, 7, dash('a'));
+    older.add(await source.collect());
+    const stored = JSON.parse(window.sessionStorage.getItem(KEY)!) as { points: unknown[] };
+    window.sessionStorage.setItem(KEY, JSON.stringify(stored.points));
+
+    const upgraded = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'upgraded' });
+    expect(sumFor(upgraded.take(100), METRIC.SESSIONS, 'a')).toBe(7);
   });
 
   test.each([
@@ -187,9 +284,10 @@ describe('outbox', () => {
     const first = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 });
     source.recorder.record(METRIC.SESSIONS, 4, dash('a'));
     first.add(await source.collect());
-    const stored = JSON.parse(window.sessionStorage.getItem(KEY)!) as unknown[];
-    window.sessionStorage.setItem(KEY, JSON.stringify([null, ...stored, { key: 'x' }]));
-    const outbox = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 });
+    first.release();
+    const stored = JSON.parse(window.sessionStorage.getItem(KEY)!) as { points: unknown[] };
+    window.sessionStorage.setItem(KEY, JSON.stringify({ ...stored, points: [null, ...stored.points, { key: 'x' }] }));
+    const outbox = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'next' });
     expect(outbox.size).toBe(1);
     expect(sumFor(outbox.take(10), METRIC.SESSIONS, 'a')).toBe(4);
   });

@@ -4,6 +4,12 @@
  * but folded into the next one: however long the collector is down, the tab keeps at most one point
  * per series. It is kept in sessionStorage, so what is pending survives a reload of the tab.
  *
+ * Chrome's "Duplicate tab" copies sessionStorage into the new tab while the first one lives on, so
+ * the stored outbox names the page that owns it and says whether that page let go of it (at
+ * pagehide). A new page takes over only what was let go of: after a reload it is sent, in a
+ * duplicate it is left to the page still sending it. A page that dies without pagehide (a crash) leaves
+ * its points unsent; counting them twice would be the worse error.
+ *
  * The SDK has no public way to merge exported data or to persist it, hence this small module.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
@@ -47,6 +53,8 @@ export interface OutboxSettings {
   readonly storageKey: string;
   /** Series kept at most; points of further series are counted in `dropped` and not kept. */
   readonly maxSeries: number;
+  /** This page load; outboxes made in the same page share it. Defaults to one made when the module loads. */
+  readonly pageId?: string;
 }
 
 export interface Outbox {
@@ -56,6 +64,16 @@ export interface Outbox {
   take(max: number): PendingPoint[];
   /** Puts points whose delivery failed back, merged with anything recorded since. */
   restore(points: readonly PendingPoint[]): void;
+  /**
+   * The page goes away (pagehide): what is stored may be taken over by the next page of the tab.
+   * Stays so through later changes (a keepalive export failing during the unload puts points back).
+   */
+  release(): void;
+  /**
+   * The page is back from the back/forward cache and owns its outbox again. If a page loaded in the
+   * tab meanwhile took over what was stored, that page has sent it: it is dropped here.
+   */
+  reclaim(): void;
   /** Number of pending series. */
   readonly size: number;
   /** Points refused because the outbox was full, since the page loaded. */
@@ -195,26 +213,80 @@ function isPendingPoint(x: unknown): x is PendingPoint {
   );
 }
 
+/**
+ * An outbox as stored: the page that owns it, whether that page released it, and its points. A bare
+ * list of points is what versions before ownership wrote; it is read as released, as a page of this
+ * version finds one almost only in a reload after the upgrade (a duplicate of a tab still running the
+ * old version would count its points twice, once; dropping every upgrading tab's points would be worse).
+ */
+type Stored =
+  | { readonly kind: 'outbox'; readonly page: string | undefined; readonly released: boolean; readonly points: readonly unknown[] }
+  | { readonly kind: 'none' }
+  /** The storage threw: nothing is known about what it holds. */
+  | { readonly kind: 'unreadable' };
+
+function parseStored(text: string | null | undefined): Stored {
+  if (!text) return { kind: 'none' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { kind: 'none' };
+  }
+  if (Array.isArray(parsed)) return { kind: 'outbox', page: undefined, released: true, points: parsed };
+  if (!isObject(parsed) || typeof parsed.page !== 'string' || typeof parsed.released !== 'boolean' || !Array.isArray(parsed.points)) {
+    return { kind: 'none' };
+  }
+  return { kind: 'outbox', page: parsed.page, released: parsed.released, points: parsed.points };
+}
+
+let pageOfThisLoad: string | undefined;
+
+/** Made once per page load (and per copy of this code), so outboxes rebuilt in the same page share it. */
+function thisPage(): string {
+  if (pageOfThisLoad === undefined) {
+    const bytes = new Uint8Array(8);
+    globalThis.crypto.getRandomValues(bytes);
+    pageOfThisLoad = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  return pageOfThisLoad;
+}
+
 export function createOutbox(settings: OutboxSettings): Outbox {
+  const { storage, storageKey } = settings;
+  const page = settings.pageId ?? thisPage();
   const pending = new Map<string, PendingPoint>();
   let dropped = 0;
+  /** Set at pagehide until the page is shown again. */
+  let released = false;
+  /** Whether storage has said "released" since then, so another page may have taken the points. */
+  let releaseSeen = false;
 
-  function load(): void {
+  function read(): Stored {
+    let text: string | null | undefined;
     try {
-      const text = settings.storage?.getItem(settings.storageKey);
-      if (!text) return;
-      const parsed: unknown = JSON.parse(text);
-      if (!Array.isArray(parsed)) return;
-      for (const p of parsed) if (isPendingPoint(p) && pending.size < settings.maxSeries) pending.set(p.key, p);
+      text = storage?.getItem(storageKey);
     } catch {
-      // Unreadable storage (blocked, or written by something else): start empty rather than break the page.
+      return { kind: 'unreadable' };
     }
+    return parseStored(text);
+  }
+
+  /** Takes over what is stored when its page released it, or when it is this page's own (a rebuilt meter). */
+  function adopt(stored: Stored): void {
+    if (stored.kind !== 'outbox' || !(stored.released || stored.page === page)) return;
+    // One malformed point must not block the delivery of the others.
+    for (const p of stored.points) if (isPendingPoint(p) && pending.size < settings.maxSeries) pending.set(p.key, p);
+    // Claimed at once: a duplicate of this tab made from now on leaves these points to this page.
+    save();
   }
 
   function save(): void {
+    if (!storage) return;
     try {
-      if (pending.size === 0) settings.storage?.removeItem(settings.storageKey);
-      else settings.storage?.setItem(settings.storageKey, JSON.stringify([...pending.values()]));
+      if (pending.size === 0) storage.removeItem(storageKey);
+      else storage.setItem(storageKey, JSON.stringify({ page, released, points: [...pending.values()] }));
+      if (released) releaseSeen = true;
     } catch {
       // Quota exceeded or storage disabled: the points stay in memory and are sent from there.
     }
@@ -227,7 +299,7 @@ export function createOutbox(settings: OutboxSettings): Outbox {
     else dropped += 1;
   }
 
-  load();
+  adopt(read());
 
   return {
     add(metrics) {
@@ -251,6 +323,24 @@ export function createOutbox(settings: OutboxSettings): Outbox {
         pending.delete(p.key);
         put(p);
         if (newer) put(newer);
+      }
+      save();
+    },
+    release() {
+      released = true;
+      releaseSeen = false;
+      save();
+    },
+    reclaim() {
+      if (!released) return;
+      released = false;
+      const stored = releaseSeen ? read() : undefined;
+      releaseSeen = false;
+      if (stored && stored.kind !== 'unreadable' && !(stored.kind === 'outbox' && stored.page === page)) {
+        // A page loaded in this tab while this one was in the back/forward cache took the points over
+        // and sent them; what it left behind, released, is this page's to send now.
+        pending.clear();
+        adopt(stored);
       }
       save();
     },

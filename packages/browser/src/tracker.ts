@@ -26,7 +26,7 @@ import {
 } from './machine.ts';
 import { createPanelMeter, type PanelMeter, type PanelMeterSettings } from './meter.ts';
 import { ATTR, PANEL_SERVICE_NAME } from './names.ts';
-import { parseAllowList, timeRangeLabel, variablesFromModels, variablesFromSearch, type VariableSelection } from './selections.ts';
+import { timeRangeLabel, variableKinds, variablePolicy, variablesFromModels, variablesFromSearch, type VariableSelection } from './selections.ts';
 import { loadStoredSession, saveStoredSession } from './session.ts';
 import { DEFAULT_OPTIONS, resolveOptions, type FootfallOptions } from './settings.ts';
 
@@ -281,17 +281,22 @@ export function createPageTracker(platform: Platform, version: string, early: re
    * change before the next dashboard's variables load, so it goes by the URL alone.
    */
   function variablesAt(search: Readonly<Record<string, unknown>>): VariableSelection {
-    const allowList = parseAllowList(options().variableAllowList);
-    if (state.session === undefined && reporter !== undefined && appOptions === undefined) {
-      try {
-        const models = getTemplateSrv()?.getVariables();
-        if (Array.isArray(models) && models.length > 0) return variablesFromModels(models, allowList);
-      } catch {
-        // No template service (a page Grafana did not set up): the URL is all there is.
-      }
+    const o = options();
+    const policy = variablePolicy(o.variableAllowList, o);
+    let models: unknown;
+    try {
+      models = getTemplateSrv()?.getVariables();
+    } catch {
+      // No template service (a page Grafana did not set up): the URL is all there is.
     }
-    return variablesFromSearch(search, allowList);
+    if (state.session === undefined && reporter !== undefined && appOptions === undefined && Array.isArray(models) && models.length > 0) {
+      return variablesFromModels(models, policy);
+    }
+    // The models' types and visibility say which URL parameters are ad-hoc filters, text boxes or
+    // hidden; a name they do not know is judged by its value's shape.
+    return variablesFromSearch(search, policy, variableKinds(models));
   }
+
 
   function onLocation(location: { pathname: string }, search: Readonly<Record<string, unknown>>, at: number): void {
     const from = search.from;
