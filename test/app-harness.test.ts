@@ -7,6 +7,7 @@
  */
 // page.evaluate callbacks run in the page, with its DOM:
 /// <reference lib="dom" />
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -19,6 +20,7 @@ import { installedVersion, REPO_ROOT, SHARED_MODULE_SETS, type SharedModuleSet }
 
 const PROBE_APP = join(REPO_ROOT, 'test/browser/fixtures/probe-app');
 const PROBE_PANEL = join(REPO_ROOT, 'test/browser/fixtures/probe-panel');
+const APP_DIST = join(REPO_ROOT, 'packages/app/dist');
 const APP_ID = 'footfall-probe-app';
 const APP_PATH = pluginPath(APP_ID);
 const SETTINGS_URL = `/grafana/api/plugins/${APP_ID}/settings`;
@@ -172,6 +174,12 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
       return { status: response.status, body: (await response.json()) as unknown };
     }, SETTINGS_URL);
     expect(answer).toEqual({ status: 403, body: { message: 'Access Denied' } });
+
+    // Granted access, the next full page load preloads the app.
+    server.updateApp(APP_ID, { access: true });
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'loaded' }]);
+    expect((await probe(page))?.inits.map((init) => init.meta['jsonData'])).toEqual([JSON_DATA]);
   });
 
   test('an init that throws is caught and logged as Grafana does; the page works', async () => {
@@ -339,5 +347,18 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     expect(await noRole.harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'skipped' }]);
     expect(await probe(noRole.page)).toBeUndefined();
     expect(settingsRequests()).toBe(settingsBefore);
+  });
+
+  test.runIf(existsSync(join(APP_DIST, 'module.js')))('the built app (packages/app/dist) preloads and lives through a dashboard without an error', async () => {
+    const server = await startHarnessServer({ set, apps: [{ dir: APP_DIST }] });
+    servers.push(server);
+    const { harness, consoleErrors } = await open(server, '/d/first/first-dashboard');
+
+    expect(await harness.appPreloads()).toEqual([{ id: expect.any(String), outcome: 'loaded' }]);
+    await harness.loadDashboard({ dashboard: FIRST, variables: [{ name: 'env', values: ['prod'] }] });
+    await harness.emitDataRequest(QUERY);
+    await harness.visitExplore();
+    expect(await harness.errors()).toEqual([]);
+    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([]);
   });
 });

@@ -238,8 +238,7 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
   const PLUGIN_FILE = new RegExp(`^${APP_SUB_URL}/public/plugins/([^/]+)/(.+)$`);
   const PLUGIN_SETTINGS = new RegExp(`^${APP_SUB_URL}/api/plugins/([^/]+)/settings$`);
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://harness').pathname;
+  const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const hold = holds.get(path);
     if (hold) {
       hold.arrived();
@@ -271,7 +270,7 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/plugins/`)) {
       res.on('finish', () => grafanaRequests.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
     }
-    route(req, res).catch((error: unknown) => {
+    route(req, res, path).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500);
       res.end(String(error));
     });
