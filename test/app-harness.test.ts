@@ -327,26 +327,32 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     expect((await probe(page))!.events.map((e) => e.payload['eventName'])).toEqual(['data-request']);
   });
 
-  test('image-renderer sessions load apps unless the renderer toggle (11.6 to 13.0) says not; users without an org role never do', async () => {
-    const server = await serve(set);
-    const solo = '/d-solo/first/first-dashboard?orgId=1&panelId=2&from=1700000000000&to=1700003600000&width=1000&height=500&tz=UTC&render=1';
-    const rendered = await open(server, solo, { render: true });
-    expect(await rendered.harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'loaded' }]);
-    expect((await pageRuntime(rendered.page)).user).toMatchObject({ authenticatedBy: 'render' });
-    expect(await rendered.harness.location()).toMatchObject({ pathname: '/d-solo/first/first-dashboard' });
+  const SOLO = '/d-solo/first/first-dashboard?orgId=1&panelId=2&from=1700000000000&to=1700003600000&width=1000&height=500&tz=UTC&render=1';
 
-    const toggled = await open(server, solo, {
+  test('an image-renderer session (/d-solo/, render=1, authenticatedBy render) loads apps', async () => {
+    const server = await serve(set);
+    const { page, harness } = await open(server, SOLO, { render: true });
+    expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'loaded' }]);
+    expect((await pageRuntime(page)).user).toMatchObject({ authenticatedBy: 'render' });
+    expect(await harness.location()).toMatchObject({ pathname: '/d-solo/first/first-dashboard' });
+  });
+
+  test('with rendererDisableAppPluginsPreload on, a render session skips apps on 11.6 to 13.0 and loads them on 13.1+', async () => {
+    const server = await serve(set);
+    const { harness } = await open(server, SOLO, {
       render: true,
       bootData: { settings: { featureToggles: { rendererDisableAppPluginsPreload: true } } },
     });
-    expect(await toggled.harness.appPreloads()).toEqual([{ id: APP_ID, outcome: before13 ? 'skipped' : 'loaded' }]);
+    expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: before13 ? 'skipped' : 'loaded' }]);
+    expect(traffic(server).filter((line) => line.includes(SETTINGS_URL))).toHaveLength(before13 ? 0 : 1);
+  });
 
-    const settingsRequests = () => server.grafanaRequests.filter((r) => r.url === SETTINGS_URL).length;
-    const settingsBefore = settingsRequests();
-    const noRole = await open(server, '/d/first/first-dashboard', { bootData: { user: { orgRole: '' } } });
-    expect(await noRole.harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'skipped' }]);
-    expect(await probe(noRole.page)).toBeUndefined();
-    expect(settingsRequests()).toBe(settingsBefore);
+  test('a user without an org role gets no app preload, and no settings request', async () => {
+    const server = await serve(set);
+    const { page, harness } = await open(server, '/d/first/first-dashboard', { bootData: { user: { orgRole: '' } } });
+    expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'skipped' }]);
+    expect(await probe(page)).toBeUndefined();
+    expect(traffic(server)).toEqual([]);
   });
 
   test.runIf(existsSync(join(APP_DIST, 'module.js')))('the built app (packages/app/dist) preloads and lives through a dashboard without an error', async () => {

@@ -26,9 +26,9 @@ export interface VariableSpec {
   /** Whether the variable allows several values; defaults to `values.length !== 1`. */
   readonly multi?: boolean;
   readonly label?: string;
-  /** Defaults to 0, and to 2 for a constant. */
+  /** Defaults to 0; a constant's is always 2. */
   readonly hide?: VariableHideSpec;
-  /** Whether Grafana leaves it out of the URL; defaults to false, and to true for a constant. */
+  /** Whether Grafana leaves it out of the URL; defaults to false. A constant is never in the URL. */
   readonly skipUrlSync?: boolean;
   /** A query variable's data source; defaults to `{ type: 'prometheus', uid: 'prometheus' }`. */
   readonly datasource?: { readonly type: string; readonly uid: string };
@@ -187,8 +187,8 @@ export interface FootfallHarness {
   emitDataRequest(request: DataRequestSpec): boolean;
   /**
    * What Grafana does when a dashboard page loads, for a page with no panel of ours: the
-   * `dashboard-view` event (its payload, `{ eventName, dashboardId, dashboardUid, dashboardName,
-   * folderName }`), then, a task later as when Scenes renders the loaded dashboard, the dashboard's
+   * `dashboard-view` event (its payload, `{ eventName, dashboardUid, dashboardName, folderName }`, and
+   * the deprecated `dashboardId` up to Grafana 12), then, a task later as when Scenes renders the loaded dashboard, the dashboard's
    * state written into the URL (replace) and its variables in the template service. Resolves after both.
    */
   loadDashboard(options: DashboardLoadOptions): Promise<void>;
