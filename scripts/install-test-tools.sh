@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond the repository's own npm dependencies, when it is missing:
-# Debian's prometheus (which brings promtool), chromium and nginx, and the browser harness's Grafana 12
-# shared-module set (its own npm project, test/browser/grafana-12). Idempotent and quick when
-# everything is there. Fails with the reason rather than letting a test skip.
+# Debian's prometheus (which brings promtool), chromium and nginx, and the browser harness's Grafana
+# 12.4 and 11.6 shared-module sets (each its own npm project, test/browser/grafana-12 and -11).
+# Idempotent and quick when everything is there. Fails with the reason rather than letting a test skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,14 +50,16 @@ if [ ${#packages[@]} -gt 0 ]; then
   find_nginx >/dev/null || { echo "install-test-tools: nginx still missing after install" >&2; exit 1; }
 fi
 
-# The Grafana 12 set: reinstalled from its lock when node_modules is missing or was installed from
-# another package.json and lock (their hash is kept beside the installed modules).
-set_dir=test/browser/grafana-12
-stamp="$set_dir/node_modules/.footfall-lock-sha256"
-lock_hash=$(cat "$set_dir/package.json" "$set_dir/package-lock.json" | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-  echo "install-test-tools: installing the Grafana 12 shared-module set ($set_dir)" >&2
-  npm ci --prefix "$set_dir" --no-audit --no-fund --loglevel=error \
-    || { echo "install-test-tools: npm ci in $set_dir failed" >&2; exit 1; }
-  echo "$lock_hash" > "$stamp"
-fi
+# The Grafana 12.4 and 11.6 sets, each its own npm project: reinstalled from its lock when
+# node_modules is missing or was installed from another package.json and lock (their hash is kept
+# beside the installed modules).
+for set_dir in test/browser/grafana-12 test/browser/grafana-11; do
+  stamp="$set_dir/node_modules/.footfall-lock-sha256"
+  lock_hash=$(cat "$set_dir/package.json" "$set_dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+    echo "install-test-tools: installing the shared-module set in $set_dir" >&2
+    npm ci --prefix "$set_dir" --no-audit --no-fund --loglevel=error \
+      || { echo "install-test-tools: npm ci in $set_dir failed" >&2; exit 1; }
+    echo "$lock_hash" > "$stamp"
+  fi
+done

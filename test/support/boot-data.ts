@@ -18,8 +18,11 @@ export interface BootData {
 
 export const APP_SUB_URL = '/grafana';
 
-/** `origin` is the page's own, e.g. `http://127.0.0.1:41234`. */
-export function defaultBootData(set: SharedModuleSet, origin: string): BootData {
+/**
+ * `origin` is the page's own, e.g. `http://127.0.0.1:41234`; `apps` are the boot data's
+ * `settings.apps` entries (AppPluginConfig), keyed by plugin id, which the app preloader reads.
+ */
+export function defaultBootData(set: SharedModuleSet, origin: string, apps: Record<string, unknown> = {}): BootData {
   const version = installedVersion(set, '@grafana/data');
   const appUrl = `${origin}${APP_SUB_URL}/`;
   const commit = '5f1ad0d5c0ffee5eed5f1ad0d5c0ffee5eed5f1a';
@@ -41,7 +44,8 @@ export function defaultBootData(set: SharedModuleSet, origin: string): BootData 
     timezone: 'browser',
     weekStart: 'browser',
     language: 'en-US',
-    // Grafana 12.1 to 13.0 carry the user's date format locale here; 13.1 dropped it.
+    // The user's date format locale: `locale` up to 12.0, renamed `regionalFormat` in 12.1, gone in 13.1.
+    ...(set.name === 'grafana-11' ? { locale: 'en-US' } : {}),
     ...(set.name === 'grafana-12' ? { regionalFormat: 'en-US' } : {}),
     permissions: {},
     analytics: { identifier: `alice@example.com@${appUrl}` },
@@ -66,6 +70,8 @@ export function defaultBootData(set: SharedModuleSet, origin: string): BootData 
       },
       // @grafana/ui reads feature toggles while it is imported.
       featureToggles: {},
+      // Every installed app, `preload` true only for those enabled in the user's org.
+      apps,
     },
     user,
     navTree: [],

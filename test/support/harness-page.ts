@@ -1,6 +1,7 @@
 /**
- * A browser tab on the harness: a Grafana dashboard URL, the plugin loaded, and
- * `window.footfallHarness` callable from the test with types.
+ * A browser tab on the harness: a Grafana page URL, the panel loaded (`openHarnessPage`) or the app
+ * plugins preloaded by the page itself (`openAppPage`), and `window.footfallHarness` callable from
+ * the test with types.
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import type { FootfallHarness } from '../browser/host/harness-api.ts';
@@ -24,6 +25,11 @@ const METHODS: Record<keyof FootfallHarness, true> = {
   setVariable: true,
   setTimeRange: true,
   emitDataRequest: true,
+  loadDashboard: true,
+  visitDashboard: true,
+  visitExplore: true,
+  visit: true,
+  appPreloads: true,
   versions: true,
   location: true,
   errors: true,
@@ -64,4 +70,49 @@ export async function openHarnessPage(
   const harness = remoteHarness(page);
   await harness.load(`${PLUGIN_PATH}/module.js`);
   return { page, harness };
+}
+
+export interface AppPageOptions {
+  readonly bootData?: BootDataPatch;
+  /**
+   * An image-renderer session: boot data `user.authenticatedBy: 'render'`. The path should then be
+   * the renderer's, e.g. `/d-solo/<uid>/<slug>?orgId=1&panelId=2&render=1`.
+   */
+  readonly render?: boolean;
+  /**
+   * Whether to wait for the page's app preload to end before resolving; defaults to true. Pass false
+   * when the test holds back the settings or a module (`server.hold`), to act while it is pending.
+   */
+  readonly awaitPreload?: boolean;
+}
+
+export interface AppPage extends HarnessPage {
+  /** The text of every `console.error` on the page so far (Grafana logs a failed preload there). */
+  readonly consoleErrors: readonly string[];
+}
+
+/**
+ * Opens `path` (sub-path free) in a new tab of `context`, in front, as a full page load of Grafana:
+ * the page preloads the server's app plugins by itself, as Grafana does at boot, and renders no panel.
+ * Resolves once the page's scripts have run (and, by default, the preload has ended).
+ */
+export async function openAppPage(context: BrowserContext, server: HarnessServer, path: string, options: AppPageOptions = {}): Promise<AppPage> {
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  const patch: BootDataPatch = {
+    ...options.bootData,
+    user: { ...(options.render ? { authenticatedBy: 'render' } : {}), ...options.bootData?.user },
+  };
+  await page.addInitScript((value) => {
+    (globalThis as unknown as { footfallBootDataPatch: BootDataPatch }).footfallBootDataPatch = value;
+  }, patch);
+  // Not `load`: a held module script would hold the load event too.
+  await page.goto(server.pageUrl(path), { waitUntil: 'domcontentloaded' });
+  await page.bringToFront();
+  const harness = remoteHarness(page);
+  if (options.awaitPreload ?? true) await harness.appPreloads();
+  return { page, harness, consoleErrors };
 }

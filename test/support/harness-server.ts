@@ -1,9 +1,12 @@
 /**
  * Grafana's origin as the browser sees it, for the harness: every frontend route under the
  * `/grafana` sub-path serves the host page (so `locationService` sees `/d/<uid>/<slug>`), with
- * Grafana's session cookies; the plugin is served where Grafana serves plugins; and
- * `/grafana/footfall/` is proxied to the collector the way the README's nginx rule does it. Every
- * request to `/grafana/footfall/` is recorded with what it was answered, for assertions on the wire.
+ * Grafana's session cookies; each plugin folder (the panel, app plugins) is served where Grafana
+ * serves plugins, every file in it; app plugins get their boot data entry and their
+ * `/api/plugins/<id>/settings`; and `/grafana/footfall/` is proxied to the collector the way the
+ * README's nginx rule does it. Every request to `/grafana/footfall/` is recorded with what it was
+ * answered, for assertions on the wire, and so is every API and plugin file request. Any path can be
+ * held back until the test releases it, to stage a slow network.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,20 +14,25 @@ import { readFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { serveApp, type AppPluginOptions, type AppPluginSettingsPatch, type ServedApp } from './app-plugins.ts';
 import { APP_SUB_URL, defaultBootData } from './boot-data.ts';
 import { hostBundle } from './host-bundle.ts';
 import { BUILD_PATH, hostPageHtml } from './host-page.ts';
 import { REPO_ROOT, type SharedModuleSet } from './shared-module-sets.ts';
 
 export const PLUGIN_ID = 'footfall-usage-panel';
-/** Where Grafana serves the plugin's `dist/` folder, and so where the panel's module is imported from. */
-export const PLUGIN_PATH = `${APP_SUB_URL}/public/plugins/${PLUGIN_ID}`;
+/** Where Grafana serves a plugin's `dist/` folder: `/grafana/public/plugins/<id>`. */
+export const pluginPath = (id: string): string => `${APP_SUB_URL}/public/plugins/${id}`;
+/** Where the panel's module is imported from. */
+export const PLUGIN_PATH = pluginPath(PLUGIN_ID);
 export const COLLECTOR_PREFIX = `${APP_SUB_URL}/footfall`;
 
 export interface HarnessServerOptions {
   readonly set: SharedModuleSet;
-  /** The folder served as the plugin's: `packages/panel/dist` or a fixture folder with a `module.js`. */
-  readonly pluginDir: string;
+  /** The folder served as the panel's: `packages/panel/dist` or a fixture folder with a `module.js`. */
+  readonly pluginDir?: string;
+  /** App plugins, each served under its plugin.json id, in boot data and at the settings endpoint. */
+  readonly apps?: readonly AppPluginOptions[];
   /** The collector's origin, e.g. `http://127.0.0.1:4318`; `setUpstream` can change it later. */
   readonly upstream?: string;
 }
@@ -44,12 +52,32 @@ export interface CollectorRequest {
   readonly status: number;
 }
 
+/** A request to Grafana's API or to a plugin folder, e.g. `GET /grafana/public/plugins/x/module.js?_cache=1.0.0 200`. */
+export interface GrafanaRequest {
+  /** `Date.now()` when it was answered. */
+  readonly at: number;
+  readonly method: string;
+  /** As the browser sent it, query string included. */
+  readonly url: string;
+  readonly status: number;
+}
+
+/** A path held back: its requests wait, unanswered, until `release()`. */
+export interface HeldPath {
+  /** Resolves when the first request for the path arrives. */
+  readonly arrived: Promise<void>;
+  /** Answers the waiting requests and every later one as usual. */
+  release(): void;
+}
+
 export interface HarnessServer {
   /** The origin, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   /** The value of the `grafana_session` cookie the pages set. */
   readonly sessionToken: string;
   readonly requests: readonly CollectorRequest[];
+  /** Every request to `/grafana/api/` and `/grafana/public/plugins/` so far, in the order answered. */
+  readonly grafanaRequests: readonly GrafanaRequest[];
   /** A page URL from a sub-path-free Grafana path: `pageUrl('/d/abc/slug')` → `<url>/grafana/d/abc/slug`. */
   pageUrl(path: string): string;
   setUpstream(url: string | undefined): void;
@@ -57,6 +85,13 @@ export interface HarnessServer {
   setMode(mode: UpstreamMode, retryAfterSeconds?: number): void;
   /** Resolves once `count` requests reached `/grafana/footfall/` in total, with all of them. */
   waitForRequests(count: number, timeoutMs?: number): Promise<readonly CollectorRequest[]>;
+  /** Changes an app's org setting or the user's access to it; the next settings request and page load see it. */
+  updateApp(id: string, patch: AppPluginSettingsPatch): void;
+  /**
+   * Holds back requests for `path` (with the sub-path, no query string, e.g.
+   * `pluginPath('footfall-app') + '/module.js'`) until released.
+   */
+  hold(path: string): HeldPath;
   close(): Promise<void>;
 }
 
@@ -96,15 +131,25 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string | stri
 }
 
 export async function startHarnessServer(options: HarnessServerOptions): Promise<HarnessServer> {
+  const apps = new Map<string, ServedApp>();
+  for (const app of (options.apps ?? []).map(serveApp)) {
+    if (apps.has(app.id) || app.id === PLUGIN_ID) throw new Error(`two plugin folders with the id ${app.id}`);
+    apps.set(app.id, app);
+  }
+  /** Plugin id → the folder served for it, with a trailing separator. */
+  const pluginDirs = new Map<string, string>([...apps.values()].map((app) => [app.id, normalize(app.dir + sep)]));
+  if (options.pluginDir !== undefined) pluginDirs.set(PLUGIN_ID, normalize(options.pluginDir + sep));
+
   const bundle = await hostBundle(options.set);
   const files: Record<string, string> = {
     [`${BUILD_PATH}/system.js`]: join(REPO_ROOT, 'node_modules/systemjs/dist/system.js'),
     [`${BUILD_PATH}/amd.js`]: join(REPO_ROOT, 'node_modules/systemjs/dist/extras/amd.js'),
     [`${BUILD_PATH}/host.js`]: bundle,
   };
-  const pluginDir = normalize(options.pluginDir + sep);
   const sessionToken = randomBytes(16).toString('hex');
   const requests: CollectorRequest[] = [];
+  const grafanaRequests: GrafanaRequest[] = [];
+  const holds = new Map<string, { arrived: () => void; released: Promise<void>; release: () => void }>();
   const waiters = new Set<() => void>();
   let upstream = options.upstream;
   let mode: UpstreamMode = 'up';
@@ -123,17 +168,35 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     res.end(content);
   };
 
+  const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  };
+
+  const signedIn = (req: IncomingMessage): boolean => (req.headers.cookie ?? '').includes(`grafana_session=${sessionToken}`);
+
+  /** `/api/plugins/<id>/settings`, as Grafana answers it to the signed-in user. */
+  const sendPluginSettings = (req: IncomingMessage, res: ServerResponse, id: string): void => {
+    if (!signedIn(req)) return sendJson(res, 401, { message: 'Unauthorized' });
+    const app = apps.get(id);
+    if (app) {
+      const { status, body } = app.settings();
+      return sendJson(res, status, body);
+    }
+    sendJson(res, 404, { message: 'Plugin not found, no installed plugin with that id' });
+  };
+
   const sendPage = (req: IncomingMessage, res: ServerResponse): void => {
     const headers: Record<string, string | string[]> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
     // Grafana sets these at login; a page load is the harness's login. `Path` is the sub-path.
-    if (!(req.headers.cookie ?? '').includes(`grafana_session=${sessionToken}`)) {
+    if (!signedIn(req)) {
       const expiry = Math.floor(Date.now() / 1000) + 600;
       headers['set-cookie'] = [
         `grafana_session=${sessionToken}; Path=${APP_SUB_URL}; Max-Age=2592000; HttpOnly; SameSite=Lax`,
         `grafana_session_expiry=${expiry}; Path=${APP_SUB_URL}; Max-Age=2592000; SameSite=Lax`,
       ];
     }
-    res.writeHead(200, headers).end(hostPageHtml(defaultBootData(options.set, origin)));
+    const appEntries = Object.fromEntries([...apps.values()].map((app) => [app.id, app.bootEntry()]));
+    res.writeHead(200, headers).end(hostPageHtml(defaultBootData(options.set, origin, appEntries)));
   };
 
   const proxy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -172,18 +235,29 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     upstreamReq.end(body);
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://harness').pathname;
+  const PLUGIN_FILE = new RegExp(`^${APP_SUB_URL}/public/plugins/([^/]+)/(.+)$`);
+  const PLUGIN_SETTINGS = new RegExp(`^${APP_SUB_URL}/api/plugins/([^/]+)/settings$`);
+
+  const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const hold = holds.get(path);
+    if (hold) {
+      hold.arrived();
+      await hold.released;
+    }
     if (path.startsWith(`${COLLECTOR_PREFIX}/`)) return proxy(req, res);
     if (req.method !== 'GET') return void res.writeHead(405).end();
     const file = files[path];
     if (file) return sendFile(res, file);
-    if (path.startsWith(`${PLUGIN_PATH}/`)) {
-      const inPlugin = normalize(join(pluginDir, decodeURIComponent(path.slice(PLUGIN_PATH.length + 1))));
-      return inPlugin.startsWith(pluginDir) ? sendFile(res, inPlugin) : void res.writeHead(404).end();
+    const pluginFile = PLUGIN_FILE.exec(path);
+    const dir = pluginFile && pluginDirs.get(decodeURIComponent(pluginFile[1]!));
+    if (pluginFile && dir) {
+      const inPlugin = normalize(join(dir, decodeURIComponent(pluginFile[2]!)));
+      return inPlugin.startsWith(dir) ? sendFile(res, inPlugin) : void res.writeHead(404).end();
     }
+    const settings = PLUGIN_SETTINGS.exec(path);
+    if (settings) return sendPluginSettings(req, res, decodeURIComponent(settings[1]!));
     if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/`)) {
-      return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not found"}');
+      return sendJson(res, 404, { message: 'Not found' });
     }
     // Grafana answers every other route under its sub-path with the app page; the frontend router
     // decides what it shows (/d/, /d-solo/, /dashboard/snapshot/, /public-dashboards/, …).
@@ -192,7 +266,11 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
   };
 
   const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
+    const path = new URL(req.url ?? '/', 'http://harness').pathname;
+    if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/plugins/`)) {
+      res.on('finish', () => grafanaRequests.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
+    }
+    route(req, res, path).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500);
       res.end(String(error));
     });
@@ -205,6 +283,7 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     url: origin,
     sessionToken,
     requests,
+    grafanaRequests,
     pageUrl: (path) => `${origin}${APP_SUB_URL}${path}`,
     setUpstream(url) {
       upstream = url;
@@ -229,7 +308,30 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
         check();
       });
     },
+    updateApp(id, patch) {
+      const app = apps.get(id);
+      if (!app) throw new Error(`no app plugin ${id} is served`);
+      app.update(patch);
+    },
+    hold(path) {
+      if (holds.has(path)) throw new Error(`${path} is already held`);
+      let arrived!: () => void;
+      let release!: () => void;
+      const held = {
+        arrived: new Promise<void>((resolve) => (arrived = resolve)),
+        released: new Promise<void>((resolve) => (release = resolve)),
+      };
+      holds.set(path, { arrived, released: held.released, release });
+      return {
+        arrived: held.arrived,
+        release() {
+          holds.delete(path);
+          release();
+        },
+      };
+    },
     async close() {
+      for (const hold of holds.values()) hold.release();
       server.closeAllConnections();
       server.close();
       await once(server, 'close');

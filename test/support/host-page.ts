@@ -1,6 +1,7 @@
 /**
- * The HTML the harness serves for every Grafana page URL, laid out like Grafana's index.html: boot
- * data inline, then the loader and the app. Script order matters (see test/browser/host/host.ts).
+ * The HTML the harness serves for every Grafana page URL, laid out like Grafana's index.html: the
+ * sub-path as the document's base URL, boot data inline, then the loader and the app. Script order
+ * matters (see test/browser/host/host.ts).
  */
 import { APP_SUB_URL, type BootData } from './boot-data.ts';
 
@@ -17,6 +18,7 @@ export function hostPageHtml(bootData: BootData): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<base href="${APP_SUB_URL}/">
 <title>Grafana</title>
 <link rel="icon" href="data:,">
 <script>

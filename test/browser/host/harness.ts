@@ -1,7 +1,8 @@
 /**
- * `window.footfallHarness`: Grafana's dashboard page reduced to what a panel plugin sees of it. Each
- * method does what Grafana does for the user action it names, in Grafana's order, through the real
- * @grafana/runtime `locationService` and the stand-in services registered with the real setters.
+ * `window.footfallHarness`: Grafana's pages reduced to what a panel or a preloaded app plugin sees of
+ * them. Each method does what Grafana does for the user action it names, in Grafana's order, through
+ * the real @grafana/runtime `locationService` and the stand-in services registered with the real
+ * setters.
  */
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
@@ -18,9 +19,11 @@ import {
   type PanelProps,
   type TimeRange,
 } from '@grafana/data';
-import { config, EchoEventType, getEchoSrv, locationService, MetaAnalyticsEventName, type MetaAnalyticsEvent } from '@grafana/runtime';
+import { config, locationService } from '@grafana/runtime';
+import { emitDashboardView, emitDataRequest } from './analytics-events.ts';
+import { stateAtUrl, urlValues } from './dashboard-state.ts';
 import { DashboardView } from './dashboard-view.tsx';
-import type { DashboardRef, FootfallHarness, RawRange } from './harness-api.ts';
+import type { AppPreloadResult, DashboardRef, FootfallHarness, RawRange } from './harness-api.ts';
 import type { SystemJs } from './shared-modules.ts';
 import type { DashboardTemplateSrv } from './template-srv.ts';
 
@@ -31,10 +34,12 @@ export interface HarnessDependencies {
   readonly container: HTMLElement;
   /** The page's error list, filled by the page's own listeners before any module ran. */
   readonly errors: string[];
+  /** The boot preload of app plugins, started by the host before any test call. */
+  readonly appPreloads: Promise<AppPreloadResult[]>;
 }
 
-/** Grafana's default dashboard time range. */
-const DEFAULT_RANGE: RawRange = { from: 'now-6h', to: 'now' };
+/** Grafana 11.6+'s Explore pane id: any short key; Grafana makes a random one per pane. */
+const EXPLORE_PANE = 'q7x';
 /** Roughly what a 24 × 1 grid cell leaves a transparent panel without a title (row height 30 px). */
 const PANEL_HEIGHT = 22;
 
@@ -73,10 +78,15 @@ function message(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-export function createHarness({ system, templateSrv, container, errors }: HarnessDependencies): FootfallHarness {
+/** A macrotask later: where Grafana's router or React picks up what a navigation or state change scheduled. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+export function createHarness({ system, templateSrv, container, errors, appPreloads }: HarnessDependencies): FootfallHarness {
   let plugin: PanelPlugin | undefined;
   let root: Root | undefined;
   let mounted: MountedDashboard | undefined;
+  /** `getDashboardSrv().getCurrent()`: the dashboard that is active (mounted or loaded), if any. */
+  let current: DashboardRef | undefined;
 
   const render = (dashboard: MountedDashboard): void => {
     if (!plugin?.panel) throw new Error('load() the plugin before mounting it');
@@ -135,7 +145,14 @@ export function createHarness({ system, templateSrv, container, errors }: Harnes
   };
 
   // A tick after React's commit, so the panel's effects have run when a call resolves.
-  const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+  const settled = nextTask;
+
+  /** The dashboard page goes away (another route renders): Scenes deactivates its scene. */
+  const leaveDashboard = async (): Promise<void> => {
+    if (mounted) await harness.unmount();
+    current = undefined;
+    templateSrv.clear();
+  };
 
   const harness: FootfallHarness = {
     async load(moduleUrl) {
@@ -147,26 +164,10 @@ export function createHarness({ system, templateSrv, container, errors }: Harnes
 
     async mount(options) {
       // The URL wins over the saved dashboard, as when Grafana opens a link with `var-`, `from`, `to`.
-      const search = locationService.getSearch();
-      const variables = (options.variables ?? []).map((spec) => {
-        const fromUrl = search.getAll(`var-${spec.name}`);
-        return { ...spec, multi: spec.multi ?? spec.values.length !== 1, values: fromUrl.length > 0 ? fromUrl : spec.values };
-      });
-      const urlFrom = search.get('from');
-      const urlTo = search.get('to');
-      const range = urlFrom && urlTo ? { from: urlFrom, to: urlTo } : (options.timeRange ?? DEFAULT_RANGE);
-      const timeZone = search.get('timezone') ?? options.timeZone ?? 'browser';
+      const { variables, range, timeZone } = stateAtUrl(options, locationService.getSearch());
       templateSrv.load(options.dashboard, variables);
-      syncUrl(
-        {
-          orgId: String(config.bootData.user.orgId),
-          from: range.from,
-          to: range.to,
-          timezone: timeZone,
-          ...Object.fromEntries(variables.map((v) => [`var-${v.name}`, v.values])),
-        },
-        true,
-      );
+      current = options.dashboard;
+      syncUrl({ orgId: String(config.bootData.user.orgId), ...urlValues(range, timeZone, templateSrv.models()) }, true);
       mounted = {
         dashboard: options.dashboard,
         range,
@@ -181,6 +182,7 @@ export function createHarness({ system, templateSrv, container, errors }: Harnes
     },
 
     async unmount() {
+      if (mounted && current === mounted.dashboard) current = undefined;
       mounted = undefined;
       if (root) flushSync(() => root!.render(null));
       await settled();
@@ -213,19 +215,58 @@ export function createHarness({ system, templateSrv, container, errors }: Harnes
     },
 
     emitDataRequest(request) {
-      const dashboard = mounted?.dashboard;
-      getEchoSrv().addEvent<MetaAnalyticsEvent>({
-        type: EchoEventType.MetaAnalytics,
-        payload: {
-          eventName: MetaAnalyticsEventName.DataRequest,
-          source: 'dashboard',
-          ...request,
-          dashboardUid: request.dashboardUid ?? dashboard?.uid,
-          dashboardName: request.dashboardName ?? dashboard?.title,
-          panelId: request.panelId ?? 1,
-        },
-      });
+      const { pathname, search } = locationService.getLocation();
+      if (new URLSearchParams(search).has('editPanel')) return false;
+      emitDataRequest(request, { dashboard: current, onExplore: pathname.startsWith('/explore') });
+      return true;
     },
+
+    async loadDashboard(options) {
+      // DashboardScenePageStateManager.loadDashboard: the scene is built from the saved model, the
+      // page state set, and `dashboard-view` emitted at once, before React renders the scene. Only
+      // then does the scene activate (variables reach the template service, `getDashboardSrv()` gets
+      // it) and UrlSyncContextProvider write the state into the URL, replacing the entry.
+      templateSrv.clear();
+      current = undefined;
+      emitDashboardView(options.dashboard);
+      await nextTask();
+      const { variables, range, timeZone } = stateAtUrl(options, locationService.getSearch());
+      templateSrv.load(options.dashboard, variables);
+      current = options.dashboard;
+      syncUrl({ orgId: String(config.bootData.user.orgId), ...urlValues(range, timeZone, templateSrv.models()) }, true);
+      await settled();
+    },
+
+    async visitDashboard(options) {
+      const route = options.solo ? 'd-solo' : 'd';
+      // The history listener moves the location at once; the router renders the dashboard page a
+      // task later, which unmounts the previous page and starts loading the dashboard.
+      locationService.push(`/${route}/${encodeURIComponent(options.dashboard.uid)}/${slugify(options.dashboard.title)}${options.search ?? ''}`);
+      await nextTask();
+      await leaveDashboard();
+      await harness.loadDashboard(options);
+    },
+
+    visitExplore(options = {}) {
+      const datasource = { type: options.datasourceType ?? 'prometheus', uid: options.datasourceUid ?? 'prometheus' };
+      const panes = {
+        [EXPLORE_PANE]: {
+          datasource: datasource.uid,
+          queries: [{ refId: 'A', expr: options.expr ?? 'up', range: true, datasource, editorMode: 'code' }],
+          range: { ...(options.range ?? { from: 'now-1h', to: 'now' }) },
+        },
+      };
+      const search = new URLSearchParams({ schemaVersion: '1', panes: JSON.stringify(panes), orgId: String(config.bootData.user.orgId) });
+      locationService.push(`/explore?${search.toString()}`);
+      void leaveDashboard();
+    },
+
+    visit(path) {
+      locationService.push(path);
+      void leaveDashboard();
+    },
+
+    appPreloads: () => appPreloads,
 
     async versions() {
       const [react, reactDom] = await Promise.all([system.import('react'), system.import('react-dom')]);

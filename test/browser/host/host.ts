@@ -5,10 +5,12 @@
  * @grafana/runtime reads while it is imported (`config`; `locationService` takes `appSubUrl` as the
  * browser history's basename).
  */
-import { setEchoSrv, setTemplateSrv } from '@grafana/runtime';
+import { config, setEchoSrv, setTemplateSrv } from '@grafana/runtime';
+import { preloadApps } from './app-preloader.ts';
 import { createEchoSrv } from './echo-srv.ts';
 import { createHarness } from './harness.ts';
 import type { FootfallHarness } from './harness-api.ts';
+import { createPluginLoader } from './plugin-loader.ts';
 import { registerSharedModules, type SystemJs } from './shared-modules.ts';
 import { createTemplateSrv } from './template-srv.ts';
 
@@ -22,7 +24,9 @@ declare global {
 }
 
 registerSharedModules(window.System);
+const loader = createPluginLoader(window.System, config.appSubUrl);
 
+// Grafana's boot order (app.ts): Echo first, then the other services, then the app plugin preload.
 const templateSrv = createTemplateSrv();
 setTemplateSrv(templateSrv);
 setEchoSrv(createEchoSrv());
@@ -30,4 +34,11 @@ setEchoSrv(createEchoSrv());
 const container = document.getElementById('reactRoot');
 if (!container) throw new Error('the page has no #reactRoot');
 
-window.footfallHarness = createHarness({ system: window.System, templateSrv, container, errors: window.footfallPageErrors });
+// The preload starts once the page's scripts have all run (the AMD extra comes after this bundle) and
+// is not awaited by anything on the page, as in Grafana.
+const appPreloads = new Promise<void>((resolve) => {
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
+  else resolve();
+}).then(() => preloadApps(loader));
+
+window.footfallHarness = createHarness({ system: window.System, templateSrv, container, errors: window.footfallPageErrors, appPreloads });

@@ -20,6 +20,8 @@ export interface SystemJs {
   set(id: string, module: object): void;
   addImportMap(map: { imports: Record<string, string> }): void;
   import(id: string): Promise<Record<string, unknown>>;
+  /** Replaceable, as Grafana replaces it with its cache-busting resolve. */
+  resolve(id: string, parentUrl?: string): string;
 }
 
 /** Grafana's prefix: it turns a bare specifier into a URL, which SystemJS's registry requires. */

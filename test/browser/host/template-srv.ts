@@ -1,49 +1,111 @@
 /**
- * Grafana's template service as a panel reaches it (`getTemplateSrv()` and `props.replaceVariables`):
- * the dashboard's variables as `TypedVariableModel`s, and interpolation of them and of Grafana's
- * built-in `__dashboard`, `__user` and `__org` variables. Core's own TemplateSrv lives in Grafana's
- * app code, not in a package, hence this stand-in.
+ * Grafana's template service as a plugin reaches it (`getTemplateSrv()` and `props.replaceVariables`):
+ * the dashboard's variables, and interpolation of them and of Grafana's built-in `__dashboard`,
+ * `__user` and `__org` variables. Core's own TemplateSrv lives in Grafana's app code, not in a
+ * package, hence this stand-in.
+ *
+ * On a Scenes dashboard (every dashboard from Grafana 11.3 on) `getVariables()` returns the
+ * dashboard's variables converted back to the saved model (sceneVariablesSetToVariables with
+ * keepQueryOptions): not the `TypedVariableModel`s the interface promises, and with defaults left
+ * out — no `hide` when it is 0, no `multi` or `skipUrlSync` when false, no `id`, `index` or `state`.
+ * The models here have that shape, so a plugin meets what Grafana really hands it.
  */
-import { LoadingState, VariableHide, type CustomVariableModel, type ScopedVars } from '@grafana/data';
+import type { ScopedVars, TypedVariableModel } from '@grafana/data';
 import { config, type TemplateSrv } from '@grafana/runtime';
-import type { DashboardRef, VariableSpec } from './harness-api.ts';
+import type { AdHocFilterSpec, AnyVariableSpec, DashboardRef, VariableHideSpec } from './harness-api.ts';
+
+interface VariableOptionModel {
+  text: string | string[];
+  value: string | string[];
+  selected?: boolean;
+}
+
+/** A variable as a Scenes dashboard's template service lists it (fields absent where Grafana drops them). */
+export interface SceneVariableModel {
+  readonly name: string;
+  readonly type: 'custom' | 'query' | 'constant' | 'textbox' | 'adhoc';
+  label?: string;
+  hide?: VariableHideSpec;
+  skipUrlSync?: boolean;
+  current?: VariableOptionModel;
+  options?: VariableOptionModel[];
+  query?: string;
+  multi?: boolean;
+  includeAll?: boolean;
+  datasource?: { type: string; uid: string } | null;
+  definition?: string;
+  refresh?: number;
+  regex?: string;
+  filters?: AdHocFilterSpec[];
+  baseFilters?: AdHocFilterSpec[];
+}
 
 export interface DashboardTemplateSrv extends TemplateSrv {
   /** What a dashboard load does: its identity and variables replace the previous dashboard's. */
-  load(dashboard: DashboardRef, variables: readonly VariableSpec[]): void;
-  setCurrent(name: string, values: readonly string[]): CustomVariableModel;
+  load(dashboard: DashboardRef, variables: readonly AnyVariableSpec[]): void;
+  /** The dashboard went away (Scenes restores the empty scene context): no variables, no `__dashboard`. */
+  clear(): void;
+  setCurrent(name: string, values: readonly string[]): SceneVariableModel;
+  /** The loaded variables, for URL sync. */
+  models(): readonly SceneVariableModel[];
 }
 
-function customVariable(spec: VariableSpec, index: number, dashboardUid: string): CustomVariableModel {
-  const multi = spec.multi ?? spec.values.length !== 1;
-  const model: CustomVariableModel = {
-    id: spec.name,
-    name: spec.name,
-    label: spec.name,
-    type: 'custom',
-    rootStateKey: dashboardUid,
-    global: false,
-    hide: VariableHide.dontHide,
-    skipUrlSync: false,
-    index,
-    state: LoadingState.Done,
-    error: null,
-    description: null,
-    multi,
-    includeAll: false,
-    allValue: null,
-    query: spec.values.join(','),
-    current: {},
-    options: spec.values.map((value) => ({ text: value, value, selected: true })),
-  };
-  setCurrentValue(model, spec.values);
+const DEFAULT_DATASOURCE = { type: 'prometheus', uid: 'prometheus' };
+
+function currentOf(values: readonly string[], multi: boolean): VariableOptionModel {
+  const value = multi ? [...values] : (values[0] ?? '');
+  return { text: value, value };
+}
+
+/** sceneVariablesSetToVariables for one variable, defaults removed as it removes them. */
+function sceneModel(spec: AnyVariableSpec): SceneVariableModel {
+  const common = { name: spec.name, label: spec.label, hide: spec.hide ?? 0, skipUrlSync: spec.skipUrlSync ?? false };
+  let model: SceneVariableModel;
+  if (spec.type === 'adhoc') {
+    model = {
+      ...common,
+      type: 'adhoc',
+      datasource: spec.datasource ?? DEFAULT_DATASOURCE,
+      baseFilters: [],
+      filters: spec.filters.map((filter) => ({ ...filter })),
+    };
+  } else {
+    const type = spec.type ?? 'custom';
+    const multi = type !== 'constant' && type !== 'textbox' && (spec.multi ?? spec.values.length !== 1);
+    const current = currentOf(spec.values, multi);
+    const options = spec.values.map((value) => ({ text: value, value, selected: true }));
+    switch (type) {
+      case 'custom':
+        model = { ...common, type, current, options, query: spec.values.join(','), multi, includeAll: false };
+        break;
+      case 'query':
+        model = {
+          ...common,
+          type,
+          current,
+          options,
+          query: `label_values(${spec.name})`,
+          definition: `label_values(${spec.name})`,
+          datasource: spec.datasource ?? DEFAULT_DATASOURCE,
+          refresh: 1,
+          regex: '',
+          includeAll: false,
+          multi,
+        };
+        break;
+      case 'constant':
+        model = { ...common, type, current, query: String(current.value), hide: 2 };
+        break;
+      case 'textbox':
+        model = { ...common, type, current, options: [{ ...current, selected: true }], query: String(current.value) };
+        break;
+    }
+  }
+  if (model.hide === 0) delete model.hide;
+  if (!model.skipUrlSync) delete model.skipUrlSync;
+  if (!model.multi) delete model.multi;
+  if (model.label === undefined || model.label === '') delete model.label;
   return model;
-}
-
-function setCurrentValue(model: CustomVariableModel, values: readonly string[]): void {
-  const value = model.multi ? [...values] : (values[0] ?? '');
-  model.current = { text: value, value, selected: true };
-  for (const option of model.options) option.selected = values.includes(String(option.value));
 }
 
 /** Grafana's formats for a multi-value variable: `glob` by default, `csv`/`raw` join with commas. */
@@ -59,7 +121,7 @@ const VARIABLE = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:}]+))?(?::
 
 export function createTemplateSrv(): DashboardTemplateSrv {
   let dashboard: DashboardRef = { uid: '', title: '' };
-  let variables: CustomVariableModel[] = [];
+  let variables: SceneVariableModel[] = [];
 
   /** Built-in variables: an object whose fields a path reads, and whose text is its `toString`. */
   const builtIn = (name: string): Record<string, unknown> | undefined => {
@@ -81,22 +143,29 @@ export function createTemplateSrv(): DashboardTemplateSrv {
     if (scopedValue !== undefined) return format(scopedValue as string | string[], formatName);
     const system = builtIn(name);
     if (system) return String(fieldPath === undefined ? system : (system[fieldPath] ?? ''));
-    const variable = variables.find((v) => v.name === name);
-    return variable && 'value' in variable.current ? format(variable.current.value, formatName) : undefined;
+    const value = variables.find((v) => v.name === name)?.current?.value;
+    return value === undefined ? undefined : format(value, formatName);
   };
 
   return {
     load(next, specs) {
       dashboard = next;
-      variables = specs.map((spec, index) => customVariable(spec, index, next.uid));
+      variables = specs.map(sceneModel);
+    },
+    clear() {
+      dashboard = { uid: '', title: '' };
+      variables = [];
     },
     setCurrent(name, values) {
       const variable = variables.find((v) => v.name === name);
-      if (!variable) throw new Error(`no variable ${name} on dashboard ${dashboard.uid}`);
-      setCurrentValue(variable, values);
+      if (!variable?.current) throw new Error(`no variable with values named ${name} on dashboard ${dashboard.uid}`);
+      variable.current = currentOf(values, variable.multi === true);
+      for (const option of variable.options ?? []) option.selected = values.includes(String(option.value));
       return variable;
     },
-    getVariables: () => [...variables],
+    models: () => variables,
+    // Grafana hands plugins the saved-model shape under this type too (with a ts-expect-error).
+    getVariables: () => variables.map((v) => structuredClone(v)) as unknown as TypedVariableModel[],
     replace(target, scopedVars, formatArg) {
       if (!target) return target ?? '';
       const formatName = typeof formatArg === 'string' ? formatArg : undefined;
