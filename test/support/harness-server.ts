@@ -33,6 +33,8 @@ export interface HarnessServerOptions {
   readonly pluginDir?: string;
   /** App plugins, each served under its plugin.json id, in boot data and at the settings endpoint. */
   readonly apps?: readonly AppPluginOptions[];
+  /** The saved dashboards `GET /api/search` finds (Grafana's search answers the signed-in user with these). */
+  readonly dashboards?: readonly SavedDashboard[];
   /** The collector's origin, e.g. `http://127.0.0.1:4318`; `setUpstream` can change it later. */
   readonly upstream?: string;
 }
@@ -68,6 +70,13 @@ export interface HeldPath {
   readonly arrived: Promise<void>;
   /** Answers the waiting requests and every later one as usual. */
   release(): void;
+}
+
+/** A saved dashboard as Grafana's search knows it; no folder: the General folder. */
+export interface SavedDashboard {
+  readonly uid: string;
+  readonly title: string;
+  readonly folderTitle?: string;
 }
 
 export interface HarnessServer {
@@ -185,6 +194,38 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     sendJson(res, 404, { message: 'Plugin not found, no installed plugin with that id' });
   };
 
+  /**
+   * `/api/search` as Grafana answers it (pkg/api/search.go, the legacy search's hit list): dashboards
+   * only with `type=dash-db`, filtered by `dashboardUIDs`, folder fields only for dashboards in a folder.
+   */
+  const sendSearch = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!signedIn(req)) return sendJson(res, 401, { message: 'Unauthorized' });
+    const query = new URL(req.url ?? '/', 'http://harness').searchParams;
+    const uids = new Set(query.getAll('dashboardUIDs'));
+    const limit = Number(query.get('limit') ?? 1000) || 1000;
+    const hits = (options.dashboards ?? [])
+      .filter((d) => uids.size === 0 || uids.has(d.uid))
+      .slice(0, limit)
+      .map((d, i) => {
+        const slug = d.title.toLowerCase().replace(/[^\w ]+/g, '').replace(/ +/g, '-');
+        return {
+          id: i + 1,
+          uid: d.uid,
+          orgId: 1,
+          title: d.title,
+          uri: `db/${slug}`,
+          url: `${APP_SUB_URL}/d/${d.uid}/${slug}`,
+          slug: '',
+          type: 'dash-db',
+          tags: [],
+          isStarred: false,
+          sortMeta: 0,
+          ...(d.folderTitle ? { folderId: 100, folderUid: `folder-${d.folderTitle}`, folderTitle: d.folderTitle, folderUrl: `${APP_SUB_URL}/dashboards/f/folder` } : {}),
+        };
+      });
+    sendJson(res, 200, query.get('type') === 'dash-folder' ? [] : hits);
+  };
+
   const sendPage = (req: IncomingMessage, res: ServerResponse): void => {
     const headers: Record<string, string | string[]> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
     // Grafana sets these at login; a page load is the harness's login. `Path` is the sub-path.
@@ -256,6 +297,7 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     }
     const settings = PLUGIN_SETTINGS.exec(path);
     if (settings) return sendPluginSettings(req, res, decodeURIComponent(settings[1]!));
+    if (path === `${APP_SUB_URL}/api/search`) return sendSearch(req, res);
     if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/`)) {
       return sendJson(res, 404, { message: 'Not found' });
     }
