@@ -4,14 +4,15 @@ import { resolveOptions, type FootfallOptions } from './settings.ts';
 import { installDeliveringEchoSrv } from './testing/echo.ts';
 import { resetGrafana, setTemplateVariables, setUser, USER_13_1 } from './testing/grafana.ts';
 import { expectedBuckets, histogramOf, pointsOf, totalOf, type WirePoint } from './testing/otlp.ts';
-import { createTestPage, useFakeClock, type TestPage } from './testing/page.ts';
+import { useFakeClock } from './testing/page.ts';
 import { createRecordingFetch, type RecordingFetch } from './testing/recording-fetch.ts';
 import { startCollector } from './testing/collector.ts';
 import { startScriptedServer } from './testing/http-server.ts';
 import { scrape, sumOf } from '../../../test/support/exposition.ts';
 import { ABSOLUTE_TIME_RANGE, ATTR, METRIC, METRIC_CATALOG } from './names.ts';
 import { MAX_VALUES_PER_VARIABLE } from './selections.ts';
-import { createPageTracker, type PageTracker, type PanelView } from './tracker.ts';
+import type { PageTracker, PanelView } from './tracker.ts';
+import { closeTestTabs, openTestTab, type TestTab } from './testing/tab.ts';
 
 const DASHBOARD = { uid: 'abc123', title: 'Sales overview' };
 const OTHER = { uid: 'zz9', title: 'Infra' };
@@ -32,31 +33,8 @@ function viewOf(dashboard = DASHBOARD, options: Partial<FootfallOptions> = {}, t
   };
 }
 
-interface Harness {
-  readonly net: RecordingFetch;
-  readonly page: TestPage;
-  readonly tracker: PageTracker;
-  /** Everything the receiver accepted so far, after letting pending requests finish. */
-  delivered(): Promise<WirePoint[]>;
-}
-
-const live: PageTracker[] = [];
-
-/** A page of the browser tab: a tracker on jsdom's window, document and sessionStorage. */
-function openPage(net: RecordingFetch = createRecordingFetch()): Harness {
-  const page = createTestPage(net.fetch);
-  const tracker = createPageTracker(page.platform, '1.2.3');
-  live.push(tracker);
-  return {
-    net,
-    page,
-    tracker,
-    async delivered() {
-      await net.idle();
-      return net.delivered();
-    },
-  };
-}
+type Harness = TestTab;
+const openPage = (net?: RecordingFetch): Harness => openTestTab(net);
 
 /** The next page of the same tab: the old page's tracker is gone, sessionStorage and the receiver stay. */
 async function reload(previous: Harness): Promise<Harness> {
@@ -78,7 +56,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const t of live.splice(0)) await t.dispose();
+  await closeTestTabs();
   vi.useRealTimers();
 });
 
@@ -540,7 +518,7 @@ describe("Grafana's data-request events", () => {
   let tracker: PageTracker;
   beforeEach(() => {
     installDeliveringEchoSrv();
-    // As page-tracker.ts wires the page's tracker.
+    // As the page hub (hub.ts) wires the page's tracker.
     registerEchoBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => tracker.onEchoEvent(e) });
   });
 

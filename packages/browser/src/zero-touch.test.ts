@@ -8,10 +8,11 @@ import { EchoEventType, getEchoSrv, locationService } from '@grafana/runtime';
 import { ATTR, METRIC } from './names.ts';
 import { installDeliveringEchoSrv } from './testing/echo.ts';
 import { resetGrafana } from './testing/grafana.ts';
-import { histogramOf, pointsOf, totalOf, type WirePoint } from './testing/otlp.ts';
-import { createTestPage, useFakeClock, type TestPage } from './testing/page.ts';
-import { createRecordingFetch, type RecordingFetch } from './testing/recording-fetch.ts';
-import { createPageTracker, LOOKUP_DELAY_MS, type PageTracker, type Platform } from './tracker.ts';
+import { histogramOf, pointsOf, totalOf } from './testing/otlp.ts';
+import { useFakeClock } from './testing/page.ts';
+import type { RecordingFetch } from './testing/recording-fetch.ts';
+import { closeTestTabs, openTestTab, type TestTab } from './testing/tab.ts';
+import { LOOKUP_DELAY_MS, type Platform } from './tracker.ts';
 import type { DashboardIdentity } from './machine.ts';
 
 const SECOND = 1000;
@@ -19,33 +20,12 @@ const SALES = { uid: 'sales', title: 'Sales overview', folder: 'Business' };
 const INFRA = { uid: 'infra', title: 'Infra', folder: '' };
 const PERSONAL = ['user.login', 'user.name', 'user.email', 'user.id', 'enduser.id'];
 
-interface Tab {
-  readonly net: RecordingFetch;
-  readonly page: TestPage;
-  readonly tracker: PageTracker;
-  delivered(): Promise<WirePoint[]>;
-}
-
-const live: PageTracker[] = [];
-
-function openTab(options: { net?: RecordingFetch; lookup?: Platform['lookup']; renderer?: boolean; jsonData?: Record<string, unknown> } = {}): Tab {
-  const net = options.net ?? createRecordingFetch();
-  const page = createTestPage(net.fetch);
-  const platform: Platform = { ...page.platform, ...(options.lookup ? { lookup: options.lookup } : {}), renderer: options.renderer === true };
-  const tracker = createPageTracker(platform, '1.2.3');
-  tracker.enableZeroTouch({ heartbeatIntervalSeconds: 10, exportIntervalSeconds: 60, ...options.jsonData });
+function openTab(options: { net?: RecordingFetch; lookup?: Platform['lookup']; renderer?: boolean; jsonData?: Record<string, unknown> } = {}): TestTab {
+  const tab = openTestTab(options.net, { ...(options.lookup ? { lookup: options.lookup } : {}), renderer: options.renderer === true });
+  tab.tracker.enableZeroTouch({ heartbeatIntervalSeconds: 10, exportIntervalSeconds: 60, ...options.jsonData });
   // What the page hub does for the tracker it loaded.
-  getEchoSrv().addBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => tracker.onEchoEvent(e) });
-  live.push(tracker);
-  return {
-    net,
-    page,
-    tracker,
-    async delivered() {
-      await net.idle();
-      return net.delivered();
-    },
-  };
+  getEchoSrv().addBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => tab.tracker.onEchoEvent(e) });
+  return tab;
 }
 
 /** Grafana loading a dashboard page: the URL first, then (after the dashboard JSON) its `dashboard-view`. */
@@ -93,7 +73,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const t of live.splice(0)) await t.dispose();
+  await closeTestTabs();
   vi.useRealTimers();
 });
 
