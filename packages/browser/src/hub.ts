@@ -17,7 +17,8 @@ import type { DebugInfo, EarlyLocation, EchoEventLike, PageTracker, PanelView } 
 
 /** What the lazily loaded model module (model-entry.ts) exports. */
 export interface ModelModule {
-  startTracker(early: readonly EarlyLocation[], version: string, renderer: boolean): PageTracker;
+  /** With `zeroTouch` (the app's settings), the early locations are tracked as they happened. */
+  startTracker(early: readonly EarlyLocation[], version: string, renderer: boolean, zeroTouch: Partial<FootfallOptions> | undefined): PageTracker;
 }
 
 export interface PageHub {
@@ -29,7 +30,7 @@ export interface PageHub {
   detachPanel(instance: object): void;
   /** Undefined until the tracker is loaded. */
   debugInfo(): DebugInfo | undefined;
-  /** The tracker once loaded; undefined if it will not be (an image-renderer page, or it failed to load). */
+  /** The tracker, loading it if it is not yet; undefined if it will not be (an image-renderer page, or it failed to load). */
   ready(): Promise<PageTracker | undefined>;
 }
 
@@ -149,8 +150,7 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
     loading ??= load().then(
       (model) => {
         locations?.unsubscribe();
-        const t = model.startTracker(earlyLocations.splice(0), version, renderer);
-        if (zeroTouch) t.enableZeroTouch(zeroTouch);
+        const t = model.startTracker(earlyLocations.splice(0), version, renderer, zeroTouch);
         for (const [instance, view] of panels) t.attach(instance, view);
         for (const { event, at } of earlyEvents.splice(0)) t.onEchoEvent(event, at);
         tracker = t;

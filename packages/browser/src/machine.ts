@@ -166,6 +166,8 @@ export interface Step {
 
 /** Identities remembered from Grafana's events (a user opening more dashboards than this gets lookups). */
 const KNOWN_IDENTITIES = 50;
+/** Records held for a dashboard not yet named; past this the session goes on without the name. */
+export const MAX_HELD_RECORDS = 500;
 /** A `data-request` counts this many queries at most (its `totalQueries`): one panel's refIds. */
 export const MAX_QUERIES_PER_REQUEST = 100;
 
@@ -245,10 +247,11 @@ class Transition {
   record(metric: MetricName, value: number, extra: Attributes = {}): void {
     const session = this.state.session;
     if (!session) return;
-    if (session.identity === undefined) {
+    if (session.identity === undefined && session.held.length < MAX_HELD_RECORDS) {
       this.setSession({ held: [...session.held, { metric, value, extra }] });
       return;
     }
+    if (session.identity === undefined) this.release();
     this.emit({ type: 'record', metric, value, attributes: { ...this.attributes(session), ...extra } });
   }
 

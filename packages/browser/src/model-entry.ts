@@ -7,6 +7,8 @@ import type { DashboardIdentity } from './machine.ts';
 import type { ModelModule } from './hub.ts';
 import { createPageTracker, type Platform } from './tracker.ts';
 
+const LOOKUP_TIMEOUT_MS = 5_000;
+
 /**
  * A dashboard's title and folder from Grafana's search API, as the signed-in user may see them; for a
  * dashboard whose `dashboard-view` event fired before footfall was loaded.
@@ -15,6 +17,8 @@ async function lookupDashboard(uid: string): Promise<DashboardIdentity | undefin
   const response = await fetch(`${appSubUrl()}/api/search?type=dash-db&dashboardUIDs=${encodeURIComponent(uid)}&limit=1`, {
     credentials: 'same-origin',
     headers: { Accept: 'application/json' },
+    // The session's counts wait for this answer: a Grafana that does not answer must not hold them long.
+    signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
   });
   if (!response.ok) return undefined;
   const hits: unknown = await response.json();
@@ -45,5 +49,5 @@ function browserPlatform(renderer: boolean): Platform {
   };
 }
 
-export const startTracker: ModelModule['startTracker'] = (early, version, renderer) =>
-  createPageTracker(browserPlatform(renderer), version, early);
+export const startTracker: ModelModule['startTracker'] = (early, version, renderer, zeroTouch) =>
+  createPageTracker(browserPlatform(renderer), version, early, zeroTouch);

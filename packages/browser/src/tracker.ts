@@ -110,10 +110,15 @@ function payloadOf(event: EchoEventLike): Record<string, unknown> {
   return (typeof event.payload === 'object' && event.payload !== null ? event.payload : {}) as Record<string, unknown>;
 }
 
-export function createPageTracker(platform: Platform, version: string, early: readonly EarlyLocation[] = []): PageTracker {
+export function createPageTracker(
+  platform: Platform,
+  version: string,
+  early: readonly EarlyLocation[] = [],
+  zeroTouch: Partial<FootfallOptions> | undefined = undefined,
+): PageTracker {
   const panels = new Map<object, PanelView>();
   let reporter: object | undefined;
-  let appOptions: FootfallOptions | undefined;
+  let appOptions: FootfallOptions | undefined = zeroTouch ? resolveOptions(zeroTouch) : undefined;
   let meter: PanelMeter | undefined;
   let meterKey = '';
   let user: UserContext = currentUser(platform.navigatorLanguage);
@@ -250,13 +255,16 @@ export function createPageTracker(platform: Platform, version: string, early: re
     meterKey = key;
   }
 
-  /** After the options may have changed: the pipeline, the heartbeat and the machine follow them. */
-  function applyOptions(): void {
+  /**
+   * After the options may have changed: the pipeline, the heartbeat and the machine follow them, and
+   * the location is read again with them (the variable allow-list may have changed) unless told not to.
+   */
+  function applyOptions(reread = true): void {
     ensureMeter();
     const ms = options().heartbeatIntervalSeconds * 1000;
     if (heartbeatTimer !== undefined && ms !== heartbeatMs) startHeartbeat();
     dispatch({ type: 'settings', at: platform.now(), settings: machineSettings(), ...(appOptions ? { zeroTouch: true } : {}) });
-    relocate();
+    if (reread) relocate();
   }
 
   // ---- timers ------------------------------------------------------------------------------------------
@@ -381,6 +389,8 @@ export function createPageTracker(platform: Platform, version: string, early: re
   platform.window.addEventListener('pagehide', handlers.pagehide);
   platform.window.addEventListener('pageshow', handlers.pageshow);
 
+  // The app's settings first, so the locations the page showed before the tracker loaded are tracked.
+  if (appOptions) guarded(applyOptions)(false);
   for (const location of early) guarded(onLocation)({ pathname: location.pathname }, location.search, location.at);
   // A BehaviorSubject: the current location arrives at once.
   const locationSubscription = locationService

@@ -9,10 +9,10 @@ import { ATTR, METRIC } from './names.ts';
 import { installDeliveringEchoSrv } from './testing/echo.ts';
 import { resetGrafana } from './testing/grafana.ts';
 import { histogramOf, pointsOf, totalOf } from './testing/otlp.ts';
-import { useFakeClock } from './testing/page.ts';
-import type { RecordingFetch } from './testing/recording-fetch.ts';
+import { createTestPage, useFakeClock } from './testing/page.ts';
+import { createRecordingFetch, type RecordingFetch } from './testing/recording-fetch.ts';
 import { closeTestTabs, openTestTab, type TestTab } from './testing/tab.ts';
-import { LOOKUP_DELAY_MS, type Platform } from './tracker.ts';
+import { createPageTracker, LOOKUP_DELAY_MS, type Platform } from './tracker.ts';
 import type { DashboardIdentity } from './machine.ts';
 
 const SECOND = 1000;
@@ -189,6 +189,27 @@ describe('zero-touch', () => {
     const points = await tab.delivered();
     expect(points.filter((p) => p.metric.startsWith('grafana.dashboard.'))).toEqual([]);
     expect(tab.tracker.debugInfo().skipped).toBeDefined();
+  });
+
+  test('locations shown before the tracker loaded count as they happened, each once', async () => {
+    const net = createRecordingFetch();
+    const page = createTestPage(net.fetch);
+    const t0 = Date.now();
+    locationService.push(`/d/${INFRA.uid}/infra?orgId=1`);
+    const early = [
+      { at: t0 - 3 * SECOND, pathname: `/d/${SALES.uid}/sales-overview`, search: { orgId: '1' } },
+      { at: t0 - SECOND, pathname: `/d/${INFRA.uid}/infra`, search: { orgId: '1' } },
+    ];
+    const tracker = createPageTracker(page.platform, '1.2.3', early, { heartbeatIntervalSeconds: 10 });
+    tracker.onEchoEvent({ type: 'meta-analytics', payload: { eventName: 'dashboard-view', dashboardUid: INFRA.uid, dashboardName: INFRA.title, folderName: '' } });
+    await advance(5 * SECOND);
+    page.pagehide();
+    await net.idle();
+    const points = net.delivered();
+    await tracker.dispose();
+    expect(totalOf(points, METRIC.SESSIONS, of(SALES))).toBe(1);
+    expect(totalOf(points, METRIC.SESSIONS, of(INFRA))).toBe(1);
+    expect(histogramOf(points, METRIC.SESSION_DURATION, of(SALES))).toMatchObject({ count: 1, sum: 2 });
   });
 
   test('a reload is one session and one duration observation', async () => {
