@@ -98,7 +98,7 @@ export interface PageTracker {
 /** Apps whose queries are not a dashboard's: Explore and alerting run their own. */
 const NON_DASHBOARD_SOURCES = new Set(['explore', 'correlations', 'alerting', 'unified-alerting', 'cloud-alerting']);
 /** How long a session waits for Grafana's `dashboard-view` before asking the API for its folder. */
-export const LOOKUP_DELAY_MS = 2_000;
+export const LOOKUP_DELAY_MS = 1_000;
 /** Slack after the inactivity deadline, so the check runs after it rather than just before. */
 const INACTIVITY_SLACK_MS = 1_000;
 
