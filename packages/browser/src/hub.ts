@@ -13,7 +13,8 @@
 import { config, EchoEventType, locationService, registerEchoBackend } from '@grafana/runtime';
 import { classifyPath, isRenderFlag } from './machine.ts';
 import type { FootfallOptions } from './settings.ts';
-import type { DebugInfo, EarlyLocation, EchoEventLike, PageTracker, PanelView } from './tracker.ts';
+import type { EchoEventLike } from './adapters/echo.ts';
+import type { DebugInfo, EarlyLocation, PageTracker, PanelView } from './tracker.ts';
 
 /** What the lazily loaded model module (model-entry.ts) exports. */
 export interface ModelModule {

@@ -10,11 +10,13 @@
 import { getTemplateSrv, locationService } from '@grafana/runtime';
 import type { DeliveryStatus } from './durable-exporter.ts';
 import { engagementOf } from './engagement.ts';
-import { currentGrafana, currentUser, isPublicDashboard, resolveEndpoint, text, type UserContext } from './grafana-context.ts';
+import { locationEvent, variablesAt } from './adapters/dashboard-context.ts';
+import { echoEvents, type EchoEventLike } from './adapters/echo.ts';
+import { followPageLifecycle } from './adapters/page-lifecycle.ts';
+import { currentGrafana, currentUser, isPublicDashboard, resolveEndpoint, type UserContext } from './grafana-context.ts';
 import {
   describe,
   initialState,
-  isRenderFlag,
   step,
   type DashboardIdentity,
   type Effect,
@@ -26,7 +28,7 @@ import {
 } from './machine.ts';
 import { createPanelMeter, type PanelMeter, type PanelMeterSettings } from './meter.ts';
 import { ATTR, PANEL_SERVICE_NAME } from './names.ts';
-import { timeRangeLabel, variableKinds, variablePolicy, variablesFromModels, variablesFromSearch, type VariableSelection } from './selections.ts';
+import { timeRangeLabel, variablePolicy } from './selections.ts';
 import { loadStoredSession, saveStoredSession } from './session.ts';
 import { DEFAULT_OPTIONS, resolveOptions, type FootfallOptions } from './settings.ts';
 
@@ -68,12 +70,6 @@ export interface Platform {
   readonly renderer?: boolean;
 }
 
-/** A Grafana Echo event, as far as the tracker reads it. */
-export interface EchoEventLike {
-  readonly type?: unknown;
-  readonly payload?: unknown;
-}
-
 /** A location the page showed before the tracker existed (the app's module loads the tracker lazily). */
 export interface EarlyLocation {
   readonly at: number;
@@ -95,8 +91,6 @@ export interface PageTracker {
   dispose(): Promise<void>;
 }
 
-/** Apps whose queries are not a dashboard's: Explore and alerting run their own. */
-const NON_DASHBOARD_SOURCES = new Set(['explore', 'correlations', 'alerting', 'unified-alerting', 'cloud-alerting']);
 /** How long a session waits for Grafana's `dashboard-view` before asking the API for its folder. */
 export const LOOKUP_DELAY_MS = 1_000;
 /** Slack after the inactivity deadline, so the check runs after it rather than just before. */
@@ -104,10 +98,6 @@ const INACTIVITY_SLACK_MS = 1_000;
 
 function withoutEmpty(attributes: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ''));
-}
-
-function payloadOf(event: EchoEventLike): Record<string, unknown> {
-  return (typeof event.payload === 'object' && event.payload !== null ? event.payload : {}) as Record<string, unknown>;
 }
 
 export function createPageTracker(
@@ -280,82 +270,7 @@ export function createPageTracker(
     heartbeatTimer = undefined;
   }
 
-  // ---- adapter: the dashboard context (URL + Echo) ------------------------------------------------------
-
-  /**
-   * The variables a location shows: the URL's `var-*`, which Grafana keeps in sync with the pickers.
-   * A panel is rendered inside its dashboard, so when a session starts under a panel the template
-   * service (which also knows variables kept out of the URL) is that dashboard's. The app sees the URL
-   * change before the next dashboard's variables load, so it goes by the URL alone.
-   */
-  function variablesAt(search: Readonly<Record<string, unknown>>): VariableSelection {
-    const o = options();
-    const policy = variablePolicy(o.variableAllowList, o);
-    let models: unknown;
-    try {
-      models = getTemplateSrv()?.getVariables();
-    } catch {
-      // No template service (a page Grafana did not set up): the URL is all there is.
-    }
-    if (state.session === undefined && reporter !== undefined && appOptions === undefined && Array.isArray(models) && models.length > 0) {
-      return variablesFromModels(models, policy);
-    }
-    // The models' types and visibility say which URL parameters are ad-hoc filters, text boxes or
-    // hidden; a name they do not know is judged by its value's shape.
-    return variablesFromSearch(search, policy, variableKinds(models));
-  }
-
-
-  function onLocation(location: { pathname: string }, search: Readonly<Record<string, unknown>>, at: number): void {
-    const from = search.from;
-    const to = search.to;
-    dispatch({
-      type: 'location',
-      at,
-      pathname: location.pathname,
-      render: isRenderFlag(search.render),
-      variables: variablesAt(search),
-      timeRange: typeof from === 'string' && typeof to === 'string' ? timeRangeLabel(from, to) : '',
-    });
-  }
-
-  /** The location again, read with the current options (the variable allow-list may have changed). */
-  function relocate(): void {
-    onLocation(locationService.getLocation(), locationService.getSearchObject() as Record<string, unknown>, platform.now());
-  }
-
-  /** Grafana's meta-analytics events: `dashboard-view` names a dashboard, `data-request` is one panel's queries. */
-  function onEcho(event: EchoEventLike, at: number): void {
-    if (event.type !== 'meta-analytics') return;
-    const payload = payloadOf(event);
-    const uid = text(payload.dashboardUid);
-    if (payload.eventName === 'dashboard-view') {
-      if (uid !== '') {
-        dispatch({ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: text(payload.folderName) }, fromView: true });
-      }
-      return;
-    }
-    if (payload.eventName !== 'data-request' || NON_DASHBOARD_SOURCES.has(text(payload.source))) return;
-    // Every query event names its dashboard's folder too (Grafana 11.6+): enough to identify a session
-    // whose `dashboard-view` fired before this module was loaded.
-    if (uid !== '' && typeof payload.folderName === 'string') {
-      dispatch({ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: payload.folderName }, fromView: false });
-    }
-    const ms = typeof payload.duration === 'number' ? payload.duration : Number.NaN;
-    const total = typeof payload.totalQueries === 'number' && Number.isFinite(payload.totalQueries) ? payload.totalQueries : 1;
-    dispatch({
-      type: 'query',
-      at,
-      uid,
-      queries: total,
-      failed: payload.error !== undefined && payload.error !== null && payload.error !== '',
-      datasourceType: text(payload.datasourceType),
-      // Grafana reports milliseconds (request end minus start); the catalog's unit is seconds.
-      durationSeconds: Number.isFinite(ms) && ms >= 0 ? ms / 1000 : undefined,
-    });
-  }
-
-  // ---- adapter: the page lifecycle ------------------------------------------------------------------
+  // ---- adapters ---------------------------------------------------------------------------------------------
 
   const guarded =
     <A extends unknown[]>(fn: (...args: A) => void) =>
@@ -368,34 +283,32 @@ export function createPageTracker(
       }
     };
 
-  const handlers = {
-    engagement: guarded(() => dispatch({ type: 'engagement', at: platform.now(), state: engagementOf(platform.document) })),
-    pagehide: guarded((event: Event) =>
-      dispatch({ type: 'pagehide', at: platform.now(), persisted: (event as PageTransitionEvent).persisted === true }),
-    ),
-    pageshow: guarded((event: Event) =>
-      dispatch({
-        type: 'pageshow',
-        at: platform.now(),
-        persisted: (event as PageTransitionEvent).persisted === true,
-        state: engagementOf(platform.document),
-      }),
-    ),
-  };
+  function onLocation(pathname: string, search: Readonly<Record<string, unknown>>, at: number): void {
+    const o = options();
+    let models: unknown;
+    try {
+      models = getTemplateSrv()?.getVariables();
+    } catch {
+      // No template service (a page Grafana did not set up): the URL is all there is.
+    }
+    const preferModels = state.session === undefined && reporter !== undefined && appOptions === undefined;
+    dispatch(locationEvent(pathname, search, at, variablesAt(search, models, variablePolicy(o.variableAllowList, o), preferModels)));
+  }
 
-  platform.document.addEventListener('visibilitychange', handlers.engagement);
-  platform.window.addEventListener('focus', handlers.engagement);
-  platform.window.addEventListener('blur', handlers.engagement);
-  platform.window.addEventListener('pagehide', handlers.pagehide);
-  platform.window.addEventListener('pageshow', handlers.pageshow);
+  /** The location again, read with the current options (the variable allow-list may have changed). */
+  function relocate(): void {
+    onLocation(locationService.getLocation().pathname, locationService.getSearchObject() as Record<string, unknown>, platform.now());
+  }
+
+  const stopFollowingPage = followPageLifecycle(platform, guarded(dispatch));
 
   // The app's settings first, so the locations the page showed before the tracker loaded are tracked.
   if (appOptions) guarded(applyOptions)(false);
-  for (const location of early) guarded(onLocation)({ pathname: location.pathname }, location.search, location.at);
+  for (const location of early) guarded(onLocation)(location.pathname, location.search, location.at);
   // A BehaviorSubject: the current location arrives at once.
   const locationSubscription = locationService
     .getLocationObservable()
-    .subscribe(guarded((location: { pathname: string }) => onLocation(location, locationService.getSearchObject() as Record<string, unknown>, platform.now())));
+    .subscribe(guarded((location: { pathname: string }) => onLocation(location.pathname, locationService.getSearchObject() as Record<string, unknown>, platform.now())));
 
   // ---- the hosts -----------------------------------------------------------------------------------------
 
@@ -423,16 +336,12 @@ export function createPageTracker(
       appOptions = resolveOptions(raw);
       applyOptions();
     }),
-    onEchoEvent: (event, at = platform.now()) => guarded(onEcho)(event, at),
+    onEchoEvent: (event, at = platform.now()) => guarded(() => echoEvents(event, at).forEach(dispatch))(),
     debugInfo() {
       return { ...describe(state), delivery: meter?.status(), host: appOptions ? 'app' : 'panel' };
     },
     async dispose() {
-      platform.document.removeEventListener('visibilitychange', handlers.engagement);
-      platform.window.removeEventListener('focus', handlers.engagement);
-      platform.window.removeEventListener('blur', handlers.engagement);
-      platform.window.removeEventListener('pagehide', handlers.pagehide);
-      platform.window.removeEventListener('pageshow', handlers.pageshow);
+      stopFollowingPage();
       locationSubscription.unsubscribe();
       stopHeartbeat();
       if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
