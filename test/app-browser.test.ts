@@ -82,7 +82,19 @@ describe.each(SHARED_MODULE_SETS)('the built app on $name shared modules', { con
   async function open(server: HarnessServer, path: string, options: Parameters<typeof openAppPage>[3] = {}): Promise<AppPage> {
     const opened = await openAppPage(chrome.context, server, path, options);
     pages.push(opened.page);
+    if (options.awaitPreload !== false) await trackerLoaded(opened.page);
     return opened;
+  }
+
+  /**
+   * Waits for the page hub to have loaded the tracker (`footfall-model.js`, fetched once the app is
+   * initialised on a dashboard page), so a test acts on a page that tracks, however slow the machine.
+   */
+  async function trackerLoaded(page: Page): Promise<void> {
+    await page.evaluate(async () => {
+      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
+      await hub?.ready();
+    });
   }
 
   async function samples(): Promise<Sample[]> {
@@ -106,6 +118,7 @@ describe.each(SHARED_MODULE_SETS)('the built app on $name shared modules', { con
     await held.arrived;
     held.release();
     expect(await harness.appPreloads()).toEqual([{ id: 'footfall-app', outcome: 'loaded' }]);
+    await trackerLoaded(page);
 
     await harness.emitDataRequest({ ...QUERY, totalQueries: 2 });
     await harness.emitDataRequest({ ...QUERY, error: 'Bad Gateway' });
@@ -157,6 +170,7 @@ describe.each(SHARED_MODULE_SETS)('the built app on $name shared modules', { con
     await page.reload({ waitUntil: 'domcontentloaded' });
     const again = remoteHarness(page);
     await again.appPreloads();
+    await trackerLoaded(page);
     await again.loadDashboard({ dashboard: first });
     await sleep(1_500);
     await closeTab(page);

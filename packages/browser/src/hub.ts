@@ -146,17 +146,36 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
     });
   });
 
+  // A page that goes away while the tracker loads must not start one in its last moments: it would count a
+  // session the next page of the tab (a reload) cannot resume. Back from the back/forward cache, it may.
+  let goneAway = false;
+  let arrived: ModelModule | undefined;
+  guard('following the page lifecycle', () => {
+    globalThis.addEventListener?.('pagehide', (event) => {
+      if (!tracker && !(event as PageTransitionEvent).persisted) goneAway = true;
+    });
+    globalThis.addEventListener?.('pageshow', (event) => {
+      if (!(event as PageTransitionEvent).persisted) return;
+      goneAway = false;
+      if (arrived && !tracker) begin(arrived);
+    });
+  });
+
+  function begin(model: ModelModule): PageTracker | undefined {
+    arrived = model;
+    if (goneAway) return undefined;
+    locations?.unsubscribe();
+    const t = model.startTracker(earlyLocations.splice(0), version, renderer, zeroTouch);
+    for (const [instance, view] of panels) t.attach(instance, view);
+    for (const { event, at } of earlyEvents.splice(0)) t.onEchoEvent(event, at);
+    tracker = t;
+    return t;
+  }
+
   function start(): Promise<PageTracker | undefined> {
     if (renderer) return Promise.resolve(undefined);
     loading ??= load().then(
-      (model) => {
-        locations?.unsubscribe();
-        const t = model.startTracker(earlyLocations.splice(0), version, renderer, zeroTouch);
-        for (const [instance, view] of panels) t.attach(instance, view);
-        for (const { event, at } of earlyEvents.splice(0)) t.onEchoEvent(event, at);
-        tracker = t;
-        return t;
-      },
+      (model) => begin(model),
       (e: unknown) => {
         console.error('footfall: could not load its tracker; this page is not counted', e);
         earlyEvents.length = 0;
