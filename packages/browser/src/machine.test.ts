@@ -28,6 +28,7 @@ const go = (seconds: number, pathname: string, variables = none, timeRange = '')
   render: false,
   variables,
   timeRange,
+  timeZone: '',
 });
 const named = (seconds: number, uid: string, title: string, folder: string): MachineEvent => ({
   type: 'identity',
@@ -52,7 +53,7 @@ describe('the session machine', () => {
   });
 
   test('holds a session’s records until its dashboard is named, then records them with title and folder', () => {
-    const held = run([app, go(0, '/d/a/x', new Map([['env', ['prod']]]), 'now-6h')]);
+    const held = run([app, { ...(go(0, '/d/a/x', new Map([['env', ['prod']]]), 'now-6h') as Extract<MachineEvent, { type: 'location' }>), timeZone: 'utc' }]);
     expect(held.effects.filter((e) => e.type === 'record')).toEqual([]);
     expect(held.effects).toContainEqual({ type: 'lookup-identity', uid: 'a' });
     const named_ = step(held.state, named(1, 'a', 'A', 'Ops'));
@@ -62,7 +63,15 @@ describe('the session machine', () => {
       METRIC.VARIABLE_SELECTIONS,
       METRIC.TIME_RANGE_SELECTIONS,
     ]);
-    for (const e of recorded) expect(e.type === 'record' && e.attributes).toMatchObject({ [ATTR.DASHBOARD_UID]: 'a', [ATTR.DASHBOARD_NAME]: 'A', [ATTR.DASHBOARD_FOLDER]: 'Ops' });
+    for (const e of recorded) {
+      expect(e.type === 'record' && e.attributes).toMatchObject({
+        [ATTR.DASHBOARD_UID]: 'a',
+        [ATTR.DASHBOARD_NAME]: 'A',
+        [ATTR.DASHBOARD_FOLDER]: 'Ops',
+        // The app has no panel to ask: the time zone comes from the URL Grafana writes.
+        [ATTR.DASHBOARD_TIMEZONE]: 'utc',
+      });
+    }
   });
 
   test('without the app, a page with no panel starts nothing; Explore never does', () => {

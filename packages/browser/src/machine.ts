@@ -96,7 +96,14 @@ export interface MachineState {
   readonly zeroTouch: boolean;
   /** The page is an image-renderer load: nothing on it counts. */
   readonly render: boolean;
-  readonly location: { readonly pathname: string; readonly page: PageKind; readonly variables: VariableSelection; readonly timeRange: string };
+  readonly location: {
+    readonly pathname: string;
+    readonly page: PageKind;
+    readonly variables: VariableSelection;
+    readonly timeRange: string;
+    /** The dashboard's time zone as its URL says it (`timezone`, written by Grafana's URL sync); '' if not. */
+    readonly timeZone: string;
+  };
   /** Set while at least one panel is mounted. */
   readonly panel: PanelContext | undefined;
   /** The home dashboard's uid, from a `dashboard-view` on `/`. */
@@ -122,6 +129,7 @@ export type MachineEvent =
       readonly render: boolean;
       readonly variables: VariableSelection;
       readonly timeRange: string;
+      readonly timeZone: string;
     }
   | { readonly type: 'panel'; readonly at: number; readonly panel: PanelContext | undefined }
   /** Grafana's `dashboard-view`, a `data-request`'s dashboard fields, or the lookup's answer. */
@@ -211,7 +219,7 @@ export function initialState(input: {
     settings: input.settings,
     zeroTouch: false,
     render: input.render,
-    location: { pathname: '', page: { kind: 'other' }, variables: new Map(), timeRange: '' },
+    location: { pathname: '', page: { kind: 'other' }, variables: new Map(), timeRange: '', timeZone: '' },
     panel: undefined,
     homeUid: undefined,
     known: new Map(),
@@ -260,7 +268,7 @@ class Transition {
       [ATTR.DASHBOARD_UID]: session.uid,
       [ATTR.DASHBOARD_NAME]: session.identity?.title ?? this.panelFor(session.uid)?.title ?? '',
       [ATTR.DASHBOARD_FOLDER]: session.identity?.folder ?? '',
-      [ATTR.DASHBOARD_TIMEZONE]: this.panelFor(session.uid)?.timeZone ?? '',
+      [ATTR.DASHBOARD_TIMEZONE]: this.panelFor(session.uid)?.timeZone || this.state.location.timeZone,
     };
     const identity = this.state.settings.identity;
     if (identity) {
@@ -468,7 +476,7 @@ export function step(state: MachineState, event: MachineEvent): Step {
       const session = t.state.session;
       t.set({
         render: t.state.render || event.render,
-        location: { pathname: event.pathname, page, variables: event.variables, timeRange: event.timeRange },
+        location: { pathname: event.pathname, page, variables: event.variables, timeRange: event.timeRange, timeZone: event.timeZone },
         // A new page of the SPA: the home dashboard's uid is learnt again.
         ...(event.pathname === t.state.location.pathname ? {} : { homeUid: undefined }),
       });

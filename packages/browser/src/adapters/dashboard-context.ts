@@ -41,5 +41,6 @@ export function locationEvent(pathname: string, search: Readonly<Record<string, 
     render: isRenderFlag(search.render),
     variables,
     timeRange: typeof from === 'string' && typeof to === 'string' ? timeRangeLabel(from, to) : '',
+    timeZone: typeof search.timezone === 'string' ? search.timezone : '',
   };
 }
