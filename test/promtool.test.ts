@@ -429,7 +429,9 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
     [SESSION_DURATION]: 'footfall_dashboard_session_duration_seconds_count',
   };
 
-  it('promtool accepts it, no duplicate series, no invalid label name, no point lost (200 runs)', async () => {
+  // A fixed number of runs, not as many as fit in a time budget: on a loaded machine a budget ran too
+  // few to mean anything, and a count that depends on the machine's speed is not a test result.
+  it('promtool accepts it, no duplicate series, no invalid label name, no point lost (60 runs)', { timeout: 180_000 }, async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
@@ -453,8 +455,8 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
           await collector.close();
         }
       }),
-      { numRuns: 200, interruptAfterTimeLimit: 15_000, markInterruptAsFailure: false },
+      { numRuns: 60 },
     );
-    expect(run).toBeGreaterThanOrEqual(50);
+    expect(run).toBe(60);
   });
 });
