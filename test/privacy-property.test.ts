@@ -332,7 +332,7 @@ describe('privacy property: no personal value reaches /metrics, the log or the s
   const everyone = new Personal();
   const pseudonyms = new Set<string>();
 
-  it('holds for random attribute sets sent as OTLP JSON and protobuf (up to 250 runs)', async () => {
+  it('holds for random attribute sets sent as OTLP JSON and protobuf (100 runs)', async () => {
     let runs = 0;
     let accepted = sumOf(parseExposition(await scrapeText(c.proc.url)), 'footfall_collector_points_accepted_total');
     await fc.assert(
@@ -363,16 +363,16 @@ describe('privacy property: no personal value reaches /metrics, the log or the s
         // every series of every run (it only grows).
         if (runs++ % 2 === 0) expectPromtoolAccepts(text);
       }),
-      // Bounded in time so the file stays near 20 s on a busy machine; 250 runs take ~16 s on an idle one.
-      { numRuns: 250, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: false },
+      // A fixed number of runs (about 7 s on an idle machine), not as many as fit in a time budget: a
+      // loaded machine ran too few for the count to mean anything.
+      { numRuns: 100 },
     );
-    console.log(`privacy property: ${runs} runs`);
-    expect(runs, 'runs before the time limit').toBeGreaterThanOrEqual(80);
+    expect(runs).toBe(100);
     const text = await scrapeText(c.proc.url);
     expectPromtoolAccepts(text);
     // The keyed hash ran: pseudonyms of sent values are on /metrics.
     expect(parseExposition(text).filter((s) => s.labels.user_hash !== undefined).length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 
   it('holds after shutdown too: the final state file and the whole log', async () => {
     expect(await c.proc.stop(), 'a clean stop, which saves the state').toBe(0);
