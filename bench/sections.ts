@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /**
  * BENCHMARKS.md is written by three benchmarks (`npm run bench` for the collector, `npm run
- * bench:overload` for its admission control, `npm run bench:panel` for the panel). Each owns one
+ * bench:overload` for its admission control, `npm run bench:panel` for the panel and the app). Each owns one
  * section between HTML comment markers and rewrites only that. The `large-org` section holds the series
  * figures `test/large-org.test.ts` prints (its workload is seeded: they are the same on every run).
  */

@@ -84,6 +84,8 @@ export interface AppPageOptions {
    * when the test holds back the settings or a module (`server.hold`), to act while it is pending.
    */
   readonly awaitPreload?: boolean;
+  /** Runs on the new tab before it loads `path`, e.g. to attach a CDP session that must see the whole load. */
+  readonly beforeLoad?: (page: Page) => Promise<void>;
 }
 
 export interface AppPage extends HarnessPage {
@@ -109,6 +111,7 @@ export async function openAppPage(context: BrowserContext, server: HarnessServer
   await page.addInitScript((value) => {
     (globalThis as unknown as { footfallBootDataPatch: BootDataPatch }).footfallBootDataPatch = value;
   }, patch);
+  await options.beforeLoad?.(page);
   // Not `load`: a held module script would hold the load event too.
   await page.goto(server.pageUrl(path), { waitUntil: 'domcontentloaded' });
   await page.bringToFront();
