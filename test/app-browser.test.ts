@@ -46,7 +46,7 @@ function dashboardsOf(prefix: string): { first: DashboardRef & SavedDashboard; s
 }
 
 describe.each(SHARED_MODULE_SETS)('the built app on $name shared modules', { concurrent: true }, (set) => {
-  const scenario = (name: string, fn: () => Promise<void>) => test(name, { concurrent: false, timeout: 60_000 }, fn);
+  const scenario = (name: string, fn: () => Promise<void>) => test(name, { concurrent: false, timeout: 120_000 }, fn);
   let chrome: RunningChromium;
   let collector: CollectorProcess;
   const servers: HarnessServer[] = [];
