@@ -582,7 +582,7 @@ export function step(state: MachineState, event: MachineEvent): Step {
 }
 
 /** What the debug view shows. */
-export function describe(state: MachineState): { sessionId: string | undefined; dashboardUid: string | undefined; engagement: EngagementState; skipped: string | undefined } {
+export function debugSummary(state: MachineState): { sessionId: string | undefined; dashboardUid: string | undefined; engagement: EngagementState; skipped: string | undefined } {
   return {
     sessionId: state.session?.id,
     dashboardUid: state.session?.uid,

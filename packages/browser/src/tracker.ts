@@ -15,7 +15,7 @@ import { echoEvents, type EchoEventLike } from './adapters/echo.ts';
 import { followPageLifecycle } from './adapters/page-lifecycle.ts';
 import { currentGrafana, currentUser, isPublicDashboard, resolveEndpoint, type UserContext } from './grafana-context.ts';
 import {
-  describe,
+  debugSummary,
   initialState,
   step,
   type DashboardIdentity,
@@ -338,7 +338,7 @@ export function createPageTracker(
     }),
     onEchoEvent: (event, at = platform.now()) => guarded(() => echoEvents(event, at).forEach(dispatch))(),
     debugInfo() {
-      return { ...describe(state), delivery: meter?.status(), host: appOptions ? 'app' : 'panel' };
+      return { ...debugSummary(state), delivery: meter?.status(), host: appOptions ? 'app' : 'panel' };
     },
     async dispose() {
       stopFollowingPage();
