@@ -174,14 +174,18 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
 
   function start(): Promise<PageTracker | undefined> {
     if (renderer) return Promise.resolve(undefined);
-    loading ??= load().then(
-      (model) => begin(model),
-      (e: unknown) => {
-        console.error('footfall: could not load its tracker; this page is not counted', e);
-        earlyEvents.length = 0;
-        return undefined;
-      },
-    );
+    const failed = (e: unknown): undefined => {
+      console.error('footfall: could not load its tracker; this page is not counted', e);
+      earlyEvents.length = 0;
+      return undefined;
+    };
+    loading ??= load().then((model) => {
+      try {
+        return begin(model);
+      } catch (e) {
+        return failed(e);
+      }
+    }, failed);
     return loading;
   }
 
