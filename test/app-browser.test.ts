@@ -12,7 +12,7 @@ import type { AnyVariableSpec, DataRequestSpec, DashboardRef } from './browser/h
 import { hidePage, launchChromium, showPage, type RunningChromium } from './support/chromium.ts';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
 import { scrape, sumOf, type Sample } from './support/exposition.ts';
-import { openAppPage, remoteHarness, type AppPage } from './support/harness-page.ts';
+import { openAppPage, remoteHarness, trackerLoaded, type AppPage } from './support/harness-page.ts';
 import { PLUGIN_PATH, pluginPath, startHarnessServer, type HarnessServer, type SavedDashboard } from './support/harness-server.ts';
 import { REPO_ROOT, SHARED_MODULE_SETS } from './support/shared-module-sets.ts';
 
@@ -84,17 +84,6 @@ describe.each(SHARED_MODULE_SETS)('the built app on $name shared modules', { con
     pages.push(opened.page);
     if (options.awaitPreload !== false) await trackerLoaded(opened.page);
     return opened;
-  }
-
-  /**
-   * Waits for the page hub to have loaded the tracker (`footfall-model.js`, fetched once the app is
-   * initialised on a dashboard page), so a test acts on a page that tracks, however slow the machine.
-   */
-  async function trackerLoaded(page: Page): Promise<void> {
-    await page.evaluate(async () => {
-      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
-      await hub?.ready();
-    });
   }
 
   async function samples(): Promise<Sample[]> {

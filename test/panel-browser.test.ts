@@ -12,7 +12,7 @@ import type { MountOptions } from './browser/host/harness-api.ts';
 import { hidePage, launchChromium, showPage, type RunningChromium } from './support/chromium.ts';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
 import { scrape, sumOf, type Sample } from './support/exposition.ts';
-import { openHarnessPage, type RemoteHarness } from './support/harness-page.ts';
+import { openHarnessPage, trackerLoaded, type RemoteHarness } from './support/harness-page.ts';
 import { COLLECTOR_PREFIX, PLUGIN_PATH, startHarnessServer, type CollectorRequest, type HarnessServer } from './support/harness-server.ts';
 import { REPO_ROOT, SHARED_MODULE_SETS } from './support/shared-module-sets.ts';
 
@@ -61,10 +61,11 @@ function keyValues(node: unknown, out: Array<{ key: string; value: unknown }> = 
   return out;
 }
 
-// The two sets run side by side, each with its own browser, proxy and collector. Within a set the
-// tests run one after the other: the tab a test brings to the front hides every other tab.
+// The three sets run side by side, each with its own browser, proxy and collector. Within a set the
+// tests run one after the other: the tab a test brings to the front hides every other tab. Three
+// Chromiums on a two-core machine: the outage scenarios can take longer than the default 30 s.
 describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { concurrent: true }, (set) => {
-  const scenario = (name: string, fn: () => Promise<void>) => test(name, { concurrent: false }, fn);
+  const scenario = (name: string, fn: () => Promise<void>) => test(name, { concurrent: false, timeout: 90_000 }, fn);
   let chrome: RunningChromium;
   let collector: CollectorProcess;
   let server: HarnessServer;
@@ -102,20 +103,9 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
     pages.push(page);
     const mountStarted = Date.now();
     await harness.mount({ dashboard: { uid, title }, options: { ...FAST }, ...mount });
-    await trackerLoaded(page);
+    // What the user does in the dashboard's first instant is the dashboard's starting state.
+    expect(await trackerLoaded(page)).toBe(true);
     return { page, harness, mountStarted, mountDone: Date.now() };
-  }
-
-  /**
-   * Waits for the page hub to have loaded the tracker (`footfall-model.js`, fetched on the first
-   * mount): what the user does in the dashboard's first instant is the dashboard's starting state.
-   */
-  async function trackerLoaded(page: Page): Promise<void> {
-    const loaded = await page.evaluate(async () => {
-      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
-      return (await hub?.ready()) !== undefined;
-    });
-    expect(loaded).toBe(true);
   }
 
   async function samples(): Promise<Sample[]> {
@@ -366,7 +356,7 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       await page.reload();
       await harness.load(`${PLUGIN_PATH}/module.js`);
       await harness.mount({ dashboard: { uid, title: `Dashboard ${uid}` }, options: { ...FAST }, variables: [VARIABLE] });
-      await trackerLoaded(page);
+      expect(await trackerLoaded(page)).toBe(true);
       // The new page has the old page's counts (from the tab's sessionStorage) and is refused too.
       await eventually(async () => {
         const refused = server.requests.filter((r) => r.at >= reloading && r.status === 502 && bodyText(r).includes('"blue"'));

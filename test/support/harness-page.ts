@@ -44,6 +44,18 @@ export function remoteHarness(page: Page): RemoteHarness {
   return Object.fromEntries(Object.keys(METHODS).map((name) => [name, (...args: unknown[]) => call(name, args)])) as RemoteHarness;
 }
 
+/**
+ * Waits for the page hub to have loaded footfall's tracker (`footfall-model.js`, which a plugin's
+ * module loads once there is something to track); true if one was loaded, false where none will be
+ * (an image-renderer page, or no footfall plugin on the page).
+ */
+export async function trackerLoaded(page: Page): Promise<boolean> {
+  return page.evaluate(async () => {
+    const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
+    return (await hub?.ready()) !== undefined;
+  });
+}
+
 export interface HarnessPage {
   readonly page: Page;
   readonly harness: RemoteHarness;

@@ -47,10 +47,14 @@ describe('the app module', () => {
     expect(plugin.configPages?.map((p) => p.id)).toEqual(['settings']);
   });
 
-  test('an org where the app is not enabled: init tracks nothing', async () => {
+  test('an org where the app is not enabled: init tracks nothing (the tracker is not even loaded)', async () => {
+    const system = (globalThis as unknown as { System: { import(url: string): Promise<unknown> } }).System;
+    const imports = vi.spyOn(system, 'import');
     plugin.init(meta({}, false));
-    const hub = pageHub(systemJsLoader('unused'), 'test');
-    expect(hub.debugInfo()).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(imports).not.toHaveBeenCalled();
+    expect(pageHub(systemJsLoader('unused'), 'test').debugInfo()).toBeUndefined();
+    imports.mockRestore();
   });
 
   test('init with the settings tracks every dashboard, with the app as the host; the panel joins the same hub', async () => {

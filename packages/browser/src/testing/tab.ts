@@ -17,7 +17,7 @@ export interface TestTab {
 }
 
 /** Trackers opened by `openTestTab`, for the test's clean-up to dispose of. */
-export const openTrackers: PageTracker[] = [];
+const openTrackers: PageTracker[] = [];
 
 export function openTestTab(net: RecordingFetch = createRecordingFetch(), platform: Partial<Platform> = {}): TestTab {
   const page = createTestPage(net.fetch);
