@@ -20,14 +20,15 @@ import {
   METRIC_CATALOG,
   type CatalogMetric,
 } from './aggregate/index.js';
-import { createAuthenticator, type Authenticator } from './authorize/index.js';
+import { createAuthenticator, grafanaFetch, type Authenticator } from './authorize/index.js';
 import type { CollectorConfig } from './config/index.js';
 import { createJsonCodec, createProtobufCodec } from './decode/index.js';
 import { createHealth, createPrometheusExposition } from './expose/index.js';
 import { createForwarder, type Forwarder } from './forward/index.js';
-import { createAttributeLimiter, createSenderBudget, createSeriesRegistry } from './limits/index.js';
+import { createDashboardLedger, createDashboardsProducer, createInventory, type Inventory } from './inventory/index.js';
+import { createAttributeLimiter, createSenderBudget, createSeriesRegistry, labelValue } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
-import { createPrivacyPolicy } from './privacy/index.js';
+import { containsEmailAddress, createPrivacyPolicy, REDACTED } from './privacy/index.js';
 import { createAdmission, createClientAddress, createOriginPolicy, createOtlpHandler } from './receive/index.js';
 import { wireDiagnostics } from './diagnostics.js';
 import { createSelfMetrics } from './self-metrics.js';
@@ -47,6 +48,8 @@ export interface Collector {
   close(): Promise<void>;
   /** Writes the state file now (also done periodically and on close); a no-op without state.file. */
   saveState(): Promise<void>;
+  /** The dashboard inventory, when inventory.token or inventory.orgs configure one. */
+  readonly inventory: Inventory | undefined;
   /** Forgets the series idle longer than limits.seriesIdleExpiry now (also done periodically); resolves with how many. */
   expireIdleSeries(): Promise<number>;
 }
@@ -90,7 +93,10 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels: config.legacy.labels, now });
   const catalogData = combineProducers([counters, histograms]);
 
-  const exposition = createPrometheusExposition([catalogData]);
+  // Without an inventory the ledger holds only uids whose sessions were admitted without overflow.
+  const ledger = createDashboardLedger(config.inventory.maxDashboards + limits.maxSeriesPerMetric);
+  const inventory = createInventoryStage(config, logger, ledger, now, (result) => selfMetrics.inventoryListed(result));
+  const exposition = createPrometheusExposition([catalogData, createDashboardsProducer(inventory, ledger)]);
   const meterProvider = new MeterProvider({
     resource: resourceFromAttributes(SERVICE),
     readers: [exposition.exporter],
@@ -99,6 +105,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const selfMetrics = createSelfMetrics(meterProvider, {
     seriesPerFamily: () => registry.sizes(),
     forwardQueuedPoints: () => forwarder?.queuedPoints(),
+    inventory: inventory && { dashboards: () => inventory.dashboards().size, lastSuccess: () => inventory.lastSuccess() },
   });
   const health = createHealth();
   const authenticator = options.authenticator ?? createAuthenticator(config.auth);
@@ -124,6 +131,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     aggregator,
     selfMetrics,
     maxPointsPerRequest: config.limits.maxPointsPerRequest,
+    inventory,
+    ledger,
+    now,
   });
 
   const otlp = createOtlpHandler({
@@ -226,7 +236,8 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     saving = saving
       .then(async () => {
         const { resourceMetrics } = await catalogData.collect();
-        await stateFile.save(snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId }));
+        const state = snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId });
+        await stateFile.save({ ...state, dashboards: ledger.snapshot(), inventory: inventory?.snapshot() ?? [] });
       })
       .catch((err: unknown) => {
         logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');
@@ -238,6 +249,8 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     const parsed = await stateFile?.load();
     if (!parsed) return;
     keptInstanceId = parsed.state.instanceId;
+    inventory?.restore(parsed.state.inventory ?? []);
+    ledger.restore(parsed.state.dashboards ?? []);
     const { restored, skipped } = aggregator.restore(parsed.state);
     selfMetrics.stateRestored(restored, parsed.skipped + skipped);
     logger.info(
@@ -264,6 +277,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   return {
     app,
     pipeline,
+    inventory,
     saveState,
     expireIdleSeries: sweepIdleSeries,
     async listen() {
@@ -284,6 +298,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       }
       sweepTimer = setInterval(() => void sweepIdleSeries(), sweepIntervalMs(limits.seriesIdleExpiry));
       sweepTimer.unref();
+      inventory?.start();
       health.setReady(true);
       return server.address() as AddressInfo;
     },
@@ -295,6 +310,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       health.setReady(false);
       clearInterval(saveTimer);
       clearInterval(sweepTimer);
+      inventory?.stop();
       await Promise.all([stop(server), ...(metricsServer ? [stop(metricsServer)] : [])]);
       await saveState();
       await forwarder?.shutdown();
@@ -324,4 +340,42 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       logger: logger.child({ component: 'forward' }),
     });
   }
+}
+
+/** The inventory inventory.token and inventory.orgs configure, or undefined without a token. */
+function createInventoryStage(
+  config: CollectorConfig,
+  logger: Logger,
+  ledger: ReturnType<typeof createDashboardLedger>,
+  now: () => number,
+  report: (result: string) => void,
+): Inventory | undefined {
+  const settings = config.inventory;
+  const base = settings.grafanaUrl ?? config.auth.grafana.url;
+  const sources = [
+    ...(settings.token === undefined ? [] : [{ grafanaUrl: base!, token: settings.token }]),
+    ...settings.orgs.map((o) => ({ grafanaUrl: o.grafanaUrl ?? base!, token: o.token })),
+  ];
+  if (sources.length === 0) return undefined;
+  const maxLength = config.limits.maxValueLength;
+  return createInventory({
+    sources,
+    // The auth stage's TLS settings when the inventory asks the same Grafana without its own.
+    fetch: grafanaFetch(settings.tls.caFile || settings.tls.insecureSkipVerify ? settings.tls : config.auth.grafana.tls),
+    intervalMs: settings.intervalSeconds * 1000,
+    minIntervalMs: settings.minIntervalSeconds * 1000,
+    timeoutMs: settings.timeoutMs,
+    pageSize: settings.pageSize,
+    maxDashboards: settings.maxDashboards,
+    maxPending: settings.maxPending,
+    // The same treatment a browser's values get: well-formed, capped, no e-mail address.
+    labelValue: (value) => {
+      const text = labelValue(value, maxLength);
+      return config.privacy.redactEmailValues && containsEmailAddress(text) ? REDACTED : text;
+    },
+    ledger,
+    logger: logger.child({ component: 'inventory' }),
+    report,
+    now,
+  });
 }

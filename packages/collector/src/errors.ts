@@ -20,6 +20,7 @@ export type RejectionReason =
   | 'memory_pressure'
   | 'shutting_down'
   | 'body_idle_timeout'
+  | 'inventory_pending'
   | 'internal_error';
 
 /** google.rpc.Code values used in Status bodies. */
@@ -88,6 +89,17 @@ export function overloaded(
   retryAfterSeconds: number,
 ): RequestError {
   return new RequestError(status, status === 429 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.UNAVAILABLE, reason, message, { retryAfterSeconds });
+}
+
+/** A uid of the request is not in the inventory yet: retry once Grafana's dashboards are listed again. */
+export function inventoryPending(retryAfterSeconds: number): RequestError {
+  return new RequestError(
+    503,
+    RpcCode.UNAVAILABLE,
+    'inventory_pending',
+    'a dashboard of this request is not in the inventory yet; it is being listed again: retry',
+    { retryAfterSeconds },
+  );
 }
 
 export function methodNotAllowed(method: string): RequestError {

@@ -25,6 +25,8 @@ export interface SelfMetrics {
   stateRestored(restored: number, skipped: number): void;
   /** Series forgotten after being idle for limits.seriesIdleExpiry. */
   seriesExpired(count: number): void;
+  /** One inventory source listed: ok, or why not. */
+  inventoryListed(result: string): void;
 }
 
 export interface SelfMetricsSources {
@@ -32,6 +34,8 @@ export interface SelfMetricsSources {
   readonly seriesPerFamily: () => ReadonlyMap<string, number>;
   /** Points waiting for the forward upstream; undefined (or no source) while nothing is forwarded. */
   readonly forwardQueuedPoints?: () => number | undefined;
+  /** The dashboard inventory, when there is one. */
+  readonly inventory?: { readonly dashboards: () => number; readonly lastSuccess: () => number | undefined } | undefined;
 }
 
 export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMetricsSources): SelfMetrics {
@@ -85,6 +89,24 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       const queued = sources.forwardQueuedPoints?.();
       if (queued !== undefined) result.observe(queued);
     });
+  const listings = meter.createCounter('footfall_inventory_refreshes_total', {
+    description: "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many).",
+  });
+  if (sources.inventory) {
+    const inventory = sources.inventory;
+    meter
+      .createObservableGauge('footfall_inventory_dashboards', { description: 'Dashboards in the inventory (the last good listing of each org).' })
+      .addCallback((result) => result.observe(inventory.dashboards()));
+    meter
+      .createObservableGauge('footfall_inventory_last_success_timestamp_seconds', {
+        description: 'When every org was last listed, in Unix seconds: alert when it falls behind.',
+        unit: 's',
+      })
+      .addCallback((result) => {
+        const at = inventory.lastSuccess();
+        if (at !== undefined) result.observe(at / 1000);
+      });
+  }
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
     description: 'Time to decode a request body.',
     unit: 's',
@@ -113,6 +135,9 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
     },
     seriesExpired(count) {
       expired.add(count);
+    },
+    inventoryListed(result) {
+      listings.add(1, { result });
     },
     ingested(stats) {
       if (stats.accepted > 0) accepted.add(stats.accepted);

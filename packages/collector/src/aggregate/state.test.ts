@@ -163,7 +163,7 @@ describe('state file: parsing', () => {
 
   it.each([
     ['not an object', 'x'],
-    ['another version', { ...frame, version: 3, counters: [], histograms: [] }],
+    ['another version', { ...frame, version: 4, counters: [], histograms: [] }],
     ['no date', { version: 2, savedAt: 'x', counters: [], histograms: [] }],
   ])('refuses a frame that is %s', (_, json) => {
     expect(() => parseState(json)).toThrow();
@@ -203,7 +203,7 @@ describe('state file', () => {
   it.each([
     ['not JSON', '{"version":2,'],
     ['the wrong shape', '{"version":2,"savedAt":"x","counters":[],"histograms":[]}'],
-    ['another version', '{"version":3,"savedAt":"2026-12-01T00:00:00.000Z","counters":[],"histograms":[]}'],
+    ['another version', '{"version":4,"savedAt":"2026-12-01T00:00:00.000Z","counters":[],"histograms":[]}'],
   ])('a file that is %s: starts clean, says so, keeps one copy aside however often it restarts', async (_, text) => {
     const folder = dir();
     const path = join(folder, 'state.json');

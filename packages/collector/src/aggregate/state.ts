@@ -18,20 +18,32 @@ const histogramEntry = z
   .refine((h) => h.counts.length === h.boundaries.length + 1, { message: 'counts must have one entry more than boundaries' })
   .refine((h) => h.counts.reduce((a, b) => a + b, 0) === h.count, { message: 'count must equal the sum of counts' });
 
+const ms = z.number().int().nonnegative();
+/** A dashboard's first-listed and last-opened times (version 3). */
+const dashboardEntry = z.object({ uid: z.string().min(1), firstSeen: ms.optional(), lastOpened: ms.optional() }).strict();
+/** One inventory source's last good listing (version 3): [uid, name, folder] per dashboard. */
+const listingEntry = z
+  .object({ source: z.string().min(1), listedAt: ms, dashboards: z.array(z.tuple([z.string().min(1), z.string(), z.string()])) })
+  .strict();
+
 /** The file's frame; each entry in it is checked on its own, so one bad entry costs only itself. */
 const stateFileSchema = z
   .object({
-    version: z.union([z.literal(1), z.literal(2)]),
+    version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     savedAt: z.iso.datetime(),
     /** The collector's service.instance.id when no pod name gives one (version 2). */
     instanceId: z.string().min(1).max(128).optional(),
     counters: z.array(z.unknown()),
     histograms: z.array(z.unknown()),
+    dashboards: z.array(z.unknown()).optional(),
+    inventory: z.array(z.unknown()).optional(),
   })
   .strict();
 
 export type CounterState = z.infer<typeof counterEntry>;
 export type HistogramState = z.infer<typeof histogramEntry>;
+export type DashboardState = z.infer<typeof dashboardEntry>;
+export type ListingState = z.infer<typeof listingEntry>;
 
 /** What the state file holds: every live catalog series with its cumulative value and last update. */
 export interface CollectorState {
@@ -40,6 +52,10 @@ export interface CollectorState {
   readonly instanceId?: string | undefined;
   readonly counters: readonly CounterState[];
   readonly histograms: readonly HistogramState[];
+  /** Per dashboard, when it was first listed and last opened. */
+  readonly dashboards?: readonly DashboardState[];
+  /** The inventory's last good listings, per source. */
+  readonly inventory?: readonly ListingState[];
 }
 
 /** A parsed state file: the entries that can be used, and why the others cannot (at most a few reasons). */
@@ -73,13 +89,15 @@ export function parseState(json: unknown): ParsedState {
     });
     return kept;
   }
-  const { savedAt, instanceId, counters, histograms } = frame.data;
+  const { savedAt, instanceId, counters, histograms, dashboards = [], inventory = [] } = frame.data;
   return {
     state: {
       savedAt: Date.parse(savedAt),
       instanceId,
       counters: entries(counters, counterEntry, 'counters'),
       histograms: entries(histograms, histogramEntry, 'histograms'),
+      dashboards: entries(dashboards, dashboardEntry, 'dashboards'),
+      inventory: entries(inventory, listingEntry, 'inventory'),
     },
     skipped,
     problems: [...problems],
@@ -89,11 +107,13 @@ export function parseState(json: unknown): ParsedState {
 /** The JSON a state file holds for a state. */
 export function serializeState(state: CollectorState): string {
   return JSON.stringify({
-    version: 2,
+    version: 3,
     savedAt: new Date(state.savedAt).toISOString(),
     ...(state.instanceId === undefined ? {} : { instanceId: state.instanceId }),
     counters: state.counters,
     histograms: state.histograms,
+    dashboards: state.dashboards ?? [],
+    inventory: state.inventory ?? [],
   });
 }
 

@@ -57,7 +57,7 @@ export function createAuthenticator(config: CollectorConfig['auth']): Authentica
 }
 
 /** fetch with Grafana's TLS settings: an extra CA beside the system's, or (for testing only) no verification. */
-function grafanaFetch(tls: CollectorConfig['auth']['grafana']['tls']): typeof fetch {
+export function grafanaFetch(tls: CollectorConfig['auth']['grafana']['tls']): typeof fetch {
   const ca = caBundle(tls.caFile, 'auth.grafana.tls.caFile');
   const dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !tls.insecureSkipVerify }, keepAliveTimeout: 30_000 });
   // undici's fetch is Node's own fetch, here with a dispatcher that carries the TLS options.

@@ -21,6 +21,8 @@ export const CONFIG_ENV = {
   FOOTFALL_GRAFANA_URL: 'auth.grafana.url, with Grafana\'s sub-path',
   FOOTFALL_BEARER_TOKENS: 'auth.bearer.tokens, comma-separated (keep secrets out of files)',
   FOOTFALL_STATE_FILE: 'state.file',
+  FOOTFALL_INVENTORY_TOKEN: 'inventory.token: a Grafana service-account token to list dashboards with (keep secrets out of files)',
+  FOOTFALL_INVENTORY_TOKENS: 'inventory.orgs: one service-account token per further org, comma-separated',
   FOOTFALL_FORWARD_ENDPOINT: 'forward.endpoint',
   FOOTFALL_FORWARD_TOKEN: 'forward.bearerToken (keep secrets out of files)',
   FOOTFALL_INSTANCE_ID: 'forward.instanceId (the pod name: service.instance.id of forwarded data)',
@@ -49,11 +51,14 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   setIn(raw, ['auth', 'mode'], env.FOOTFALL_AUTH_MODE);
   setIn(raw, ['auth', 'grafana', 'url'], env.FOOTFALL_GRAFANA_URL);
   setIn(raw, ['state', 'file'], env.FOOTFALL_STATE_FILE);
+  setIn(raw, ['inventory', 'token'], env.FOOTFALL_INVENTORY_TOKEN);
   setIn(raw, ['forward', 'endpoint'], env.FOOTFALL_FORWARD_ENDPOINT);
   setIn(raw, ['forward', 'bearerToken'], env.FOOTFALL_FORWARD_TOKEN);
   setIn(raw, ['forward', 'instanceId'], env.FOOTFALL_INSTANCE_ID);
   const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
   setIn(raw, ['auth', 'bearer', 'tokens'], tokens);
+  const orgTokens = env.FOOTFALL_INVENTORY_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  setIn(raw, ['inventory', 'orgs'], orgTokens?.map((token) => ({ token })));
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describe(result.error, path));
   return result.data;
@@ -79,7 +84,7 @@ function readYaml(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function setIn(target: Record<string, unknown>, path: readonly string[], value: string | string[] | undefined): void {
+function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   if (value === undefined) return;
   let node = target;
   for (const key of path.slice(0, -1)) {

@@ -266,6 +266,38 @@ const baseShape = z
       })
       .strict()
       .prefault({}),
+    inventory: z
+      .object({
+        /** Grafana as the collector reaches it, with its sub-path; unset: auth.grafana.url. */
+        grafanaUrl: httpUrl.optional(),
+        /**
+         * A service-account token (Viewer is enough) of the org whose dashboards to list; prefer
+         * FOOTFALL_INVENTORY_TOKEN. Unset, with no orgs: no inventory.
+         */
+        token: z.string().min(1).optional(),
+        /**
+         * One entry per further org: a service account, and so its token, belongs to one org. Tokens
+         * also from FOOTFALL_INVENTORY_TOKENS (comma-separated), each against grafanaUrl.
+         */
+        orgs: z
+          .array(z.object({ token: z.string().min(1), grafanaUrl: httpUrl.optional() }).strict())
+          .default([]),
+        /** Listed again this often. */
+        intervalSeconds: positiveInt.min(10).max(86_400).default(300),
+        /** The soonest a listing follows the one before, when a uid it does not know asks for one. */
+        minIntervalSeconds: positiveInt.max(3600).default(15),
+        /** Per page of the search. */
+        timeoutMs: positiveInt.min(100).max(120_000).default(10_000),
+        /** Hits per page: Grafana answers at most 5000. */
+        pageSize: positiveInt.max(5000).default(5000),
+        /** A listing past this many dashboards fails (and the last one stays) rather than grow without bound. */
+        maxDashboards: positiveInt.max(1_000_000).default(100_000),
+        /** Unlisted uids waiting for a listing at once; past it, a new unlisted uid is refused at once. */
+        maxPending: positiveInt.max(1_000_000).default(10_000),
+        tls: clientTls,
+      })
+      .strict()
+      .prefault({}),
     auth: authSchema,
     admission: z
       .object({
@@ -369,6 +401,11 @@ export const configSchema = baseShape
         path: ['forward', 'temporality'],
         message: 'delta forwarding would send the counts restored from state.file a second time: use cumulative with a state file',
       });
+    }
+    const inventory = config.inventory;
+    const needsBase = inventory.token !== undefined || inventory.orgs.some((o) => !o.grafanaUrl);
+    if (needsBase && !inventory.grafanaUrl && !config.auth.grafana.url) {
+      ctx.addIssue({ code: 'custom', path: ['inventory', 'grafanaUrl'], message: "the inventory needs Grafana's URL: inventory.grafanaUrl or auth.grafana.url" });
     }
     if (config.privacy.mode === 'allow' && config.privacy.allow.length === 0) {
       ctx.addIssue({

@@ -25,6 +25,16 @@ export interface AttributeLimiter {
 
 const DROPPED = '';
 
+/** A value as a label holds it: well-formed UTF-16, cut to `maxLength` units without halving a surrogate pair. */
+export function labelValue(value: string, maxLength: number): string {
+  const text = value.isWellFormed() ? value : value.toWellFormed();
+  if (text.length <= maxLength) return text;
+  let end = maxLength;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
+}
+
 export function createAttributeLimiter(settings: AttributeLimitSettings): AttributeLimiter {
   // Keys repeat across points; remember their label names (bounded, since keys are client input).
   const names = new LRUCache<string, string>({ max: 4096 });
@@ -46,16 +56,11 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
    * An empty value is dropped because Prometheus treats `l=""` as no label at all.
    */
   function valueOf(value: string | number | boolean, stats: IngestStats): string | undefined {
-    let text = typeof value === 'string' ? value : String(value);
+    const text = typeof value === 'string' ? value : String(value);
     if (text === '') return undefined;
-    if (!text.isWellFormed()) text = text.toWellFormed();
-    if (text.length <= settings.maxValueLength) return text;
-    stats.dropAttribute('value_truncated');
-    let end = settings.maxValueLength;
-    // Never cut a surrogate pair in half.
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--;
-    return text.slice(0, end);
+    const capped = labelValue(text, settings.maxValueLength);
+    if (capped.length < text.length) stats.dropAttribute('value_truncated');
+    return capped;
   }
 
   function canonicalize(

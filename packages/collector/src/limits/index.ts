@@ -1,4 +1,4 @@
-export { createAttributeLimiter } from './attribute-limiter.js';
+export { createAttributeLimiter, labelValue } from './attribute-limiter.js';
 export type { AttributeLimiter, AttributeLimitSettings, Labels } from './attribute-limiter.js';
 export { labelName } from './label-name.js';
 export { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.js';

@@ -1,0 +1,75 @@
+import { LRUCache } from 'lru-cache';
+
+/** What the collector remembers of one dashboard, in ms since the epoch. */
+export interface LedgerEntry {
+  /** When the inventory first listed it (only with an inventory). */
+  firstSeen?: number;
+  /** When a session of it was last recorded. */
+  lastOpened?: number;
+}
+
+export interface LedgerState {
+  readonly uid: string;
+  readonly firstSeen?: number | undefined;
+  readonly lastOpened?: number | undefined;
+}
+
+/**
+ * Per dashboard, when it was last opened and when the inventory first listed it: what "unused" is
+ * answered from, for any look-back, since the values are kept in the state file rather than derived
+ * from counters Prometheus may have dropped. Bounded: the least recently touched entry goes first.
+ */
+export interface DashboardLedger {
+  opened(uid: string, at: number): void;
+  /** Marks each uid listed, at `at` if it was not before. */
+  listed(uids: Iterable<string>, at: number): void;
+  /** Forgets every uid not in `keep` (dashboards Grafana no longer has). */
+  retain(keep: ReadonlySet<string>): void;
+  entries(): IterableIterator<[string, LedgerEntry]>;
+  readonly size: number;
+  snapshot(): LedgerState[];
+  /** Puts saved entries back: the later last-opened and the earlier first-seen win. */
+  restore(saved: readonly LedgerState[]): void;
+}
+
+export function createDashboardLedger(max: number): DashboardLedger {
+  const entries = new LRUCache<string, LedgerEntry>({ max });
+  const entry = (uid: string): LedgerEntry => {
+    let found = entries.get(uid);
+    if (!found) {
+      found = {};
+      entries.set(uid, found);
+    }
+    return found;
+  };
+  return {
+    opened(uid, at) {
+      const e = entry(uid);
+      e.lastOpened = Math.max(e.lastOpened ?? 0, at);
+    },
+    listed(uids, at) {
+      for (const uid of uids) {
+        const e = entries.peek(uid) ?? entry(uid);
+        e.firstSeen ??= at;
+      }
+    },
+    retain(keep) {
+      for (const uid of [...entries.keys()]) if (!keep.has(uid)) entries.delete(uid);
+    },
+    entries: () => entries.entries() as IterableIterator<[string, LedgerEntry]>,
+    get size() {
+      return entries.size;
+    },
+    snapshot() {
+      return [...entries.entries()].map(([uid, e]) => ({ uid, ...e }));
+    },
+    restore(saved) {
+      // Oldest first, so the most recently opened end up the least likely to be evicted.
+      for (const s of [...saved].sort((a, b) => (a.lastOpened ?? 0) - (b.lastOpened ?? 0))) {
+        const e = entry(s.uid);
+        if (s.lastOpened !== undefined) e.lastOpened = Math.max(e.lastOpened ?? 0, s.lastOpened);
+        if (s.firstSeen !== undefined) e.firstSeen = Math.min(e.firstSeen ?? Infinity, s.firstSeen);
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { ValueType } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import type { Inventory } from './inventory.js';
+import type { DashboardLedger } from './ledger.js';
+
+export const DASHBOARD_INFO = 'footfall_dashboard_info';
+export const DASHBOARD_LAST_OPENED = 'footfall_dashboard_last_opened_timestamp_seconds';
+export const DASHBOARD_FIRST_SEEN = 'footfall_dashboard_first_seen_timestamp_seconds';
+
+function gauge(name: string, description: string, unit: string, points: GaugeMetricData['dataPoints']): GaugeMetricData {
+  return {
+    descriptor: { name, description, unit, valueType: ValueType.DOUBLE },
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints: points,
+  };
+}
+
+/**
+ * The dashboards as gauges for /metrics: `footfall_dashboard_info` (1 per dashboard the inventory
+ * lists, with its name and folder), when each was first listed, and when each was last opened. The
+ * two times carry only the uid: names join from the info series, so a rename makes no new series.
+ * Several replicas each export them; queries take `max by (dashboard_uid)`.
+ */
+export function createDashboardsProducer(inventory: Inventory | undefined, ledger: DashboardLedger): MetricProducer {
+  return {
+    async collect(): Promise<CollectionResult> {
+      const time = hrTime();
+      const info: GaugeMetricData['dataPoints'] = [];
+      const firstSeen: GaugeMetricData['dataPoints'] = [];
+      const lastOpened: GaugeMetricData['dataPoints'] = [];
+      const listed = inventory?.dashboards();
+      for (const [uid, entry] of listed ?? []) {
+        const attributes: Record<string, string> = { dashboard_uid: uid, dashboard_name: entry.name };
+        // An empty label is no label to Prometheus: the General folder has none, as on the usage series.
+        if (entry.folder !== '') attributes.dashboard_folder = entry.folder;
+        info.push({ attributes, startTime: time, endTime: time, value: 1 });
+      }
+      for (const [uid, entry] of ledger.entries()) {
+        const attributes = { dashboard_uid: uid };
+        if (entry.lastOpened !== undefined) lastOpened.push({ attributes, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
+        if (entry.firstSeen !== undefined && listed?.has(uid)) firstSeen.push({ attributes, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+      }
+      const metrics: GaugeMetricData[] = [];
+      if (inventory) {
+        metrics.push(gauge(DASHBOARD_INFO, 'Every dashboard Grafana has (the inventory), with its name and folder; always 1.', '', info));
+        metrics.push(
+          gauge(DASHBOARD_FIRST_SEEN, 'When the inventory first listed the dashboard, in Unix seconds (kept in the state file).', 's', firstSeen),
+        );
+      }
+      metrics.push(
+        gauge(
+          DASHBOARD_LAST_OPENED,
+          'When a session of the dashboard was last recorded, in Unix seconds (kept in the state file; take max by dashboard_uid across replicas).',
+          's',
+          lastOpened,
+        ),
+      );
+      return {
+        // Readers put producer metrics under their own resource; this one is ignored.
+        resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: 'footfall-dashboards' }, metrics: metrics.filter((m) => m.dataPoints.length > 0) }] },
+        errors: [],
+      };
+    },
+  };
+}
