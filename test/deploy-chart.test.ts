@@ -166,7 +166,16 @@ describe('helm chart deploy/helm/footfall', () => {
     const refs = env
       .filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef)
       .map((e: { valueFrom: { secretKeyRef: { name: string } } }) => e.valueFrom.secretKeyRef.name);
-    expect(refs).toEqual(['footfall-keys', 'footfall-keys']);
+    // The hash secret, the bearer tokens and the inventory's tokens.
+    expect(refs).toEqual(['footfall-keys', 'footfall-keys', 'footfall-keys', 'footfall-keys']);
+  });
+
+  it('hands the inventory tokens to the collector from the Secret, never from the ConfigMap', () => {
+    const docs = render({ grafana: { url: 'http://grafana.monitoring.svc/grafana' }, secret: { inventoryToken: 'glsa_inventory_token_1', inventoryTokens: 'glsa_org2,glsa_org3' } });
+    expect(one(docs, 'ConfigMap').data['config.yaml']).not.toContain('glsa_');
+    const config = loadRenderedConfig(docs);
+    expect(config.inventory.token).toBe('glsa_inventory_token_1');
+    expect(config.inventory.orgs).toEqual([{ token: 'glsa_org2' }, { token: 'glsa_org3' }]);
   });
 
   it('exposes the Service ports http (exports, probes) and metrics (/metrics), each on the container port of its name, selecting the pods', () => {
