@@ -1,0 +1,160 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createInventory, sourceKey, type InventorySource } from './inventory.js';
+import { createDashboardLedger } from './ledger.js';
+
+interface FakeGrafana {
+  /** token → the org's dashboards as search hits, or a status to answer. */
+  orgs: Map<string, Array<Record<string, unknown>> | number>;
+  calls: number;
+}
+
+function fakeFetch(grafana: FakeGrafana): typeof fetch {
+  return (async (input: string, init?: RequestInit) => {
+    grafana.calls++;
+    const url = new URL(input);
+    const token = String((init?.headers as Record<string, string>)['Authorization']).replace('Bearer ', '');
+    const org = grafana.orgs.get(token);
+    if (org === undefined) return new Response('{"message":"Unauthorized"}', { status: 401 });
+    if (typeof org === 'number') return new Response('{}', { status: org });
+    const limit = Number(url.searchParams.get('limit'));
+    const page = Number(url.searchParams.get('page'));
+    return new Response(JSON.stringify(org.slice((page - 1) * limit, page * limit)), { status: 200 });
+  }) as typeof fetch;
+}
+
+const hits = (prefix: string, n: number, folder?: string) =>
+  Array.from({ length: n }, (_, i) => ({ uid: `${prefix}-${i}`, title: `${prefix} ${i}`, type: 'dash-db', ...(folder ? { folderTitle: folder } : {}) }));
+
+function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number } = {}) {
+  let clock = 1_000_000;
+  const ledger = createDashboardLedger(1000);
+  const reports: string[] = [];
+  const inventory = createInventory({
+    sources,
+    fetch: fakeFetch(grafana),
+    intervalMs: 3_600_000,
+    minIntervalMs: 1000,
+    timeoutMs: 1000,
+    pageSize: 2,
+    maxDashboards: extra.maxDashboards ?? 100,
+    maxPending: extra.maxPending ?? 100,
+    labelValue: (v) => v.slice(0, 8),
+    ledger,
+    logger: pino({ level: 'silent' }),
+    report: (r) => reports.push(r),
+    now: () => clock,
+  });
+  return { inventory, ledger, reports, tick: (ms: number) => (clock += ms) };
+}
+
+const URL_A = 'http://grafana/grafana';
+
+describe('dashboard inventory', () => {
+  it('pages through every dashboard, names them with the label cap, and merges orgs', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('one', 5, 'Ops')], ['b', hits('two', 1)]]), calls: 0 };
+    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }, { grafanaUrl: URL_A, token: 'b' }], grafana);
+    await inventory.refresh();
+    expect([...inventory.dashboards().keys()].sort()).toEqual(['one-0', 'one-1', 'one-2', 'one-3', 'one-4', 'two-0']);
+    expect(inventory.lookup('one-3')).toEqual({ name: 'one 3', folder: 'Ops' });
+    expect(inventory.lookup('two-0')).toEqual({ name: 'two 0', folder: '' });
+    // Five at two a page is three pages, one at two a page is one.
+    expect(grafana.calls).toBe(4);
+    expect(reports).toEqual(['ok', 'ok']);
+  });
+
+  it('an unlisted uid waits for a listing begun after it was seen; then it is unknown without asking again', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 1)]]), calls: 0 };
+    const { inventory, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    expect(inventory.waitFor(new Set(['d-0']))).toBeUndefined();
+    expect(inventory.waitFor(new Set(['d-0', 'new']))).toBeGreaterThanOrEqual(1);
+    // Made in Grafana before the next listing: found by it.
+    grafana.orgs.set('a', [...hits('d', 1), { uid: 'new', title: 'New' }]);
+    tick(1000);
+    await inventory.refresh();
+    expect(inventory.waitFor(new Set(['new']))).toBeUndefined();
+    expect(inventory.lookup('new')?.name).toBe('New');
+
+    expect(inventory.waitFor(new Set(['invented']))).toBeDefined();
+    tick(1000);
+    await inventory.refresh();
+    const calls = grafana.calls;
+    expect(inventory.waitFor(new Set(['invented']))).toBeUndefined();
+    expect(inventory.lookup('invented')).toBeUndefined();
+    expect(grafana.calls).toBe(calls);
+  });
+
+  it('one org failing keeps its last listing and decides no unlisted uid (it may be that org\'s)', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('a', 2)], ['b', hits('b', 2)]]), calls: 0 };
+    const { inventory, reports, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }, { grafanaUrl: URL_A, token: 'b' }], grafana);
+    await inventory.refresh();
+    const lastSuccess = inventory.lastSuccess();
+    grafana.orgs.set('b', 500);
+    inventory.waitFor(new Set(['maybe-b']));
+    tick(1000);
+    await inventory.refresh();
+    expect(inventory.lookup('b-1')?.name).toBe('b 1');
+    expect(inventory.waitFor(new Set(['maybe-b']))).toBeDefined();
+    expect(inventory.lastSuccess()).toBe(lastSuccess);
+    expect(reports.slice(-2).sort()).toEqual(['http_error', 'ok']);
+  });
+
+  it('past maxPending, an unlisted uid is refused at once instead of waiting', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 1)]]), calls: 0 };
+    const { inventory } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana, { maxPending: 2 });
+    await inventory.refresh();
+    expect(inventory.waitFor(new Set(['x1', 'x2']))).toBeDefined();
+    expect(inventory.waitFor(new Set(['x3']))).toBeUndefined();
+    expect(inventory.lookup('x3')).toBeUndefined();
+  });
+
+  it('a listing past maxDashboards fails and the last one stays', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 3)]]), calls: 0 };
+    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana, { maxDashboards: 3 });
+    await inventory.refresh();
+    grafana.orgs.set('a', hits('d', 7));
+    await inventory.refresh();
+    expect(inventory.dashboards().size).toBe(3);
+    expect(reports).toEqual(['ok', 'too_many']);
+  });
+
+  it('a saved listing goes back only to the source it came from, and never holds the token', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
+    const first = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await first.inventory.refresh();
+    const saved = first.inventory.snapshot();
+    expect(JSON.stringify(saved)).not.toContain('"a"');
+    expect(saved[0]!.source).toBe(sourceKey({ grafanaUrl: URL_A, token: 'a' }));
+
+    const same = setup([{ grafanaUrl: URL_A, token: 'a' }], { orgs: new Map(), calls: 0 });
+    same.inventory.restore(saved);
+    expect(same.inventory.lookup('d-1')?.name).toBe('d 1');
+    const other = setup([{ grafanaUrl: URL_A, token: 'another' }], { orgs: new Map(), calls: 0 });
+    other.inventory.restore(saved);
+    expect(other.inventory.dashboards().size).toBe(0);
+  });
+
+  it('notes when each dashboard was first listed and forgets the ones Grafana no longer has', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
+    const { inventory, ledger, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    ledger.opened('d-1', 5);
+    tick(60_000);
+    grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }, { uid: 'd-9', title: 'd 9' }]);
+    await inventory.refresh();
+    expect(Object.fromEntries(ledger.entries())).toEqual({ 'd-1': { firstSeen: 1_000_000, lastOpened: 5 }, 'd-9': { firstSeen: 1_060_000 } });
+  });
+});
+
+describe('dashboard ledger', () => {
+  it('is bounded, the least recently touched going first, and merges saved times (latest opened, earliest listed)', () => {
+    const ledger = createDashboardLedger(2);
+    ledger.opened('a', 10);
+    ledger.opened('b', 20);
+    ledger.opened('c', 30);
+    expect([...ledger.entries()].map(([uid]) => uid).sort()).toEqual(['b', 'c']);
+    ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }]);
+    expect(Object.fromEntries(ledger.entries())['c']).toEqual({ lastOpened: 30, firstSeen: 1 });
+  });
+});
