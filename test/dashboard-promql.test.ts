@@ -17,6 +17,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportTo, spawnWithConfig, type ConfiguredCollector } from './support/auth-config.ts';
 import { createBrowser, type SimulatedBrowser } from './support/browsers.ts';
+import { startGrafanaApiStandIn, type GrafanaApiStandIn } from './support/grafana-api-stand-in.ts';
 import { pollUntil } from './support/prometheus.ts';
 import { startPrometheusWithRules, type RulesPrometheus } from './support/prometheus-rules.ts';
 
@@ -38,6 +39,8 @@ const VARIABLES: Record<string, string> = {
   dashboard: '.*',
   job: JOB,
   heartbeat_interval: '60',
+  // Every dashboard opened in the workload was opened more than 0 days ago.
+  unused_days: '0',
 };
 const ALPHA = { 'dashboard.uid': 'd-alpha', 'dashboard.name': 'Alpha', 'dashboard.timezone': 'utc', 'dashboard.folder': 'Ops' };
 /** In the General folder: no folder attribute at all. */
@@ -47,6 +50,8 @@ const GAMMA = { 'dashboard.uid': 'd-gamma', 'dashboard.name': 'Gamma', 'dashboar
 const DELTA = { 'dashboard.uid': 'd-delta', 'dashboard.name': 'Delta', 'dashboard.timezone': 'utc', 'dashboard.folder': '' };
 /** Opened in the first phase only: the "no sessions in the range" panel must list it. */
 const STALE = { 'dashboard.uid': 'd-stale', 'dashboard.name': 'Stale', 'dashboard.timezone': 'browser', 'dashboard.folder': 'Sales' };
+/** Listed by Grafana, never opened: the Unused dashboards row's. */
+const NEVER_OPENED = { 'dashboard.uid': 'd-never', 'dashboard.name': 'Never opened', 'dashboard.folder': 'Ops' };
 /** Small enough that the variable values below overflow footfall_dashboard_variable_selections_total. */
 const MAX_SERIES = 20;
 
@@ -182,6 +187,7 @@ describe('Grafana-ception dashboard JSON', () => {
 describe('every PromQL expression of the dashboard and every recording rule, against Prometheus', () => {
   let collector: ConfiguredCollector | undefined;
   let prometheus: RulesPrometheus | undefined;
+  let grafana: GrafanaApiStandIn | undefined;
   /** When Prometheus had scraped the first phase: $__range starts after it. */
   let phaseOneSeen = 0;
 
@@ -252,11 +258,24 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
   }
 
   beforeAll(async () => {
-    collector = await spawnWithConfig({ limits: { maxSeriesPerMetric: MAX_SERIES } }, { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: TOKEN } });
+    // Grafana's inventory: the workload's dashboards with the names and folders the browsers send, and
+    // one nobody opens.
+    grafana = await startGrafanaApiStandIn();
+    grafana.tokens.set(TOKEN, 1);
+    for (const board of [ALPHA, BETA, GAMMA, DELTA, STALE, NEVER_OPENED]) {
+      const folder = (board as Record<string, string>)['dashboard.folder'];
+      grafana.addDashboard(board['dashboard.uid'], board['dashboard.name'], folder ? { folderUid: `f-${folder}`, folderTitle: folder } : {});
+    }
+    collector = await spawnWithConfig(
+      { limits: { maxSeriesPerMetric: MAX_SERIES }, inventory: { grafanaUrl: grafana.url } },
+      { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: TOKEN, FOOTFALL_INVENTORY_TOKEN: TOKEN } },
+    );
     // The shipped groups evaluate every 60 s; the copy evaluates every second, same expressions.
     const fast = { groups: rules.groups.map((g) => ({ ...g, interval: '1s' })) };
     prometheus = await startPrometheusWithRules({ job: JOB, targets: [new URL(collector.url).host], rules: [stringify(fast)] });
 
+    // Listed before the first export, which would otherwise wait for the listing (503).
+    await pollUntil(() => total('footfall_dashboard_info'), (v) => v === 6, 20_000);
     await sendPhase(1);
     await pollUntil(() => total(`grafana_analytics_sessions_total{dashboard_uid="d-stale"}`), (v) => v === 1, 20_000);
     phaseOneSeen = Math.ceil(Date.now() / 1000) + 1;
@@ -273,6 +292,7 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
   afterAll(async () => {
     await prometheus?.stop();
     await collector?.stop();
+    await grafana?.close();
   });
 
   it('sees the workload: sessions, the refused cumulative points, the overflow and the missing token', async () => {
@@ -313,6 +333,18 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     const at = Math.floor(Date.now() / 1000);
     const answer = await prometheus!.query(substitute(t!.expr, at - phaseOneSeen), at);
     expect(answer.result.map((s) => s.metric.dashboard_uid)).toEqual(['d-stale']);
+  });
+
+  it('lists the dashboard nobody opened as never opened, with its folder, and the opened ones only past their last-opened age', async () => {
+    const at = Math.floor(Date.now() / 1000);
+    const never = await shown(at, 'Never opened');
+    expect(never.map((r) => [r.metric.dashboard_uid, r.metric.dashboard_name, r.metric.dashboard_folder])).toEqual([['d-never', 'Never opened', 'Ops']]);
+    // Listed moments ago: known for well under a day.
+    expect(never[0]!.value).toBeGreaterThanOrEqual(0);
+    expect(never[0]!.value).toBeLessThan(0.01);
+    const opened = ['d-alpha', 'd-beta', 'd-delta', 'd-gamma', 'd-stale'];
+    expect((await shown(at, 'Not opened in $unused_days days')).map((r) => r.metric.dashboard_uid).sort()).toEqual(opened);
+    expect(await shown(at, 'Not opened in $unused_days days', 'A', { unused_days: '30' })).toEqual([]);
   });
 
   /** What a panel's target shows at `at`: its series, with the dashboard's variables (some replaced). */
