@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../errors.ts';
 import { createAttributeLimiter } from '../limits/index.ts';
