@@ -28,8 +28,9 @@ import { createForwarder, type Forwarder } from './forward/index.js';
 import { createDashboardLedger, createDashboardsProducer, createInventory, type Inventory } from './inventory/index.js';
 import { createAttributeLimiter, createSenderBudget, createSeriesRegistry, labelValue } from './limits/index.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
+import { createLegacyWriteHandler } from './macropower/index.js';
 import { containsEmailAddress, createPrivacyPolicy, REDACTED } from './privacy/index.js';
-import { createAdmission, createClientAddress, createOriginPolicy, createOtlpHandler } from './receive/index.js';
+import { createAdmission, createClientAddress, createOriginPolicy, createOtlpHandler, type IngestRouteSettings } from './receive/index.js';
 import { wireDiagnostics } from './diagnostics.js';
 import { createSelfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
@@ -136,8 +137,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     now,
   });
 
-  const otlp = createOtlpHandler({
-    codecs: [createJsonCodec(), createProtobufCodec()],
+  const ingest: IngestRouteSettings = {
     pipeline,
     selfMetrics,
     maxBodyBytes: config.server.maxBodyBytes,
@@ -152,7 +152,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     bearerIncrementFactor: config.limits.bearerIncrementFactor,
     clientAddress: createClientAddress({ trustedProxies: config.server.trustedProxies }),
     draining: () => draining,
-  });
+  };
+  const otlp = createOtlpHandler({ ...ingest, codecs: [createJsonCodec(), createProtobufCodec()] });
+  const write = createLegacyWriteHandler(ingest, config.legacy.write, now);
 
   /** An express app with the given routes, a 404 for anything else and a 500 for a failure. */
   function routes(add: (app: express.Express) => void): express.Express {
@@ -173,6 +175,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const metricsApart = config.server.metricsListen !== undefined;
   const app = routes((a) => {
     a.all('/v1/metrics', otlp);
+    for (const path of config.legacy.write.paths) a.all(path, write);
     if (!metricsApart) a.get('/metrics', exposition.handle);
     a.get('/healthz', health.live);
     a.get('/readyz', health.ready);

@@ -106,12 +106,13 @@ export function methodNotAllowed(method: string): RequestError {
   return new RequestError(405, RpcCode.UNIMPLEMENTED, 'method_not_allowed', `method ${method} is not allowed; use POST`);
 }
 
-export function unsupportedMediaType(contentType: string | undefined): RequestError {
+/** `accepted` says what the route takes instead, e.g. "application/json or application/x-protobuf". */
+export function unsupportedMediaType(contentType: string | undefined, accepted: string): RequestError {
   return new RequestError(
     415,
     RpcCode.INVALID_ARGUMENT,
     'unsupported_media_type',
-    `unsupported content type ${JSON.stringify(contentType ?? '')}; use application/json or application/x-protobuf`,
+    `unsupported content type ${JSON.stringify(contentType ?? '')}; use ${accepted}`,
   );
 }
 

@@ -5,6 +5,9 @@ import type { IngestStats } from './stats.js';
 
 export const SELF_METER = 'footfall.collector';
 
+/** The `encoding` label of a request: an OTLP encoding, `macropower` for the old panel's /write, `unknown` for an OTLP content type nobody takes. */
+export type RequestEncoding = Encoding | 'macropower' | 'unknown';
+
 /**
  * The collector's own health, exposed on /metrics beside the data: requests by status and reason,
  * points accepted and refused by reason, attributes dropped, series folded into overflow, decode time.
@@ -12,8 +15,8 @@ export const SELF_METER = 'footfall.collector';
  * from client input.
  */
 export interface SelfMetrics {
-  request(status: number, reason: string, encoding: Encoding | 'unknown'): void;
-  decoded(encoding: Encoding, seconds: number): void;
+  request(status: number, reason: string, encoding: RequestEncoding): void;
+  decoded(encoding: RequestEncoding, seconds: number): void;
   ingested(stats: IngestStats): void;
   /** One authorize decision: its auth mode and outcome (verified, cached, unauthorized, grafana_unavailable…). */
   authenticated(mode: string, outcome: string): void;
@@ -54,7 +57,7 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       for (const [family, n] of sources.seriesPerFamily()) result.observe(n, { family });
     });
   const requests = meter.createCounter('footfall_collector_requests_total', {
-    description: 'OTLP export requests by HTTP status code, outcome reason and encoding.',
+    description: "Ingest requests (OTLP exports, and the old panel's /write payloads as encoding macropower) by HTTP status code, outcome reason and encoding.",
   });
   const accepted = meter.createCounter('footfall_collector_points_accepted_total', {
     description: 'Data points recorded.',

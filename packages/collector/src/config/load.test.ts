@@ -20,6 +20,18 @@ describe('loadConfig', () => {
     expect(config.privacy.hash.enabled).toBe(false);
   });
 
+  it('answers the old panel on /write by default; legacy.write.paths moves or turns it off', () => {
+    const write = loadConfig({ env: {} }).legacy.write;
+    expect(write).toMatchObject({ paths: ['/write'], sessionTimeout: 0, maxSessions: 100_000, sessionIdleExpiry: 86_400_000 });
+    expect(loadConfig({ file: file('legacy:\n  write:\n    paths: [/analytics-plugin/write]\n    sessionTimeout: 90s\n'), env: {} }).legacy.write).toMatchObject({
+      paths: ['/analytics-plugin/write'],
+      sessionTimeout: 90_000,
+    });
+    expect(loadConfig({ file: file('legacy:\n  write:\n    paths: []\n'), env: {} }).legacy.write.paths).toEqual([]);
+    expect(() => loadConfig({ file: file('legacy:\n  write:\n    paths: [/metrics]\n'), env: {} })).toThrow(/legacy\.write\.paths/);
+    expect(() => loadConfig({ file: file('legacy:\n  write:\n    paths: [/write/:id]\n'), env: {} })).toThrow(/expected a path/);
+  });
+
   it('forwards in requests a footfall upstream with its defaults takes whole, and keeps failed delta points queued', () => {
     const config = loadConfig({ env: {} });
     expect(config.forward.maxPointsPerRequest).toBe(config.limits.maxPointsPerRequest);

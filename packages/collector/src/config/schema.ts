@@ -81,6 +81,46 @@ const clientTls = z
   .strict()
   .prefault({});
 
+/** Routes the collector serves itself; a /write path may not take one. */
+const OWN_PATHS = ['/v1/metrics', '/metrics', '/healthz', '/readyz'];
+
+/**
+ * The old macropower-analytics-panel's `POST /write` (docs/macropower-write.md): the paths it answers
+ * on, and the sessions it keeps to work out the old server's durations.
+ */
+const legacyWrite = z
+  .object({
+    /** Where the old panels post (their `server` option's path); [] turns /write off. */
+    paths: z
+      .array(
+        z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, 'expected a path such as /write or /analytics-plugin/write')
+          .refine((p) => !OWN_PATHS.includes(p), { message: `may not be one of ${OWN_PATHS.join(', ')}` }),
+      )
+      .refine((p) => new Set(p).size === p.length, { message: 'each path at most once' })
+      .default(['/write']),
+    /** The largest gap between two events credited, like the old --session-timeout; 0: 1.25 × the payload's heartbeat interval. */
+    sessionTimeout: z.union([z.literal(0), duration]).default(0),
+    /** Sessions remembered (the old --max-cache-size); past it the least recently seen is forgotten. */
+    maxSessions: positiveInt.max(10_000_000).default(100_000),
+    /** A session without a payload for this long is forgotten. */
+    sessionIdleExpiry: duration.prefault('24h'),
+    /** Event times kept per session; older ones are summed up and an event that late no longer moves the duration. */
+    maxEventsPerSession: positiveInt.min(4).max(10_000).default(128),
+    variables: z
+      .object({
+        /** Variable names recorded; [] records every one the rules let through. */
+        allowList: z.array(z.string().min(1)).default([]),
+        /** Record constants and text boxes too (configuration, or free text: off, as in the browser). */
+        recordText: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 const AUTH_MODES = ['grafana-session', 'proxy-header', 'bearer', 'none'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
@@ -263,6 +303,7 @@ const baseShape = z
           .array(z.enum(LEGACY_LABELS))
           .refine((l) => new Set(l).size === l.length, { message: 'each label at most once' })
           .default([...DEFAULT_LEGACY_LABELS] as (typeof LEGACY_LABELS)[number][]),
+        write: legacyWrite,
       })
       .strict()
       .prefault({}),

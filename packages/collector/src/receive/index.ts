@@ -1,4 +1,7 @@
-export { createOtlpHandler } from './otlp-route.js';
+export { createIngestHandler } from './ingest-route.js';
+export type { IngestAnswer, IngestFormat, IngestHandler, IngestProtocol, IngestRouteSettings } from './ingest-route.js';
+export { mediaType } from './media-type.js';
+export { createOtlpHandler, createOtlpProtocol } from './otlp-route.js';
 export type { OtlpHandler, OtlpRouteSettings } from './otlp-route.js';
 export { readBody } from './read-body.js';
 export { createAdmission } from './admission.js';
