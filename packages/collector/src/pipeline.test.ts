@@ -1,3 +1,4 @@
+import { createDashboardLedger } from './inventory/index.ts';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { MetricsRequest, NumberPoint } from './decode/index.ts';
@@ -10,19 +11,22 @@ import { createTestAggregation } from './testing/aggregate-stage.ts';
 function setup(maxSeries: number, maxPointsPerRequest = 1000) {
   const meterProvider = new MeterProvider();
   const stage = createTestAggregation({ maxSeries });
+  const ledger = createDashboardLedger(100);
   const pipeline = createPipeline({
     privacy: createPrivacyPolicy({ mode: 'deny', deny: PERSONAL_KEYS, allow: [], hash: undefined, pseudonymKey: 'user.hash', redactEmailValues: true }),
     limiter: createAttributeLimiter({ maxAttributesPerPoint: 32, maxKeyLength: 128, maxValueLength: 256 }),
     aggregator: stage.aggregator,
     selfMetrics: createSelfMetrics(meterProvider, { seriesPerFamily: () => new Map() }),
     maxPointsPerRequest,
+    ledger,
+    now: () => 1_000_000,
   });
-  return { pipeline, registry: stage.registry };
+  return { pipeline, registry: stage.registry, ledger };
 }
 
 const TIMES = { startTime: 0, time: 0, noRecordedValue: false };
 
-function heartbeats(points: Array<[uid: string, value: number | undefined, flags?: 'no_recorded_value']>): MetricsRequest {
+function heartbeats(points: Array<[uid: string, value: number | undefined, flags?: 'no_recorded_value']>, name = 'grafana.dashboard.heartbeats'): MetricsRequest {
   const data: NumberPoint[] = points.map(([uid, value, flags]) => ({
     attributes: [['dashboard.uid', uid]],
     value,
@@ -31,12 +35,21 @@ function heartbeats(points: Array<[uid: string, value: number | undefined, flags
   }));
   return {
     resources: [
-      { attributes: [], metrics: [{ type: 'sum', name: 'grafana.dashboard.heartbeats', unit: '', temporality: 'delta', monotonic: true, points: data }] },
+      { attributes: [], metrics: [{ type: 'sum', name, unit: '', temporality: 'delta', monotonic: true, points: data }] },
     ],
   };
 }
 
 describe('pipeline', () => {
+  it("notes a dashboard's last-opened time for recorded sessions only, and not for a uid folded into the overflow", () => {
+    const { pipeline, ledger } = setup(3);
+    pipeline.ingest(heartbeats([['watched', 3]]));
+    pipeline.ingest(heartbeats([['opened', 1], ['refused', -1], ['zero', 0]], 'grafana.dashboard.sessions'));
+    // A session count of 0 opens nothing; it still takes a place, so the cap of 3 is reached at 'second'.
+    pipeline.ingest(heartbeats([['second', 1], ['overflowed', 1]], 'grafana.dashboard.sessions'));
+    expect(Object.fromEntries(ledger.entries())).toEqual({ opened: { lastOpened: 1_000_000 }, second: { lastOpened: 1_000_000 } });
+  });
+
   it('never lets a refused point take a place under the series cap', () => {
     const { pipeline, registry } = setup(3);
     const refused = pipeline.ingest(heartbeats([['bad1', -1], ['bad2', NaN], ['bad3', -5]]));

@@ -1,3 +1,4 @@
+import { createDashboardLedger } from '../inventory/index.ts';
 import { readFileSync } from 'node:fs';
 import { DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +24,8 @@ function setup() {
     aggregator: stage.aggregator,
     selfMetrics: createSelfMetrics(new MeterProvider(), { seriesPerFamily: () => new Map() }),
     maxPointsPerRequest: 1000,
+    ledger: createDashboardLedger(1000),
+    now: Date.now,
   });
   const sessions = createWriteSessions({ maxSessions: 100, idleMs: 3_600_000, maxEvents: 128, sessionTimeoutSeconds: 0, now: stage.clock.now });
   const protocol = createWriteProtocol({ sessions, variables: { allowList: undefined, recordText: false }, now: stage.clock.now });
