@@ -2,6 +2,7 @@
  * One dashboard's text in, the changed text out: recognises which of Grafana's shapes a JSON file
  * holds and hands it to the classic or the v2 transforms. Never writes anything.
  */
+import jsonc from 'jsonc-parser';
 import { injectClassic, inspectClassic, migrateClassic, removeClassic } from './classic.js';
 import { createJsonDocument, isObject, type JsonDocument, type JsonObject, type JsonPath, type JsonValue } from './json-document.js';
 import { migrateOptions } from './migrate-options.js';
@@ -53,7 +54,14 @@ export function parseJson(text: string): JsonValue {
     // A byte-order mark is legal in a file but not in JSON.parse; the text keeps it.
     return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) as JsonValue;
   } catch (error) {
-    throw new InvalidJsonError(`invalid JSON: ${(error as Error).message}`);
+    // JSON.parse does not always say where; jsonc-parser's scanner gives the offset of the first error.
+    const errors: jsonc.ParseError[] = [];
+    jsonc.parse(text, errors, { allowTrailingComma: false, disallowComments: true });
+    const first = errors[0];
+    if (first === undefined) throw new InvalidJsonError(`invalid JSON: ${(error as Error).message}`);
+    const before = text.slice(0, first.offset).split('\n');
+    const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+    throw new InvalidJsonError(`invalid JSON at ${where}: ${jsonc.printParseErrorCode(first.error)}`);
   }
 }
 
