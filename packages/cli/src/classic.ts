@@ -133,6 +133,8 @@ export interface ClassicInjectSettings {
   readonly options: JsonObject;
   /** The version written into `__requires`. */
   readonly version: string;
+  /** An id to give a panel the CLI adds (migrate passes the old panel's). */
+  readonly id?: number;
 }
 
 /**
@@ -149,7 +151,9 @@ export function injectClassic(doc: JsonDocument, base: JsonPath, settings: Class
   removePanels(doc, base, strays);
   if (placed === undefined) {
     const reused = strays[0]?.panel;
-    const id = typeof reused?.['id'] === 'number' ? reused['id'] : unusedId(doc, base);
+    const wanted = typeof reused?.['id'] === 'number' ? reused['id'] : settings.id;
+    const taken = allPanels(doc, base).some((p) => p.panel['id'] === wanted);
+    const id = wanted !== undefined && !taken ? wanted : unusedId(doc, base);
     const options = isObject(reused?.['options']) ? reused['options'] : settings.options;
     shift(doc, base, 1);
     doc.insert(panelsPath(base), 0, footfallPanel(id, options));
@@ -189,7 +193,8 @@ export function migrateClassic(doc: JsonDocument, base: JsonPath, settings: Clas
   if (inPlace) reshapeObject(doc, first.path, convertedPanel(first.panel, settings.options));
   removePanels(doc, base, inPlace ? old.slice(1) : old);
   dropRequires(doc, base, OLD_PANEL_TYPE);
-  const notes = injectClassic(doc, base, settings);
+  const oldId = first.panel['id'];
+  const notes = injectClassic(doc, base, { ...settings, ...(typeof oldId === 'number' ? { id: oldId } : {}) });
   return [`replaced ${old.length === 1 ? OLD_PANEL_TYPE : `${old.length} ${OLD_PANEL_TYPE}s`}${inPlace ? ' in place' : ' with one at the top'}`, ...notes];
 }
 
