@@ -25,8 +25,9 @@ interface VectorSample {
   readonly value: [number, string];
 }
 
-async function instantQuery(prometheus: string, expr: string, time: number): Promise<VectorSample[]> {
-  const url = `${prometheus.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(expr)}&time=${time}`;
+async function instantQuery(prometheus: string, expr: string): Promise<VectorSample[]> {
+  // Evaluated at Prometheus's own now; each sample carries that time, which dates the last session.
+  const url = `${prometheus.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(expr)}`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { Accept: 'application/json' } });
@@ -50,16 +51,15 @@ function day(unixSeconds: number): string {
 }
 
 /** Never-opened dashboards first, then the rest; longest unused first within each. */
-export async function findUnused(prometheus: string, days: number, now = Date.now() / 1000): Promise<UnusedDashboard[]> {
-  const time = Math.floor(now);
-  const [never, stale] = await Promise.all([instantQuery(prometheus, neverOpenedQuery(), time), instantQuery(prometheus, notOpenedForQuery(days), time)]);
+export async function findUnused(prometheus: string, days: number): Promise<UnusedDashboard[]> {
+  const [never, stale] = await Promise.all([instantQuery(prometheus, neverOpenedQuery()), instantQuery(prometheus, notOpenedForQuery(days))]);
   const row = (sample: VectorSample, opened: boolean): UnusedDashboard => {
     const age = Number(sample.value[1]);
     return {
       uid: sample.metric['dashboard_uid'] ?? '',
       name: sample.metric['dashboard_name'] ?? '',
       folder: sample.metric['dashboard_folder'] ?? '',
-      lastOpened: opened ? day(time - age * 86400) : null,
+      lastOpened: opened ? day(sample.value[0] - age * 86400) : null,
       days: Math.floor(age),
     };
   };
