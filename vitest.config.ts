@@ -12,7 +12,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['packages/collector/src/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['packages/{collector,cli}/src/**/*.test.ts', 'test/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },

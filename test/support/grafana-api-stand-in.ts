@@ -20,11 +20,19 @@ export interface StoredDashboard {
   /** The dashboard JSON as Grafana stores it (classic or a v2 resource); its uid and title are read from it. */
   model: Record<string, unknown>;
   readonly orgId: number;
-  readonly folderUid?: string;
+  /** Changed by a save naming another folder, as Grafana moves the dashboard. */
+  folderUid?: string;
   readonly folderTitle?: string;
   /** Provisioned from a file: saving through the API is refused. */
   readonly provisioned?: boolean;
   version: number;
+}
+
+export interface SaveRequest {
+  readonly uid: string;
+  readonly folderUid?: string;
+  readonly overwrite?: boolean;
+  readonly message?: string;
 }
 
 /** `up`: answer; `error`: 500; `garbage`: 200 with an HTML page; `down`: the connection is dropped unanswered. */
@@ -39,6 +47,8 @@ export interface GrafanaApiStandIn {
   readonly dashboards: Map<string, StoredDashboard>;
   /** Requests answered, by `METHOD path` without the query (e.g. `GET /api/search`). */
   readonly calls: Map<string, number>;
+  /** Every accepted save, in order, with the fields of the request body besides the dashboard. */
+  readonly saves: SaveRequest[];
   /** Adds a dashboard with a minimal classic model; returns it. */
   addDashboard(uid: string, title: string, options?: { orgId?: number; folderUid?: string; folderTitle?: string; provisioned?: boolean }): StoredDashboard;
   setMode(mode: ApiStandInMode): void;
@@ -87,6 +97,7 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
   const tokens = new Map<string, number>();
   const dashboards = new Map<string, StoredDashboard>();
   const calls = new Map<string, number>();
+  const saves: SaveRequest[] = [];
   let mode: ApiStandInMode = 'up';
   let delay = 0;
   let nextId = 1;
@@ -171,7 +182,7 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
   }
 
   async function save(req: IncomingMessage, orgId: number, res: ServerResponse): Promise<void> {
-    let body: { dashboard?: Record<string, unknown>; overwrite?: boolean };
+    let body: { dashboard?: Record<string, unknown>; overwrite?: boolean; folderUid?: string; message?: string };
     try {
       body = (await readJson(req)) as typeof body;
     } catch {
@@ -189,12 +200,16 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     }
     const { id: _id, version: _version, ...kept } = model;
     const version = (stored?.version ?? 0) + 1;
+    // Grafana moves the dashboard to the folder a save names; one without folderUid goes to General.
+    const folderUid = body.folderUid === undefined || body.folderUid === '' ? undefined : body.folderUid;
     if (stored) {
       stored.model = kept;
       stored.version = version;
+      stored.folderUid = folderUid;
     } else {
-      dashboards.set(uid, { model: kept, orgId, version });
+      dashboards.set(uid, { model: kept, orgId, version, ...(folderUid === undefined ? {} : { folderUid }) });
     }
+    saves.push({ uid, folderUid: body.folderUid, overwrite: body.overwrite, message: body.message });
     json(res, 200, { id: idOf(uid), uid, url: dashboardUrl(uid, title), status: 'success', version, slug: slugify(title) });
   }
 
@@ -239,6 +254,7 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     tokens,
     dashboards,
     calls,
+    saves,
     addDashboard(uid, title, options = {}) {
       const stored: StoredDashboard = {
         model: { uid, title, panels: [], schemaVersion: 41, tags: [], time: { from: 'now-6h', to: 'now' } },
