@@ -6,11 +6,14 @@
  * retention (the times come from the state file, not from counters Prometheus kept), the latest time
  * across replicas winning.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { neverOpenedQuery, notOpenedForQuery } from '../packages/cli/src/unused-queries.ts';
 import { spawnWithConfig, type ConfiguredCollector } from './support/auth-config.ts';
 import { startGrafanaApiStandIn, type GrafanaApiStandIn } from './support/grafana-api-stand-in.ts';
 import { attrs, deltaSum, exportRequest, PANEL_RESOURCE } from './support/otlp.ts';
@@ -23,9 +26,11 @@ const dashboard = JSON.parse(readFileSync(join(ROOT, 'provisioning/dashboards/fo
 };
 const TOKEN = 'glsa_unused_dashboards_test';
 const DAY = 86_400_000;
+/** The workspace bin, as `npx footfall` runs it. */
+const FOOTFALL_BIN = join(ROOT, 'packages/cli/bin/footfall.js');
 
 /** The expression of the dashboard's panel with this title, N days substituted. */
-export function panelQuery(title: string, days = 30): string {
+function panelQuery(title: string, days = 30): string {
   const panel = dashboard.panels.find((p) => p.title === title);
   if (!panel?.targets?.[0]) throw new Error(`no panel "${title}" in the shipped dashboard`);
   return panel.targets[0].expr.replaceAll('$unused_days', String(days));
@@ -118,9 +123,9 @@ describe('unused dashboards, from Prometheus alone', () => {
     expect([...never.keys()].sort()).toEqual(['never-1', 'never-2']);
     expect(never.get('never-1')).toMatchObject({ name: 'Never one', folder: 'Sales' });
     expect(never.get('never-2')).toMatchObject({ name: 'Never two', folder: undefined });
-    // The state file's first-seen time (100 days) wins over replica B's (just now): max by uid takes
-    // B's, the younger; at least the time this deployment has known it.
-    expect(never.get('never-1')!.days).toBeGreaterThanOrEqual(0);
+    // The earliest first-seen time across replicas: the state file's 100 days, not replica B's moments.
+    expect(never.get('never-1')!.days).toBeGreaterThan(99.9);
+    expect(never.get('never-1')!.days).toBeLessThan(100.1);
   });
 
   it('"Not opened in N days" lists exactly the dashboards whose latest session, across replicas, is older', async () => {
@@ -133,5 +138,27 @@ describe('unused dashboards, from Prometheus alone', () => {
     expect(await uidsOf(panelQuery('Not opened in $unused_days days', 365))).toEqual(new Map());
     // Longer than this Prometheus has data for (a few seconds): the times are the collector's, not Prometheus's.
     expect([...(await uidsOf(panelQuery('Not opened in $unused_days days', 0))).keys()].sort()).toEqual(['old-10', 'old-40', 'old-then-b', 'used-a', 'used-b']);
+  });
+
+  it('the dashboard and `footfall dashboards unused` ask Prometheus the same questions', () => {
+    expect(panelQuery('Never opened')).toBe(neverOpenedQuery());
+    for (const days of [0, 7, 30, 365]) expect(panelQuery('Not opened in $unused_days days', days)).toBe(notOpenedForQuery(days));
+  });
+
+  it('`footfall dashboards unused --days 30` prints the same set: not opened in 30 days, and never opened', async () => {
+    const run = promisify(execFile);
+    const json = await run(process.execPath, [FOOTFALL_BIN, 'dashboards', 'unused', '--prometheus', prometheus.url, '--days', '30', '--json']);
+    const printed = JSON.parse(json.stdout) as { days: number; dashboards: Array<{ uid: string; name: string; folder: string; lastOpened: string | null; days: number }> };
+    expect(printed.days).toBe(30);
+    const expected = new Set([...(await uidsOf(panelQuery('Never opened'))).keys(), ...(await uidsOf(panelQuery('Not opened in $unused_days days', 30))).keys()]);
+    expect(new Set(printed.dashboards.map((d) => d.uid))).toEqual(expected);
+    expect(expected).toEqual(new Set(['never-1', 'never-2', 'old-40']));
+    expect(printed.dashboards.find((d) => d.uid === 'old-40')).toMatchObject({ name: 'Forty days ago', folder: 'Sales', days: 40 });
+    expect(printed.dashboards.find((d) => d.uid === 'never-2')).toMatchObject({ name: 'Never two', folder: '', lastOpened: null });
+
+    const table = await run(process.execPath, [FOOTFALL_BIN, 'dashboards', 'unused', '--prometheus', prometheus.url, '--days', '30']);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^UID\s+NAME\s+FOLDER\s+LAST OPENED\s+DAYS$/);
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/)[0]).sort()).toEqual(['never-1', 'never-2', 'old-40']);
   });
 });
