@@ -45,6 +45,10 @@ export function detectFormatting(text: string): JsonFormatting {
   return { indent: first.length, eol };
 }
 
+function isOneLine(text: string): boolean {
+  return !text.trimEnd().includes('\n');
+}
+
 /** Serialises a new file in the given formatting (used when a file does not exist yet, and in tests). */
 export function stringifyJson(value: JsonValue, formatting: JsonFormatting): string {
   const text = JSON.stringify(value, null, formatting.indent);
@@ -61,11 +65,15 @@ function parent(root: JsonValue, path: JsonPath): { container: JsonValue; key: s
 
 export function createJsonDocument(text: string, root: JsonValue = JSON.parse(text) as JsonValue): JsonDocument {
   const formatting = detectFormatting(text);
-  const formattingOptions = {
-    insertSpaces: formatting.indent !== '\t',
-    tabSize: formatting.indent === '\t' ? 1 : formatting.indent,
-    eol: formatting.eol,
-  };
+  // A file on one line (minified, as scripts often write dashboards) stays on one line: values go in as
+  // compact JSON, with no formatting pass that would spread the edited region over lines.
+  const formattingOptions = isOneLine(text)
+    ? undefined
+    : {
+        insertSpaces: formatting.indent !== '\t',
+        tabSize: formatting.indent === '\t' ? 1 : formatting.indent,
+        eol: formatting.eol,
+      };
   let current = text;
   const edit = (path: JsonPath, value: JsonValue | undefined, isArrayInsertion = false): void => {
     const edits = jsonc.modify(current, [...path], value, { formattingOptions, isArrayInsertion });
