@@ -177,4 +177,41 @@ describe('footfall dashboards over the Grafana API', () => {
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('24 dashboards: 23 pass, 0 fail the check, 1 skipped (provisioned), 0 failed');
   });
+
+  it('works on schema v2 dashboards through the App Platform API: 406 on the classic read, PUT with the resourceVersion, managed ones skipped', async () => {
+    const env = { FOOTFALL_GRAFANA_TOKEN: TOKEN };
+    const v2 = (file: string) => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Record<string, unknown>;
+    const grid = grafana.addDashboard('v2grid', 'v2 grid', { model: v2('v2-grid.json') });
+    const tabs = grafana.addDashboard('v2tabs', 'v2 tabs', { model: { ...v2('v2-tabs-nested.json'), metadata: { name: 'v2tabs' } } });
+    const managed = grafana.addDashboard('v2prov', 'v2 provisioned', { model: { ...v2('v2-autogrid.json'), metadata: { name: 'v2prov' } }, provisioned: true });
+    try {
+      const failing = await footfall(['dashboards', 'check', '--grafana', grafana.url], env);
+      expect(failing.code).toBe(1);
+      expect(failing.stdout).toMatch(/FAIL v2grid/);
+      const saves = grafana.saves.length;
+      const run = await footfall(['dashboards', 'inject', '--grafana', grafana.url], env);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain('changed v2grid (V2 grid)');
+      expect(run.stdout).toContain('skipped v2prov (V2 auto grid): provisioned');
+      expect(grafana.calls.get('PUT /apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/v2grid')).toBe(1);
+      expect(grafana.saves.slice(saves).filter((s) => s.uid.startsWith('v2')).map((s) => [s.uid, s.message]).sort()).toEqual([
+        ['v2grid', 'footfall: inject usage panel'],
+        ['v2tabs', 'footfall: inject usage panel'],
+      ]);
+      expect(grid.version).toBe(2);
+      expect(tabs.version).toBe(2);
+      expect(managed.version).toBe(1);
+      const elements = Object.values((grid.model['spec'] as { elements: Record<string, { spec: { vizConfig: { group?: string } } }> }).elements);
+      expect(elements.filter((e) => e.spec.vizConfig.group === 'footfall-usage-panel')).toHaveLength(1);
+      // The resourceVersion is not part of the stored dashboard, only of what the API serves.
+      expect((grid.model['metadata'] as Record<string, unknown>)['resourceVersion']).toBeUndefined();
+
+      const check = await footfall(['dashboards', 'check', '--grafana', grafana.url], env);
+      expect(check.code, check.stdout).toBe(0);
+      const again = await footfall(['dashboards', 'inject', '--grafana', grafana.url], env);
+      expect(again.stdout).toMatch(/\d+ dashboards: 0 changed/);
+    } finally {
+      for (const uid of ['v2grid', 'v2tabs', 'v2prov']) grafana.dashboards.delete(uid);
+    }
+  });
 });

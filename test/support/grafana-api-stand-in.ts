@@ -9,6 +9,11 @@
  * - `GET /api/dashboards/uid/<uid>`: `{dashboard, meta}`; 404 `Dashboard not found`.
  * - `POST /api/dashboards/db`: 200 `{id, uid, url, status: 'success', version, slug}`; 400 `Cannot save
  *   provisioned dashboard`; 412 `version-mismatch` when `overwrite` is false and the version is stale.
+ * - Schema v2 dashboards (stored as `dashboard.grafana.app/v2…` resources): the classic read answers
+ *   406 `dashboard api version not supported, use /apis/… instead` (pkg/api/dashboard.go); the resource
+ *   is read with `GET /apis/dashboard.grafana.app/<version>/namespaces/default/dashboards/<uid>` and
+ *   saved with `PUT` there, which answers 409 Conflict when `metadata.resourceVersion` is stale. A
+ *   provisioned one carries `grafana.app/managedBy: classic-file-provisioning`.
  * - 401 `auth.unauthorized` without a token, or with one the stand-in does not know; each token
  *   belongs to one org and sees that org's dashboards only, as a service account's does.
  */
@@ -49,8 +54,12 @@ export interface GrafanaApiStandIn {
   readonly calls: Map<string, number>;
   /** Every accepted save, in order, with the fields of the request body besides the dashboard. */
   readonly saves: SaveRequest[];
-  /** Adds a dashboard with a minimal classic model; returns it. */
-  addDashboard(uid: string, title: string, options?: { orgId?: number; folderUid?: string; folderTitle?: string; provisioned?: boolean }): StoredDashboard;
+  /** Adds a dashboard: `model` as given (a v2 resource, say), else a minimal classic one; returns it. */
+  addDashboard(
+    uid: string,
+    title: string,
+    options?: { orgId?: number; folderUid?: string; folderTitle?: string; provisioned?: boolean; model?: Record<string, unknown> },
+  ): StoredDashboard;
   setMode(mode: ApiStandInMode): void;
   setDelay(ms: number): void;
   close(): Promise<void>;
@@ -148,9 +157,56 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     json(res, 200, chosen.slice((page - 1) * limit, page * limit).map(searchHit));
   }
 
+  /** The resource version part of a v2 dashboard's apiVersion, or undefined for a classic one. */
+  function v2Version(stored: StoredDashboard): string | undefined {
+    const apiVersion = stored.model['apiVersion'];
+    return typeof apiVersion === 'string' && apiVersion.startsWith('dashboard.grafana.app/v2') ? apiVersion.split('/')[1] : undefined;
+  }
+
+  function resourcePath(version: string, uid: string): string {
+    return `/apis/dashboard.grafana.app/${version}/namespaces/default/dashboards/${uid}`;
+  }
+
+  /** The v2 resource as the App Platform serves it: its metadata carries the resourceVersion. */
+  function resource(stored: StoredDashboard): Record<string, unknown> {
+    const metadata = (stored.model['metadata'] ?? {}) as Record<string, unknown>;
+    const annotations = { ...((metadata['annotations'] ?? {}) as Record<string, string>) };
+    if (stored.provisioned) {
+      annotations['grafana.app/managedBy'] = 'classic-file-provisioning';
+      annotations['grafana.app/managerId'] = 'default';
+    }
+    return { ...stored.model, metadata: { ...metadata, namespace: 'default', resourceVersion: String(stored.version), generation: stored.version, annotations } };
+  }
+
+  async function putResource(req: IncomingMessage, uid: string, orgId: number, res: ServerResponse): Promise<void> {
+    const stored = dashboards.get(uid);
+    if (!stored || stored.orgId !== orgId || v2Version(stored) === undefined) return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+    const body = (await readJson(req)) as Record<string, unknown>;
+    const metadata = (body['metadata'] ?? {}) as Record<string, unknown>;
+    if (metadata['resourceVersion'] !== String(stored.version)) {
+      return json(res, 409, {
+        kind: 'Status',
+        status: 'Failure',
+        reason: 'Conflict',
+        code: 409,
+        message: `Operation cannot be fulfilled on dashboards.dashboard.grafana.app "${uid}": the object has been modified; please apply your changes to the latest version and try again`,
+      });
+    }
+    const { resourceVersion: _rv, generation: _g, namespace: _ns, ...keptMetadata } = metadata;
+    stored.model = { ...body, metadata: keptMetadata };
+    stored.version += 1;
+    const annotations = (keptMetadata['annotations'] ?? {}) as Record<string, string>;
+    saves.push({ uid, message: annotations['grafana.app/message'] });
+    json(res, 200, resource(stored));
+  }
+
   function read(uid: string, orgId: number, res: ServerResponse): void {
     const stored = dashboards.get(uid);
     if (!stored || stored.orgId !== orgId) return json(res, 404, { message: 'Dashboard not found' });
+    const version = v2Version(stored);
+    if (version !== undefined) {
+      return json(res, 406, { message: `dashboard api version not supported, use ${resourcePath(version, uid)} instead` });
+    }
     const { title } = identity(stored.model);
     json(res, 200, {
       dashboard: { ...stored.model, id: idOf(uid), version: stored.version },
@@ -235,6 +291,13 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
       return read(decodeURIComponent(path.slice('/api/dashboards/uid/'.length)), orgId, res);
     }
     if (req.method === 'POST' && path === '/api/dashboards/db') return save(req, orgId, res);
+    const apis = /^\/apis\/dashboard\.grafana\.app\/([^/]+)\/namespaces\/default\/dashboards\/([^/]+)$/.exec(path);
+    if (apis && req.method === 'GET') {
+      const stored = dashboards.get(decodeURIComponent(apis[2]!));
+      if (!stored || stored.orgId !== orgId || v2Version(stored) !== apis[1]) return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+      return json(res, 200, resource(stored));
+    }
+    if (apis && req.method === 'PUT') return putResource(req, decodeURIComponent(apis[2]!), orgId, res);
     json(res, 404, { message: 'Not found' });
   }
 
@@ -257,7 +320,7 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     saves,
     addDashboard(uid, title, options = {}) {
       const stored: StoredDashboard = {
-        model: { uid, title, panels: [], schemaVersion: 41, tags: [], time: { from: 'now-6h', to: 'now' } },
+        model: options.model ?? { uid, title, panels: [], schemaVersion: 41, tags: [], time: { from: 'now-6h', to: 'now' } },
         orgId: options.orgId ?? 1,
         folderUid: options.folderUid,
         folderTitle: options.folderTitle,

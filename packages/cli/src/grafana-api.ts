@@ -3,6 +3,12 @@
  * read each dashboard, change it, save it back with `overwrite: false` so a dashboard edited in the
  * meantime is reported (412) instead of overwritten. Provisioned dashboards are skipped: Grafana
  * refuses API saves for them, and their source is a file the user should change instead.
+ *
+ * A schema v2 dashboard is not served by the classic API: Grafana answers 406 and names the App
+ * Platform resource (`/apis/dashboard.grafana.app/<version>/namespaces/<ns>/dashboards/<uid>`), which is
+ * read there and written back with PUT, its `metadata.resourceVersion` making a concurrent edit a 409.
+ * One managed by provisioning or Git Sync (`grafana.app/managedBy`, without `managerAllowsEdits`) is
+ * skipped like a provisioned classic one.
  */
 import pLimit from 'p-limit';
 import { checkDashboard, transformDashboard, type DashboardAction, type TransformSettings } from './dashboard.js';
@@ -39,6 +45,22 @@ const SAVE_MESSAGES: Record<DashboardAction, string> = {
   migrate: 'footfall: replace macropower-analytics-panel with the usage panel',
 };
 
+/** The App Platform path of a v2 dashboard, as Grafana's 406 names it. */
+const V2_RESOURCE = /\/apis\/dashboard\.grafana\.app\/[\w.-]+\/namespaces\/[\w.-]+\/dashboards\/[\w.-]+/;
+
+/** A dashboard as read: through the classic API, or as a v2 resource of the App Platform. */
+type Stored =
+  | { readonly schema: 'classic'; readonly dashboard: JsonObject; readonly meta: JsonObject }
+  | { readonly schema: 'v2'; readonly resource: JsonObject; readonly path: string };
+
+/** Managed elsewhere (file provisioning, Git Sync, another tool) and not open to edits through the API. */
+function managed(stored: Stored): boolean {
+  if (stored.schema === 'classic') return stored.meta['provisioned'] === true;
+  const metadata = stored.resource['metadata'];
+  const annotations = isObject(metadata) && isObject(metadata['annotations']) ? metadata['annotations'] : {};
+  return typeof annotations['grafana.app/managedBy'] === 'string' && annotations['grafana.app/managerAllowsEdits'] !== 'true';
+}
+
 interface SearchHit {
   readonly uid: string;
   readonly title: string;
@@ -52,7 +74,7 @@ function explain(status: number, body: unknown, what: string): string {
     return 'Grafana answered 401 Unauthorized: the token is missing, wrong or expired. Use a service-account token (FOOTFALL_GRAFANA_TOKEN) of an Editor or Admin.';
   }
   if (status === 403) return `${what}: 403 Forbidden${message ? ` (${message})` : ''}: the service account may not do this; give it the Editor role or dashboard write permission`;
-  if (status === 412) return `${what}: changed in Grafana since it was read (412 ${message || 'version-mismatch'}); run again`;
+  if (status === 412 || status === 409) return `${what}: changed in Grafana since it was read (${status} ${message || 'version-mismatch'}); run again`;
   return `${what}: Grafana answered ${status}${message ? ` (${message})` : ''}`;
 }
 
@@ -85,16 +107,35 @@ function createClient(grafana: string, token: string) {
       if (!Array.isArray(hits)) throw new GrafanaApiError('dashboard search: Grafana answered with something that is not a list', 200);
       return hits as SearchHit[];
     },
-    async read(uid: string): Promise<{ dashboard: JsonObject; meta: JsonObject }> {
-      const body = await call('GET', `/api/dashboards/uid/${encodeURIComponent(uid)}`, 'read');
+    async read(uid: string): Promise<Stored> {
+      let body: unknown;
+      try {
+        body = await call('GET', `/api/dashboards/uid/${encodeURIComponent(uid)}`, 'read');
+      } catch (error) {
+        const resource = error instanceof GrafanaApiError && error.status === 406 ? V2_RESOURCE.exec(error.message)?.[0] : undefined;
+        if (resource === undefined) throw error;
+        const v2 = await call('GET', resource, 'read');
+        if (!isObject(v2 as JsonObject)) throw new GrafanaApiError('read: no dashboard resource in the answer', 200);
+        return { schema: 'v2', resource: v2 as JsonObject, path: resource };
+      }
       if (!isObject(body as JsonObject) || !isObject((body as JsonObject)['dashboard'])) throw new GrafanaApiError('read: no dashboard in the answer', 200);
       const { dashboard, meta } = body as { dashboard: JsonObject; meta?: JsonObject };
-      return { dashboard, meta: isObject(meta) ? meta : {} };
+      return { schema: 'classic', dashboard, meta: isObject(meta) ? meta : {} };
     },
     async save(body: JsonObject): Promise<void> {
       await call('POST', '/api/dashboards/db', 'save', body);
     },
+    async put(path: string, resource: JsonObject): Promise<void> {
+      await call('PUT', path, 'save', resource);
+    },
   };
+}
+
+/** The resource with the version-history message Grafana keeps for a save (`grafana.app/message`). */
+function withMessage(resource: JsonObject, message: string): JsonObject {
+  const metadata = isObject(resource['metadata']) ? resource['metadata'] : {};
+  const annotations = isObject(metadata['annotations']) ? metadata['annotations'] : {};
+  return { ...resource, metadata: { ...metadata, annotations: { ...annotations, 'grafana.app/message': message } } };
 }
 
 export async function runOnGrafana(run: ApiRun): Promise<number> {
@@ -119,9 +160,9 @@ export async function runOnGrafana(run: ApiRun): Promise<number> {
       limit(async () => {
         const name = `${hit.uid} (${hit.folderTitle ? `${hit.folderTitle}/` : ''}${hit.title})`;
         try {
-          const { dashboard, meta } = await client.read(hit.uid);
-          if (meta['provisioned'] === true) return reporter.dashboard(name, 'provisioned');
-          const text = JSON.stringify(dashboard, null, 2);
+          const stored = await client.read(hit.uid);
+          if (managed(stored)) return reporter.dashboard(name, 'provisioned');
+          const text = JSON.stringify(stored.schema === 'classic' ? stored.dashboard : stored.resource, null, 2);
           if (run.action === 'check') {
             const result = checkDashboard(text);
             if (result.status === 'skipped') return reporter.notDashboard(name, result.problems.join('; '));
@@ -130,8 +171,13 @@ export async function runOnGrafana(run: ApiRun): Promise<number> {
           const result = transformDashboard(text, run.action, run.settings);
           if (result.status === 'skipped') return reporter.notDashboard(name, result.notes.join('; '));
           if (result.status === 'changed' && !run.dryRun) {
-            const folderUid = typeof meta['folderUid'] === 'string' ? meta['folderUid'] : (hit.folderUid ?? '');
-            await client.save({ dashboard: JSON.parse(result.text) as JsonObject, folderUid, overwrite: false, message: SAVE_MESSAGES[run.action] });
+            const changed = JSON.parse(result.text) as JsonObject;
+            if (stored.schema === 'v2') {
+              await client.put(stored.path, withMessage(changed, SAVE_MESSAGES[run.action]));
+            } else {
+              const folderUid = typeof stored.meta['folderUid'] === 'string' ? stored.meta['folderUid'] : (hit.folderUid ?? '');
+              await client.save({ dashboard: changed, folderUid, overwrite: false, message: SAVE_MESSAGES[run.action] });
+            }
           }
           return reporter.dashboard(name, result.status, { notes: result.notes, before: text, after: result.text });
         } catch (error) {
