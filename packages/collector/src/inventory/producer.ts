@@ -22,7 +22,7 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
  * The dashboards as gauges for /metrics: `footfall_dashboard_info` (1 per dashboard the inventory
  * lists, with its name and folder), when each was first listed, and when each was last opened. The
  * two times carry only the uid: names join from the info series, so a rename makes no new series.
- * Several replicas each export them; queries take `max by (dashboard_uid)`.
+ * Several replicas each export them; queries take the latest last-opened and the earliest first-seen time per uid.
  */
 export function createDashboardsProducer(inventory: Inventory | undefined, ledger: DashboardLedger): MetricProducer {
   return {
