@@ -26,13 +26,13 @@ function fakeFetch(grafana: FakeGrafana): typeof fetch {
 const hits = (prefix: string, n: number, folder?: string) =>
   Array.from({ length: n }, (_, i) => ({ uid: `${prefix}-${i}`, title: `${prefix} ${i}`, type: 'dash-db', ...(folder ? { folderTitle: folder } : {}) }));
 
-function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number } = {}) {
+function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number; fetch?: typeof fetch } = {}) {
   let clock = 1_000_000;
   const ledger = createDashboardLedger(1000);
   const reports: string[] = [];
   const inventory = createInventory({
     sources,
-    fetch: fakeFetch(grafana),
+    fetch: extra.fetch ?? fakeFetch(grafana),
     intervalMs: 3_600_000,
     minIntervalMs: 1000,
     timeoutMs: 1000,
@@ -117,6 +117,27 @@ describe('dashboard inventory', () => {
     await inventory.refresh();
     expect(inventory.dashboards().size).toBe(3);
     expect(reports).toEqual(['ok', 'too_many']);
+  });
+
+  it('a Grafana answering an endless body fails the listing without reading it all', async () => {
+    let sent = 0;
+    const chunk = new Uint8Array(1 << 20).fill(0x20);
+    const endless = (async () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            // Stops at 256 MiB so the test ends even when the whole body is read.
+            if (sent >= 256 * chunk.length) return controller.close();
+            sent += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+        { status: 200 },
+      )) as unknown as typeof fetch;
+    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }], { orgs: new Map(), calls: 0 }, { fetch: endless });
+    await inventory.refresh();
+    expect(reports).toEqual(['garbage']);
+    expect(sent).toBeLessThan(64 * chunk.length);
   });
 
   it('a saved listing goes back only to the source it came from, and never holds the token', async () => {
