@@ -12,7 +12,7 @@ export interface ListedDashboard {
 }
 
 /** Why a listing failed: the label of footfall_inventory_refreshes_total. */
-export type ListingFailure = 'unauthorized' | 'http_error' | 'garbage' | 'unreachable' | 'too_many';
+export type ListingFailure = 'unauthorized' | 'http_error' | 'garbage' | 'unreachable' | 'too_many' | 'empty';
 
 export class ListingError extends Error {
   readonly reason: ListingFailure;

@@ -166,6 +166,20 @@ describe('dashboard inventory', () => {
     await inventory.refresh();
     expect(Object.fromEntries(ledger.entries())).toEqual({ 'd-1': { firstSeen: 1_000_000, lastOpened: 5 }, 'd-9': { firstSeen: 1_060_000 } });
   });
+
+  it('a listing that comes back empty where there were dashboards (a token that lost its access) keeps the last one and every last-opened time', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
+    const { inventory, ledger, reports, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    ledger.opened('d-1', 5);
+    // What Grafana's search answers a service account whose role no longer sees any dashboard.
+    grafana.orgs.set('a', []);
+    tick(60_000);
+    await inventory.refresh();
+    expect(reports).toEqual(['ok', 'empty']);
+    expect(inventory.lookup('d-1')?.name).toBe('d 1');
+    expect(Object.fromEntries(ledger.entries())['d-1']).toEqual({ firstSeen: 1_000_000, lastOpened: 5 });
+  });
 });
 
 describe('dashboard ledger', () => {
