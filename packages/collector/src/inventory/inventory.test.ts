@@ -189,7 +189,15 @@ describe('dashboard ledger', () => {
     ledger.opened('b', 20);
     ledger.opened('c', 30);
     expect([...ledger.entries()].map(([uid]) => uid).sort()).toEqual(['b', 'c']);
-    ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }]);
+    ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }], 100);
     expect(Object.fromEntries(ledger.entries())['c']).toEqual({ lastOpened: 30, firstSeen: 1 });
+  });
+
+  it('a saved time later than now (a clock that ran ahead, a hand-edited file) is not restored: it would never be replaced', () => {
+    const ledger = createDashboardLedger(10);
+    ledger.restore([{ uid: 'a', lastOpened: 9_000_000_000_000, firstSeen: 9_000_000_000_000 }], 2_000_000_000_000);
+    ledger.opened('a', 2_000_000_000_000);
+    ledger.listed(['a'], 2_000_000_000_000);
+    expect(Object.fromEntries(ledger.entries())['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000 });
   });
 });
