@@ -253,7 +253,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     if (!parsed) return;
     keptInstanceId = parsed.state.instanceId;
     inventory?.restore(parsed.state.inventory ?? []);
-    ledger.restore(parsed.state.dashboards ?? []);
+    ledger.restore(parsed.state.dashboards ?? [], now());
     const { restored, skipped } = aggregator.restore(parsed.state);
     selfMetrics.stateRestored(restored, parsed.skipped + skipped);
     logger.info(

@@ -93,7 +93,7 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       if (queued !== undefined) result.observe(queued);
     });
   const listings = meter.createCounter('footfall_inventory_refreshes_total', {
-    description: "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many).",
+    description: "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many, empty).",
   });
   if (sources.inventory) {
     const inventory = sources.inventory;

@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import getRawBody from 'raw-body';
 import { z } from 'zod';
 
 /** One dashboard as Grafana's search lists it. */
@@ -9,7 +12,7 @@ export interface ListedDashboard {
 }
 
 /** Why a listing failed: the label of footfall_inventory_refreshes_total. */
-export type ListingFailure = 'unauthorized' | 'http_error' | 'garbage' | 'unreachable' | 'too_many';
+export type ListingFailure = 'unauthorized' | 'http_error' | 'garbage' | 'unreachable' | 'too_many' | 'empty';
 
 export class ListingError extends Error {
   readonly reason: ListingFailure;
@@ -46,6 +49,13 @@ const hit = z.object({
 const page = z.array(z.unknown());
 
 /**
+ * A hit is a few hundred bytes (uid, title, url, tags, folder); a page larger than this per hit is no
+ * search answer, and is not read further: a Grafana (or a proxy in front of it) answering an endless
+ * body would otherwise be buffered whole until the timeout.
+ */
+const MAX_BYTES_PER_HIT = 8192;
+
+/**
  * Every dashboard of the token's org, through `GET /api/search?type=dash-db&limit=&page=`, page after
  * page until one comes back short. Throws a ListingError on any failure: a partial listing would look
  * like deleted dashboards.
@@ -74,14 +84,15 @@ export async function listDashboards(settings: ListingSettings): Promise<ListedD
 
 async function fetchPage(settings: ListingSettings, url: string): Promise<unknown[]> {
   let response: Response;
-  let text: string;
+  let text: string | undefined;
+  const maxBytes = settings.pageSize * MAX_BYTES_PER_HIT;
   try {
     response = await settings.fetch(url, {
       headers: { Authorization: `Bearer ${settings.token}`, Accept: 'application/json' },
       redirect: 'manual',
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
-    text = await response.text();
+    text = await readText(response, maxBytes);
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError';
     throw new ListingError('unreachable', timedOut ? `Grafana did not answer within ${settings.timeoutMs} ms` : `cannot reach Grafana: ${(err as Error).message}`);
@@ -90,6 +101,7 @@ async function fetchPage(settings: ListingSettings, url: string): Promise<unknow
     throw new ListingError('unauthorized', `Grafana answered ${response.status} to the inventory token: is it a service account token of this org, with dashboards:read?`);
   }
   if (response.status !== 200) throw new ListingError('http_error', `Grafana answered ${response.status} to the dashboard search`);
+  if (text === undefined) throw new ListingError('garbage', `the dashboard search answered more than ${maxBytes} bytes for one page`);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -99,4 +111,19 @@ async function fetchPage(settings: ListingSettings, url: string): Promise<unknow
   const parsed = page.safeParse(body);
   if (!parsed.success) throw new ListingError('garbage', 'the dashboard search did not answer a list');
   return parsed.data;
+}
+
+/** The body as text, or undefined once it passes `limitBytes` (the rest is not read). */
+async function readText(response: Response, limitBytes: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  try {
+    return await getRawBody(body, { limit: limitBytes, encoding: 'utf8' });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') return undefined;
+    throw err;
+  } finally {
+    // Past the limit, cancels the rest of the response rather than leave the connection streaming.
+    body.destroy();
+  }
 }

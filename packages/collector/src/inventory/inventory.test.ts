@@ -26,13 +26,13 @@ function fakeFetch(grafana: FakeGrafana): typeof fetch {
 const hits = (prefix: string, n: number, folder?: string) =>
   Array.from({ length: n }, (_, i) => ({ uid: `${prefix}-${i}`, title: `${prefix} ${i}`, type: 'dash-db', ...(folder ? { folderTitle: folder } : {}) }));
 
-function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number } = {}) {
+function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number; fetch?: typeof fetch } = {}) {
   let clock = 1_000_000;
   const ledger = createDashboardLedger(1000);
   const reports: string[] = [];
   const inventory = createInventory({
     sources,
-    fetch: fakeFetch(grafana),
+    fetch: extra.fetch ?? fakeFetch(grafana),
     intervalMs: 3_600_000,
     minIntervalMs: 1000,
     timeoutMs: 1000,
@@ -119,6 +119,27 @@ describe('dashboard inventory', () => {
     expect(reports).toEqual(['ok', 'too_many']);
   });
 
+  it('a Grafana answering an endless body fails the listing without reading it all', async () => {
+    let sent = 0;
+    const chunk = new Uint8Array(1 << 20).fill(0x20);
+    const endless = (async () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            // Stops at 256 MiB so the test ends even when the whole body is read.
+            if (sent >= 256 * chunk.length) return controller.close();
+            sent += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+        { status: 200 },
+      )) as unknown as typeof fetch;
+    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }], { orgs: new Map(), calls: 0 }, { fetch: endless });
+    await inventory.refresh();
+    expect(reports).toEqual(['garbage']);
+    expect(sent).toBeLessThan(64 * chunk.length);
+  });
+
   it('a saved listing goes back only to the source it came from, and never holds the token', async () => {
     const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
     const first = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
@@ -145,6 +166,20 @@ describe('dashboard inventory', () => {
     await inventory.refresh();
     expect(Object.fromEntries(ledger.entries())).toEqual({ 'd-1': { firstSeen: 1_000_000, lastOpened: 5 }, 'd-9': { firstSeen: 1_060_000 } });
   });
+
+  it('a listing that comes back empty where there were dashboards (a token that lost its access) keeps the last one and every last-opened time', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
+    const { inventory, ledger, reports, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    ledger.opened('d-1', 5);
+    // What Grafana's search answers a service account whose role no longer sees any dashboard.
+    grafana.orgs.set('a', []);
+    tick(60_000);
+    await inventory.refresh();
+    expect(reports).toEqual(['ok', 'empty']);
+    expect(inventory.lookup('d-1')?.name).toBe('d 1');
+    expect(Object.fromEntries(ledger.entries())['d-1']).toEqual({ firstSeen: 1_000_000, lastOpened: 5 });
+  });
 });
 
 describe('dashboard ledger', () => {
@@ -154,7 +189,15 @@ describe('dashboard ledger', () => {
     ledger.opened('b', 20);
     ledger.opened('c', 30);
     expect([...ledger.entries()].map(([uid]) => uid).sort()).toEqual(['b', 'c']);
-    ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }]);
+    ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }], 100);
     expect(Object.fromEntries(ledger.entries())['c']).toEqual({ lastOpened: 30, firstSeen: 1 });
+  });
+
+  it('a saved time later than now (a clock that ran ahead, a hand-edited file) is not restored: it would never be replaced', () => {
+    const ledger = createDashboardLedger(10);
+    ledger.restore([{ uid: 'a', lastOpened: 9_000_000_000_000, firstSeen: 9_000_000_000_000 }], 2_000_000_000_000);
+    ledger.opened('a', 2_000_000_000_000);
+    ledger.listed(['a'], 2_000_000_000_000);
+    expect(Object.fromEntries(ledger.entries())['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000 });
   });
 });

@@ -116,6 +116,11 @@ export function createInventory(settings: InventorySettings): Inventory {
   async function listSource(source: (typeof sources)[number]): Promise<boolean> {
     try {
       const listed = await listDashboards({ ...source, fetch: settings.fetch, timeoutMs: settings.timeoutMs, pageSize: settings.pageSize, maxDashboards: settings.maxDashboards });
+      // Search answers 200 [] to a token that lost its access (a role changed, a folder's permissions):
+      // taken as is, it would forget every dashboard's last-opened time, in the state file too.
+      if (listed.length === 0 && (source.listing?.size ?? 0) > 0) {
+        throw new ListingError('empty', `Grafana listed no dashboards where it listed ${source.listing!.size}: does the token still have dashboards:read?`);
+      }
       source.listing = toEntries(listed);
       source.listedAt = now();
       settings.report('ok');

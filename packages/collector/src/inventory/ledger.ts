@@ -28,8 +28,11 @@ export interface DashboardLedger {
   entries(): IterableIterator<[string, LedgerEntry]>;
   readonly size: number;
   snapshot(): LedgerState[];
-  /** Puts saved entries back: the later last-opened and the earlier first-seen win. */
-  restore(saved: readonly LedgerState[]): void;
+  /**
+   * Puts saved entries back: the later last-opened and the earlier first-seen win. A time after `now`
+   * is left out: a later last-opened would never be replaced, and the dashboard never look unused.
+   */
+  restore(saved: readonly LedgerState[], now: number): void;
 }
 
 export function createDashboardLedger(max: number): DashboardLedger {
@@ -63,12 +66,15 @@ export function createDashboardLedger(max: number): DashboardLedger {
     snapshot() {
       return [...entries.entries()].map(([uid, e]) => ({ uid, ...e }));
     },
-    restore(saved) {
+    restore(saved, now) {
+      const past = (at: number | undefined): number | undefined => (at !== undefined && at <= now ? at : undefined);
       // Oldest first, so the most recently opened end up the least likely to be evicted.
       for (const s of [...saved].sort((a, b) => (a.lastOpened ?? 0) - (b.lastOpened ?? 0))) {
         const e = entry(s.uid);
-        if (s.lastOpened !== undefined) e.lastOpened = Math.max(e.lastOpened ?? 0, s.lastOpened);
-        if (s.firstSeen !== undefined) e.firstSeen = Math.min(e.firstSeen ?? Infinity, s.firstSeen);
+        const lastOpened = past(s.lastOpened);
+        const firstSeen = past(s.firstSeen);
+        if (lastOpened !== undefined) e.lastOpened = Math.max(e.lastOpened ?? 0, lastOpened);
+        if (firstSeen !== undefined) e.firstSeen = Math.min(e.firstSeen ?? Infinity, firstSeen);
       }
     },
   };

@@ -10,9 +10,16 @@ type Tree = Record<string, unknown>;
 const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
+ * More segments than any key the panel flattens (`variables.0.values.0`, a date object's
+ * `timeRange.raw.from._locale._config.week.dow`): a 64 KiB key of tens of thousands of segments would
+ * otherwise build as many nested objects, tens of milliseconds per request.
+ */
+const MAX_KEY_SEGMENTS = 16;
+
+/**
  * The payload with its dotted top-level keys nested again. Keys without a dot stay as they are; a
- * dotted key that would write through a value that is not an object, or through `__proto__`, is left
- * out (no panel sends either).
+ * dotted key that would write through a value that is not an object, through `__proto__`, or deeper than
+ * MAX_KEY_SEGMENTS is left out (no panel sends any of them).
  */
 export function unflatten(root: Tree): Tree {
   const keys = Object.keys(root);
@@ -25,7 +32,7 @@ export function unflatten(root: Tree): Tree {
       continue;
     }
     const path = key.split('.');
-    if (path.includes('__proto__')) continue;
+    if (path.length > MAX_KEY_SEGMENTS || path.includes('__proto__')) continue;
     let node = out;
     let blocked = false;
     for (const segment of path.slice(0, -1)) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../errors.ts';
+import { unflatten } from './flat-keys.ts';
 import { readPayload } from './payload.ts';
 import { selectedVariables, timeRangeLabel } from './selections.ts';
 
@@ -56,6 +57,14 @@ describe('readPayload', () => {
     const p = readPayload(body({ type: 'start', uuid: 'u', '__proto__.polluted': 'yes', 'dashboard.__proto__.x': 1, 'dashboard.uid': 'd' }));
     expect(p.dashboard.uid).toBe('d');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('a flattened key deeper than any the panel sends is left out, the keys beside it still read', () => {
+    const deep = Array.from({ length: 30_000 }, () => 'a').join('.');
+    const root = unflatten({ type: 'start', uuid: 'u', [`dashboard.${deep}`]: 1, 'dashboard.uid': 'd', 'timeRange.raw.from._locale._config.week.dow': 1 });
+    expect(Object.keys(root.dashboard as object)).toEqual(['uid']);
+    const p = readPayload(body({ type: 'start', uuid: 'u', 'dashboard.uid': 'd', 'timeRange.raw.from._locale._config.week.dow': 1, 'timeRange.raw.to': 'now' }));
+    expect(timeRangeLabel(p.timeRange.from, p.timeRange.to)).toBe('absolute');
   });
 
   it.each([
