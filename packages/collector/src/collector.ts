@@ -377,6 +377,8 @@ function createInventoryStage(
       return config.privacy.redactEmailValues && containsEmailAddress(text) ? REDACTED : text;
     },
     ledger,
+    // As long as an idle series is kept: a dashboard gone from the listings is forgotten like one.
+    forgetUnlistedAfterMs: config.limits.seriesIdleExpiry,
     logger: logger.child({ component: 'inventory' }),
     report,
     now,

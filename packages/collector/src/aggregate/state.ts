@@ -20,7 +20,7 @@ const histogramEntry = z
 
 const ms = z.number().int().nonnegative();
 /** A dashboard's first-listed and last-opened times (version 3). */
-const dashboardEntry = z.object({ uid: z.string().min(1), firstSeen: ms.optional(), lastOpened: ms.optional() }).strict();
+const dashboardEntry = z.object({ uid: z.string().min(1), firstSeen: ms.optional(), lastOpened: ms.optional(), lastListed: ms.optional() }).strict();
 /** One inventory source's last good listing (version 3): [uid, name, folder] per dashboard. */
 const listingEntry = z
   .object({ source: z.string().min(1), listedAt: ms, dashboards: z.array(z.tuple([z.string().min(1), z.string(), z.string()])) })

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createInventory, sourceKey, type InventorySource } from './inventory.js';
 import { createDashboardLedger } from './ledger.js';
+import { createDashboardsProducer } from './producer.js';
 
 interface FakeGrafana {
   /** token → the org's dashboards as search hits, or a status to answer. */
@@ -41,6 +42,7 @@ function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPen
     maxPending: extra.maxPending ?? 100,
     labelValue: (v) => v.slice(0, 8),
     ledger,
+    forgetUnlistedAfterMs: 3_600_000,
     logger: pino({ level: 'silent' }),
     report: (r) => reports.push(r),
     now: () => clock,
@@ -156,15 +158,31 @@ describe('dashboard inventory', () => {
     expect(other.inventory.dashboards().size).toBe(0);
   });
 
-  it('notes when each dashboard was first listed and forgets the ones Grafana no longer has', async () => {
-    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2)]]), calls: 0 };
+  it('notes when each dashboard was first listed, and forgets one Grafana no longer lists only after forgetUnlistedAfterMs', async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['d', hits('d', 2)]]), calls: 0 };
+    grafana.orgs.set('a', grafana.orgs.get('d')!);
     const { inventory, ledger, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
     await inventory.refresh();
-    ledger.opened('d-1', 5);
+    ledger.opened('d-0', 5);
     tick(60_000);
+    // d-0 is gone (deleted, or its folder out of the token's reach), d-9 is new.
     grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }, { uid: 'd-9', title: 'd 9' }]);
     await inventory.refresh();
-    expect(Object.fromEntries(ledger.entries())).toEqual({ 'd-1': { firstSeen: 1_000_000, lastOpened: 5 }, 'd-9': { firstSeen: 1_060_000 } });
+    expect(Object.fromEntries(ledger.entries())).toEqual({
+      'd-0': { firstSeen: 1_000_000, lastListed: 1_000_000, lastOpened: 5 },
+      'd-1': { firstSeen: 1_000_000, lastListed: 1_060_000 },
+      'd-9': { firstSeen: 1_060_000, lastListed: 1_060_000 },
+    });
+    // Back within the hour: its history is intact.
+    grafana.orgs.set('a', hits('d', 2));
+    tick(60_000);
+    await inventory.refresh();
+    expect(Object.fromEntries(ledger.entries())['d-0']).toEqual({ firstSeen: 1_000_000, lastListed: 1_120_000, lastOpened: 5 });
+    // Gone for longer than an hour: forgotten.
+    grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }]);
+    tick(3_700_000);
+    await inventory.refresh();
+    expect([...ledger.entries()].map(([uid]) => uid).sort()).toEqual(['d-1']);
   });
 
   it('a listing that comes back empty where there were dashboards (a token that lost its access) keeps the last one and every last-opened time', async () => {
@@ -178,7 +196,33 @@ describe('dashboard inventory', () => {
     await inventory.refresh();
     expect(reports).toEqual(['ok', 'empty']);
     expect(inventory.lookup('d-1')?.name).toBe('d 1');
-    expect(Object.fromEntries(ledger.entries())['d-1']).toEqual({ firstSeen: 1_000_000, lastOpened: 5 });
+    expect(Object.fromEntries(ledger.entries())['d-1']).toMatchObject({ firstSeen: 1_000_000, lastOpened: 5 });
+  });
+});
+
+describe('dashboard gauges', () => {
+  it("show Grafana's dashboards only: one no longer listed keeps its times in the ledger but leaves /metrics", async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 2, 'Ops')]]), calls: 0 };
+    const { inventory, ledger } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    ledger.opened('d-0', 60_000);
+    ledger.opened('gone', 120_000);
+    const { resourceMetrics } = await createDashboardsProducer(inventory, ledger).collect();
+    const series = Object.fromEntries(
+      resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m.dataPoints.map((p) => [p.attributes, p.value])]),
+    );
+    expect(series).toEqual({
+      footfall_dashboard_info: [
+        [{ dashboard_uid: 'd-0', dashboard_name: 'd 0', dashboard_folder: 'Ops' }, 1],
+        [{ dashboard_uid: 'd-1', dashboard_name: 'd 1', dashboard_folder: 'Ops' }, 1],
+      ],
+      footfall_dashboard_first_seen_timestamp_seconds: [
+        [{ dashboard_uid: 'd-0' }, 1000],
+        [{ dashboard_uid: 'd-1' }, 1000],
+      ],
+      footfall_dashboard_last_opened_timestamp_seconds: [[{ dashboard_uid: 'd-0' }, 60]],
+    });
+    expect(Object.fromEntries(ledger.entries())['gone']).toEqual({ lastOpened: 120_000 });
   });
 });
 
@@ -198,6 +242,6 @@ describe('dashboard ledger', () => {
     ledger.restore([{ uid: 'a', lastOpened: 9_000_000_000_000, firstSeen: 9_000_000_000_000 }], 2_000_000_000_000);
     ledger.opened('a', 2_000_000_000_000);
     ledger.listed(['a'], 2_000_000_000_000);
-    expect(Object.fromEntries(ledger.entries())['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000 });
+    expect(Object.fromEntries(ledger.entries())['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000, lastListed: 2_000_000_000_000 });
   });
 });

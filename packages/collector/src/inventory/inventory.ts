@@ -38,6 +38,8 @@ export interface InventorySettings {
   /** Makes a title or folder a label value (length cap, e-mail redaction), as a browser's would be. */
   readonly labelValue: (value: string) => string;
   readonly ledger: DashboardLedger;
+  /** A dashboard no listing has had for this long loses its first-seen and last-opened times. */
+  readonly forgetUnlistedAfterMs: number;
   readonly logger: Logger;
   /** Counts each source's refresh: ok, or why it failed. */
   readonly report: (result: 'ok' | ListingFailure) => void;
@@ -150,7 +152,7 @@ export function createInventory(settings: InventorySettings): Inventory {
     const allListed = results.every(Boolean);
     if (allListed) lastSuccess = now();
     ledger.listed(merged.keys(), now());
-    if (allListed) ledger.retain(new Set(merged.keys()));
+    if (allListed) ledger.forgetUnlisted(now() - settings.forgetUnlistedAfterMs);
     for (const [uid, firstSeen] of pending) {
       if (merged.has(uid)) pending.delete(uid);
       else if (allListed && firstSeen <= startedAt) {

@@ -6,12 +6,15 @@ export interface LedgerEntry {
   firstSeen?: number;
   /** When a session of it was last recorded. */
   lastOpened?: number;
+  /** When a listing last had it (only with an inventory). */
+  lastListed?: number;
 }
 
 export interface LedgerState {
   readonly uid: string;
   readonly firstSeen?: number | undefined;
   readonly lastOpened?: number | undefined;
+  readonly lastListed?: number | undefined;
 }
 
 /**
@@ -21,10 +24,13 @@ export interface LedgerState {
  */
 export interface DashboardLedger {
   opened(uid: string, at: number): void;
-  /** Marks each uid listed, at `at` if it was not before. */
+  /** Marks each uid listed at `at` (and first seen then, if it was not before). */
   listed(uids: Iterable<string>, at: number): void;
-  /** Forgets every uid not in `keep` (dashboards Grafana no longer has). */
-  retain(keep: ReadonlySet<string>): void;
+  /**
+   * Forgets the uids no listing has had since `before`. Not at once: a token that loses a folder for
+   * a day, or a dashboard restored from a backup, keeps its history.
+   */
+  forgetUnlisted(before: number): void;
   entries(): IterableIterator<[string, LedgerEntry]>;
   readonly size: number;
   snapshot(): LedgerState[];
@@ -54,10 +60,11 @@ export function createDashboardLedger(max: number): DashboardLedger {
       for (const uid of uids) {
         const e = entries.peek(uid) ?? entry(uid);
         e.firstSeen ??= at;
+        e.lastListed = at;
       }
     },
-    retain(keep) {
-      for (const uid of [...entries.keys()]) if (!keep.has(uid)) entries.delete(uid);
+    forgetUnlisted(before) {
+      for (const [uid, e] of [...entries.entries()]) if ((e.lastListed ?? 0) < before) entries.delete(uid);
     },
     entries: () => entries.entries() as IterableIterator<[string, LedgerEntry]>,
     get size() {
@@ -73,8 +80,10 @@ export function createDashboardLedger(max: number): DashboardLedger {
         const e = entry(s.uid);
         const lastOpened = past(s.lastOpened);
         const firstSeen = past(s.firstSeen);
+        const lastListed = past(s.lastListed);
         if (lastOpened !== undefined) e.lastOpened = Math.max(e.lastOpened ?? 0, lastOpened);
         if (firstSeen !== undefined) e.firstSeen = Math.min(e.firstSeen ?? Infinity, firstSeen);
+        if (lastListed !== undefined) e.lastListed = Math.max(e.lastListed ?? 0, lastListed);
       }
     },
   };

@@ -40,8 +40,11 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       }
       for (const [uid, entry] of ledger.entries()) {
         const attributes = { dashboard_uid: uid };
+        // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
+        // its times for a while, in case it comes back, but no longer shows.
+        if (listed && !listed.has(uid)) continue;
         if (entry.lastOpened !== undefined) lastOpened.push({ attributes, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
-        if (entry.firstSeen !== undefined && listed?.has(uid)) firstSeen.push({ attributes, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+        if (entry.firstSeen !== undefined && listed) firstSeen.push({ attributes, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {
