@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
-import { scrape, sumOf, type Sample } from './support/exposition.ts';
+import { isCatalogSample, type Sample, scrape, sumOf } from './support/exposition.ts';
 import { holdUpload, type HeldUpload } from './support/held-upload.ts';
 import { attrs, deltaHistogram, deltaSum, exportRequest, PANEL_RESOURCE, sessionsRequest, type ExportRequest } from './support/otlp.ts';
 import { freePort, pollUntil, startPrometheus, type PrometheusServer } from './support/prometheus.ts';
@@ -79,8 +79,6 @@ async function sendWorkload(url: string, request: ExportRequest = workload()): P
 // Reading what an operator sees
 // ---------------------------------------------------------------------------------------------------
 
-/** The collector's own health metrics and the resource: not what the state file carries over. */
-const isCatalogSample = (s: Sample): boolean => !s.name.startsWith('footfall_collector_') && s.name !== 'target_info';
 
 /** Every catalog sample on /metrics as `name{labels}` → value, labels sorted, for whole-exposition comparison. */
 function catalogSeries(samples: readonly Sample[]): Record<string, number> {
@@ -266,6 +264,16 @@ describe('a restart with a state file, with Prometheus scraping across it', () =
     expect(Object.keys(before).filter((k) => k.startsWith('footfall_dashboard_session_duration_seconds_bucket')).length).toBeGreaterThan(0);
     expect(catalogSeries(afterRestart)).toEqual(before);
     expect(logged(second, 'counters restored from the state file'), second.output.join('\n')).toBeDefined();
+  });
+
+  it("keeps each dashboard's last-opened time across the restart (what 'not opened in N days' is answered from)", () => {
+    const lastOpened = (samples: readonly Sample[]) =>
+      Object.fromEntries(samples.filter((s) => s.name === 'footfall_dashboard_last_opened_timestamp_seconds').map((s) => [s.labels.dashboard_uid, s.value]));
+    const before = lastOpened(beforeStop);
+    expect(Object.keys(before).length).toBeGreaterThan(0);
+    expect(lastOpened(afterRestart)).toEqual(before);
+    // The second workload opened the same dashboards again, later.
+    for (const [uid, at] of Object.entries(lastOpened(afterMore))) expect(at, uid).toBeGreaterThan(before[uid]!);
   });
 
   it('continues the counters: new traffic adds to the restored values', () => {

@@ -116,8 +116,8 @@ describe('the dashboard inventory', () => {
     expect(samples.find((s) => s.name === 'footfall_dashboard_info')?.value).toBe(1);
     // 2,500 at 1,000 a page: three pages, the last one short.
     expect(grafana.calls.get('GET /api/search')).toBeGreaterThanOrEqual(3);
-    expect(sumOf(samples, 'footfall_inventory_dashboards')).toBe(DASHBOARDS);
-    expect(sumOf(samples, 'footfall_inventory_refreshes_total', { result: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(samples, 'footfall_collector_inventory_dashboards')).toBe(DASHBOARDS);
+    expect(sumOf(samples, 'footfall_collector_inventory_refreshes_total', { result: 'ok' })).toBeGreaterThanOrEqual(1);
   });
 
   it("names series from Grafana, not from the browser, and keeps the General folder's series without a folder", async () => {
@@ -185,7 +185,7 @@ describe('the dashboard inventory', () => {
       await post(collector, sessions([`unknown-${i}`]));
       await pollUntil(
         async () => (await scrape(collector.url)).samples,
-        (samples) => sumOf(samples, 'footfall_inventory_refreshes_total', { result: reason }) >= i + 1,
+        (samples) => sumOf(samples, 'footfall_collector_inventory_refreshes_total', { result: reason }) >= i + 1,
         15_000,
       );
     }

@@ -83,6 +83,18 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
     .reduce((total, s) => total + s.value, 0);
 }
 
+/** The per-dashboard gauges (inventory, first listed, last opened): not catalog series, never forwarded. */
+const DASHBOARD_GAUGES = new Set([
+  'footfall_dashboard_info',
+  'footfall_dashboard_first_seen_timestamp_seconds',
+  'footfall_dashboard_last_opened_timestamp_seconds',
+]);
+
+/** A sample of the catalog's series: not the collector's own health, the resource or a dashboard gauge. */
+export function isCatalogSample(s: Sample): boolean {
+  return !s.name.startsWith('footfall_collector_') && s.name !== 'target_info' && !DASHBOARD_GAUGES.has(s.name);
+}
+
 /**
  * The catalog's series (what users query), without the collector's own health and the resource, as
  * `name[labels]` → value with the labels sorted; the labels in `summedOver` are left out and the
@@ -91,7 +103,7 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
 export function catalogSeries(samples: readonly Sample[], summedOver: readonly string[] = []): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of samples) {
-    if (s.name.startsWith('footfall_collector_') || s.name === 'target_info') continue;
+    if (!isCatalogSample(s)) continue;
     const key = `${s.name}${JSON.stringify(Object.entries(s.labels).filter(([k]) => !summedOver.includes(k)).sort())}`;
     out[key] = (out[key] ?? 0) + s.value;
   }

@@ -92,16 +92,16 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       const queued = sources.forwardQueuedPoints?.();
       if (queued !== undefined) result.observe(queued);
     });
-  const listings = meter.createCounter('footfall_inventory_refreshes_total', {
+  const listings = meter.createCounter('footfall_collector_inventory_refreshes_total', {
     description: "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many, empty).",
   });
   if (sources.inventory) {
     const inventory = sources.inventory;
     meter
-      .createObservableGauge('footfall_inventory_dashboards', { description: 'Dashboards in the inventory (the last good listing of each org).' })
+      .createObservableGauge('footfall_collector_inventory_dashboards', { description: 'Dashboards in the inventory (the last good listing of each org).' })
       .addCallback((result) => result.observe(inventory.dashboards()));
     meter
-      .createObservableGauge('footfall_inventory_last_success_timestamp_seconds', {
+      .createObservableGauge('footfall_collector_inventory_last_success_timestamp_seconds', {
         description: 'When every org was last listed, in Unix seconds: alert when it falls behind.',
         unit: 's',
       })

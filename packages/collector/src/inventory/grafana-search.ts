@@ -11,7 +11,7 @@ export interface ListedDashboard {
   readonly folder: string;
 }
 
-/** Why a listing failed: the label of footfall_inventory_refreshes_total. */
+/** Why a listing failed: the label of footfall_collector_inventory_refreshes_total. */
 export type ListingFailure = 'unauthorized' | 'http_error' | 'garbage' | 'unreachable' | 'too_many' | 'empty';
 
 export class ListingError extends Error {
