@@ -1,4 +1,4 @@
-import { createDashboardLedger } from '../inventory/index.ts';
+import { createDashboardLedger, type Inventory } from '../inventory/index.ts';
 import { readFileSync } from 'node:fs';
 import { DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const T0 = FIXTURE.time as number;
 const ALICE: Sender = { subject: 'user:alice', incrementFactor: 1 };
 const BOB: Sender = { subject: 'user:bob', incrementFactor: 1 };
 
-function setup() {
+function setup(options: { inventory?: Inventory } = {}) {
   const stage = createTestAggregation();
   const pipeline = createPipeline({
     privacy: createPrivacyPolicy({ mode: 'deny', deny: PERSONAL_KEYS, allow: [], hash: undefined, pseudonymKey: 'user.hash', redactEmailValues: true }),
@@ -26,6 +26,7 @@ function setup() {
     maxPointsPerRequest: 1000,
     ledger: createDashboardLedger(1000),
     now: Date.now,
+    inventory: options.inventory,
   });
   const sessions = createWriteSessions({ maxSessions: 100, idleMs: 3_600_000, maxEvents: 128, sessionTimeoutSeconds: 0, now: stage.clock.now });
   const protocol = createWriteProtocol({ sessions, variables: { allowList: undefined, recordText: false }, now: stage.clock.now });
@@ -36,7 +37,15 @@ function setup() {
     if (format instanceof RequestError) return { status: format.status, body: format.message, refused: 0 };
     try {
       const sender = options.sender ?? ALICE;
-      const result = pipeline.ingest(format.decode(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), sender), sender);
+      const request = format.decode(Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), sender);
+      let result;
+      try {
+        result = pipeline.ingest(request, sender);
+      } catch (err) {
+        // As the ingest route does when the pipeline turns a request away whole.
+        format.discarded?.(request);
+        throw err;
+      }
       const answer = format.accepted(result);
       return { status: answer.status, body: answer.body.toString(), refused: result.rejectedDataPoints };
     } catch (err) {
@@ -153,5 +162,21 @@ describe('POST /write, as the old panel sends it', () => {
     // A session claiming to have lasted a year: past the 31-day window any point may cover.
     w.post(payload('start', T0 - 365 * 86_400, { uuid: 'long' }));
     expect(w.post(payload('end', T0, { uuid: 'long' }))).toMatchObject({ status: 201, refused: 2 });
+  });
+
+  it('a payload the pipeline turns away whole (503: its dashboard not listed yet) leaves the session as it was', async () => {
+    let listed = false;
+    const inventory = {
+      waitFor: () => (listed ? undefined : 2),
+      lookup: () => ({ name: 'As Grafana names it', folder: '' }),
+    } as unknown as Inventory;
+    const w = setup({ inventory });
+    expect(w.post(payload('start', T0)).status).toBe(503);
+    listed = true;
+    // Had the refused start been kept, this one would be a repeat and count nothing.
+    expect(w.post(payload('start', T0)).status).toBe(201);
+    expect(w.post(payload('end', T0 + 120)).status).toBe(201);
+    expect(await w.total('grafana_analytics_sessions_total', { dashboard_name: 'As Grafana names it' })).toBe(1);
+    expect(await w.total('grafana_analytics_sessions_duration_seconds_total')).toBe(120);
   });
 });

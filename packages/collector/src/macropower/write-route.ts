@@ -1,5 +1,6 @@
 import type { CollectorConfig } from '../config/index.js';
 import { unsupportedMediaType } from '../errors.js';
+import type { MetricsRequest } from '../decode/index.js';
 import type { Sender } from '../pipeline.js';
 import { createIngestHandler, mediaType, type IngestFormat, type IngestHandler, type IngestProtocol, type IngestRouteSettings } from '../receive/index.js';
 import { readPayload } from './payload.js';
@@ -37,6 +38,8 @@ function sessionKey(sender: Sender, uuid: string): string | undefined {
  */
 export function createWriteProtocol(settings: WriteRouteSettings): IngestProtocol {
   const { sessions, variables: policy, now } = settings;
+  /** What each decoded request changed in the session cache, until the pipeline has taken it. */
+  const undos = new WeakMap<MetricsRequest, () => void>();
   const format: IngestFormat = {
     label: 'macropower',
     decode(body, sender) {
@@ -50,9 +53,12 @@ export function createWriteProtocol(settings: WriteRouteSettings): IngestProtoco
         variables: selectedVariables(payload.variables, policy),
         timeRange: timeRangeLabel(payload.timeRange.from, payload.timeRange.to),
       });
-      return toMetrics(payload, outcome, at);
+      const request = toMetrics(payload, outcome, at);
+      undos.set(request, outcome.undo);
+      return request;
     },
     accepted: () => ({ status: 201, body: EMPTY }),
+    discarded: (request) => undos.get(request)?.(),
     refused: (error) => ({ status: error.status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${error.message}\n`) }),
   };
   return {

@@ -42,6 +42,8 @@ export interface SessionOutcome {
   readonly variables: VariableSelection;
   /** The time range chosen at the start, or changed since ('' for none). */
   readonly timeRange: string;
+  /** Puts the session back as it was before this event: its points were not recorded after all. */
+  readonly undo: () => void;
 }
 
 export interface WriteSessionsSettings extends DurationSettings {
@@ -92,6 +94,7 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
       endedDuration: undefined,
       variables: NOTHING,
       timeRange: '',
+      undo: () => {},
       ...extra,
     };
   }
@@ -107,6 +110,12 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
       const known = state !== undefined;
       // A repeated start or end changes nothing (the panel sends each once; a retry or a replay may not).
       if (state && ((type === 'start' && state.startSeen) || (type === 'end' && state.ended))) return outcome(false, 0, state.times, at);
+      // A copy to put back if the pipeline turns the request away whole (nothing of it counted).
+      const before = state && structuredClone(state);
+      const undo = (): void => {
+        if (before) sessions.set(key, before);
+        else sessions.delete(key);
+      };
       if (!state) {
         // Seen first here. Only a start counts a session: a heartbeat or an end of an unknown session
         // is one that started before a restart, on another replica, or before it was evicted, and was
@@ -140,6 +149,7 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
         endedDuration: type === 'end' && state.startSeen ? state.times.credited : undefined,
         variables,
         timeRange,
+        undo,
       });
     },
   };

@@ -44,6 +44,11 @@ export interface IngestFormat {
   decode(body: Buffer, sender: Sender): MetricsRequest;
   /** The answer to a request the pipeline took (some of its points may have been refused). */
   accepted(result: ExportResult): IngestAnswer;
+  /**
+   * The pipeline refused a decoded request as a whole (a retryable 503: nothing of it was recorded):
+   * undo what decoding it kept, so a retry, or the next payload, finds things as they were.
+   */
+  discarded?(request: MetricsRequest): void;
   /** The answer to a refused request. */
   refused(error: RequestError): IngestAnswer;
 }
@@ -153,7 +158,13 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
       const started = process.hrtime.bigint();
       const request = format.decode(body, sender);
       selfMetrics.decoded(format.label, Number(process.hrtime.bigint() - started) / 1e9);
-      const result = pipeline.ingest(request, sender);
+      let result: ExportResult;
+      try {
+        result = pipeline.ingest(request, sender);
+      } catch (err) {
+        format.discarded?.(request);
+        throw err;
+      }
       const reply = format.accepted(result);
       selfMetrics.request(reply.status, result.rejectedDataPoints > 0 ? 'partial' : 'ok', format.label);
       answer(res, reply);
