@@ -371,6 +371,7 @@ function createInventoryStage(
     pageSize: settings.pageSize,
     maxDashboards: settings.maxDashboards,
     maxPending: settings.maxPending,
+    maxPendingPerSender: settings.maxPendingPerSender,
     // The same treatment a browser's values get: well-formed, capped, no e-mail address.
     labelValue: (value) => {
       const text = labelValue(value, maxLength);

@@ -119,7 +119,7 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
       if (inventory) {
         // Decided for the whole request before anything is recorded: a 503 then leaves nothing half-counted.
         // A point with no uid needs no listing to be refused.
-        const wait = inventory.waitFor(new Set(checked.flatMap((c) => c.labels[UID] ?? [])));
+        const wait = inventory.waitFor(new Set(checked.flatMap((c) => c.labels[UID] ?? [])), sender.subject);
         if (wait !== undefined) throw inventoryPending(wait);
       }
       for (const { route, point, labels } of checked) {

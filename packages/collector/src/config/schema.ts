@@ -335,6 +335,8 @@ const baseShape = z
         maxDashboards: positiveInt.max(1_000_000).default(100_000),
         /** Unlisted uids waiting for a listing at once; past it, a new unlisted uid is refused at once. */
         maxPending: positiveInt.max(1_000_000).default(10_000),
+        /** Of those, how many one signed-in user (or session) may have waiting. */
+        maxPendingPerSender: positiveInt.max(1_000_000).default(100),
         tls: clientTls,
       })
       .strict()

@@ -40,6 +40,7 @@ function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPen
     pageSize: 2,
     maxDashboards: extra.maxDashboards ?? 100,
     maxPending: extra.maxPending ?? 100,
+    maxPendingPerSender: 3,
     labelValue: (v) => v.slice(0, 8),
     ledger,
     forgetUnlistedAfterMs: 3_600_000,
@@ -109,6 +110,19 @@ describe('dashboard inventory', () => {
     expect(inventory.waitFor(new Set(['x1', 'x2']))).toBeDefined();
     expect(inventory.waitFor(new Set(['x3']))).toBeUndefined();
     expect(inventory.lookup('x3')).toBeUndefined();
+  });
+
+  it("one sender's unlisted uids wait only up to its share; others' still wait for the listing", async () => {
+    const grafana: FakeGrafana = { orgs: new Map([['a', hits('d', 1)]]), calls: 0 };
+    const { inventory } = setup([{ grafanaUrl: URL_A, token: 'a' }], grafana);
+    await inventory.refresh();
+    expect(inventory.waitFor(new Set(['x1', 'x2', 'x3', 'x4', 'x5']), 'user:mallory')).toBeDefined();
+    // Mallory's share (3) is used: more of hers are refused at once.
+    expect(inventory.waitFor(new Set(['x6']), 'user:mallory')).toBeUndefined();
+    // A dashboard made a moment ago, first opened by someone else, still waits for the listing.
+    expect(inventory.waitFor(new Set(['brand-new']), 'user:alice')).toBeDefined();
+    // A forwarding collector (no subject) has no share of its own, only the global cap.
+    expect(inventory.waitFor(new Set(['y1', 'y2', 'y3', 'y4']))).toBeDefined();
   });
 
   it('a listing past maxDashboards fails and the last one stays', async () => {

@@ -35,6 +35,11 @@ export interface InventorySettings {
   readonly maxDashboards: number;
   /** Uids waiting for a refresh to say whether Grafana has them; past it, an unknown uid is refused at once. */
   readonly maxPending: number;
+  /**
+   * Of those, how many one sender (an authorize subject: a signed-in user, a session) may have waiting,
+   * so one user inventing uids cannot fill the place a new dashboard's first viewers need.
+   */
+  readonly maxPendingPerSender: number;
   /** Makes a title or folder a label value (length cap, e-mail redaction), as a browser's would be. */
   readonly labelValue: (value: string) => string;
   readonly ledger: DashboardLedger;
@@ -58,9 +63,10 @@ export interface InventorySettings {
 export interface Inventory {
   /**
    * Whether points of these uids can be decided now. undefined: yes (each is listed or known not to
-   * be); otherwise the seconds after which to retry, a refresh being on its way.
+   * be); otherwise the seconds after which to retry, a refresh being on its way. `subject` is the
+   * sender's (undefined for bearer and unauthenticated senders, which have no per-sender share).
    */
-  waitFor(uids: ReadonlySet<string>): number | undefined;
+  waitFor(uids: ReadonlySet<string>, subject?: string): number | undefined;
   /** The listed dashboard, or undefined for a uid Grafana does not have. */
   lookup(uid: string): DashboardEntry | undefined;
   /** Every listed dashboard. */
@@ -93,7 +99,17 @@ export function createInventory(settings: InventorySettings): Inventory {
   }));
   let merged = new Map<string, DashboardEntry>();
   /** uid → when first seen unlisted (ms): waiting for a refresh begun after that. */
-  const pending = new Map<string, number>();
+  const pending = new Map<string, { readonly firstSeen: number; readonly subject: string | undefined }>();
+  /** Uids waiting, per sender that has any. */
+  const pendingBy = new Map<string, number>();
+  function unpend(uid: string): void {
+    const subject = pending.get(uid)?.subject;
+    pending.delete(uid);
+    if (subject === undefined) return;
+    const left = (pendingBy.get(subject) ?? 1) - 1;
+    if (left > 0) pendingBy.set(subject, left);
+    else pendingBy.delete(subject);
+  }
   const unknown = new LRUCache<string, true>({ max: MAX_UNKNOWN });
   let running: Promise<void> | undefined;
   let lastStart = -Infinity;
@@ -153,10 +169,10 @@ export function createInventory(settings: InventorySettings): Inventory {
     if (allListed) lastSuccess = now();
     ledger.listed(merged.keys(), now());
     if (allListed) ledger.forgetUnlisted(now() - settings.forgetUnlistedAfterMs);
-    for (const [uid, firstSeen] of pending) {
-      if (merged.has(uid)) pending.delete(uid);
+    for (const [uid, { firstSeen }] of pending) {
+      if (merged.has(uid)) unpend(uid);
       else if (allListed && firstSeen <= startedAt) {
-        pending.delete(uid);
+        unpend(uid);
         unknown.set(uid, true);
       }
     }
@@ -191,14 +207,17 @@ export function createInventory(settings: InventorySettings): Inventory {
   }
 
   return {
-    waitFor(uids) {
+    waitFor(uids, subject) {
       let wait = false;
       for (const uid of uids) {
         if (merged.has(uid) || unknown.has(uid)) continue;
         if (!pending.has(uid)) {
-          // A flood of invented uids must not grow this without bound: past the cap they are refused.
-          if (pending.size >= settings.maxPending) continue;
-          pending.set(uid, now());
+          // A flood of invented uids must not grow this without bound, nor take every place: past
+          // either cap they are refused at once.
+          const mine = subject === undefined ? 0 : (pendingBy.get(subject) ?? 0);
+          if (pending.size >= settings.maxPending || mine >= settings.maxPendingPerSender) continue;
+          pending.set(uid, { firstSeen: now(), subject });
+          if (subject !== undefined) pendingBy.set(subject, mine + 1);
         }
         wait = true;
       }
