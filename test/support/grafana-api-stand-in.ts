@@ -17,9 +17,8 @@
  * - 401 `auth.unauthorized` without a token, or with one the stand-in does not know; each token
  *   belongs to one org and sees that org's dashboards only, as a service account's does.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.ts';
 
 export interface StoredDashboard {
   /** The dashboard JSON as Grafana stores it (classic or a v2 resource); its uid and title are read from it. */
@@ -309,9 +308,7 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}${subPath}`,
     tokens,
@@ -336,10 +333,6 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     setDelay: (ms) => {
       delay = ms;
     },
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
+    close,
   };
 }

@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback-server.ts';
 
 export interface StandInUser {
   readonly id: number;
@@ -104,9 +104,7 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
     if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}${subPath}`,
     tokens,
@@ -124,10 +122,6 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
     setDelay: (ms) => {
       delay = ms;
     },
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
+    close,
   };
 }
