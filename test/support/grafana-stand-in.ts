@@ -5,7 +5,6 @@
  * `auth.unauthorized`, 401 `session.token.rotate`, 401 "Token revoked", 404 for a deleted user, 500
  * when Grafana fails. It can also be slow or answer like a proxy whose Grafana is down.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './loopback-server.ts';
 
