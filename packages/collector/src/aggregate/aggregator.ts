@@ -164,7 +164,7 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
         if (admitted === undefined) return noBudget;
         if (isCounter) {
           const value = (point as NumberPoint).value!;
-          for (let i = 0; i < requests.length; i++) counters.add(requests[i]!.family, value, admitted[i]!.attributes);
+          for (let i = 0; i < requests.length; i++) counters.add(requests[i]!.family, value, admitted[i]!.attributes, admitted[i]!.key);
         } else {
           histograms.merge(metric, admitted[0]!, point as HistogramPoint);
         }
@@ -198,7 +198,8 @@ export function createAggregator(settings: AggregatorSettings): Aggregator {
           skipped++;
           continue;
         }
-        counters.add(saved.name, saved.value, put(target.names, saved).attributes);
+        const series = put(target.names, saved);
+        counters.add(saved.name, saved.value, series.attributes, series.key);
         restored++;
       }
       for (const saved of state.histograms) {

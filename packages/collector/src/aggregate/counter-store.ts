@@ -32,13 +32,20 @@ export interface CounterStoreSettings {
  * The catalog's counters, aggregated by the OpenTelemetry SDK (Counter.add, cumulative), and handed to
  * the readers (Prometheus, forward, state) as a MetricProducer.
  *
+ * Increments to a series the SDK already holds are summed here and handed to it when a reader collects
+ * (or series are moved): Counter.add hashes its attribute object on every call (sorted keys,
+ * JSON.stringify), which was an eighth of a 20-point request's CPU, while the series key the registry
+ * made finds the sum with one look-up. A series' first increment goes to the SDK at once, so its start
+ * time stays that of its first point. A collection sees every increment made before it began.
+ *
  * The SDK never forgets a series, and idle series must leave. So the counters live in a *generation*: a
  * MeterProvider with one pull reader. To drop series, a new generation takes the new points at once,
  * then the old one is collected and its live series added into the new one; collections wait for that
  * to finish, so nobody sees a counter go backwards.
  */
 export interface CounterStore extends MetricProducer {
-  add(family: string, value: number, attributes: Attributes): void;
+  /** `key` identifies the series within its family: the series registry's key for `attributes`. */
+  add(family: string, value: number, attributes: Attributes, key: string): void;
   /** Moves the series for which keep() is true to a new generation and drops the others; resolves with how many were dropped. */
   retain(keep: (family: string, attributes: Attributes) => boolean): Promise<number>;
   shutdown(): Promise<void>;
@@ -54,10 +61,22 @@ class PullReader extends MetricReader {
   }
 }
 
+/** A series the current generation's SDK holds, with what was added to it since the SDK last heard. */
+interface Pending {
+  readonly counter: Counter;
+  readonly attributes: Attributes;
+  value: number;
+  dirty: boolean;
+}
+
 interface Generation {
   readonly provider: MeterProvider;
   readonly reader: PullReader;
   readonly counters: ReadonlyMap<string, Counter>;
+  /** Family → series key → its pending sum. As bounded as the series registry: one entry per series. */
+  readonly series: ReadonlyMap<string, Map<string, Pending>>;
+  /** The series with a pending sum, so a flush does not walk every series. */
+  readonly dirty: Pending[];
 }
 
 /** Series moved per event-loop turn while a new generation is filled, so intake is never held for long. */
@@ -75,7 +94,17 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
     const provider = new MeterProvider({ views, readers: [reader] });
     const meter = provider.getMeter(CATALOG_METER);
     const counters = new Map(settings.families.map((f) => [f.name, meter.createCounter(f.name, { description: f.description, unit: f.unit })]));
-    return { provider, reader, counters };
+    return { provider, reader, counters, series: new Map(settings.families.map((f) => [f.name, new Map()])), dirty: [] };
+  }
+
+  /** Hands the pending sums to the SDK; called with no await before a collection reads the SDK. */
+  function flush(gen: Generation): void {
+    for (const pending of gen.dirty) {
+      pending.counter.add(pending.value, pending.attributes);
+      pending.value = 0;
+      pending.dirty = false;
+    }
+    gen.dirty.length = 0;
   }
 
   let current = generation();
@@ -105,14 +134,27 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
   }
 
   return {
-    add(family, value, attributes) {
-      current.counters.get(family)!.add(value, attributes);
+    add(family, value, attributes, key) {
+      const series = current.series.get(family)!;
+      const pending = series.get(key);
+      if (pending === undefined) {
+        const counter = current.counters.get(family)!;
+        counter.add(value, attributes);
+        series.set(key, { counter, attributes, value: 0, dirty: false });
+        return;
+      }
+      pending.value += value;
+      if (!pending.dirty) {
+        pending.dirty = true;
+        current.dirty.push(pending);
+      }
     },
 
     retain(keep) {
       // Chained at once, so two calls never fill one generation at the same time.
       const moving = settled.then(() => {
         const from = current;
+        flush(from);
         current = generation();
         return move(from, current, keep);
       });
@@ -122,11 +164,13 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
 
     async collect(): Promise<CollectionResult> {
       await settled;
+      flush(current);
       return current.reader.collect();
     },
 
     async shutdown() {
       await settled;
+      flush(current);
       await current.provider.shutdown();
     },
   };

@@ -1,0 +1,50 @@
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { createCounterStore } from './counter-store.ts';
+
+const FAMILY = 'grafana_analytics_sessions_total';
+
+function store() {
+  return createCounterStore({ families: [{ name: FAMILY, description: 'sessions', unit: '{session}' }], cardinalityLimit: 10 });
+}
+
+async function points(counters: ReturnType<typeof store>) {
+  const { resourceMetrics } = await counters.collect();
+  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === FAMILY);
+  if (!metric || metric.dataPointType !== DataPointType.SUM) return [];
+  return metric.dataPoints;
+}
+
+describe('counter store', () => {
+  it('a collection sees every increment made before it, each series with the start time of its first point', async () => {
+    const counters = store();
+    counters.add(FAMILY, 1, { dashboard_uid: 'a' }, 'a');
+    const firstPointAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    counters.add(FAMILY, 2, { dashboard_uid: 'a' }, 'a');
+    counters.add(FAMILY, 4, { dashboard_uid: 'b' }, 'b');
+    counters.add(FAMILY, 8, { dashboard_uid: 'a' }, 'a');
+    const first = await points(counters);
+    expect(first.map((p) => [p.attributes, p.value])).toEqual([
+      [{ dashboard_uid: 'a' }, 11],
+      [{ dashboard_uid: 'b' }, 4],
+    ]);
+    const startMs = first[0]!.startTime[0] * 1000 + first[0]!.startTime[1] / 1e6;
+    expect(startMs).toBeLessThanOrEqual(firstPointAt + 1);
+
+    counters.add(FAMILY, 16, { dashboard_uid: 'b' }, 'b');
+    expect((await points(counters)).map((p) => p.value)).toEqual([11, 20]);
+    await counters.shutdown();
+  });
+
+  it('increments pending when series are moved to a new generation are kept', async () => {
+    const counters = store();
+    counters.add(FAMILY, 1, { dashboard_uid: 'a' }, 'a');
+    counters.add(FAMILY, 2, { dashboard_uid: 'a' }, 'a');
+    expect(await counters.retain(() => true)).toBe(0);
+    counters.add(FAMILY, 4, { dashboard_uid: 'a' }, 'a');
+    counters.add(FAMILY, 8, { dashboard_uid: 'a' }, 'a');
+    expect((await points(counters)).map((p) => p.value)).toEqual([15]);
+    await counters.shutdown();
+  });
+});
