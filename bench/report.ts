@@ -160,7 +160,7 @@ function targets(input: ReportInput): string {
       `${fixed(top.waits.concurrentMs, 0)} during ${concurrent} concurrent ones, ${fixed(top.waits.saveMs, 0)} during a state save) ` +
       `against a target of ≤ ${WAIT_TARGET_MS} ms — ${met(worstWait(top) <= WAIT_TARGET_MS)}.`,
     `- RSS with ${int(top.series)} series, after all its scrapes: ${mib(top.rss)} MiB (peak ${mib(top.peakRss)} MiB) ` +
-      `against a target of ≤ ${mib(RSS_TARGET_BYTES)} MiB — ${met(top.rss <= RSS_TARGET_BYTES)}` +
+      `against a target of ≤ ${RSS_TARGET_BYTES / 2 ** 20} MiB (${mib(input.series.rssBefore)} MiB before filling) — ${met(top.rss <= RSS_TARGET_BYTES)}` +
       `${top.peakRss > RSS_TARGET_BYTES && top.rss <= RSS_TARGET_BYTES ? ', though the peak went over' : ''}.`,
     top.gzipScrape.gzipped
       ? `- gzip with ${int(top.series)} series: ${mib(top.scrape.bytes)} MiB → ${mib(top.gzipScrape.bytes)} MiB on the wire, ` +

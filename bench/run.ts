@@ -162,6 +162,7 @@ function batchesFor(bodies: readonly Body[]): Body[][] {
 
 async function measureSeries(fill: readonly Body[], probe: Body): Promise<SeriesProfile> {
   log('series: filling a collector (with a state file, --expose-gc), scraping it and prom-client');
+  const started = performance.now();
   const stateDir = mkdtempSync(join(tmpdir(), 'footfall-bench-'));
   // Room for 100k series of one metric and for 1000-point JSON bodies (~550 KiB each).
   const collector = await startServer(
@@ -173,7 +174,9 @@ async function measureSeries(fill: readonly Body[], probe: Body): Promise<Series
   );
   const promClient = await startServer({ kind: 'prom-client' });
   try {
-    return await profileSeries(collector, promClient, batchesFor(fill), probe, SERIES_SETTINGS, log);
+    const profile = await profileSeries(collector, promClient, batchesFor(fill), probe, SERIES_SETTINGS, log);
+    log(`series done in ${Math.round((performance.now() - started) / 1000)} s`);
+    return profile;
   } finally {
     await Promise.all([collector.stop(), promClient.stop()]);
     rmSync(stateDir, { recursive: true, force: true });

@@ -49,8 +49,9 @@ export interface SeriesCheckpoint {
 }
 
 export interface SeriesProfile {
-  /** heapUsed after full GCs, warmed up but before filling. */
+  /** heapUsed after full GCs, and RSS then, warmed up but before filling. */
   readonly heapBefore: number;
+  readonly rssBefore: number;
   readonly checkpoints: readonly SeriesCheckpoint[];
 }
 
@@ -178,7 +179,7 @@ export async function profileSeries(
   await scrapeOnce(url);
   await scrapeOnce(url, true);
   await collector.saveState();
-  const heapBefore = (await collector.memory({ gc: true })).memory.heapUsed;
+  const { heapUsed: heapBefore, rss: rssBefore } = (await collector.memory({ gc: true })).memory;
   const checkpoints: SeriesCheckpoint[] = [];
   // The probe's series is the first fill series, so every fill point is a series of its own.
   let series = 0;
@@ -220,7 +221,7 @@ export async function profileSeries(
         `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
     );
   }
-  return { heapBefore, checkpoints };
+  return { heapBefore, rssBefore, checkpoints };
 }
 
 async function postText(url: string, text: string): Promise<void> {
