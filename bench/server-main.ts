@@ -1,6 +1,6 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Server } from 'node:http';
 import { createBaselineServer, createPromClientServer } from './baseline-server.ts';
 import { createCollectorServer, type CollectorServerOptions } from './collector-server.ts';
 import type { ServerCommand, ServerReply, ServerSpec } from './server-protocol.ts';
