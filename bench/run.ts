@@ -1,22 +1,25 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSeriesBodies, buildThroughputBody, type Body, type ThroughputBodyName } from './bodies.ts';
-import { profileHeap } from './heap.ts';
-import { populate, postAccepted } from './ingest.ts';
+import { postAccepted } from './ingest.ts';
 import { runLoad } from './load.ts';
 import { describeMachine } from './machine.ts';
 import { CLIENT_CPU, pinSelf } from './pinning.ts';
 import { currentRevision } from './revision.ts';
 import { writeBenchmarkSection } from './sections.ts';
-import { renderReport, type SeriesResult, type ThroughputResult, type ThroughputRun } from './report.ts';
-import { ingestWaitDuringScrape, timeScrapes } from './scrape.ts';
+import { renderReport, type ThroughputResult, type ThroughputRun } from './report.ts';
+import { profileSeries, type SeriesProfile, type SeriesSettings } from './scrape.ts';
 import { startServer } from './server-process.ts';
 import type { ServerSpec } from './server-protocol.ts';
 import { median } from './stats.ts';
 
 /**
- * `npm run bench`: ingest throughput against a node:http baseline, /metrics scrape time and heap per
- * series, then BENCHMARKS.md rewritten with the numbers. Every phase is bounded in time; the defaults
- * keep the whole run near five minutes on the project's 2-core machines. The BENCH_* variables only
+ * `npm run bench`: ingest throughput against a node:http baseline; /metrics against prom-client, OTLP
+ * waits behind scrapes and state saves, RSS and heap per series; then BENCHMARKS.md rewritten with the
+ * numbers. Every phase is bounded in time; the defaults keep the whole run near five minutes on the
+ * project's 2-core machines. The BENCH_* variables only
  * exist to try the harness quickly; published numbers use the defaults.
  */
 
@@ -33,18 +36,16 @@ const CONNECTIONS = 10;
 const SERIES_CHECKPOINTS = [10_000, 100_000] as const;
 /** The collector's default maxPointsPerRequest is 1000: the largest batch it takes whole. */
 const POINTS_PER_FILL_REQUEST = 1000;
-const SCRAPE_REPEATS = 5;
-/** The family the fill bodies write to (grafana.dashboard.sessions). */
-const FILLED_FAMILY = 'grafana_analytics_sessions_total';
-/** Room for 100k series of one metric and for 1000-point JSON bodies (~550 KiB each). */
-const SERIES_COLLECTOR: ServerSpec = {
-  kind: 'collector',
-  options: { maxSeriesPerMetric: 200_000, maxBodyBytes: 4 * 1024 * 1024 },
+const SERIES_SETTINGS: SeriesSettings = {
+  repeats: 5,
+  concurrent: 4,
+  // The family the fill bodies write to (grafana.dashboard.sessions).
+  family: 'grafana_analytics_sessions_total',
 };
 
 interface ThroughputConfig {
   readonly id: string;
-  readonly server: ServerSpec;
+  readonly server: ServerSpec & { readonly kind: 'baseline' | 'collector' };
   readonly body: ThroughputBodyName;
   /** The run this one is divided by, and the ratio it should reach. */
   readonly against?: { readonly id: string; readonly target: number };
@@ -160,36 +161,26 @@ function batchesFor(bodies: readonly Body[]): Body[][] {
   return batches;
 }
 
-async function measureSeries(fill: readonly Body[], warmUp: Body, probe: Body): Promise<SeriesResult> {
-  const batches = batchesFor(fill);
-
-  log('scrape: filling a collector and timing /metrics');
-  const scrapes: SeriesResult['scrapes'][number][] = [];
-  const scrapeServer = await startServer(SERIES_COLLECTOR);
+async function measureSeries(fill: readonly Body[], probe: Body): Promise<SeriesProfile> {
+  log('series: filling a collector (with a state file, --expose-gc), scraping it and prom-client');
+  const started = performance.now();
+  const stateDir = mkdtempSync(join(tmpdir(), 'footfall-bench-'));
+  const stateFile = join(stateDir, 'state.json');
+  // Room for 100k series of one metric and for 1000-point JSON bodies (~550 KiB each).
+  const collector = await startServer(
+    { kind: 'collector', options: { maxSeriesPerMetric: 200_000, maxBodyBytes: 4 * 1024 * 1024, stateFile } },
+    { exposeGc: true },
+  );
+  const promClient = await startServer({ kind: 'prom-client' });
   try {
-    let series = 0;
-    for (const batch of batches) {
-      const ingest = await populate(scrapeServer.url, batch);
-      series += ingest.points;
-      const timing = await timeScrapes(scrapeServer.url, SCRAPE_REPEATS, FILLED_FAMILY);
-      const ingestWaitMs = await ingestWaitDuringScrape(scrapeServer.url, probe);
-      scrapes.push({ series, ingest, timing, ingestWaitMs });
-      log(
-        `scrape at ${series} series: median ${timing.medianMs.toFixed(0)} ms, ${timing.bytes} bytes, ` +
-          `ingest waited up to ${ingestWaitMs.toFixed(0)} ms`,
-      );
-    }
+    const profile = await profileSeries(collector, promClient, batchesFor(fill), probe, SERIES_SETTINGS, log);
+    // The collector only logs a failed save (silently here): without the file, the save waits measured nothing.
+    if (!existsSync(stateFile)) throw new Error('the collector saved no state file');
+    log(`series done in ${Math.round((performance.now() - started) / 1000)} s`);
+    return profile;
   } finally {
-    await scrapeServer.stop();
-  }
-
-  log('heap: filling a fresh collector started with --expose-gc');
-  const heapServer = await startServer(SERIES_COLLECTOR, { exposeGc: true });
-  try {
-    const heap = await profileHeap(heapServer, warmUp, batches);
-    return { scrapes, heap, scrapeRepeats: SCRAPE_REPEATS };
-  } finally {
-    await heapServer.stop();
+    await Promise.all([collector.stop(), promClient.stop()]);
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
@@ -211,11 +202,9 @@ async function main(): Promise<void> {
 
   const last = SERIES_CHECKPOINTS[SERIES_CHECKPOINTS.length - 1]!;
   const fill = await buildSeriesBodies(0, last, POINTS_PER_FILL_REQUEST);
-  // One series far outside the fill range: warms the same code path without counting as fill.
-  const [warmUp] = await buildSeriesBodies(10 * last, 1, 1);
-  // The scrape-time probe re-sends the first fill series, so it adds no series of its own.
+  // The warm-up and probe request re-sends the first fill series, so it adds no series of its own.
   const [probe] = await buildSeriesBodies(0, 1, 1);
-  const series = await measureSeries(fill, warmUp!, probe!);
+  const series = await measureSeries(fill, probe!);
 
   const report = renderReport({
     date: new Date(),
@@ -227,6 +216,7 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       connections: CONNECTIONS,
       pointsPerFillRequest: POINTS_PER_FILL_REQUEST,
+      series: SERIES_SETTINGS,
     },
     throughput,
     series,

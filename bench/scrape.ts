@@ -1,73 +1,231 @@
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { Body } from './bodies.ts';
-import { post } from './ingest.ts';
+import { populate, post, postAccepted, type IngestTiming } from './ingest.ts';
+import type { ServerProcess } from './server-process.ts';
 import { median } from './stats.ts';
 
+/**
+ * The series benchmark's one load-and-measure core: a collector is filled to each checkpoint, then
+ * scraped (plain, gzip, several at once) while a probe measures how long OTLP requests wait, saved on
+ * demand under the same probe, weighed, and compared with prom-client serving the same samples.
+ */
+
 export interface ScrapeTiming {
-  /** The first scrape after ingest: the SDK builds its cumulative state for every new series here. */
+  /** The first scrape of the set: for the collector, the SDK builds its state for every new series here. */
   readonly firstMs: number;
   readonly medianMs: number;
   readonly minMs: number;
   readonly maxMs: number;
+  /** Body size on the wire (compressed when the server compressed it). */
   readonly bytes: number;
+  readonly gzipped: boolean;
   /** Samples of the family the benchmark filled; proves the series were really all there. */
   readonly familySamples: number;
+  /** Median of the time the server reported in `Server-Timing` (prom-client's `registry.metrics()`). */
+  readonly serverMs: number | undefined;
 }
 
-/** GET /metrics, timed from request to the last byte read, as a Prometheus scraper sees it. */
-async function scrapeOnce(url: string): Promise<{ ms: number; text: string }> {
+export interface SeriesCheckpoint {
+  readonly series: number;
+  readonly ingest: IngestTiming;
+  readonly scrape: ScrapeTiming;
+  readonly gzipScrape: ScrapeTiming;
+  readonly promClient: ScrapeTiming;
+  /** The longest wait of a one-point OTLP request sent every few ms during each of these. */
+  readonly waits: {
+    readonly scrapeMs: number;
+    readonly concurrentMs: number;
+    readonly saveMs: number;
+  };
+  /** How long the concurrent scrapes and the state save took, all told. */
+  readonly concurrentScrapesMs: number;
+  readonly saveMs: number;
+  /** Resident set after all the scrapes, as the machine sees it (no forced GC), and its peak so far. */
+  readonly rss: number;
+  readonly peakRss: number;
+  /** heapUsed after full GCs. */
+  readonly heapUsed: number;
+}
+
+export interface SeriesProfile {
+  /** heapUsed after full GCs, and RSS then, warmed up but before filling. */
+  readonly heapBefore: number;
+  readonly rssBefore: number;
+  readonly checkpoints: readonly SeriesCheckpoint[];
+}
+
+export interface SeriesSettings {
+  /** Scrapes timed after the first one, for each kind. */
+  readonly repeats: number;
+  /** Scrapes sent at once, as an HA pair and a curious human would. */
+  readonly concurrent: number;
+  /** The family the fill bodies write to. */
+  readonly family: string;
+}
+
+interface Scrape {
+  readonly ms: number;
+  readonly body: Buffer;
+  readonly gzipped: boolean;
+  readonly serverMs: number | undefined;
+}
+
+/**
+ * GET /metrics, timed from request to the last byte read, as a Prometheus scraper sees it. node:http
+ * rather than fetch, which would ask for gzip on its own and hide the size on the wire.
+ */
+function scrapeOnce(url: string, gzip = false): Promise<Scrape> {
   const started = performance.now();
-  const res = await fetch(`${url}/metrics`);
-  const text = await res.text();
-  const ms = performance.now() - started;
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return { ms, text };
+  return new Promise((resolve, reject) => {
+    const req = get(`${url}/metrics`, { headers: { 'accept-encoding': gzip ? 'gzip' : 'identity' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
+        const timing = /dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''));
+        resolve({
+          ms,
+          body: Buffer.concat(chunks),
+          gzipped: res.headers['content-encoding'] === 'gzip',
+          serverMs: timing ? Number(timing[1]) : undefined,
+        });
+      });
+    });
+    req.on('error', reject);
+  });
 }
 
-function countSamples(text: string, family: string): number {
-  const prefix = `${family}{`;
-  let count = 0;
-  for (const line of text.split('\n')) if (line.startsWith(prefix)) count++;
-  return count;
+const textOf = (scrape: Scrape): string => (scrape.gzipped ? gunzipSync(scrape.body) : scrape.body).toString('utf8');
+
+/** The family's HELP line and samples: what prom-client is filled with. */
+function familyLines(text: string, family: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${family}{`) || line.startsWith(`# HELP ${family} `));
 }
 
-export async function timeScrapes(url: string, repeats: number, family: string): Promise<ScrapeTiming> {
-  const first = await scrapeOnce(url);
-  const times: number[] = [];
-  let last = first;
-  for (let i = 0; i < repeats; i++) {
-    last = await scrapeOnce(url);
-    times.push(last.ms);
-  }
-  return {
-    firstMs: first.ms,
+const countSamples = (lines: readonly string[], family: string): number =>
+  lines.filter((line) => line.startsWith(`${family}{`)).length;
+
+async function timeScrapes(
+  url: string,
+  settings: SeriesSettings,
+  gzip = false,
+): Promise<{ timing: ScrapeTiming; text: string }> {
+  const scrapes: Scrape[] = [];
+  for (let i = 0; i <= settings.repeats; i++) scrapes.push(await scrapeOnce(url, gzip));
+  const [first, ...rest] = scrapes;
+  const last = scrapes[scrapes.length - 1]!;
+  const text = textOf(last);
+  const times = rest.map((s) => s.ms);
+  const serverTimes = rest.flatMap((s) => (s.serverMs === undefined ? [] : [s.serverMs]));
+  const timing = {
+    firstMs: first!.ms,
     medianMs: median(times),
     minMs: Math.min(...times),
     maxMs: Math.max(...times),
-    bytes: Buffer.byteLength(last.text),
-    familySamples: countSamples(last.text, family),
+    bytes: last.body.length,
+    gzipped: last.gzipped,
+    familySamples: countSamples(familyLines(text, settings.family), settings.family),
+    serverMs: serverTimes.length > 0 ? median(serverTimes) : undefined,
   };
+  return { timing, text };
 }
 
 /** Gap between probe requests: frequent enough to land inside any stall longer than a few ms. */
 const PROBE_INTERVAL_MS = 5;
 
 /**
- * The longest an OTLP request waits while a scrape runs. Node serves both on one thread, so whatever
- * part of the scrape runs synchronously holds every browser's export back for that long.
+ * The longest an OTLP request waits while `work` runs, and how long the work took. Node serves both
+ * on one thread, so whatever part of a scrape or a save runs synchronously holds every browser's
+ * export back for that long.
  */
-export async function ingestWaitDuringScrape(url: string, probe: Body): Promise<number> {
-  let scraping = true;
-  const scrape = scrapeOnce(url).finally(() => {
-    scraping = false;
+async function ingestWaitDuring(url: string, probe: Body, work: () => Promise<unknown>): Promise<{ longestMs: number; workMs: number }> {
+  let working = true;
+  const started = performance.now();
+  const done = work().finally(() => {
+    working = false;
   });
-  let longest = 0;
-  while (scraping) {
-    const started = performance.now();
+  let longestMs = 0;
+  while (working) {
+    const sent = performance.now();
     const { status } = await post(url, probe);
     if (status !== 200) throw new Error(`probe request answered ${status}`);
-    longest = Math.max(longest, performance.now() - started);
+    longestMs = Math.max(longestMs, performance.now() - sent);
     await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
   }
-  await scrape;
-  return longest;
+  await done;
+  return { longestMs, workMs: performance.now() - started };
+}
+
+/**
+ * Fills the collector batch by batch and measures each checkpoint. The probe (an existing series)
+ * goes first as the warm-up, with a scrape and a save, so lazily built things (JIT code, protobuf
+ * schema, router caches, the exporter's first collection) are not billed to the series. The heap is
+ * weighed after the scrapes, because the SDK only builds the state a Prometheus reader keeps per
+ * series when it first collects it, and that state is what stays.
+ */
+export async function profileSeries(
+  collector: ServerProcess,
+  promClient: ServerProcess,
+  batches: readonly (readonly Body[])[],
+  probe: Body,
+  settings: SeriesSettings,
+  log: (message: string) => void,
+): Promise<SeriesProfile> {
+  const { url } = collector;
+  await postAccepted(url, probe);
+  await scrapeOnce(url);
+  await scrapeOnce(url, true);
+  await collector.saveState();
+  const { heapUsed: heapBefore, rss: rssBefore } = (await collector.memory({ gc: true })).memory;
+  const checkpoints: SeriesCheckpoint[] = [];
+  // The probe's series is the first fill series, so every fill point is a series of its own.
+  let series = 0;
+  for (const batch of batches) {
+    const ingest = await populate(url, batch);
+    series += ingest.points;
+    const { timing: scrape, text } = await timeScrapes(url, settings);
+    const { timing: gzipScrape } = await timeScrapes(url, settings, true);
+    const single = await ingestWaitDuring(url, probe, () => scrapeOnce(url));
+    const concurrent = await ingestWaitDuring(url, probe, () =>
+      Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url))),
+    );
+    const { memory, peakRss } = await collector.memory({ gc: false });
+    const save = await ingestWaitDuring(url, probe, () => collector.saveState());
+    const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
+
+    await postText(`${promClient.url}/fill`, familyLines(text, settings.family).join('\n'));
+    const { timing: prom } = await timeScrapes(promClient.url, settings);
+    if (prom.familySamples !== scrape.familySamples) {
+      throw new Error(`prom-client serves ${prom.familySamples} samples, the collector ${scrape.familySamples}`);
+    }
+    checkpoints.push({
+      series,
+      ingest,
+      scrape,
+      gzipScrape,
+      promClient: prom,
+      waits: { scrapeMs: single.longestMs, concurrentMs: concurrent.longestMs, saveMs: save.longestMs },
+      concurrentScrapesMs: concurrent.workMs,
+      saveMs: save.workMs,
+      rss: memory.rss,
+      peakRss,
+      heapUsed,
+    });
+    log(
+      `${series} series: scrape ${scrape.medianMs.toFixed(0)} ms (gzip ${gzipScrape.medianMs.toFixed(0)} ms), ` +
+        `prom-client ${prom.serverMs?.toFixed(0)} ms; OTLP waited up to ${single.longestMs.toFixed(0)} / ` +
+        `${concurrent.longestMs.toFixed(0)} / ${save.longestMs.toFixed(0)} ms (scrape / ${settings.concurrent} scrapes / save); ` +
+        `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+    );
+  }
+  return { heapBefore, rssBefore, checkpoints };
+}
+
+async function postText(url: string, text: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
 }

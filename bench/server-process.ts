@@ -10,8 +10,10 @@ export interface ServerProcess {
   readonly url: string;
   /** CPU time (user + system) the server has used so far, in seconds. */
   cpuSeconds(): Promise<number>;
-  /** Heap after full GCs; the process must have been started with `exposeGc`. */
-  heap(): Promise<NodeJS.MemoryUsage>;
+  /** Memory as it is, or with `gc` after full GCs (the process must have been started with `exposeGc`). */
+  memory(options: { gc: boolean }): Promise<{ memory: NodeJS.MemoryUsage; peakRss: number }>;
+  /** `collector.saveState()`, resolved when the save is done (collector started with a state file). */
+  saveState(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,10 +58,14 @@ export async function startServer(spec: ServerSpec, options: { exposeGc?: boolea
       if (reply.type !== 'cpu') throw new Error(`unexpected reply ${reply.type}`);
       return reply.micros / 1e6;
     },
-    async heap() {
-      const reply = await ask({ type: 'heap' });
-      if (reply.type !== 'heap') throw new Error(`unexpected reply ${reply.type}`);
-      return reply.memory;
+    async memory({ gc }) {
+      const reply = await ask({ type: 'memory', gc });
+      if (reply.type !== 'memory') throw new Error(`unexpected reply ${reply.type}`);
+      return reply;
+    },
+    async saveState() {
+      const reply = await ask({ type: 'save' });
+      if (reply.type !== 'saved') throw new Error(`unexpected reply ${reply.type}`);
     },
     stop: () => stopChild(child, () => ask({ type: 'stop' })),
   };
