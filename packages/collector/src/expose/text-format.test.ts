@@ -102,9 +102,10 @@ describe('the text-format renderer against @opentelemetry/exporter-prometheus', 
     );
   });
 
-  it('stays equal over many slices, with a series’ labels kept from one collection to the next', async () => {
+  it('stays equal over many buffers and yields, with a series’ labels kept from one collection to the next', async () => {
     const renderer = createTextFormatRenderer();
-    const series = Array.from({ length: SLICE_POINTS * 2 + 7 }, (_, i) => ({ 'dashboard.uid': `d${i}`, 'dashboard.name': `say "hi"\\\n${i}` }));
+    const long = 'é'.repeat(150);
+    const series = Array.from({ length: SLICE_POINTS * 2 + 7 }, (_, i) => ({ 'dashboard.uid': `d${i}`, 'dashboard.name': `say "hi"\\\n${long}${i}` }));
     const collect = (value: number): ResourceMetrics => ({
       resource: resourceFromAttributes({ 'service.name': 'footfall-collector' }),
       scopeMetrics: [
