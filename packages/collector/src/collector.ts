@@ -24,7 +24,7 @@ import {
 import { createAuthenticator, grafanaFetch, type Authenticator } from './authorize/index.js';
 import type { CollectorConfig } from './config/index.js';
 import { createJsonCodec, createProtobufCodec } from './decode/index.js';
-import { createHealth, createPrometheusExposition, SHARE_WINDOW_MS } from './expose/index.js';
+import { createHealth, createPrometheusExposition } from './expose/index.js';
 import { createForwarder, type Forwarder } from './forward/index.js';
 import { createDashboardLedger, createDashboardsProducer, createInventory, type Inventory } from './inventory/index.js';
 import { createAttributeLimiter, createSenderBudget, createSeriesRegistry, labelValue } from './limits/index.js';
@@ -95,7 +95,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels: config.legacy.labels, now });
   const catalogData = combineProducers([counters, histograms]);
   // The scrape and the state save share a collection when they meet (one walk over every series).
-  const sharedCatalogData = shareCollections(catalogData, { windowMs: SHARE_WINDOW_MS, now: Date.now });
+  const sharedCatalogData = shareCollections(catalogData);
 
   // Without an inventory the ledger holds only uids whose sessions were admitted without overflow.
   const ledger = createDashboardLedger(config.inventory.maxDashboards + limits.maxSeriesPerMetric);
@@ -237,7 +237,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
 
   /**
    * One save at a time, in order: a periodic save never races the final one. A periodic save may take
-   * the collection a scrape has just made; the final one (`fresh`) collects after the last request.
+   * the collection a scrape is making; the final one (`fresh`) collects after the last request.
    */
   function saveState(fresh = false): Promise<void> {
     if (!stateFile) return Promise.resolve();

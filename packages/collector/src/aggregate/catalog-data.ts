@@ -22,32 +22,29 @@ export function combineProducers(producers: readonly MetricProducer[]): MetricPr
 
 /** A producer whose collections are shared: see shareCollections. */
 export interface SharedCollections extends MetricProducer {
-  /** A collection begun now, never one shared from before (the final state save on shutdown). */
+  /** A collection begun now, never one already under way (the final state save on shutdown). */
   collectFresh(): Promise<CollectionResult>;
 }
 
 /**
- * One collection for whoever asks while it is made or within `windowMs` after: a scrape and a state
- * save that meet, or an HA pair of scrapers, cost one walk over every series rather than one each.
+ * One collection for whoever asks while it is made: a scrape and a state save that meet cost one walk
+ * over every series rather than two. Not kept once made: whoever asks after must see what came since.
  */
-export function shareCollections(producer: MetricProducer, settings: { readonly windowMs: number; readonly now: () => number }): SharedCollections {
-  let last: { result: Promise<CollectionResult>; finishedAt: number | undefined } | undefined;
+export function shareCollections(producer: MetricProducer): SharedCollections {
+  let underWay: Promise<CollectionResult> | undefined;
 
   function collectFresh(): Promise<CollectionResult> {
-    const entry: NonNullable<typeof last> = { result: producer.collect(), finishedAt: undefined };
-    last = entry;
-    entry.result.then(
-      () => (entry.finishedAt = settings.now()),
-      () => last === entry && (last = undefined),
-    );
-    return entry.result;
+    const collection = producer.collect();
+    underWay = collection;
+    const done = () => {
+      if (underWay === collection) underWay = undefined;
+    };
+    collection.then(done, done);
+    return collection;
   }
 
   return {
-    collect() {
-      if (last && (last.finishedAt === undefined || settings.now() - last.finishedAt <= settings.windowMs)) return last.result;
-      return collectFresh();
-    },
+    collect: () => underWay ?? collectFresh(),
     collectFresh,
   };
 }

@@ -8,7 +8,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPrometheusExposition, EXPOSITION_CONTENT_TYPE, SHARE_WINDOW_MS, acceptsGzip } from './prometheus.ts';
+import { acceptsGzip, createPrometheusExposition, EXPOSITION_CONTENT_TYPE } from './prometheus.ts';
 
 const TIME: [number, number] = [1_700_000_000, 0];
 
@@ -56,8 +56,8 @@ afterEach(async () => {
 });
 
 /** The exposition as the collector wires it (a MeterProvider with it as reader), on a server of its own, plus an "intake" route. */
-async function serve(producer: MetricProducer, now?: () => number, events: string[] = []) {
-  const exposition = createPrometheusExposition([producer], { now });
+async function serve(producer: MetricProducer, events: string[] = []) {
+  const exposition = createPrometheusExposition([producer]);
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'footfall-collector' }), readers: [exposition.exporter] });
   provider.getMeter('footfall-collector').createCounter('footfall_requests').add(1, { route: 'otlp' });
   const server = createServer((req, res) => {
@@ -109,7 +109,7 @@ describe('/metrics', () => {
   });
 
   it('sends gzip when the scraper asks for it, the same page once decompressed, and says it varies', async () => {
-    const { port } = await serve(sessions(5000), () => 0);
+    const { port } = await serve(sessions(5000, true));
     const plain = await get(port, '/metrics', { 'accept-encoding': 'identity' });
     const zipped = await get(port, '/metrics', { 'accept-encoding': 'gzip' });
     expect(zipped.headers['content-encoding']).toBe('gzip');
@@ -128,14 +128,12 @@ describe('/metrics', () => {
     expect(acceptsGzip(undefined)).toBe(false);
   });
 
-  it('gives scrapes in flight together one rendering, and renders again once the sharing window is over', async () => {
-    let clock = 0;
+  it('gives scrapes in flight together one rendering, and a scrape after it a new one', async () => {
     const producer = sessions(20_000);
-    const { port } = await serve(producer, () => clock);
+    const { port } = await serve(producer);
     const [a, b] = await Promise.all([get(port, '/metrics'), get(port, '/metrics', { 'accept-encoding': 'gzip' })]);
     expect(producer.collections).toBe(1);
     expect(gunzipSync(b.body).equals(a.body)).toBe(true);
-    clock += SHARE_WINDOW_MS + 1;
     const c = await get(port, '/metrics');
     expect(producer.collections).toBe(2);
     expect(c.body.equals(a.body)).toBe(false);
@@ -144,7 +142,7 @@ describe('/metrics', () => {
   it('answers other requests while a large page is being rendered', async () => {
     const producer = sessions(100_000);
     const events: string[] = [];
-    const { port } = await serve(producer, undefined, events);
+    const { port } = await serve(producer, events);
     let other: Promise<unknown> | undefined;
     // Sent from this process once the collection starts: a rendering that never gave the event loop
     // back would be finished before the request even left.

@@ -8,17 +8,6 @@ import { createTextFormatRenderer } from './text-format.js';
 /** Prometheus text format 0.0.4; Prometheus 3 refuses a scrape without the version parameter. */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/**
- * A rendering answers every scrape that arrives while it is made and this long after: an HA pair of
- * Prometheus servers, or a retry, then costs one collection and one page, not one each.
- */
-export const SHARE_WINDOW_MS = 1000;
-
-export interface PrometheusExpositionSettings {
-  /** Only tests replace the clock (ms) that SHARE_WINDOW_MS is kept on. */
-  readonly now?: () => number;
-}
-
 export interface PrometheusExposition {
   /** The reader to give the MeterProvider (the collector's own metrics); its collect() gathers the producers too. */
   readonly exporter: PrometheusExporter;
@@ -77,12 +66,15 @@ export function acceptsGzip(header: string | undefined): boolean {
  * built-in server is never started). Scope labels are left off so the legacy series keep exactly the
  * labels the old server gave them.
  */
-export function createPrometheusExposition(producers: MetricProducer[], settings: PrometheusExpositionSettings = {}): PrometheusExposition {
-  const now = settings.now ?? Date.now;
+export function createPrometheusExposition(producers: MetricProducer[]): PrometheusExposition {
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: producers });
   const renderer = createTextFormatRenderer();
-  /** The rendering under way or last made, and when it was finished (undefined while under way). */
-  let shared: { rendering: Promise<Rendering>; finishedAt: number | undefined } | undefined;
+  /**
+   * The rendering under way: every scrape that arrives while it is made gets it (an HA pair of
+   * Prometheus servers, a retry), so they cost one collection and one page, not one each. Not kept once
+   * made: a scrape after it must see what arrived since.
+   */
+  let shared: Promise<Rendering> | undefined;
 
   async function render(): Promise<Rendering> {
     const { resourceMetrics, errors } = await exporter.collect();
@@ -91,19 +83,14 @@ export function createPrometheusExposition(producers: MetricProducer[], settings
   }
 
   function current(): Promise<Rendering> {
-    if (shared && (shared.finishedAt === undefined || now() - shared.finishedAt <= SHARE_WINDOW_MS)) return shared.rendering;
-    const entry: NonNullable<typeof shared> = { rendering: render(), finishedAt: undefined };
-    shared = entry;
-    entry.rendering.then(
-      () => {
-        entry.finishedAt = now();
-        // Not kept past the window: a 100,000-series page is tens of MB.
-        setTimeout(() => shared === entry && (shared = undefined), SHARE_WINDOW_MS + 1).unref();
-      },
-      // A failed rendering is not shared after it failed.
-      () => shared === entry && (shared = undefined),
-    );
-    return entry.rendering;
+    if (shared) return shared;
+    const rendering = render();
+    shared = rendering;
+    const done = () => {
+      if (shared === rendering) shared = undefined;
+    };
+    rendering.then(done, done);
+    return rendering;
   }
 
   return {
