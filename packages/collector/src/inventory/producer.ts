@@ -35,7 +35,14 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
    * dashboard's labels again.
    */
   const infoAttributes = new WeakMap<object, Record<string, string>>();
-  const uidAttributes = new WeakMap<object, Record<string, string>>();
+  // One object per family: the same object under two names would be escaped again for each.
+  const lastOpenedAttributes = new WeakMap<object, Record<string, string>>();
+  const firstSeenAttributes = new WeakMap<object, Record<string, string>>();
+  const uidAttributes = (kept: WeakMap<object, Record<string, string>>, entry: object, uid: string): Record<string, string> => {
+    let attributes = kept.get(entry);
+    if (attributes?.dashboard_uid !== uid) kept.set(entry, (attributes = { dashboard_uid: uid }));
+    return attributes;
+  };
   return {
     async collect(): Promise<CollectionResult> {
       const time = hrTime();
@@ -43,7 +50,6 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       const firstSeen: GaugeMetricData['dataPoints'] = [];
       const lastOpened: GaugeMetricData['dataPoints'] = [];
       const listed = inventory?.dashboards();
-      let walked = 0;
       for (const [uid, entry] of listed ?? []) {
         let attributes = infoAttributes.get(entry);
         if (attributes?.dashboard_uid !== uid || attributes.dashboard_name !== entry.name || (attributes.dashboard_folder ?? '') !== entry.folder) {
@@ -55,15 +61,18 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
         info.push({ attributes, startTime: time, endTime: time, value: 1 });
       }
       // Copied first: sessions reorder the ledger while this walk gives the event loop back.
+      let walked = 0;
       for (const [uid, entry] of [...ledger.entries()]) {
         if (++walked % SLICE === 0) await nextTurn();
-        let attributes = uidAttributes.get(entry);
-        if (attributes?.dashboard_uid !== uid) uidAttributes.set(entry, (attributes = { dashboard_uid: uid }));
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
-        if (entry.lastOpened !== undefined) lastOpened.push({ attributes, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
-        if (entry.firstSeen !== undefined && listed) firstSeen.push({ attributes, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+        if (entry.lastOpened !== undefined) {
+          lastOpened.push({ attributes: uidAttributes(lastOpenedAttributes, entry, uid), startTime: time, endTime: time, value: entry.lastOpened / 1000 });
+        }
+        if (entry.firstSeen !== undefined && listed) {
+          firstSeen.push({ attributes: uidAttributes(firstSeenAttributes, entry, uid), startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+        }
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {
