@@ -15,6 +15,7 @@ import {
   createHistogramStore,
   createStateFile,
   expireIdleSeries,
+  shareCollections,
   snapshotState,
   ATTR,
   METRIC_CATALOG,
@@ -93,11 +94,13 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   });
   const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels: config.legacy.labels, now });
   const catalogData = combineProducers([counters, histograms]);
+  // The scrape and the state save share a collection when they meet (one walk over every series).
+  const sharedCatalogData = shareCollections(catalogData);
 
   // Without an inventory the ledger holds only uids whose sessions were admitted without overflow.
   const ledger = createDashboardLedger(config.inventory.maxDashboards + limits.maxSeriesPerMetric);
   const inventory = createInventoryStage(config, logger, ledger, now, (result) => selfMetrics.inventoryListed(result));
-  const exposition = createPrometheusExposition([catalogData, createDashboardsProducer(inventory, ledger)]);
+  const exposition = createPrometheusExposition([sharedCatalogData, createDashboardsProducer(inventory, ledger)]);
   const meterProvider = new MeterProvider({
     resource: resourceFromAttributes(SERVICE),
     readers: [exposition.exporter],
@@ -232,14 +235,17 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   let saveTimer: NodeJS.Timeout | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
 
-  /** One save at a time, in order: a periodic save never races the final one. */
-  function saveState(): Promise<void> {
+  /**
+   * One save at a time, in order: a periodic save never races the final one. A periodic save may take
+   * the collection a scrape is making; the final one (`fresh`) collects after the last request.
+   */
+  function saveState(fresh = false): Promise<void> {
     if (!stateFile) return Promise.resolve();
     // `saving` never rejects, so a failed save (a full disk) does not stop the ones after it.
     saving = saving
       .then(async () => {
-        const { resourceMetrics } = await catalogData.collect();
-        const state = snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId });
+        const { resourceMetrics } = await (fresh ? sharedCatalogData.collectFresh() : sharedCatalogData.collect());
+        const state = await snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId });
         await stateFile.save({ ...state, dashboards: ledger.snapshot(), inventory: inventory?.snapshot() ?? [] });
       })
       .catch((err: unknown) => {
@@ -281,7 +287,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     app,
     pipeline,
     inventory,
-    saveState,
+    saveState: () => saveState(),
     expireIdleSeries: sweepIdleSeries,
     async listen() {
       await restoreState();
@@ -315,7 +321,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       clearInterval(sweepTimer);
       inventory?.stop();
       await Promise.all([stop(server), ...(metricsServer ? [stop(metricsServer)] : [])]);
-      await saveState();
+      await saveState(true);
       await forwarder?.shutdown();
       await meterProvider.shutdown();
       await counters.shutdown();

@@ -19,3 +19,32 @@ export function combineProducers(producers: readonly MetricProducer[]): MetricPr
     },
   };
 }
+
+/** A producer whose collections are shared: see shareCollections. */
+export interface SharedCollections extends MetricProducer {
+  /** A collection begun now, never one already under way (the final state save on shutdown). */
+  collectFresh(): Promise<CollectionResult>;
+}
+
+/**
+ * One collection for whoever asks while it is made: a scrape and a state save that meet cost one walk
+ * over every series rather than two. Not kept once made: whoever asks after must see what came since.
+ */
+export function shareCollections(producer: MetricProducer): SharedCollections {
+  let underWay: Promise<CollectionResult> | undefined;
+
+  function collectFresh(): Promise<CollectionResult> {
+    const collection = producer.collect();
+    underWay = collection;
+    const done = () => {
+      if (underWay === collection) underWay = undefined;
+    };
+    collection.then(done, done);
+    return collection;
+  }
+
+  return {
+    collect: () => underWay ?? collectFresh(),
+    collectFresh,
+  };
+}

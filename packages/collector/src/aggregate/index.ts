@@ -13,7 +13,8 @@ export {
   readAttributes,
 } from './catalog.js';
 export type { CatalogMetric, DerivedSeries, IncrementBound, InstrumentKind } from './catalog.js';
-export { combineProducers } from './catalog-data.js';
+export { combineProducers, shareCollections } from './catalog-data.js';
+export type { SharedCollections } from './catalog-data.js';
 export { CATALOG_METER, createCounterStore } from './counter-store.js';
 export type { CounterFamily, CounterStore, CounterStoreSettings } from './counter-store.js';
 export { expireIdleSeries } from './expiry.js';
@@ -21,7 +22,7 @@ export { computeBucketMap, createHistogramStore } from './histogram-store.js';
 export type { HistogramStore } from './histogram-store.js';
 export { refusal } from './refusal.js';
 export type { Refusal } from './refusal.js';
-export { parseState, serializeState, snapshotState } from './state.js';
+export { parseState, serializeState, serializeStateChunks, snapshotState } from './state.js';
 export type { CollectorState, CounterState, HistogramState, ParsedState } from './state.js';
 export { createStateFile } from './state-file.js';
 export type { StateFile } from './state-file.js';

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseState, serializeState, type CollectorState, type ParsedState } from './state.js';
+import { parseState, serializeStateChunks, type CollectorState, type ParsedState } from './state.js';
 
 /**
  * The state file: written whole to a temporary file beside it, flushed to disk, then renamed over it,
@@ -70,7 +70,8 @@ export function createStateFile(path: string, logger: Logger): StateFile {
       const temporary = join(dir, `${prefix}${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
       const file = await open(temporary, CREATE_NEW, 0o600);
       try {
-        await file.writeFile(serializeState(state));
+        // Chunk by chunk: each write gives the event loop back, so intake goes on while a large state is saved.
+        for (const chunk of serializeStateChunks(state)) await file.write(chunk);
         await file.sync();
       } catch (err) {
         await file.close().catch(() => undefined);

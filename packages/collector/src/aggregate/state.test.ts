@@ -8,7 +8,7 @@ import type { Labels } from '../limits/index.ts';
 import { createTestAggregation, type TestAggregationOptions } from '../testing/aggregate-stage.ts';
 import { METRIC_CATALOG } from './catalog.ts';
 import { createStateFile } from './state-file.ts';
-import { parseState, serializeState, snapshotState, type CollectorState } from './state.ts';
+import { parseState, serializeState, serializeStateChunks, snapshotState, type CollectorState } from './state.ts';
 
 const BROWSER = { subject: undefined, incrementFactor: 1 };
 
@@ -183,6 +183,20 @@ describe('state file', () => {
     await file.save(state);
     expect(readdirSync(join(path, '..'))).toEqual(['state.json']);
     expect((await file.load())?.state).toEqual(roundTrip(state));
+  });
+
+  it('writes a large state in chunks that make the same JSON, and loads every series of it back', async () => {
+    const counters = Array.from({ length: 5000 }, (_, i) => ({ name: 'grafana_analytics_sessions_total', labels: { dashboard_uid: `d${i}`, dashboard_name: 'say "hi"\\\n' }, value: i, updatedAt: 1 }));
+    const state: CollectorState = { savedAt: 0, instanceId: 'pod-1', counters, histograms: [], dashboards: [{ uid: 'd1', lastOpened: 5 }], inventory: [] };
+    const chunks = [...serializeStateChunks(state)];
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(chunks.join('')).toBe(
+      JSON.stringify({ version: 3, savedAt: new Date(0).toISOString(), instanceId: 'pod-1', counters, histograms: [], dashboards: state.dashboards, inventory: [] }),
+    );
+    const path = join(dir(), 'state.json');
+    const file = createStateFile(path, logger);
+    await file.save(state);
+    expect((await file.load())?.state.counters).toEqual(counters);
   });
 
   it('never writes through a symbolic link planted where a temporary could be, and clears leftovers', async () => {

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { CATALOG_METER } from './counter-store.js';
 
@@ -104,42 +105,69 @@ export function parseState(json: unknown): ParsedState {
   };
 }
 
+/** Entries per chunk of the state file's JSON (and per event-loop turn of a snapshot). */
+const SLICE_ENTRIES = 2000;
+
+/**
+ * The JSON a state file holds for a state, in chunks of at most SLICE_ENTRIES entries: a writer that
+ * writes one chunk at a time never holds the event loop for the whole file (100,000 series stringify
+ * in about 200 ms). Joined, the chunks are exactly serializeState's text.
+ */
+export function* serializeStateChunks(state: CollectorState): Generator<string> {
+  yield `{"version":3,"savedAt":${JSON.stringify(new Date(state.savedAt).toISOString())}`;
+  if (state.instanceId !== undefined) yield `,"instanceId":${JSON.stringify(state.instanceId)}`;
+  const lists: Array<[string, readonly unknown[]]> = [
+    ['counters', state.counters],
+    ['histograms', state.histograms],
+    ['dashboards', state.dashboards ?? []],
+    ['inventory', state.inventory ?? []],
+  ];
+  for (const [field, list] of lists) {
+    yield `,${JSON.stringify(field)}:[`;
+    for (let start = 0; start < list.length; start += SLICE_ENTRIES) {
+      const slice = list.slice(start, start + SLICE_ENTRIES).map((entry) => JSON.stringify(entry));
+      yield (start === 0 ? '' : ',') + slice.join(',');
+    }
+    yield ']';
+  }
+  yield '}';
+}
+
 /** The JSON a state file holds for a state. */
 export function serializeState(state: CollectorState): string {
-  return JSON.stringify({
-    version: 3,
-    savedAt: new Date(state.savedAt).toISOString(),
-    ...(state.instanceId === undefined ? {} : { instanceId: state.instanceId }),
-    counters: state.counters,
-    histograms: state.histograms,
-    dashboards: state.dashboards ?? [],
-    inventory: state.inventory ?? [],
-  });
+  return [...serializeStateChunks(state)].join('');
 }
 
 /**
  * The catalog's cumulative series out of one collection, with when each was last updated: what a
- * restart must continue. A series the registry no longer knows (it expired) is left out.
+ * restart must continue. A series the registry no longer knows (it expired) is left out. Yields to the
+ * event loop every SLICE_ENTRIES series.
  */
-export function snapshotState(
+export async function snapshotState(
   resourceMetrics: ResourceMetrics,
   lastUpdated: (family: string, attributes: Attributes) => number | undefined,
   settings: { readonly now: number; readonly instanceId?: string | undefined },
-): CollectorState {
+): Promise<CollectorState> {
   const counters: CounterState[] = [];
   const histograms: HistogramState[] = [];
+  let seen = 0;
+  const counted = async () => {
+    if (++seen % SLICE_ENTRIES === 0) await nextTurn();
+  };
   for (const scope of resourceMetrics.scopeMetrics) {
     if (scope.scope.name !== CATALOG_METER) continue;
     for (const metric of scope.metrics) {
       const name = metric.descriptor.name;
       if (metric.dataPointType === DataPointType.SUM && metric.isMonotonic) {
         for (const point of metric.dataPoints) {
+          await counted();
           const at = lastUpdated(name, point.attributes);
           if (at === undefined || !Number.isFinite(point.value)) continue;
           counters.push({ name, labels: stringLabels(point.attributes), value: point.value, updatedAt: at });
         }
       } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
         for (const point of metric.dataPoints) {
+          await counted();
           const at = lastUpdated(name, point.attributes);
           const { buckets, sum = 0, count } = point.value;
           if (at === undefined || !Number.isFinite(sum)) continue;

@@ -1,6 +1,7 @@
 import { ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Inventory } from './inventory.js';
 import type { DashboardLedger } from './ledger.js';
@@ -8,6 +9,9 @@ import type { DashboardLedger } from './ledger.js';
 export const DASHBOARD_INFO = 'footfall_dashboard_info';
 export const DASHBOARD_LAST_OPENED = 'footfall_dashboard_last_opened_timestamp_seconds';
 export const DASHBOARD_FIRST_SEEN = 'footfall_dashboard_first_seen_timestamp_seconds';
+
+/** Dashboards walked per event-loop turn: a 100,000-entry ledger must not hold intake in one pass. */
+const SLICE = 5000;
 
 function gauge(name: string, description: string, unit: string, points: GaugeMetricData['dataPoints']): GaugeMetricData {
   return {
@@ -25,6 +29,20 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
  * Several replicas each export them; queries take the latest last-opened and the earliest first-seen time per uid.
  */
 export function createDashboardsProducer(inventory: Inventory | undefined, ledger: DashboardLedger): MetricProducer {
+  /**
+   * Each dashboard's attributes, kept by its (long-lived) inventory or ledger entry: /metrics keeps a
+   * series' label text by its attributes object, so a new object per scrape would escape every
+   * dashboard's labels again.
+   */
+  const infoAttributes = new WeakMap<object, Record<string, string>>();
+  // One object per family: the same object under two names would be escaped again for each.
+  const lastOpenedAttributes = new WeakMap<object, Record<string, string>>();
+  const firstSeenAttributes = new WeakMap<object, Record<string, string>>();
+  const uidAttributes = (kept: WeakMap<object, Record<string, string>>, entry: object, uid: string): Record<string, string> => {
+    let attributes = kept.get(entry);
+    if (attributes?.dashboard_uid !== uid) kept.set(entry, (attributes = { dashboard_uid: uid }));
+    return attributes;
+  };
   return {
     async collect(): Promise<CollectionResult> {
       const time = hrTime();
@@ -33,18 +51,28 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       const lastOpened: GaugeMetricData['dataPoints'] = [];
       const listed = inventory?.dashboards();
       for (const [uid, entry] of listed ?? []) {
-        const attributes: Record<string, string> = { dashboard_uid: uid, dashboard_name: entry.name };
-        // An empty label is no label to Prometheus: the General folder has none, as on the usage series.
-        if (entry.folder !== '') attributes.dashboard_folder = entry.folder;
+        let attributes = infoAttributes.get(entry);
+        if (attributes?.dashboard_uid !== uid || attributes.dashboard_name !== entry.name || (attributes.dashboard_folder ?? '') !== entry.folder) {
+          attributes = { dashboard_uid: uid, dashboard_name: entry.name };
+          // An empty label is no label to Prometheus: the General folder has none, as on the usage series.
+          if (entry.folder !== '') attributes.dashboard_folder = entry.folder;
+          infoAttributes.set(entry, attributes);
+        }
         info.push({ attributes, startTime: time, endTime: time, value: 1 });
       }
-      for (const [uid, entry] of ledger.entries()) {
-        const attributes = { dashboard_uid: uid };
+      // Copied first: sessions reorder the ledger while this walk gives the event loop back.
+      let walked = 0;
+      for (const [uid, entry] of [...ledger.entries()]) {
+        if (++walked % SLICE === 0) await nextTurn();
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
-        if (entry.lastOpened !== undefined) lastOpened.push({ attributes, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
-        if (entry.firstSeen !== undefined && listed) firstSeen.push({ attributes, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+        if (entry.lastOpened !== undefined) {
+          lastOpened.push({ attributes: uidAttributes(lastOpenedAttributes, entry, uid), startTime: time, endTime: time, value: entry.lastOpened / 1000 });
+        }
+        if (entry.firstSeen !== undefined && listed) {
+          firstSeen.push({ attributes: uidAttributes(firstSeenAttributes, entry, uid), startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+        }
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {

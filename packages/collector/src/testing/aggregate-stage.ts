@@ -47,7 +47,9 @@ export function createTestAggregation(options: TestAggregationOptions = {}) {
     const { resourceMetrics } = await data.collect();
     const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === family);
     if (!metric || metric.dataPointType !== DataPointType.SUM) return [];
-    return metric.dataPoints.map((p) => [p.attributes, p.value]);
+    // The counter store's shards hand series back in no particular order: sorted, the order is the test's.
+    const points = metric.dataPoints.map((p): [Attributes, number] => [p.attributes, p.value]);
+    return points.sort(([a], [b]) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   }
 
   /** Forgets idle series the way the collector's sweep does. */
