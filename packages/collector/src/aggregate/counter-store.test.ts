@@ -12,7 +12,8 @@ async function points(counters: ReturnType<typeof store>) {
   const { resourceMetrics } = await counters.collect();
   const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === FAMILY);
   if (!metric || metric.dataPointType !== DataPointType.SUM) return [];
-  return metric.dataPoints;
+  // By uid: the series are spread over the SDK shards, whose order is not the order they came in.
+  return [...metric.dataPoints].sort((x, y) => String(x.attributes.dashboard_uid).localeCompare(String(y.attributes.dashboard_uid)));
 }
 
 describe('counter store', () => {
