@@ -1,4 +1,5 @@
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { shareInFlight } from '../share-in-flight.js';
 
 /**
  * The catalog's data as one MetricProducer: the SDK's counters and the histogram store, collected
@@ -31,20 +32,6 @@ export interface SharedCollections extends MetricProducer {
  * over every series rather than two. Not kept once made: whoever asks after must see what came since.
  */
 export function shareCollections(producer: MetricProducer): SharedCollections {
-  let underWay: Promise<CollectionResult> | undefined;
-
-  function collectFresh(): Promise<CollectionResult> {
-    const collection = producer.collect();
-    underWay = collection;
-    const done = () => {
-      if (underWay === collection) underWay = undefined;
-    };
-    collection.then(done, done);
-    return collection;
-  }
-
-  return {
-    collect: () => underWay ?? collectFresh(),
-    collectFresh,
-  };
+  const collections = shareInFlight(() => producer.collect());
+  return { collect: collections.get, collectFresh: collections.fresh };
 }

@@ -3,6 +3,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Request, Response } from 'express';
 import { constants, createGzip } from 'node:zlib';
+import { shareInFlight } from '../share-in-flight.js';
 import { createTextFormatRenderer } from './text-format.js';
 
 /** Prometheus text format 0.0.4; Prometheus 3 refuses a scrape without the version parameter. */
@@ -69,35 +70,24 @@ export function acceptsGzip(header: string | undefined): boolean {
 export function createPrometheusExposition(producers: MetricProducer[]): PrometheusExposition {
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: producers });
   const renderer = createTextFormatRenderer();
-  /**
-   * The rendering under way: every scrape that arrives while it is made gets it (an HA pair of
-   * Prometheus servers, a retry), so they cost one collection and one page, not one each. Not kept once
-   * made: a scrape after it must see what arrived since.
-   */
-  let shared: Promise<Rendering> | undefined;
-
   async function render(): Promise<Rendering> {
     const { resourceMetrics, errors } = await exporter.collect();
     if (errors.length) diag.error('PrometheusExporter: metrics collection errors', ...errors);
     return { body: body(await renderer.render(resourceMetrics)) };
   }
-
-  function current(): Promise<Rendering> {
-    if (shared) return shared;
-    const rendering = render();
-    shared = rendering;
-    const done = () => {
-      if (shared === rendering) shared = undefined;
-    };
-    rendering.then(done, done);
-    return rendering;
-  }
+  /**
+   * The rendering under way: every scrape that arrives while it is made gets it (an HA pair of
+   * Prometheus servers, a retry), so they cost one collection and one page, not one each. Not kept once
+   * made: a scrape after it must see what arrived since.
+   */
+  const renderings = shareInFlight(render);
 
   return {
     exporter,
     handle(req, res) {
       const gzipped = acceptsGzip(req.headers['accept-encoding']);
-      current()
+      renderings
+        .get()
         .then(async (rendering) => {
           const page = gzipped ? await (rendering.gzipped ??= compress(rendering.body)) : rendering.body;
           res.statusCode = 200;
