@@ -1,6 +1,7 @@
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Body } from './bodies.ts';
+import { counterAndGaugeSamples } from './baseline-server.ts';
 import { populate, post, postAccepted, type IngestTiming } from './ingest.ts';
 import type { ServerProcess } from './server-process.ts';
 import { median } from './stats.ts';
@@ -100,13 +101,8 @@ function scrapeOnce(url: string, gzip = false): Promise<Scrape> {
 
 const textOf = (scrape: Scrape): string => (scrape.gzipped ? gunzipSync(scrape.body) : scrape.body).toString('utf8');
 
-/** The family's HELP line and samples: what prom-client is filled with. */
-function familyLines(text: string, family: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith(`${family}{`) || line.startsWith(`# HELP ${family} `));
-}
-
-const countSamples = (lines: readonly string[], family: string): number =>
-  lines.filter((line) => line.startsWith(`${family}{`)).length;
+/** Samples of one family in an exposition. */
+const countSamples = (text: string, family: string): number => text.split('\n').filter((line) => line.startsWith(`${family}{`)).length;
 
 async function timeScrapes(
   url: string,
@@ -127,7 +123,7 @@ async function timeScrapes(
     maxMs: Math.max(...times),
     bytes: last.body.length,
     gzipped: last.gzipped,
-    familySamples: countSamples(familyLines(text, settings.family), settings.family),
+    familySamples: countSamples(text, settings.family),
     serverMs: serverTimes.length > 0 ? median(serverTimes) : undefined,
   };
   return { timing, text };
@@ -196,10 +192,11 @@ export async function profileSeries(
     const save = await ingestWaitDuring(url, probe, () => collector.saveState());
     const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
 
-    await postText(`${promClient.url}/fill`, familyLines(text, settings.family).join('\n'));
-    const { timing: prom } = await timeScrapes(promClient.url, settings);
-    if (prom.familySamples !== scrape.familySamples) {
-      throw new Error(`prom-client serves ${prom.familySamples} samples, the collector ${scrape.familySamples}`);
+    await postText(`${promClient.url}/fill`, text);
+    const { timing: prom, text: promText } = await timeScrapes(promClient.url, settings);
+    const [collectorSamples, promSamples] = [counterAndGaugeSamples(text), counterAndGaugeSamples(promText)];
+    if (prom.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
+      throw new Error(`prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`);
     }
     checkpoints.push({
       series,

@@ -1,15 +1,18 @@
-import type { Attributes, Counter } from '@opentelemetry/api';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ValueType, type Attributes, type Counter, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
 import {
+  AggregationTemporality,
   DataPointType,
   MeterProvider,
   MetricReader,
   type CollectionResult,
-  type MetricData,
+  type DataPoint,
   type MetricProducer,
-  type ScopeMetrics,
+  type SumMetricData,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export const CATALOG_METER = 'footfall';
 
@@ -23,43 +26,45 @@ export interface CounterFamily {
 export interface CounterStoreSettings {
   readonly families: readonly CounterFamily[];
   /**
-   * The SDK's cardinality limit per instrument. It must sit above the collector's own cap (cap, its
-   * overflow series and one spare), so the SDK never folds series on its own: a View without a limit
-   * would silently fall back to the SDK's 2000.
+   * The SDK's cardinality limit per instrument. It must sit above what one collection can hold (the
+   * collector's cap, its overflow series and one spare), so the SDK never folds series on its own: a
+   * View without a limit would silently fall back to the SDK's 2000.
    */
   readonly cardinalityLimit: number;
 }
 
 /**
- * The catalog's counters, aggregated by the OpenTelemetry SDK (Counter.add, cumulative), and handed to
- * the readers (Prometheus, forward, state) as a MetricProducer.
+ * The catalog's counters: each series' increments are aggregated by the OpenTelemetry SDK (a Counter
+ * per family, read with DELTA temporality), and the store keeps every series' running total, as the
+ * OpenTelemetry Collector's deltatocumulative processor does, handing cumulative series to the readers
+ * (Prometheus, forward, state) as a MetricProducer. The histogram store keeps its totals the same way.
  *
- * The SDK never forgets a series, and idle series must leave. So the counters live in a *generation*: a
- * MeterProvider with one pull reader. To drop series, a new generation takes the new points at once,
- * then the old one is collected and its live series added into the new one; collections wait for that
- * to finish, so nobody sees a counter go backwards.
+ * Why not a cumulative reader: the SDK then keeps every series for ever and rebuilds all of them on every
+ * collection (a merge, a hash string and an entry array per series): 150–200 ms and most of the heap at
+ * 100,000 series, in synchronous passes intake waits behind, and idle series could only be dropped by
+ * moving the live ones to a new MeterProvider. A delta reader hands back only the series that changed,
+ * so a collection costs what arrived since the last one, idle series leave by being forgotten here, and
+ * the SDK holds nothing between collections.
  *
- * A generation is split in SHARDS MeterProviders, each series always in the same one (by its attribute
- * values), and collect() collects them one event-loop turn apart: the SDK builds a collection in one
- * synchronous pass, which took 55–190 ms for 100,000 series of one counter, and intake must not wait
- * that long. The shards' points are joined again, one metric per counter.
- *
- * Increments to a series the SDK already holds are summed here and handed to it when a reader collects
- * (or series are moved): Counter.add hashes its attribute object on every call (sorted keys,
- * JSON.stringify), which was an eighth of a 20-point request's CPU, while the series key the registry
- * made finds the sum with one look-up. A series' first increment goes to the SDK at once, so its start
- * time stays that of its first point. A collection sees every increment made before it began.
+ * Increments are summed per series until a collection hands them to the SDK (Counter.add hashes its
+ * attribute object on every call, which was an eighth of a 20-point request's CPU, while the series key
+ * the registry made finds the sum with one look-up), at most SDK_BATCH series per SDK collection, an
+ * event-loop turn apart. A collection sees every increment made before it began, and a series appears
+ * from the first collection that saw its increments, with the time of its first increment as its start.
  */
 export interface CounterStore extends MetricProducer {
   /** `key` identifies the series within its family: the series registry's key for `attributes`. */
   add(family: string, value: number, attributes: Attributes, key: string): void;
-  /** Moves the series for which keep() is true to a new generation and drops the others; resolves with how many were dropped. */
+  /** Forgets the series for which keep() is false; resolves with how many were dropped. */
   retain(keep: (family: string, attributes: Attributes) => boolean): Promise<number>;
   shutdown(): Promise<void>;
 }
 
-/** A reader that only answers collect(): cumulative, as a Prometheus exposition needs. */
-class PullReader extends MetricReader {
+/** A reader that only answers collect(), with what changed since the last one. */
+class DeltaReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+  }
   protected override onForceFlush(): Promise<void> {
     return Promise.resolve();
   }
@@ -68,83 +73,34 @@ class PullReader extends MetricReader {
   }
 }
 
-interface Shard {
-  readonly provider: MeterProvider;
-  readonly reader: PullReader;
-  readonly counters: ReadonlyMap<string, Counter>;
-}
-
-/** A series the generation's SDK holds, with what was added to it since the SDK last heard. */
-interface Pending {
+interface Family {
+  readonly descriptor: SumMetricData['descriptor'];
   readonly counter: Counter;
+  /** Series key → series. As bounded as the series registry: one entry per series it admitted. */
+  readonly series: Map<string, Series>;
+}
+
+interface Series {
+  readonly family: Family;
+  /** The object the first increment came with; the SDK hands it back on its points. */
   readonly attributes: Attributes;
-  value: number;
+  readonly startTime: HrTime;
+  /** What the SDK has aggregated for this series so far. */
+  total: number;
+  /** Increments not handed to the SDK yet. */
+  pending: number;
+  /** In the dirty list. */
   dirty: boolean;
+  /** Its increments have reached a total: only then is it shown. */
+  shown: boolean;
+  /** Forgotten by retain(): pending increments of a forgotten series go nowhere. */
+  dropped: boolean;
 }
 
-interface Generation {
-  readonly shards: readonly Shard[];
-  /** Family → series key → its pending sum. As bounded as the series registry: one entry per series. */
-  readonly series: ReadonlyMap<string, Map<string, Pending>>;
-  /** The series with a pending sum, so a flush does not walk every series. */
-  readonly dirty: Pending[];
-}
-
-/** Series moved per event-loop turn while a new generation is filled, so intake is never held for long. */
-const MOVE_SLICE = 2000;
-
-/** MeterProviders per generation: at 100,000 series one shard's collection takes a few ms. */
-export const SHARDS = 16;
-
-/**
- * The shard of a series, from its attribute values (FNV-1a, summed so the attributes' order does not
- * matter): the same on every add() and every move, so a series is never split over two shards.
- */
-export function shardOf(attributes: Attributes): number {
-  let sum = 0;
-  for (const name in attributes) {
-    const value = attributes[name];
-    const text = typeof value === 'string' ? value : String(value);
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
-    sum = (sum + hash) | 0;
-  }
-  return (sum >>> 0) % SHARDS;
-}
-
-/**
- * One collection of the shards, one event-loop turn apart, joined into one metric per counter, in the
- * order of `names` (whichever shard holds a counter's first series, the families keep their order).
- */
-async function collectShards(generation: readonly Shard[], names: readonly string[]): Promise<CollectionResult> {
-  const byName = new Map<string, MetricData>();
-  let scope: ScopeMetrics['scope'] = { name: CATALOG_METER };
-  let resource: CollectionResult['resourceMetrics']['resource'] | undefined;
-  const errors: unknown[] = [];
-  for (const shard of generation) {
-    const result = await shard.reader.collect();
-    errors.push(...result.errors);
-    resource ??= result.resourceMetrics.resource;
-    for (const scopeMetrics of result.resourceMetrics.scopeMetrics) {
-      scope = scopeMetrics.scope;
-      for (const metric of scopeMetrics.metrics) {
-        const joined = byName.get(metric.descriptor.name);
-        if (joined === undefined) byName.set(metric.descriptor.name, metric);
-        else {
-          // Same descriptor and point type in every shard: only the points differ.
-          const points = joined.dataPoints as unknown[];
-          for (const point of metric.dataPoints) points.push(point);
-        }
-      }
-    }
-    await nextTurn();
-  }
-  const metrics = names.flatMap((name) => byName.get(name) ?? []);
-  return {
-    resourceMetrics: { resource: resource!, scopeMetrics: metrics.length === 0 ? [] : [{ scope, metrics }] },
-    errors,
-  };
-}
+/** Series handed to the SDK per collection of it: a few ms of synchronous work. */
+export const SDK_BATCH = 4000;
+/** Series visited per event-loop turn while points are built or series are forgotten. */
+const SLICE = 10_000;
 
 export function createCounterStore(settings: CounterStoreSettings): CounterStore {
   const views: ViewOptions[] = settings.families.map((f) => ({
@@ -152,104 +108,143 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
     instrumentName: f.name,
     aggregationCardinalityLimit: settings.cardinalityLimit,
   }));
-
-  function shard(): Shard {
-    const reader = new PullReader();
-    const provider = new MeterProvider({ views, readers: [reader] });
-    const meter = provider.getMeter(CATALOG_METER);
-    const counters = new Map(settings.families.map((f) => [f.name, meter.createCounter(f.name, { description: f.description, unit: f.unit })]));
-    return { provider, reader, counters };
+  const reader = new DeltaReader();
+  const provider = new MeterProvider({ views, readers: [reader] });
+  const meter = provider.getMeter(CATALOG_METER);
+  const families = new Map<string, Family>(
+    settings.families.map((f) => [
+      f.name,
+      {
+        descriptor: { name: f.name, description: f.description, unit: f.unit, valueType: ValueType.DOUBLE },
+        counter: meter.createCounter(f.name, { description: f.description, unit: f.unit }),
+        series: new Map(),
+      },
+    ]),
+  );
+  /** The series with increments the SDK has not had yet, so a collection does not walk every series. */
+  let dirty: Series[] = [];
+  /** SDK collections and retain() passes, one at a time and in order. */
+  let queue: Promise<unknown> = Promise.resolve();
+  function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work);
+    queue = run.catch(() => undefined);
+    return run;
   }
 
-  function generation(): Generation {
-    return { shards: Array.from({ length: SHARDS }, shard), series: new Map(settings.families.map((f) => [f.name, new Map()])), dirty: [] };
-  }
-
-  /** Hands the pending sums to the SDK; called with no await before a collection starts reading it. */
-  function flush(gen: Generation): void {
-    for (const pending of gen.dirty) {
-      pending.counter.add(pending.value, pending.attributes);
-      pending.value = 0;
-      pending.dirty = false;
-    }
-    gen.dirty.length = 0;
-  }
-
-  const names = settings.families.map((f) => f.name);
-  let current = generation();
-  /** Collections under way: a generation is shut down only once none still reads it. */
-  const reading = new Set<Promise<unknown>>();
-
-  function collect(from: Generation): Promise<CollectionResult> {
-    flush(from);
-    const collection = collectShards(from.shards, names);
-    const done = collection.catch(() => undefined).finally(() => reading.delete(done));
-    reading.add(done);
-    return collection;
-  }
-  /** Settles once the last retain() has filled the current generation. */
-  let settled: Promise<unknown> = Promise.resolve();
-
-  async function move(from: Generation, to: Generation, keep: (family: string, attributes: Attributes) => boolean): Promise<number> {
-    const { resourceMetrics } = await collect(from);
-    let dropped = 0;
-    let moved = 0;
-    for (const scope of resourceMetrics.scopeMetrics) {
-      for (const metric of scope.metrics) {
-        if (metric.dataPointType !== DataPointType.SUM || !to.shards[0]!.counters.has(metric.descriptor.name)) continue;
-        for (const point of metric.dataPoints) {
-          if (!keep(metric.descriptor.name, point.attributes)) {
-            dropped++;
-            continue;
+  /** Hands the batch's pending sums to the SDK, SDK_BATCH series at a time, and adds what it aggregated to the totals. */
+  async function absorb(batch: readonly Series[]): Promise<void> {
+    for (let from = 0; from < batch.length; from += SDK_BATCH) {
+      if (from > 0) await nextTurn();
+      const handed = new Map<string, Map<Attributes, Series>>();
+      for (let i = from; i < Math.min(from + SDK_BATCH, batch.length); i++) {
+        const series = batch[i]!;
+        series.dirty = false;
+        if (series.dropped) continue;
+        series.family.counter.add(series.pending, series.attributes);
+        series.pending = 0;
+        const name = series.family.descriptor.name;
+        let byAttributes = handed.get(name);
+        if (byAttributes === undefined) handed.set(name, (byAttributes = new Map()));
+        byAttributes.set(series.attributes, series);
+      }
+      const { resourceMetrics, errors } = await reader.collect();
+      if (errors.length > 0) throw new AggregateError(errors, 'the SDK could not collect the counters');
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          if (metric.dataPointType !== DataPointType.SUM) continue;
+          const byAttributes = handed.get(metric.descriptor.name);
+          for (const point of metric.dataPoints) {
+            const series = byAttributes?.get(point.attributes);
+            // Each point carries the attributes object it was added with; anything else is a broken invariant, not a count to drop quietly.
+            if (series === undefined) throw new Error(`the SDK returned a ${metric.descriptor.name} point for a series it was not given`);
+            series.total += point.value;
+            series.shown = true;
           }
-          to.shards[shardOf(point.attributes)]!.counters.get(metric.descriptor.name)!.add(point.value, point.attributes);
-          if (++moved % MOVE_SLICE === 0) await nextTurn();
         }
       }
     }
-    await Promise.all(reading);
-    await Promise.all(from.shards.map((s) => s.provider.shutdown()));
-    return dropped;
+  }
+
+  /** Every shown series as a cumulative point, built a slice per turn; no absorb runs meanwhile. */
+  async function points(): Promise<SumMetricData[]> {
+    const endTime = hrTime();
+    const metrics: SumMetricData[] = [];
+    let visited = 0;
+    for (const family of families.values()) {
+      const dataPoints: DataPoint<number>[] = [];
+      for (const series of family.series.values()) {
+        if (series.shown) dataPoints.push({ attributes: series.attributes, startTime: series.startTime, endTime, value: series.total });
+        if (++visited % SLICE === 0) await nextTurn();
+      }
+      if (dataPoints.length === 0) continue;
+      metrics.push({
+        descriptor: family.descriptor,
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints,
+      });
+    }
+    return metrics;
+  }
+
+  async function absorbDirty(): Promise<void> {
+    const batch = dirty;
+    dirty = [];
+    await absorb(batch);
   }
 
   return {
     add(family, value, attributes, key) {
-      const series = current.series.get(family)!;
-      const pending = series.get(key);
-      if (pending === undefined) {
-        const counter = current.shards[shardOf(attributes)]!.counters.get(family)!;
-        counter.add(value, attributes);
-        series.set(key, { counter, attributes, value: 0, dirty: false });
-        return;
+      const target = families.get(family)!;
+      let series = target.series.get(key);
+      if (series === undefined) {
+        series = { family: target, attributes, startTime: hrTime(), total: 0, pending: 0, dirty: false, shown: false, dropped: false };
+        target.series.set(key, series);
       }
-      pending.value += value;
-      if (!pending.dirty) {
-        pending.dirty = true;
-        current.dirty.push(pending);
+      series.pending += value;
+      if (!series.dirty) {
+        series.dirty = true;
+        dirty.push(series);
       }
     },
 
     retain(keep) {
-      // Chained at once, so two calls never fill one generation at the same time.
-      const moving = settled.then(() => {
-        const from = current;
-        flush(from);
-        current = generation();
-        return move(from, current, keep);
+      return inTurn(async () => {
+        let dropped = 0;
+        let visited = 0;
+        for (const family of families.values()) {
+          // Series added while this runs are visited too; keep() knows them, as they were just updated.
+          for (const [key, series] of family.series) {
+            if (!keep(family.descriptor.name, series.attributes)) {
+              family.series.delete(key);
+              series.dropped = true;
+              dropped++;
+            }
+            if (++visited % SLICE === 0) await nextTurn();
+          }
+        }
+        return dropped;
       });
-      settled = moving.catch(() => undefined);
-      return moving;
     },
 
-    async collect(): Promise<CollectionResult> {
-      await settled;
-      return collect(current);
+    collect(): Promise<CollectionResult> {
+      return inTurn(async () => {
+        await absorbDirty();
+        const metrics = await points();
+        return {
+          // Readers put producer metrics under their own resource; this one is ignored.
+          resourceMetrics: { resource: emptyResource(), scopeMetrics: metrics.length === 0 ? [] : [{ scope: { name: CATALOG_METER }, metrics }] },
+          errors: [],
+        };
+      });
     },
 
-    async shutdown() {
-      await settled;
-      flush(current);
-      await Promise.all(current.shards.map((s) => s.provider.shutdown()));
+    shutdown() {
+      return inTurn(async () => {
+        await absorbDirty();
+        await provider.shutdown();
+      });
     },
   };
 }

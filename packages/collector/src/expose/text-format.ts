@@ -179,8 +179,9 @@ class SeriesTextCache {
     (this.next ?? this.entries).set(attributes, text);
   }
 
-  /** Called after each rendering. */
-  rendered(): void {
+  /** Called after each rendering; true once the cache holds nothing and the rendering used nothing. */
+  rendered(): boolean {
+    const unused = this.used === 0;
     if (this.next !== undefined) {
       this.entries = this.next;
       this.next = undefined;
@@ -188,34 +189,45 @@ class SeriesTextCache {
       this.next = new Map();
     }
     this.used = 0;
+    return unused && this.entries.size === 0;
   }
 }
 
 export function createTextFormatRenderer(): TextFormatRenderer {
-  /** Each attribute set's label text (`a="x",b="y"`, without braces). */
+  /** A histogram series' label text (`a="x",b="y"`, without braces). */
   const labelTexts = new SeriesTextCache();
-  /** Each attribute set's sample prefix (`name{a="x"} `), for the one family it is nearly always seen in. */
-  const prefixes = new SeriesTextCache();
+  /**
+   * Each number series' sample prefix (`name{a="x"} `), per family: one attributes object may stand
+   * for a series of several families (the overflow series, a dashboard's uid).
+   */
+  const prefixes = new Map<string, SeriesTextCache>();
 
+  function labelText(attributes: Attributes): string {
+    let text = '';
+    for (const [key, value] of Object.entries(attributes)) {
+      text += `${text.length > 0 ? ',' : ''}${sanitizeName(key)}="${escapeLabelValue(value)}"`;
+    }
+    return text;
+  }
+
+  /** Label text kept for histogram series, each of which writes it on a dozen lines. */
   function labels(attributes: Attributes): string {
     let text = labelTexts.get(attributes);
     if (text === undefined) {
-      text = '';
-      for (const [key, value] of Object.entries(attributes)) {
-        text += `${text.length > 0 ? ',' : ''}${sanitizeName(key)}="${escapeLabelValue(value)}"`;
-      }
+      text = labelText(attributes);
       labelTexts.set(attributes, text);
     }
     return text;
   }
 
-  /** `name{labels} `, or `name ` without labels. Names hold no `{` or space, so the prefix tells its name. */
-  function prefix(name: string, attributes: Attributes): string {
-    let text = prefixes.get(attributes);
-    if (text === undefined || text.length <= name.length || !text.startsWith(name) || (text[name.length] !== '{' && text[name.length] !== ' ')) {
-      const labelText = labels(attributes);
-      text = labelText === '' ? `${name} ` : `${name}{${labelText}} `;
-      prefixes.set(attributes, text);
+  /** `name{labels} `, or `name ` without labels. */
+  function prefix(cache: SeriesTextCache, name: string, attributes: Attributes): string {
+    let text = cache.get(attributes);
+    if (text === undefined) {
+      // Not through labels(): a number series needs only its prefix, so its label text is not kept twice.
+      const inner = labelText(attributes);
+      text = inner === '' ? `${name} ` : `${name}{${inner}} `;
+      cache.set(attributes, text);
     }
     return text;
   }
@@ -275,8 +287,10 @@ export function createTextFormatRenderer(): TextFormatRenderer {
               }
             }
           } else if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
+            let cache = prefixes.get(name);
+            if (cache === undefined) prefixes.set(name, (cache = new SeriesTextCache()));
             for (const point of metric.dataPoints as DataPoint<number>[]) {
-              out.write2(prefix(name, point.attributes), `${valueText(point.value)}\n`);
+              out.write2(prefix(cache, name, point.attributes), `${valueText(point.value)}\n`);
               wroteSeries = true;
               if (++points === SLICE_POINTS) {
                 points = 0;
@@ -289,7 +303,7 @@ export function createTextFormatRenderer(): TextFormatRenderer {
       if (!wroteSeries) out.write(NO_REGISTERED_METRICS);
       out.end();
       labelTexts.rendered();
-      prefixes.rendered();
+      for (const [name, cache] of prefixes) if (cache.rendered()) prefixes.delete(name);
       return out.slices;
     },
   };

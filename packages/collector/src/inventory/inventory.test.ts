@@ -4,6 +4,10 @@ import { createInventory, sourceKey, type InventorySource } from './inventory.js
 import { createDashboardLedger } from './ledger.js';
 import { createDashboardsProducer } from './producer.js';
 
+/** Each ledger entry's times by uid (its `labels` are the gauges' attributes, not state). */
+const times = (ledger: { entries(): Iterable<[string, { labels: unknown }]> }) =>
+  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, ...kept }]) => [uid, kept]));
+
 interface FakeGrafana {
   /** token → the org's dashboards as search hits, or a status to answer. */
   orgs: Map<string, Array<Record<string, unknown>> | number>;
@@ -182,7 +186,7 @@ describe('dashboard inventory', () => {
     // d-0 is gone (deleted, or its folder out of the token's reach), d-9 is new.
     grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }, { uid: 'd-9', title: 'd 9' }]);
     await inventory.refresh();
-    expect(Object.fromEntries(ledger.entries())).toEqual({
+    expect(times(ledger)).toEqual({
       'd-0': { firstSeen: 1_000_000, lastListed: 1_000_000, lastOpened: 5 },
       'd-1': { firstSeen: 1_000_000, lastListed: 1_060_000 },
       'd-9': { firstSeen: 1_060_000, lastListed: 1_060_000 },
@@ -191,7 +195,7 @@ describe('dashboard inventory', () => {
     grafana.orgs.set('a', hits('d', 2));
     tick(60_000);
     await inventory.refresh();
-    expect(Object.fromEntries(ledger.entries())['d-0']).toEqual({ firstSeen: 1_000_000, lastListed: 1_120_000, lastOpened: 5 });
+    expect(times(ledger)['d-0']).toEqual({ firstSeen: 1_000_000, lastListed: 1_120_000, lastOpened: 5 });
     // Gone for longer than an hour: forgotten.
     grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }]);
     tick(3_700_000);
@@ -210,7 +214,7 @@ describe('dashboard inventory', () => {
     await inventory.refresh();
     expect(reports).toEqual(['ok', 'empty']);
     expect(inventory.lookup('d-1')?.name).toBe('d 1');
-    expect(Object.fromEntries(ledger.entries())['d-1']).toMatchObject({ firstSeen: 1_000_000, lastOpened: 5 });
+    expect(times(ledger)['d-1']).toMatchObject({ firstSeen: 1_000_000, lastOpened: 5 });
   });
 });
 
@@ -223,7 +227,11 @@ describe('dashboard gauges', () => {
     ledger.opened('gone', 120_000);
     const { resourceMetrics } = await createDashboardsProducer(inventory, ledger).collect();
     const series = Object.fromEntries(
-      resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m.dataPoints.map((p) => [p.attributes, p.value])]),
+      resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [
+        m.descriptor.name,
+        // In no particular order: the ledger's is the order of last touch.
+        m.dataPoints.map((p) => [p.attributes, p.value]).sort((a, b) => String(a[0]!.dashboard_uid).localeCompare(String(b[0]!.dashboard_uid))),
+      ]),
     );
     expect(series).toEqual({
       footfall_dashboard_info: [
@@ -236,7 +244,7 @@ describe('dashboard gauges', () => {
       ],
       footfall_dashboard_last_opened_timestamp_seconds: [[{ dashboard_uid: 'd-0' }, 60]],
     });
-    expect(Object.fromEntries(ledger.entries())['gone']).toEqual({ lastOpened: 120_000 });
+    expect(times(ledger)['gone']).toEqual({ lastOpened: 120_000 });
   });
 });
 
@@ -248,7 +256,7 @@ describe('dashboard ledger', () => {
     ledger.opened('c', 30);
     expect([...ledger.entries()].map(([uid]) => uid).sort()).toEqual(['b', 'c']);
     ledger.restore([{ uid: 'c', lastOpened: 5, firstSeen: 1 }], 100);
-    expect(Object.fromEntries(ledger.entries())['c']).toEqual({ lastOpened: 30, firstSeen: 1 });
+    expect(times(ledger)['c']).toEqual({ lastOpened: 30, firstSeen: 1 });
   });
 
   it('a saved time later than now (a clock that ran ahead, a hand-edited file) is not restored: it would never be replaced', () => {
@@ -256,6 +264,6 @@ describe('dashboard ledger', () => {
     ledger.restore([{ uid: 'a', lastOpened: 9_000_000_000_000, firstSeen: 9_000_000_000_000 }], 2_000_000_000_000);
     ledger.opened('a', 2_000_000_000_000);
     ledger.listed(['a'], 2_000_000_000_000);
-    expect(Object.fromEntries(ledger.entries())['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000, lastListed: 2_000_000_000_000 });
+    expect(times(ledger)['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000, lastListed: 2_000_000_000_000 });
   });
 });

@@ -30,19 +30,11 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
  */
 export function createDashboardsProducer(inventory: Inventory | undefined, ledger: DashboardLedger): MetricProducer {
   /**
-   * Each dashboard's attributes, kept by its (long-lived) inventory or ledger entry: /metrics keeps a
+   * Each dashboard's info attributes, kept by its (long-lived) inventory entry: /metrics keeps a
    * series' label text by its attributes object, so a new object per scrape would escape every
-   * dashboard's labels again.
+   * dashboard's labels again. (The times' attributes are the ledger entry's own `labels`.)
    */
   const infoAttributes = new WeakMap<object, Record<string, string>>();
-  // One object per family: the same object under two names would be escaped again for each.
-  const lastOpenedAttributes = new WeakMap<object, Record<string, string>>();
-  const firstSeenAttributes = new WeakMap<object, Record<string, string>>();
-  const uidAttributes = (kept: WeakMap<object, Record<string, string>>, entry: object, uid: string): Record<string, string> => {
-    let attributes = kept.get(entry);
-    if (attributes?.dashboard_uid !== uid) kept.set(entry, (attributes = { dashboard_uid: uid }));
-    return attributes;
-  };
   return {
     async collect(): Promise<CollectionResult> {
       const time = hrTime();
@@ -60,7 +52,8 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
         }
         info.push({ attributes, startTime: time, endTime: time, value: 1 });
       }
-      // Copied first: sessions reorder the ledger while this walk gives the event loop back.
+      // Copied first: a session moves its dashboard to the ledger's end, which a walk that gives the
+      // event loop back would then meet twice.
       let walked = 0;
       for (const [uid, entry] of [...ledger.entries()]) {
         if (++walked % SLICE === 0) await nextTurn();
@@ -68,10 +61,10 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
         if (entry.lastOpened !== undefined) {
-          lastOpened.push({ attributes: uidAttributes(lastOpenedAttributes, entry, uid), startTime: time, endTime: time, value: entry.lastOpened / 1000 });
+          lastOpened.push({ attributes: entry.labels, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
         }
         if (entry.firstSeen !== undefined && listed) {
-          firstSeen.push({ attributes: uidAttributes(firstSeenAttributes, entry, uid), startTime: time, endTime: time, value: entry.firstSeen / 1000 });
+          firstSeen.push({ attributes: entry.labels, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
         }
       }
       const metrics: GaugeMetricData[] = [];
