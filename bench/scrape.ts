@@ -74,14 +74,16 @@ interface Scrape {
 
 /**
  * GET /metrics, timed from request to the last byte read, as a Prometheus scraper sees it. node:http
- * rather than fetch, which would ask for gzip on its own and hide the size on the wire.
+ * rather than fetch, which would ask for gzip on its own and hide the size on the wire. With `keep`
+ * false the body is only counted: the scrapes that run while OTLP waits are measured must not stall
+ * this process (which sends the probe) joining tens of MB.
  */
-function scrapeOnce(url: string, gzip = false): Promise<Scrape> {
+function scrapeOnce(url: string, gzip = false, keep = true): Promise<Scrape> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = get(`${url}/metrics`, { headers: { 'accept-encoding': gzip ? 'gzip' : 'identity' } }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('data', (chunk: Buffer) => keep && chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
         const ms = performance.now() - started;
@@ -184,9 +186,9 @@ export async function profileSeries(
     series += ingest.points;
     const { timing: scrape, text } = await timeScrapes(url, settings);
     const { timing: gzipScrape } = await timeScrapes(url, settings, true);
-    const single = await ingestWaitDuring(url, probe, () => scrapeOnce(url));
+    const single = await ingestWaitDuring(url, probe, () => scrapeOnce(url, false, false));
     const concurrent = await ingestWaitDuring(url, probe, () =>
-      Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url))),
+      Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url, false, false))),
     );
     const { memory, peakRss } = await collector.memory({ gc: false });
     const save = await ingestWaitDuring(url, probe, () => collector.saveState());

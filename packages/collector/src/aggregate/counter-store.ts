@@ -85,14 +85,17 @@ interface Series {
   /** The object the first increment came with; the SDK hands it back on its points. */
   readonly attributes: Attributes;
   readonly startTime: HrTime;
-  /** What the SDK has aggregated for this series so far. */
-  total: number;
+  /**
+   * Its total so far as a cumulative point, ended when the total last changed: made anew (never
+   * changed) when the SDK hands back more, so collections share the points of series that did not
+   * change, and a collection already handed out never sees a later total. Undefined until the SDK has
+   * aggregated its first increments: only then is the series shown.
+   */
+  point: DataPoint<number> | undefined;
   /** Increments not handed to the SDK yet. */
   pending: number;
   /** In the dirty list. */
   dirty: boolean;
-  /** Its increments have reached a total: only then is it shown. */
-  shown: boolean;
   /** Forgotten by retain(): pending increments of a forgotten series go nowhere. */
   dropped: boolean;
 }
@@ -149,6 +152,7 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
       }
       const { resourceMetrics, errors } = await reader.collect();
       if (errors.length > 0) throw new AggregateError(errors, 'the SDK could not collect the counters');
+      const endTime = hrTime();
       for (const scope of resourceMetrics.scopeMetrics) {
         for (const metric of scope.metrics) {
           if (metric.dataPointType !== DataPointType.SUM) continue;
@@ -157,23 +161,24 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
             const series = byAttributes?.get(point.attributes);
             // Each point carries the attributes object it was added with; anything else is a broken invariant, not a count to drop quietly.
             if (series === undefined) throw new Error(`the SDK returned a ${metric.descriptor.name} point for a series it was not given`);
-            series.total += point.value;
-            series.shown = true;
+            series.point = { attributes: series.attributes, startTime: series.startTime, endTime, value: (series.point?.value ?? 0) + point.value };
           }
         }
       }
     }
   }
 
-  /** Every shown series as a cumulative point, built a slice per turn; no absorb runs meanwhile. */
+  /**
+   * Every shown series' point, a slice per turn; no absorb runs meanwhile. A point's end is when its
+   * total last changed: the Prometheus text carries no times, and the forward stage stamps its own.
+   */
   async function points(): Promise<SumMetricData[]> {
-    const endTime = hrTime();
     const metrics: SumMetricData[] = [];
     let visited = 0;
     for (const family of families.values()) {
       const dataPoints: DataPoint<number>[] = [];
       for (const series of family.series.values()) {
-        if (series.shown) dataPoints.push({ attributes: series.attributes, startTime: series.startTime, endTime, value: series.total });
+        if (series.point !== undefined) dataPoints.push(series.point);
         if (++visited % SLICE === 0) await nextTurn();
       }
       if (dataPoints.length === 0) continue;
@@ -199,7 +204,7 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
       const target = families.get(family)!;
       let series = target.series.get(key);
       if (series === undefined) {
-        series = { family: target, attributes, startTime: hrTime(), total: 0, pending: 0, dirty: false, shown: false, dropped: false };
+        series = { family: target, attributes, startTime: hrTime(), point: undefined, pending: 0, dirty: false, dropped: false };
         target.series.set(key, series);
       }
       series.pending += value;

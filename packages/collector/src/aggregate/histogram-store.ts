@@ -23,6 +23,11 @@ interface SeriesState {
   readonly counts: number[];
   sum: number;
   count: number;
+  /**
+   * The series as a cumulative point, made at the first collection after it changed and shared by the
+   * collections until it changes again (it is never changed itself).
+   */
+  point: DataPoint<Histogram> | undefined;
 }
 
 interface HistogramFamily {
@@ -62,7 +67,8 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
     if (metric.kind !== 'histogram') continue;
     families.set(metric.name, {
       metric,
-      boundaries: metric.buckets ?? [],
+      // Shared by every point of the family, so frozen: no reader may change it under the others.
+      boundaries: Object.freeze([...(metric.buckets ?? [])]),
       series: new Map(),
       mappings: new LRUCache({ max: 64 }),
     });
@@ -87,6 +93,7 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
         counts: new Array<number>(family.boundaries.length + 1).fill(0),
         sum: 0,
         count: 0,
+        point: undefined,
       };
       family.series.set(series.key, state);
     }
@@ -115,6 +122,7 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       for (let i = 0; i < map.length; i++) state.counts[map[i]!]! += point.bucketCounts[i]!;
       state.sum += point.sum!;
       state.count += point.count;
+      state.point = undefined;
     },
 
     fits(metric, boundaries) {
@@ -129,6 +137,7 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       for (let i = 0; i < saved.counts.length; i++) state.counts[i]! += saved.counts[i]!;
       state.sum += saved.sum;
       state.count += saved.count;
+      state.point = undefined;
       return true;
     },
 
@@ -151,16 +160,13 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
         if (family.series.size === 0) continue;
         const dataPoints: DataPoint<Histogram>[] = [];
         for (const state of family.series.values()) {
-          dataPoints.push({
+          state.point ??= {
             attributes: state.attributes,
             startTime: state.startTime,
             endTime,
-            value: {
-              buckets: { boundaries: [...family.boundaries], counts: [...state.counts] },
-              sum: state.sum,
-              count: state.count,
-            },
-          });
+            value: { buckets: { boundaries: family.boundaries as number[], counts: [...state.counts] }, sum: state.sum, count: state.count },
+          };
+          dataPoints.push(state.point);
         }
         metrics.push({
           descriptor: {

@@ -139,6 +139,46 @@ describe('/metrics', () => {
     expect(c.body.equals(a.body)).toBe(false);
   });
 
+  it('never writes a page into buffers a scrape is still sending: a stalled scraper gets its own page whole', async () => {
+    // Each collection gives every series the collection's number: a page is one number throughout.
+    const producer = sessions(60_000);
+    const { port } = await serve(producer);
+    const lines = (body: Buffer) => body.toString('utf8').split('\n').filter((l) => l.startsWith('grafana_analytics_sessions_total{'));
+    // A scraper that stops reading: its page waits in the collector's buffers, not the kernel's.
+    const stalled = new Promise<Buffer>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        res.pause();
+        const chunks: Buffer[] = [];
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.resume();
+        }, 1500);
+      })
+        .on('error', reject)
+        .end();
+    });
+    // One that goes away in the middle of its page.
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+    const later = [];
+    for (let i = 0; i < 3; i++) later.push(await get(port, '/metrics', i === 1 ? { 'accept-encoding': 'gzip' } : {}));
+    const pages = [await stalled, ...later.map((r) => (r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.body) : r.body))];
+    const values = pages.map((page) => new Set(lines(page).map((l) => l.slice(l.lastIndexOf(' ') + 1))));
+    for (const page of pages) expect(lines(page)).toHaveLength(60_000);
+    // Each page holds one collection's number only, and every page a different one.
+    expect(values.every((v) => v.size === 1)).toBe(true);
+    expect(new Set(values.map((v) => [...v][0])).size).toBe(pages.length);
+  });
+
   it('answers other requests while a large page is being rendered', async () => {
     const producer = sessions(100_000);
     const events: string[] = [];

@@ -25,6 +25,8 @@ interface Rendering {
   readonly body: Body;
   /** Made on the first scrape that asks for gzip, then kept with the body. */
   gzipped?: Promise<Body>;
+  /** Scrapes still sending it or compressing it: its buffers go back to the renderer when none is left. */
+  readers: number;
 }
 
 function body(slices: readonly Buffer[]): Body {
@@ -73,7 +75,7 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
   async function render(): Promise<Rendering> {
     const { resourceMetrics, errors } = await exporter.collect();
     if (errors.length) diag.error('PrometheusExporter: metrics collection errors', ...errors);
-    return { body: body(await renderer.render(resourceMetrics)) };
+    return { body: body(await renderer.render(resourceMetrics)), readers: 0 };
   }
   /**
    * The rendering under way: every scrape that arrives while it is made gets it (an HA pair of
@@ -82,6 +84,25 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
    */
   const renderings = shareInFlight(render);
 
+  /** One more reader of the rendering's buffers; the function it returns lets go. */
+  function hold(rendering: Rendering): () => void {
+    rendering.readers++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--rendering.readers === 0) renderer.release(rendering.body.slices);
+    };
+  }
+
+  /** zlib reads the buffers on its own thread until it is done: it holds them too. */
+  function compressHeld(rendering: Rendering): Promise<Body> {
+    const letGo = hold(rendering);
+    const compressed = compress(rendering.body);
+    compressed.then(letGo, letGo);
+    return compressed;
+  }
+
   return {
     exporter,
     handle(req, res) {
@@ -89,7 +110,12 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
       renderings
         .get()
         .then(async (rendering) => {
-          const page = gzipped ? await (rendering.gzipped ??= compress(rendering.body)) : rendering.body;
+          // A scraper that went away while the page was made gets nothing.
+          if (res.socket === null || res.socket.destroyed) return;
+          // Held before anything can send: every scrape sharing a rendering gets here in the same
+          // microtask run, and a response closes no sooner than an I/O turn later.
+          res.once('close', hold(rendering));
+          const page = gzipped ? await (rendering.gzipped ??= compressHeld(rendering)) : rendering.body;
           res.statusCode = 200;
           res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
           res.setHeader('Vary', 'Accept-Encoding');

@@ -88,6 +88,19 @@ describe('the forward stage', () => {
     for (const request of upstream.received) expect(request.resource['service.instance.id']).toBe('replica-1');
   });
 
+  it('stamps each export with its own time: a series that did not change is not sent with an old one', async () => {
+    // The stores end a point when its total last changed (cumulativeSum's points end in 2023).
+    totals({ a: 1 });
+    const f = start({ temporality: 'cumulative' });
+    const before = Date.now() / 1000;
+    await f.forceFlush();
+    await f.forceFlush();
+    const times = upstream.received.map((r) => r.points[0]!.time);
+    expect(times).toHaveLength(2);
+    expect(times[0]).toBeGreaterThanOrEqual(before - 1);
+    expect(times[1]).toBeGreaterThanOrEqual(times[0]!);
+  });
+
   it('splits by bytes: no request body over maxBytesPerRequest once decompressed', async () => {
     const values = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`${'a-long-dashboard-uid-'.repeat(12)}${i}`, i + 1]));
     totals(values);

@@ -1,5 +1,13 @@
+import { hrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type CollectionResult,
+  type DataPoint,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import { cumulativeToDelta } from './cumulative-to-delta.js';
 import { createForwardExporter, type ForwardReport } from './forward-exporter.js';
@@ -68,7 +76,9 @@ export function createForwarder(settings: ForwardSettings): Forwarder {
 }
 
 /**
- * The catalog's metrics without the derived series. The catalog's scope is always there, if empty, so
+ * The catalog's metrics without the derived series, every point ending at this collection: the stores
+ * end a point when its total last changed, and a cumulative series sent upstream with an old time
+ * would look stale to Prometheus behind the gateway. The catalog's scope is always there, if empty, so
  * that every interval reaches the exporter and a queue left by a failed export is retried even when
  * nothing new arrived.
  */
@@ -76,10 +86,13 @@ function selectForwarded(catalog: MetricProducer, meterName: string, derivedName
   return {
     async collect(options): Promise<CollectionResult> {
       const result = await catalog.collect(options);
+      const endTime = hrTime();
       const scopes = result.resourceMetrics.scopeMetrics.filter((scope) => scope.scope.name === meterName);
       const scopeMetrics = (scopes.length > 0 ? scopes : [{ scope: { name: meterName }, metrics: [] }]).map((scope) => ({
         ...scope,
-        metrics: scope.metrics.filter((m) => !derivedNames.has(m.descriptor.name) && m.dataPoints.length > 0),
+        metrics: scope.metrics
+          .filter((m) => !derivedNames.has(m.descriptor.name) && m.dataPoints.length > 0)
+          .map((m) => ({ ...m, dataPoints: m.dataPoints.map((p: DataPoint<unknown>) => ({ ...p, endTime })) }) as MetricData),
       }));
       return { ...result, resourceMetrics: { ...result.resourceMetrics, scopeMetrics } };
     },

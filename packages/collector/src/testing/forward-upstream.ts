@@ -26,6 +26,8 @@ export interface ReceivedPoint {
   readonly attributes: Record<string, AttributeValue>;
   /** The number, or a histogram's count. */
   readonly value: number;
+  /** The point's time (its end), as the decoder reads it. */
+  readonly time: number;
 }
 
 export interface ReceivedRequest {
@@ -73,6 +75,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
                   metric: m.name,
                   attributes: Object.fromEntries(p.attributes),
                   value: 'count' in p ? p.count : p.value!,
+                  time: p.time,
                 })),
           ),
         ),
