@@ -8,9 +8,9 @@ import { createPrivacyPolicy, PERSONAL_KEYS } from './privacy/index.ts';
 import { createSelfMetrics } from './self-metrics.ts';
 import { createTestAggregation } from './testing/aggregate-stage.ts';
 
-/** Each ledger entry's times by uid (its `labels` are the gauges' attributes, not state). */
-const times = (ledger: { entries(): Iterable<[string, { labels: unknown }]> }) =>
-  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, ...kept }]) => [uid, kept]));
+/** Each ledger entry's times by uid (its `labels` and `points` are the gauges', not state). */
+const times = (ledger: { entries(): Iterable<[string, { labels: unknown; points?: unknown }]> }) =>
+  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, points: _points, ...kept }]) => [uid, kept]));
 
 function setup(maxSeries: number, maxPointsPerRequest = 1000) {
   const meterProvider = new MeterProvider();

@@ -4,9 +4,9 @@ import { createInventory, sourceKey, type InventorySource } from './inventory.js
 import { createDashboardLedger } from './ledger.js';
 import { createDashboardsProducer } from './producer.js';
 
-/** Each ledger entry's times by uid (its `labels` are the gauges' attributes, not state). */
-const times = (ledger: { entries(): Iterable<[string, { labels: unknown }]> }) =>
-  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, ...kept }]) => [uid, kept]));
+/** Each ledger entry's times by uid (its `labels` and `points` are the gauges', not state). */
+const times = (ledger: { entries(): Iterable<[string, { labels: unknown; points?: unknown }]> }) =>
+  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, points: _points, ...kept }]) => [uid, kept]));
 
 interface FakeGrafana {
   /** token → the org's dashboards as search hits, or a status to answer. */

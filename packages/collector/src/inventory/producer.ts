@@ -1,17 +1,13 @@
-import { ValueType } from '@opentelemetry/api';
+import { ValueType, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { AggregationTemporality, DataPointType, type CollectionResult, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type CollectionResult, type DataPoint, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Inventory } from './inventory.js';
-import type { DashboardLedger } from './ledger.js';
+import type { DashboardLedger, LedgerEntry } from './ledger.js';
 
 export const DASHBOARD_INFO = 'footfall_dashboard_info';
 export const DASHBOARD_LAST_OPENED = 'footfall_dashboard_last_opened_timestamp_seconds';
 export const DASHBOARD_FIRST_SEEN = 'footfall_dashboard_first_seen_timestamp_seconds';
-
-/** Dashboards walked per event-loop turn: a 100,000-entry ledger must not hold intake in one pass. */
-const SLICE = 5000;
 
 function gauge(name: string, description: string, unit: string, points: GaugeMetricData['dataPoints']): GaugeMetricData {
   return {
@@ -22,6 +18,12 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
   };
 }
 
+/** The kept point while it still says `at` (ms), else a new one taken at `time`. */
+function gaugePoint(kept: DataPoint<number> | undefined, entry: LedgerEntry, at: number, time: HrTime): DataPoint<number> {
+  const value = at / 1000;
+  return kept?.value === value ? kept : { attributes: entry.labels, startTime: time, endTime: time, value };
+}
+
 /**
  * The dashboards as gauges for /metrics: `footfall_dashboard_info` (1 per dashboard the inventory
  * lists, with its name and folder), when each was first listed, and when each was last opened. The
@@ -30,11 +32,11 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
  */
 export function createDashboardsProducer(inventory: Inventory | undefined, ledger: DashboardLedger): MetricProducer {
   /**
-   * Each dashboard's info attributes, kept by its (long-lived) inventory entry: /metrics keeps a
-   * series' label text by its attributes object, so a new object per scrape would escape every
-   * dashboard's labels again. (The times' attributes are the ledger entry's own `labels`.)
+   * Each dashboard's info point, kept by its (long-lived) inventory entry while its name and folder
+   * stay: /metrics keeps a series' label text by its attributes object, so a new object per scrape
+   * would escape every dashboard's labels again. (The times' attributes are the ledger entry's own `labels`.)
    */
-  const infoAttributes = new WeakMap<object, Record<string, string>>();
+  const infoPoints = new WeakMap<object, DataPoint<number>>();
   return {
     async collect(): Promise<CollectionResult> {
       const time = hrTime();
@@ -43,29 +45,27 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       const lastOpened: GaugeMetricData['dataPoints'] = [];
       const listed = inventory?.dashboards();
       for (const [uid, entry] of listed ?? []) {
-        let attributes = infoAttributes.get(entry);
-        if (attributes?.dashboard_uid !== uid || attributes.dashboard_name !== entry.name || (attributes.dashboard_folder ?? '') !== entry.folder) {
-          attributes = { dashboard_uid: uid, dashboard_name: entry.name };
+        let point = infoPoints.get(entry);
+        const kept = point?.attributes;
+        if (kept?.dashboard_uid !== uid || kept.dashboard_name !== entry.name || (kept.dashboard_folder ?? '') !== entry.folder) {
+          const attributes: Record<string, string> = { dashboard_uid: uid, dashboard_name: entry.name };
           // An empty label is no label to Prometheus: the General folder has none, as on the usage series.
           if (entry.folder !== '') attributes.dashboard_folder = entry.folder;
-          infoAttributes.set(entry, attributes);
+          infoPoints.set(entry, (point = { attributes, startTime: time, endTime: time, value: 1 }));
         }
-        info.push({ attributes, startTime: time, endTime: time, value: 1 });
+        info.push(point!);
       }
-      // Copied first: a session moves its dashboard to the ledger's end, which a walk that gives the
-      // event loop back would then meet twice.
-      let walked = 0;
-      for (const [uid, entry] of [...ledger.entries()]) {
-        if (++walked % SLICE === 0) await nextTurn();
+      // In one pass: a session moves its dashboard to the ledger's end, which a walk that gave the event
+      // loop back would meet twice (two samples of one series, a page Prometheus refuses). Each point
+      // is kept on its entry while the time stays (a gauge's point is when its value was taken), so a
+      // scrape of 100,000 dashboards makes only the points that changed.
+      for (const [uid, entry] of ledger.entries()) {
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
-        if (entry.lastOpened !== undefined) {
-          lastOpened.push({ attributes: entry.labels, startTime: time, endTime: time, value: entry.lastOpened / 1000 });
-        }
-        if (entry.firstSeen !== undefined && listed) {
-          firstSeen.push({ attributes: entry.labels, startTime: time, endTime: time, value: entry.firstSeen / 1000 });
-        }
+        const points = (entry.points ??= {});
+        if (entry.lastOpened !== undefined) lastOpened.push((points.lastOpened = gaugePoint(points.lastOpened, entry, entry.lastOpened, time)));
+        if (entry.firstSeen !== undefined && listed) firstSeen.push((points.firstSeen = gaugePoint(points.firstSeen, entry, entry.firstSeen, time)));
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {
