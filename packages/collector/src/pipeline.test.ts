@@ -1,4 +1,4 @@
-import { createDashboardLedger } from './inventory/index.ts';
+import { createDashboardLedger, type LedgerEntry } from './inventory/index.ts';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import type { MetricsRequest, NumberPoint } from './decode/index.ts';
@@ -8,9 +8,9 @@ import { createPrivacyPolicy, PERSONAL_KEYS } from './privacy/index.ts';
 import { createSelfMetrics } from './self-metrics.ts';
 import { createTestAggregation } from './testing/aggregate-stage.ts';
 
-/** Each ledger entry's times by uid (its `labels` and `points` are the gauges', not state). */
-const times = (ledger: { entries(): Iterable<[string, { labels: unknown; points?: unknown }]> }) =>
-  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, points: _points, ...kept }]) => [uid, kept]));
+/** Each ledger entry's times by uid (its labels and points are the gauges', not state). */
+const times = (ledger: { entries(): Iterable<[string, LedgerEntry]> }) =>
+  Object.fromEntries([...ledger.entries()].map(([uid, { firstSeen, lastOpened, lastListed }]) => [uid, JSON.parse(JSON.stringify({ firstSeen, lastOpened, lastListed }))]));
 
 function setup(maxSeries: number, maxPointsPerRequest = 1000) {
   const meterProvider = new MeterProvider();

@@ -1,12 +1,12 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createInventory, sourceKey, type InventorySource } from './inventory.js';
-import { createDashboardLedger } from './ledger.js';
+import { createDashboardLedger, type LedgerEntry } from './ledger.js';
 import { createDashboardsProducer } from './producer.js';
 
-/** Each ledger entry's times by uid (its `labels` and `points` are the gauges', not state). */
-const times = (ledger: { entries(): Iterable<[string, { labels: unknown; points?: unknown }]> }) =>
-  Object.fromEntries([...ledger.entries()].map(([uid, { labels: _labels, points: _points, ...kept }]) => [uid, kept]));
+/** Each ledger entry's times by uid (its labels and points are the gauges', not state). */
+const times = (ledger: { entries(): Iterable<[string, LedgerEntry]> }) =>
+  Object.fromEntries([...ledger.entries()].map(([uid, { firstSeen, lastOpened, lastListed }]) => [uid, JSON.parse(JSON.stringify({ firstSeen, lastOpened, lastListed }))]));
 
 interface FakeGrafana {
   /** token → the org's dashboards as search hits, or a status to answer. */

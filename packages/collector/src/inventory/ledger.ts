@@ -5,7 +5,8 @@ export interface LedgerEntry {
   /** `{ dashboard_uid }`, made once: the gauges' series attributes, so /metrics finds its label text kept. */
   readonly labels: Readonly<Record<'dashboard_uid', string>>;
   /** The gauges' last points, kept by the dashboards producer while their times stay the same (not state). */
-  points?: { lastOpened?: DataPoint<number>; firstSeen?: DataPoint<number> };
+  lastOpenedPoint?: DataPoint<number>;
+  firstSeenPoint?: DataPoint<number>;
   /** When the inventory first listed it (only with an inventory). */
   firstSeen?: number;
   /** When a session of it was last recorded. */

@@ -63,9 +63,8 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
-        const points = (entry.points ??= {});
-        if (entry.lastOpened !== undefined) lastOpened.push((points.lastOpened = gaugePoint(points.lastOpened, entry, entry.lastOpened, time)));
-        if (entry.firstSeen !== undefined && listed) firstSeen.push((points.firstSeen = gaugePoint(points.firstSeen, entry, entry.firstSeen, time)));
+        if (entry.lastOpened !== undefined) lastOpened.push((entry.lastOpenedPoint = gaugePoint(entry.lastOpenedPoint, entry, entry.lastOpened, time)));
+        if (entry.firstSeen !== undefined && listed) firstSeen.push((entry.firstSeenPoint = gaugePoint(entry.firstSeenPoint, entry, entry.firstSeen, time)));
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { memoize } from '../memo.js';
 import type { AttributeList } from '../decode/index.js';
 import type { IngestStats } from '../stats.js';
 import { labelName } from './label-name.js';
@@ -37,17 +37,11 @@ export function labelValue(value: string, maxLength: number): string {
 
 export function createAttributeLimiter(settings: AttributeLimitSettings): AttributeLimiter {
   // Keys repeat across points; remember their label names (bounded, since keys are client input).
-  const names = new LRUCache<string, string>({ max: 4096 });
+  const labelNameOf = memoize((key) => labelName(key) ?? DROPPED, 4096, settings.maxKeyLength);
 
   function nameOf(key: string): string {
-    // Over-long keys are dropped without entering the cache, whose memory stays bounded by the cap.
-    if (key.length > settings.maxKeyLength) return DROPPED;
-    let name = names.get(key);
-    if (name === undefined) {
-      name = labelName(key) ?? DROPPED;
-      names.set(key, name);
-    }
-    return name;
+    // Over-long keys are dropped without being looked at.
+    return key.length > settings.maxKeyLength ? DROPPED : labelNameOf(key);
   }
 
   /**

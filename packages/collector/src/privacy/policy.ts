@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Identity } from '../authorize/index.js';
 import type { AttributeList } from '../decode/index.js';
 import type { IngestStats } from '../stats.js';
+import { memoize } from '../memo.js';
 import { containsEmailAddress } from './email-address.js';
 import { foldKey } from './key-folding.js';
 
@@ -67,19 +68,10 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
   const allowed = new Set(settings.allow.map(foldKey));
   const pseudonymKey = foldKey(settings.pseudonymKey);
   // Folding is a regex replace; keys repeat across points, so remember them (bounded: keys are input).
-  const folded = new LRUCache<string, string>({ max: 4096 });
+  const fold = memoize(foldKey, 4096, MAX_CACHED_LENGTH);
   const pseudonyms = new LRUCache<string, string>({ max: 10_000 });
 
-  // Both caches hold client input: only short entries go in, so their memory stays bounded.
-  function fold(key: string): string {
-    let f = folded.get(key);
-    if (f === undefined) {
-      f = foldKey(key);
-      if (key.length <= MAX_CACHED_LENGTH) folded.set(key, f);
-    }
-    return f;
-  }
-
+  // The pseudonym cache holds client input too: only short entries go in, so its memory stays bounded.
   function pseudonym(value: string): string {
     let p = pseudonyms.get(value);
     if (p === undefined) {
