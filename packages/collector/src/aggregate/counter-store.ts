@@ -103,7 +103,7 @@ interface Series {
 /** Series handed to the SDK per collection of it: a few ms of synchronous work. */
 export const SDK_BATCH = 4000;
 /** Series visited per event-loop turn while points are built or series are forgotten. */
-const SLICE = 10_000;
+const SLICE = 5000;
 
 export function createCounterStore(settings: CounterStoreSettings): CounterStore {
   const views: ViewOptions[] = settings.families.map((f) => ({

@@ -36,7 +36,13 @@ const metricName = fc.oneof(
 );
 const description = fc.oneof(fc.constant(''), hostileText);
 const unit = fc.oneof(fc.constantFrom('', 's', '{session}', '1'), hostileText);
-const number = fc.oneof(fc.double(), fc.constantFrom(Infinity, -Infinity, NaN, 0, -0, 1e21, 5e-324));
+// Whole numbers too, which the renderer writes digit by digit: every length of them, and the edges.
+const number = fc.oneof(
+  fc.double(),
+  fc.nat(),
+  fc.maxSafeNat(),
+  fc.constantFrom(Infinity, -Infinity, NaN, 0, -0, 1e21, 5e-324, 9, 10, 99, 100, 2 ** 53 - 1, 2 ** 53, -1),
+);
 
 function descriptor(name: string, help: string, u: string) {
   return { name, description: help, unit: u, valueType: ValueType.DOUBLE };

@@ -248,6 +248,23 @@ describe('dashboard gauges', () => {
   });
 });
 
+describe('dashboard gauges of a large ledger', () => {
+  it('gives each dashboard one sample, even when a session moves it to the end of the ledger during the walk', async () => {
+    const ledger = createDashboardLedger(100_000);
+    for (let i = 0; i < 12_000; i++) ledger.opened(`d-${i}`, 1000 + i);
+    const collecting = createDashboardsProducer(undefined, ledger).collect();
+    // Lands between two slices of the walk, after d-1 was met.
+    setImmediate(() => ledger.opened('d-1', 99_000));
+    const { resourceMetrics } = await collecting;
+    const uids = resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.map((p) => p.attributes.dashboard_uid);
+    expect(uids).toHaveLength(12_000);
+    expect(new Set(uids).size).toBe(12_000);
+    // The next collection shows the new time.
+    const next = await createDashboardsProducer(undefined, ledger).collect();
+    expect(next.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.find((p) => p.attributes.dashboard_uid === 'd-1')?.value).toBe(99);
+  });
+});
+
 describe('dashboard ledger', () => {
   it('is bounded, the least recently touched going first, and merges saved times (latest opened, earliest listed)', () => {
     const ledger = createDashboardLedger(2);

@@ -7,6 +7,8 @@ export interface LedgerEntry {
   /** The gauges' last points, kept by the dashboards producer while their times stay the same (not state). */
   lastOpenedPoint?: DataPoint<number>;
   firstSeenPoint?: DataPoint<number>;
+  /** The last walk of a dashboards producer over the ledger that met this entry (a token per walk). */
+  walk?: object;
   /** When the inventory first listed it (only with an inventory). */
   firstSeen?: number;
   /** When a session of it was last recorded. */

@@ -1,6 +1,7 @@
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { AggregationTemporality, DataPointType, type CollectionResult, type DataPoint, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Inventory } from './inventory.js';
 import type { DashboardLedger, LedgerEntry } from './ledger.js';
@@ -8,6 +9,9 @@ import type { DashboardLedger, LedgerEntry } from './ledger.js';
 export const DASHBOARD_INFO = 'footfall_dashboard_info';
 export const DASHBOARD_LAST_OPENED = 'footfall_dashboard_last_opened_timestamp_seconds';
 export const DASHBOARD_FIRST_SEEN = 'footfall_dashboard_first_seen_timestamp_seconds';
+
+/** Dashboards walked per event-loop turn. */
+const SLICE = 5000;
 
 function gauge(name: string, description: string, unit: string, points: GaugeMetricData['dataPoints']): GaugeMetricData {
   return {
@@ -55,11 +59,17 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
         }
         info.push(point!);
       }
-      // In one pass: a session moves its dashboard to the ledger's end, which a walk that gave the event
-      // loop back would meet twice (two samples of one series, a page Prometheus refuses). Each point
-      // is kept on its entry while the time stays (a gauge's point is when its value was taken), so a
-      // scrape of 100,000 dashboards makes only the points that changed.
+      // A slice per turn, so 100,000 dashboards do not hold intake in one pass. A session meanwhile
+      // moves its dashboard to the ledger's end, where the walk meets it again: the collection's
+      // token on the entry keeps it to one sample (two of one series make a page Prometheus refuses).
+      // Each point is kept on its entry while the time stays (a gauge's point is when its value was
+      // taken), so a scrape makes only the points that changed.
+      const walk = {};
+      let walked = 0;
       for (const [uid, entry] of ledger.entries()) {
+        if (++walked % SLICE === 0) await nextTurn();
+        if (entry.walk === walk) continue;
+        entry.walk = walk;
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
         if (listed && !listed.has(uid)) continue;
