@@ -1,8 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import type { Body } from './bodies.ts';
 import { counterAndGaugeSamples } from './baseline-server.ts';
-import { populate, post, postAccepted, type IngestTiming } from './ingest.ts';
+import type { Body } from './bodies.ts';
+import { populate, postAccepted, type IngestTiming } from './ingest.ts';
+import { CLIENT_CPU, pinnedNode } from './pinning.ts';
 import type { ServerProcess } from './server-process.ts';
 import { median } from './stats.ts';
 
@@ -131,30 +134,57 @@ async function timeScrapes(
   return { timing, text };
 }
 
+const PROBE_MAIN = fileURLToPath(new URL('./probe-main.ts', import.meta.url));
+
 /** Gap between probe requests: frequent enough to land inside any stall longer than a few ms. */
 const PROBE_INTERVAL_MS = 5;
 
 /**
- * The longest an OTLP request waits while `work` runs, and how long the work took. Node serves both
- * on one thread, so whatever part of a scrape or a save runs synchronously holds every browser's
- * export back for that long.
+ * Sends a one-point OTLP request every few ms from a child process of its own, on demand: Node serves
+ * a scrape and an OTLP request on one thread, so whatever part of a scrape or a save runs synchronously
+ * holds every browser's export back for that long.
  */
-async function ingestWaitDuring(url: string, probe: Body, work: () => Promise<unknown>): Promise<{ longestMs: number; workMs: number }> {
-  let working = true;
-  const started = performance.now();
-  const done = work().finally(() => {
-    working = false;
-  });
-  let longestMs = 0;
-  while (working) {
-    const sent = performance.now();
-    const { status } = await post(url, probe);
-    if (status !== 200) throw new Error(`probe request answered ${status}`);
-    longestMs = Math.max(longestMs, performance.now() - sent);
-    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+class Probe {
+  private readonly child: ChildProcess;
+  private constructor(child: ChildProcess) {
+    this.child = child;
   }
-  await done;
-  return { longestMs, workMs: performance.now() - started };
+
+  static async start(url: string, body: Body): Promise<Probe> {
+    const spec = { url, contentType: body.contentType, body: body.bytes.toString('base64'), intervalMs: PROBE_INTERVAL_MS };
+    const { command, args } = pinnedNode(CLIENT_CPU, [PROBE_MAIN, JSON.stringify(spec)]);
+    const probe = new Probe(spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    await probe.reply();
+    return probe;
+  }
+
+  private reply(): Promise<{ longestMs?: number; error?: string }> {
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error('the probe process exited'));
+      this.child.once('exit', onExit);
+      this.child.once('message', (message: { longestMs?: number; error?: string }) => {
+        this.child.off('exit', onExit);
+        if (message.error !== undefined) reject(new Error(message.error));
+        else resolve(message);
+      });
+    });
+  }
+
+  /** The longest an OTLP request waited while `work` ran, and how long the work took. */
+  async during(work: () => Promise<unknown>): Promise<{ longestMs: number; workMs: number }> {
+    this.child.send('start');
+    await this.reply();
+    const started = performance.now();
+    await work();
+    const workMs = performance.now() - started;
+    this.child.send('stop');
+    const { longestMs } = await this.reply();
+    return { longestMs: longestMs!, workMs };
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
 }
 
 /**
@@ -179,46 +209,49 @@ export async function profileSeries(
   await collector.saveState();
   const { heapUsed: heapBefore, rss: rssBefore } = (await collector.memory({ gc: true })).memory;
   const checkpoints: SeriesCheckpoint[] = [];
-  // The probe's series is the first fill series, so every fill point is a series of its own.
-  let series = 0;
-  for (const batch of batches) {
-    const ingest = await populate(url, batch);
-    series += ingest.points;
-    const { timing: scrape, text } = await timeScrapes(url, settings);
-    const { timing: gzipScrape } = await timeScrapes(url, settings, true);
-    const single = await ingestWaitDuring(url, probe, () => scrapeOnce(url, false, false));
-    const concurrent = await ingestWaitDuring(url, probe, () =>
-      Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url, false, false))),
-    );
-    const { memory, peakRss } = await collector.memory({ gc: false });
-    const save = await ingestWaitDuring(url, probe, () => collector.saveState());
-    const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
+  const prober = await Probe.start(url, probe);
+  try {
+    // The probe's series is the first fill series, so every fill point is a series of its own.
+    let series = 0;
+    for (const batch of batches) {
+      const ingest = await populate(url, batch);
+      series += ingest.points;
+      const { timing: scrape, text } = await timeScrapes(url, settings);
+      const { timing: gzipScrape } = await timeScrapes(url, settings, true);
+      const single = await prober.during(() => scrapeOnce(url, false, false));
+      const concurrent = await prober.during(() => Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url, false, false))));
+      const { memory, peakRss } = await collector.memory({ gc: false });
+      const save = await prober.during(() => collector.saveState());
+      const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
 
-    await postText(`${promClient.url}/fill`, text);
-    const { timing: prom, text: promText } = await timeScrapes(promClient.url, settings);
-    const [collectorSamples, promSamples] = [counterAndGaugeSamples(text), counterAndGaugeSamples(promText)];
-    if (prom.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
-      throw new Error(`prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`);
+      await postText(`${promClient.url}/fill`, text);
+      const { timing: prom, text: promText } = await timeScrapes(promClient.url, settings);
+      const [collectorSamples, promSamples] = [counterAndGaugeSamples(text), counterAndGaugeSamples(promText)];
+      if (prom.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
+        throw new Error(`prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`);
+      }
+      checkpoints.push({
+        series,
+        ingest,
+        scrape,
+        gzipScrape,
+        promClient: prom,
+        waits: { scrapeMs: single.longestMs, concurrentMs: concurrent.longestMs, saveMs: save.longestMs },
+        concurrentScrapesMs: concurrent.workMs,
+        saveMs: save.workMs,
+        rss: memory.rss,
+        peakRss,
+        heapUsed,
+      });
+      log(
+        `${series} series: scrape ${scrape.medianMs.toFixed(0)} ms (gzip ${gzipScrape.medianMs.toFixed(0)} ms), ` +
+          `prom-client ${prom.serverMs?.toFixed(0)} ms; OTLP waited up to ${single.longestMs.toFixed(0)} / ` +
+          `${concurrent.longestMs.toFixed(0)} / ${save.longestMs.toFixed(0)} ms (scrape / ${settings.concurrent} scrapes / save); ` +
+          `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+      );
     }
-    checkpoints.push({
-      series,
-      ingest,
-      scrape,
-      gzipScrape,
-      promClient: prom,
-      waits: { scrapeMs: single.longestMs, concurrentMs: concurrent.longestMs, saveMs: save.longestMs },
-      concurrentScrapesMs: concurrent.workMs,
-      saveMs: save.workMs,
-      rss: memory.rss,
-      peakRss,
-      heapUsed,
-    });
-    log(
-      `${series} series: scrape ${scrape.medianMs.toFixed(0)} ms (gzip ${gzipScrape.medianMs.toFixed(0)} ms), ` +
-        `prom-client ${prom.serverMs?.toFixed(0)} ms; OTLP waited up to ${single.longestMs.toFixed(0)} / ` +
-        `${concurrent.longestMs.toFixed(0)} / ${save.longestMs.toFixed(0)} ms (scrape / ${settings.concurrent} scrapes / save); ` +
-        `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
-    );
+  } finally {
+    prober.stop();
   }
   return { heapBefore, rssBefore, checkpoints };
 }

@@ -246,7 +246,7 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
       .then(async () => {
         const { resourceMetrics } = await (fresh ? sharedCatalogData.collectFresh() : sharedCatalogData.collect());
         const state = await snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId });
-        await stateFile.save({ ...state, dashboards: ledger.snapshot(), inventory: inventory?.snapshot() ?? [] });
+        await stateFile.save({ ...state, dashboards: await ledger.snapshot(), inventory: inventory?.snapshot() ?? [] });
       })
       .catch((err: unknown) => {
         logger.error({ stateFile: stateFile.path, err: (err as Error).message }, 'could not save the state file');

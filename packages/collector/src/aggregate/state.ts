@@ -179,7 +179,11 @@ export async function snapshotState(
   return { savedAt: settings.now, instanceId: settings.instanceId, counters, histograms };
 }
 
+/** The attributes as string labels: the object itself when it has only strings (nearly always), so a save copies nothing. */
 function stringLabels(attributes: Attributes): Record<string, string> {
+  let strings = true;
+  for (const key in attributes) if (typeof attributes[key] !== 'string') strings = false;
+  if (strings) return attributes as Record<string, string>;
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributes)) out[key] = String(value);
   return out;

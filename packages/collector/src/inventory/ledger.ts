@@ -1,4 +1,8 @@
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** Entries copied per event-loop turn by snapshot(). */
+const SNAPSHOT_SLICE = 5000;
 
 /** What the collector remembers of one dashboard, in ms since the epoch. */
 export interface LedgerEntry {
@@ -40,7 +44,8 @@ export interface DashboardLedger {
   forgetUnlisted(before: number): void;
   entries(): IterableIterator<[string, LedgerEntry]>;
   readonly size: number;
-  snapshot(): LedgerState[];
+  /** The entries as the state file keeps them, a slice per event-loop turn. */
+  snapshot(): Promise<LedgerState[]>;
   /**
    * Puts saved entries back: the later last-opened and the earlier first-seen win. A time after `now`
    * is left out: a later last-opened would never be replaced, and the dashboard never look unused.
@@ -81,8 +86,14 @@ export function createDashboardLedger(max: number): DashboardLedger {
     get size() {
       return entries.size;
     },
-    snapshot() {
-      return [...entries].map(([uid, e]) => ({ uid, firstSeen: e.firstSeen, lastOpened: e.lastOpened, lastListed: e.lastListed }));
+    async snapshot() {
+      const out: LedgerState[] = [];
+      // A session meanwhile moves its entry to the end, where it is met again: restore() merges the two.
+      for (const [uid, e] of entries) {
+        out.push({ uid, firstSeen: e.firstSeen, lastOpened: e.lastOpened, lastListed: e.lastListed });
+        if (out.length % SNAPSHOT_SLICE === 0) await nextTurn();
+      }
+      return out;
     },
     restore(saved, now) {
       const past = (at: number | undefined): number | undefined => (at !== undefined && at <= now ? at : undefined);
