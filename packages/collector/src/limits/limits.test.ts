@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IngestStats } from '../stats.ts';
 import { createAttributeLimiter } from './attribute-limiter.ts';
 import { labelName } from './label-name.ts';
 import { createSenderBudget, UNLIMITED_BUDGET } from './sender-budget.ts';
-import { createSeriesRegistry, OVERFLOW_ATTRIBUTES } from './series-registry.ts';
+import { createSeriesRegistry, OVERFLOW_ATTRIBUTES, seriesKey } from './series-registry.ts';
 
 describe('labelName', () => {
   it.each([
@@ -126,6 +127,19 @@ describe('series registry', () => {
     const b = one(r, 'm', { name: 'n', uid: 'u' })!;
     expect(a.key).not.toBe(b.key);
     expect(b.overflow).toBe(false);
+  });
+
+  it('gives two label sets one key only when they are the same set (any names, any values)', () => {
+    const labelSet = fc.dictionary(fc.constantFrom('a', 'b', 'ab', '0', '1=', 'a:b', 'dashboard_uid'), fc.string({ maxLength: 6 }), { maxKeys: 4 });
+    fc.assert(
+      fc.property(labelSet, labelSet, (x, y) => {
+        const same = JSON.stringify(Object.entries(x).sort()) === JSON.stringify(Object.entries(y).sort());
+        expect(seriesKey(x) === seriesKey(y)).toBe(same);
+        // The same set in another order is the same key.
+        expect(seriesKey(Object.fromEntries(Object.entries(x).reverse()))).toBe(seriesKey(x));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('identifies a series by its label set, not by label order', () => {
