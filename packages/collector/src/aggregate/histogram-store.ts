@@ -36,6 +36,8 @@ interface HistogramFamily {
   readonly series: Map<string, SeriesState>;
   /** Incoming bounds (joined) → target bucket of each incoming bucket; undefined if they cannot merge. */
   readonly mappings: LRUCache<string, { map: number[] | undefined }>;
+  /** The bounds last looked up, and their map. */
+  last?: { readonly bounds: readonly number[]; readonly map: number[] | undefined };
 }
 
 /**
@@ -75,12 +77,16 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
   }
 
   function bucketMap(family: HistogramFamily, bounds: readonly number[]): number[] | undefined {
+    // Nearly every point comes with the bounds the last one had: compared first, without a key string.
+    const last = family.last;
+    if (last !== undefined && last.bounds.length === bounds.length && last.bounds.every((b, i) => Object.is(b, bounds[i]))) return last.map;
     const cacheKey = bounds.join(',');
     let entry = family.mappings.get(cacheKey);
     if (entry === undefined) {
       entry = { map: computeBucketMap(family.boundaries, bounds) };
       family.mappings.set(cacheKey, entry);
     }
+    family.last = { bounds: [...bounds], map: entry.map };
     return entry.map;
   }
 
