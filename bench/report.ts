@@ -238,18 +238,23 @@ on the machine below; rerun to compare on yours.
   request, to 10k and then 100k series. At each checkpoint \`GET /metrics\` is timed (request to last byte, over
   \`node:http\`) once and ${repeats} more times plain (\`Accept-Encoding: identity\`), then as often with
   \`Accept-Encoding: gzip\` (time to the last byte on the wire, and its size).
-- **prom-client** 15, in its own process on the server's CPU, is filled with the collector's own sample lines
-  of that family (same label names, values and counts; the run stops if the counts differ) and
-  \`registry.metrics()\` is timed inside it, first once and then ${repeats} times; the ratio divides the
-  collector's median scrape by that median, measured in the same run.
+- **prom-client** 15, in its own process on the server's CPU, is filled with every counter and gauge sample
+  of the collector's page (the filled family and, since every fill series is a dashboard of its own, a
+  \`footfall_dashboard_last_opened_timestamp_seconds\` series per dashboard, plus the collector's own; same
+  names, label sets and values; the run stops if the counts differ; the few histogram lines are left out)
+  and \`registry.metrics()\` is timed inside it, first once and then ${repeats} times. The ratio divides the
+  collector's median scrape, timed over HTTP to the last byte, by that in-process median, measured in the
+  same run: the collector pays the transfer, prom-client does not.
 - **OTLP waits**: while one scrape runs, while ${concurrent} scrapes run at once, and while
   \`collector.saveState()\` runs (asked for over IPC; the periodic save is set to an hour so it never lands
-  elsewhere), a one-point OTLP request (~1 KiB, an existing series) is sent every 5 ms; the longest any of
-  them waited shows how long the work holds ingestion back (all share Node's one thread).
+  elsewhere), a one-point OTLP request (~1 KiB, an existing series) is sent every 5 ms by a probe process of
+  its own (warmed up first; the orchestrator reading tens of MB of scrape must not delay it); the longest
+  any of them waited shows how long the work holds ingestion back (all share Node's one thread). The
+  scrapes during these only count their bytes.
 - **Memory**: RSS as the process has it after all those scrapes (no forced GC) and the peak RSS so far
   (\`maxRSS\`, fill included). Before filling, after one warm-up request, scrape and save, and at each
   checkpoint after its scrapes and save, \`heapUsed\` is taken after full GCs (the scrapes first, so the
-  exporter's per-series state exists).
+  label text /metrics keeps per series exists).
 
 ## Results
 
