@@ -229,6 +229,8 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
             if (++visited % SLICE === 0) await nextTurn();
           }
         }
+        // Not kept until a collection comes (with no scraper, no state file and no forwarding, none does).
+        if (dropped > 0) dirty = dirty.filter((series) => !series.dropped);
         return dropped;
       });
     },
