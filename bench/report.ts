@@ -80,6 +80,7 @@ function throughputTable(results: readonly ThroughputResult[]): string {
 }
 
 const ratio = (c: SeriesCheckpoint): number => c.scrape.medianMs / c.promClient.serverMs!;
+const familyRatio = (c: SeriesCheckpoint): number => c.scrape.medianMs / c.promClientFamily.serverMs!;
 const worstWait = (c: SeriesCheckpoint): number => Math.max(c.waits.scrapeMs, c.waits.concurrentMs, c.waits.saveMs);
 
 function scrapeTable(series: SeriesProfile, repeats: number): string {
@@ -88,12 +89,13 @@ function scrapeTable(series: SeriesProfile, repeats: number): string {
       `| ${int(c.series)} | ${int(c.scrape.familySamples)} | ${fixed(c.scrape.firstMs, 0)} | **${fixed(c.scrape.medianMs, 0)}** | ` +
       `${fixed(c.scrape.minMs, 0)}–${fixed(c.scrape.maxMs, 0)} | ${mib(c.scrape.bytes)} MiB | ` +
       `${fixed(c.gzipScrape.medianMs, 0)} | ${mib(c.gzipScrape.bytes)} MiB${c.gzipScrape.gzipped ? '' : ' (not compressed)'} | ` +
-      `${fixed(c.promClient.serverMs!, 0)} | **${fixed(ratio(c), 2)}×** |`,
+      `${fixed(c.promClient.serverMs!, 0)} | **${fixed(ratio(c), 2)}×** | ${fixed(c.promClientFamily.serverMs!, 0)} | ${fixed(familyRatio(c), 2)}× |`,
   );
   return [
     `| Series present | samples of the filled family | first scrape ms | median of next ${repeats} ms | min–max ms | body size | ` +
-      'with `Accept-Encoding: gzip`: median ms | on the wire | prom-client `registry.metrics()` median ms | collector ÷ prom-client |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      'with `Accept-Encoding: gzip`: median ms | on the wire | prom-client `registry.metrics()`, the same page, median ms | collector ÷ prom-client | ' +
+      'prom-client, the filled family alone, median ms | collector ÷ that |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
 }
@@ -155,7 +157,8 @@ function targets(input: ReportInput): string {
   const { concurrent } = input.settings.series;
   lines.push(
     `- /metrics with ${int(top.series)} series: ${fixed(top.scrape.medianMs, 0)} ms against prom-client's ${fixed(top.promClient.serverMs!, 0)} ms, ` +
-      `${fixed(ratio(top), 2)}× against a target of ≤ ${SCRAPE_TARGET_RATIO}× — ${met(ratio(top) <= SCRAPE_TARGET_RATIO)}.`,
+      `${fixed(ratio(top), 2)}× against a target of ≤ ${SCRAPE_TARGET_RATIO}× — ${met(ratio(top) <= SCRAPE_TARGET_RATIO)} ` +
+      `(against prom-client holding the filled family alone, ${fixed(top.promClientFamily.serverMs!, 0)} ms: ${fixed(familyRatio(top), 2)}×).`,
     `- Longest OTLP wait with ${int(top.series)} series: ${fixed(worstWait(top), 0)} ms (${fixed(top.waits.scrapeMs, 0)} during one scrape, ` +
       `${fixed(top.waits.concurrentMs, 0)} during ${concurrent} concurrent ones, ${fixed(top.waits.saveMs, 0)} during a state save) ` +
       `against a target of ≤ ${WAIT_TARGET_MS} ms — ${met(worstWait(top) <= WAIT_TARGET_MS)}.`,
@@ -244,7 +247,8 @@ on the machine below; rerun to compare on yours.
   names, label sets and values; the run stops if the counts differ; the few histogram lines are left out)
   and \`registry.metrics()\` is timed inside it, first once and then ${repeats} times. The ratio divides the
   collector's median scrape, timed over HTTP to the last byte, by that in-process median, measured in the
-  same run: the collector pays the transfer, prom-client does not.
+  same run: the collector pays the transfer, prom-client does not. Beside it, prom-client holding the filled
+  family alone (half the samples, the dashboards' gauges left out), timed the same way, for a stricter ratio.
 - **OTLP waits**: while one scrape runs, while ${concurrent} scrapes run at once, and while
   \`collector.saveState()\` runs (asked for over IPC; the periodic save is set to an hour so it never lands
   elsewhere), a one-point OTLP request (~1 KiB, an existing series) is sent every 5 ms by a probe process of

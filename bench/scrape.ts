@@ -35,7 +35,10 @@ export interface SeriesCheckpoint {
   readonly ingest: IngestTiming;
   readonly scrape: ScrapeTiming;
   readonly gzipScrape: ScrapeTiming;
+  /** prom-client holding every counter and gauge sample of the collector's page: the target's comparison. */
   readonly promClient: ScrapeTiming;
+  /** prom-client holding the filled family's samples alone, the stricter comparison. */
+  readonly promClientFamily: ScrapeTiming;
   /** The longest wait of a one-point OTLP request sent every few ms during each of these. */
   readonly waits: {
     readonly scrapeMs: number;
@@ -105,6 +108,13 @@ function scrapeOnce(url: string, gzip = false, keep = true): Promise<Scrape> {
 }
 
 const textOf = (scrape: Scrape): string => (scrape.gzipped ? gunzipSync(scrape.body) : scrape.body).toString('utf8');
+
+/** The family's HELP and TYPE lines and samples, out of a whole page. */
+const familyText = (text: string, family: string): string =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith(`${family}{`) || line.startsWith(`# HELP ${family} `) || line.startsWith(`# TYPE ${family} `))
+    .join('\n');
 
 /** Samples of one family in an exposition. */
 const countSamples = (text: string, family: string): number => text.split('\n').filter((line) => line.startsWith(`${family}{`)).length;
@@ -224,10 +234,12 @@ export async function profileSeries(
       const save = await prober.during(() => collector.saveState());
       const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
 
+      await postText(`${promClient.url}/fill`, familyText(text, settings.family));
+      const { timing: promFamily } = await timeScrapes(promClient.url, settings);
       await postText(`${promClient.url}/fill`, text);
       const { timing: prom, text: promText } = await timeScrapes(promClient.url, settings);
       const [collectorSamples, promSamples] = [counterAndGaugeSamples(text), counterAndGaugeSamples(promText)];
-      if (prom.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
+      if (prom.familySamples !== scrape.familySamples || promFamily.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
         throw new Error(`prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`);
       }
       checkpoints.push({
@@ -236,6 +248,7 @@ export async function profileSeries(
         scrape,
         gzipScrape,
         promClient: prom,
+        promClientFamily: promFamily,
         waits: { scrapeMs: single.longestMs, concurrentMs: concurrent.longestMs, saveMs: save.longestMs },
         concurrentScrapesMs: concurrent.workMs,
         saveMs: save.workMs,
