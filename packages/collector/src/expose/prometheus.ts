@@ -84,13 +84,10 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
    */
   const renderings = shareInFlight(render);
 
-  /** One more reader of the rendering's buffers; the function it returns lets go. */
+  /** One more reader of the rendering's buffers; the function it returns lets go (call it once). */
   function hold(rendering: Rendering): () => void {
     rendering.readers++;
-    let held = true;
     return () => {
-      if (!held) return;
-      held = false;
       if (--rendering.readers === 0) renderer.release(rendering.body.slices);
     };
   }
