@@ -32,7 +32,11 @@ interface PackResult {
  */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('FOOTFALL_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('FOOTFALL_')) {
+      env[key] = value;
+    }
+  }
   env.PATH = [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter);
   return env;
 }
@@ -71,7 +75,9 @@ describe('the collector as an npm package', () => {
   }, INSTALL_TIMEOUT_MS + 30_000);
 
   afterAll(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (work) {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('packs the built collector and what it reads at run time, and no tests or sources', () => {
