@@ -60,7 +60,12 @@ export interface AppBoot {
    * The page's own script time before the window (Grafana's shared modules, the host), over every load:
    * for scale, and to show how much a whole-page total varies from load to load.
    */
-  readonly pageScriptMs: { readonly median: number; readonly min: number; readonly max: number; readonly count: number };
+  readonly pageScriptMs: {
+    readonly median: number;
+    readonly min: number;
+    readonly max: number;
+    readonly count: number;
+  };
   /** What each app fetched on each page, by file name. */
   readonly files: Record<BootPage, Record<BenchApp, readonly string[]>>;
 }
@@ -74,7 +79,9 @@ async function metrics(cdp: CDPSession): Promise<Metrics> {
 
 const counter = (m: Metrics, name: string): number => {
   const value = m[name];
-  if (value === undefined) throw new Error(`Chromium reported no ${name}`);
+  if (value === undefined) {
+    throw new Error(`Chromium reported no ${name}`);
+  }
   return value;
 };
 
@@ -84,9 +91,16 @@ interface Load {
   readonly pageScriptMs: number;
 }
 
-async function measureLoad(chrome: RunningChromium, server: HarnessServer, app: BenchApp, page: BootPage): Promise<Load> {
+async function measureLoad(
+  chrome: RunningChromium,
+  server: HarnessServer,
+  app: BenchApp,
+  page: BootPage
+): Promise<Load> {
   const { id } = APPS[app];
-  for (const other of BOOT_APPS) server.updateApp(APPS[other].id, { enabled: other === app });
+  for (const other of BOOT_APPS) {
+    server.updateApp(APPS[other].id, { enabled: other === app });
+  }
   const held = server.hold(`${APP_SUB_URL}/api/plugins/${id}/settings`);
   const firstRequest = server.grafanaRequests.length;
   let cdp: CDPSession | undefined;
@@ -101,15 +115,20 @@ async function measureLoad(chrome: RunningChromium, server: HarnessServer, app: 
   try {
     const session = cdp!;
     await held.arrived;
-    if (page === 'dashboard') await opened.harness.loadDashboard({ dashboard: DASHBOARD });
+    if (page === 'dashboard') {
+      await opened.harness.loadDashboard({ dashboard: DASHBOARD });
+    }
     await session.send('HeapProfiler.collectGarbage');
     const before = await metrics(session);
     held.release();
     // One call for both apps; the hub's ready() only on a dashboard, where the app starts its tracker anyway.
     const outcome = await opened.page.evaluate(async (awaitTracker) => {
-      const harness = (globalThis as unknown as { footfallHarness: { appPreloads(): Promise<AppPreloadResult[]> } }).footfallHarness;
+      const harness = (globalThis as unknown as { footfallHarness: { appPreloads(): Promise<AppPreloadResult[]> } })
+        .footfallHarness;
       const preloads = await harness.appPreloads();
-      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
+      const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[
+        Symbol.for('footfall.page-hub')
+      ];
       const tracker = awaitTracker && hub ? await hub.ready() : undefined;
       return { preloads, tracking: tracker !== undefined };
     }, page === 'dashboard');
@@ -120,9 +139,13 @@ async function measureLoad(chrome: RunningChromium, server: HarnessServer, app: 
     if (outcome.preloads.length !== 1 || outcome.preloads[0]?.outcome !== 'loaded') {
       throw new Error(`${id} did not preload on ${BOOT_PAGES[page]}: ${JSON.stringify(outcome.preloads)}`);
     }
-    if (app === 'footfall' && page === 'dashboard' && !outcome.tracking) throw new Error(`footfall's tracker did not start on ${BOOT_PAGES[page]}`);
+    if (app === 'footfall' && page === 'dashboard' && !outcome.tracking) {
+      throw new Error(`footfall's tracker did not start on ${BOOT_PAGES[page]}`);
+    }
     const errors = await opened.harness.errors();
-    if (errors.length > 0) throw new Error(`errors on the page with ${id}: ${errors.join('\n')}`);
+    if (errors.length > 0) {
+      throw new Error(`errors on the page with ${id}: ${errors.join('\n')}`);
+    }
 
     const prefixes = [`${APP_SUB_URL}/api/plugins/${id}/`, `${pluginPath(id)}/`];
     const fetched = await opened.page.evaluate(
@@ -132,7 +155,7 @@ async function measureLoad(chrome: RunningChromium, server: HarnessServer, app: 
           .map((entry) => entry as PerformanceResourceTiming)
           .filter((entry) => paths.some((path) => new URL(entry.name).pathname.startsWith(path)))
           .map((entry) => ({ file: new URL(entry.name).pathname.split('/').at(-1) ?? '', bytes: entry.transferSize })),
-      prefixes,
+      prefixes
     );
     return {
       figures: {
@@ -149,19 +172,39 @@ async function measureLoad(chrome: RunningChromium, server: HarnessServer, app: 
     await opened.page.close();
     // From the server's log, not the page's: a fetch still under way when the tab closed counts too.
     const modelFetched = server.grafanaRequests.slice(firstRequest).some((r) => r.url.split('?')[0] === MODEL_FILE);
-    if (page === 'explore' && modelFetched) throw new Error(`footfall-model.js was fetched on ${BOOT_PAGES.explore}, a page without a dashboard`);
-    if (app === 'footfall' && page === 'dashboard' && !modelFetched) throw new Error('footfall-model.js was not fetched on the dashboard page');
+    if (page === 'explore' && modelFetched) {
+      throw new Error(`footfall-model.js was fetched on ${BOOT_PAGES.explore}, a page without a dashboard`);
+    }
+    if (app === 'footfall' && page === 'dashboard' && !modelFetched) {
+      throw new Error('footfall-model.js was not fetched on the dashboard page');
+    }
   }
 }
 
 function summary(loads: readonly Load[], of: (values: number[]) => number): BootFigures {
   const figure = (key: keyof BootFigures) => of(loads.map((l) => l.figures[key]));
-  return { scriptMs: figure('scriptMs'), taskMs: figure('taskMs'), heapBytes: figure('heapBytes'), fetchedBytes: figure('fetchedBytes') };
+  return {
+    scriptMs: figure('scriptMs'),
+    taskMs: figure('taskMs'),
+    heapBytes: figure('heapBytes'),
+    fetchedBytes: figure('fetchedBytes'),
+  };
 }
 
 /** `loads` cold page loads per app and page; `upstream` takes what footfall's tracker sends when a tab closes. */
-export async function measureAppBoot(chrome: RunningChromium, set: SharedModuleSet, upstream: string, loads: number, log: (message: string) => void): Promise<AppBoot> {
-  const server = await startHarnessServer({ set, apps: Object.values(APPS).map(({ dir }) => ({ dir })), dashboards: [DASHBOARD], upstream });
+export async function measureAppBoot(
+  chrome: RunningChromium,
+  set: SharedModuleSet,
+  upstream: string,
+  loads: number,
+  log: (message: string) => void
+): Promise<AppBoot> {
+  const server = await startHarnessServer({
+    set,
+    apps: Object.values(APPS).map(({ dir }) => ({ dir })),
+    dashboards: [DASHBOARD],
+    upstream,
+  });
   const results: Record<BootPage, Record<BenchApp, Load[]>> = {
     explore: { empty: [], footfall: [] },
     dashboard: { empty: [], footfall: [] },
@@ -170,7 +213,9 @@ export async function measureAppBoot(chrome: RunningChromium, set: SharedModuleS
     for (let i = 0; i < loads; i += 1) {
       const order: BenchApp[] = i % 2 === 0 ? ['empty', 'footfall'] : ['footfall', 'empty'];
       for (const page of Object.keys(BOOT_PAGES) as BootPage[]) {
-        for (const app of order) results[page][app].push(await measureLoad(chrome, server, app, page));
+        for (const app of order) {
+          results[page][app].push(await measureLoad(chrome, server, app, page));
+        }
       }
       log(`app boot: ${i + 1}/${loads} rounds of cold loads`);
     }
@@ -181,13 +226,20 @@ export async function measureAppBoot(chrome: RunningChromium, set: SharedModuleS
     explore: { empty: fn(results.explore.empty), footfall: fn(results.explore.footfall) },
     dashboard: { empty: fn(results.dashboard.empty), footfall: fn(results.dashboard.footfall) },
   });
-  const pageScript = Object.values(results).flatMap((byApp) => Object.values(byApp).flatMap((l) => l.map((load) => load.pageScriptMs)));
+  const pageScript = Object.values(results).flatMap((byApp) =>
+    Object.values(byApp).flatMap((l) => l.map((load) => load.pageScriptMs))
+  );
   return {
     loads,
     figures: per((l) => summary(l, median)),
     lowest: per((l) => summary(l, (v) => Math.min(...v))),
     highest: per((l) => summary(l, (v) => Math.max(...v))),
     files: per((l) => [...new Set(l.flatMap((load) => load.files))]),
-    pageScriptMs: { median: median(pageScript), min: Math.min(...pageScript), max: Math.max(...pageScript), count: pageScript.length },
+    pageScriptMs: {
+      median: median(pageScript),
+      min: Math.min(...pageScript),
+      max: Math.max(...pageScript),
+      count: pageScript.length,
+    },
   };
 }

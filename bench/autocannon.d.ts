@@ -32,7 +32,7 @@ declare module 'autocannon' {
   export interface Instance extends PromiseLike<Result> {
     on(
       event: 'response',
-      listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void,
+      listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void
     ): this;
   }
   function autocannon(options: Options): Instance;

@@ -16,7 +16,9 @@ export function createBaselineServer(): Server {
     let size = 0;
     let refused = false;
     req.on('data', (chunk: Buffer) => {
-      if (refused) return;
+      if (refused) {
+        return;
+      }
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         refused = true;
@@ -26,7 +28,9 @@ export function createBaselineServer(): Server {
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (refused) return;
+      if (refused) {
+        return;
+      }
       try {
         JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
       } catch {
@@ -46,7 +50,7 @@ const unescape = (text: string): string => text.replace(/\\(.)/g, (_, c: string)
 interface ParsedFamily {
   help: string;
   type: string;
-  readonly samples: { labels: Record<string, string>; value: number }[];
+  readonly samples: Array<{ labels: Record<string, string>; value: number }>;
 }
 
 /**
@@ -58,7 +62,9 @@ export function parseExposition(exposition: string): Map<string, ParsedFamily> {
   let current: ParsedFamily | undefined;
   const family = (name: string): ParsedFamily => {
     let found = families.get(name);
-    if (!found) families.set(name, (found = { help: 'help', type: 'untyped', samples: [] }));
+    if (!found) {
+      families.set(name, (found = { help: 'help', type: 'untyped', samples: [] }));
+    }
     return found;
   };
   for (const line of exposition.split('\n')) {
@@ -72,9 +78,13 @@ export function parseExposition(exposition: string): Map<string, ParsedFamily> {
       current.type = type!;
     } else if (!line.startsWith('#')) {
       const sample = SAMPLE.exec(line);
-      if (!sample || !current) continue;
+      if (!sample || !current) {
+        continue;
+      }
       const labels: Record<string, string> = {};
-      for (const [, name, value] of (sample[2] ?? '').matchAll(LABEL)) labels[name!] = unescape(value!);
+      for (const [, name, value] of (sample[2] ?? '').matchAll(LABEL)) {
+        labels[name!] = unescape(value!);
+      }
       current.samples.push({ labels, value: Number(sample[3]) });
     }
   }
@@ -84,7 +94,11 @@ export function parseExposition(exposition: string): Map<string, ParsedFamily> {
 /** The counter and gauge families' samples of an exposition (histograms are a few self-metrics here). */
 export function counterAndGaugeSamples(exposition: string): number {
   let samples = 0;
-  for (const family of parseExposition(exposition).values()) if (family.type === 'counter' || family.type === 'gauge') samples += family.samples.length;
+  for (const family of parseExposition(exposition).values()) {
+    if (family.type === 'counter' || family.type === 'gauge') {
+      samples += family.samples.length;
+    }
+  }
   return samples;
 }
 
@@ -92,15 +106,21 @@ export function counterAndGaugeSamples(exposition: string): number {
 function registryOf(exposition: string): Registry {
   const registry = new Registry();
   for (const [name, family] of parseExposition(exposition)) {
-    if (family.type !== 'counter' && family.type !== 'gauge') continue;
+    if (family.type !== 'counter' && family.type !== 'gauge') {
+      continue;
+    }
     const labelNames = [...new Set(family.samples.flatMap((s) => Object.keys(s.labels)))];
     const settings = { name, help: family.help, labelNames, registers: [registry] };
     if (family.type === 'counter') {
       const counter = new Counter(settings);
-      for (const { labels, value } of family.samples) counter.inc(labels, value);
+      for (const { labels, value } of family.samples) {
+        counter.inc(labels, value);
+      }
     } else {
       const gauge = new Gauge(settings);
-      for (const { labels, value } of family.samples) gauge.set(labels, value);
+      for (const { labels, value } of family.samples) {
+        gauge.set(labels, value);
+      }
     }
   }
   return registry;

@@ -1,12 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { METRIC_CATALOG } from '../packages/collector/dist/index.js';
 
 /**
@@ -52,7 +47,9 @@ const SCOPE = 'footfall-panel';
 
 function bucketsOf(name: string): number[] {
   const metric = METRIC_CATALOG.find((m) => m.name === name);
-  if (!metric?.buckets) throw new Error(`${name} is not a catalog histogram`);
+  if (!metric?.buckets) {
+    throw new Error(`${name} is not a catalog histogram`);
+  }
   return [...metric.buckets];
 }
 
@@ -62,7 +59,9 @@ async function collect(record: (meter: Meter) => void): Promise<ResourceMetrics>
   const provider = new MeterProvider({ resource: resourceFromAttributes(PANEL_RESOURCE), readers: [reader] });
   record(provider.getMeter(SCOPE, '0.1.0'));
   const { resourceMetrics, errors } = await reader.collect();
-  if (errors.length > 0) throw new AggregateError(errors, 'SDK collection failed');
+  if (errors.length > 0) {
+    throw new AggregateError(errors, 'SDK collection failed');
+  }
   await provider.shutdown();
   return resourceMetrics;
 }
@@ -70,13 +69,19 @@ async function collect(record: (meter: Meter) => void): Promise<ResourceMetrics>
 function serialize(resourceMetrics: ResourceMetrics, encoding: Encoding): Buffer {
   const serializer = encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
   const bytes = serializer.serializeRequest(resourceMetrics);
-  if (!bytes) throw new Error(`the ${encoding} serializer returned nothing`);
+  if (!bytes) {
+    throw new Error(`the ${encoding} serializer returned nothing`);
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function countPoints(resourceMetrics: ResourceMetrics): number {
   let points = 0;
-  for (const scope of resourceMetrics.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      points += metric.dataPoints.length;
+    }
+  }
   return points;
 }
 
@@ -130,7 +135,9 @@ async function batchRequest(): Promise<ResourceMetrics> {
       }
     }
     // 4 + 4 + 4 + 6 = 18 so far; two more sessions on other dashboards make 20.
-    for (let d = 4; d < 6; d++) sessions.add(1, dashboardAttributes(d, 'Viewer'));
+    for (let d = 4; d < 6; d++) {
+      sessions.add(1, dashboardAttributes(d, 'Viewer'));
+    }
   });
 }
 
@@ -168,7 +175,9 @@ export async function buildSeriesBodies(first: number, series: number, perReques
     const end = Math.min(start + perRequest, first + series);
     const request = collect((meter) => {
       const sessions = meter.createCounter('grafana.dashboard.sessions', { unit: '{session}' });
-      for (let d = start; d < end; d++) sessions.add(1, dashboardAttributes(d, ROLES[d % ROLES.length]!));
+      for (let d = start; d < end; d++) {
+        sessions.add(1, dashboardAttributes(d, ROLES[d % ROLES.length]!));
+      }
     });
     bodies.push(await toBody(`series-${start}`, 'json', request));
   }

@@ -21,7 +21,12 @@ export function createCollectorServer(options: CollectorServerOptions = {}): Col
   const config = configSchema.parse({
     server: { listen: '127.0.0.1:0', ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) },
     limits: options.maxSeriesPerMetric ? { maxSeriesPerMetric: options.maxSeriesPerMetric } : {},
-    admission: { maxRequestsPerSecond: 1_000_000, burst: 1_000_000, maxConcurrentRequests: 100_000, maxHeapFraction: 1 },
+    admission: {
+      maxRequestsPerSecond: 1_000_000,
+      burst: 1_000_000,
+      maxConcurrentRequests: 100_000,
+      maxHeapFraction: 1,
+    },
     // The longest interval allowed, so no periodic save lands inside another measurement.
     state: options.stateFile ? { file: options.stateFile, intervalSeconds: 3600 } : {},
     log: { level: 'silent' },

@@ -26,7 +26,9 @@ function run(seconds: number): Instance {
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
+  if (sorted.length === 0) {
+    return NaN;
+  }
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
@@ -42,7 +44,9 @@ const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const measured = run(spec.durationSeconds);
 measured.on('response', (_client, statusCode, _bytes, ms) => {
-  if (statusCode < 200 || statusCode >= 300) return;
+  if (statusCode < 200 || statusCode >= 300) {
+    return;
+  }
   if (count === latencies.length) {
     const grown = new Float64Array(latencies.length * 2);
     grown.set(latencies);

@@ -18,16 +18,22 @@ export function runLoad(spec: LoadSpec, onMeasuring: () => void = () => {}): Pro
     let result: LoadResult | undefined;
     const timer = setTimeout(
       () => child.kill('SIGKILL'),
-      (spec.warmupSeconds + spec.durationSeconds + GRACE_SECONDS) * 1000,
+      (spec.warmupSeconds + spec.durationSeconds + GRACE_SECONDS) * 1000
     );
     child.on('message', (message: LoadMessage) => {
-      if (message.type === 'measuring') onMeasuring();
-      else result = message.result;
+      if (message.type === 'measuring') {
+        onMeasuring();
+      } else {
+        result = message.result;
+      }
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (result) resolve(result);
-      else reject(new Error(`load generator exited (${code ?? signal}) without a result`));
+      if (result) {
+        resolve(result);
+      } else {
+        reject(new Error(`load generator exited (${code ?? signal}) without a result`));
+      }
     });
   });
 }

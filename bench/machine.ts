@@ -16,7 +16,9 @@ function cpuModel(): string {
     const line = readFileSync('/proc/cpuinfo', 'utf8')
       .split('\n')
       .find((l) => l.startsWith('model name'));
-    if (line) return line.slice(line.indexOf(':') + 1).trim();
+    if (line) {
+      return line.slice(line.indexOf(':') + 1).trim();
+    }
   } catch {
     // not Linux: fall back to what libuv reports
   }

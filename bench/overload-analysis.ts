@@ -15,7 +15,9 @@ export interface Latency {
 
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return NaN;
+  if (sorted.length === 0) {
+    return NaN;
+  }
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
@@ -32,11 +34,18 @@ function latencyOf(values: number[]): Latency {
 const isRefusal = (status: number): boolean => status === 429 || status === 503;
 
 /** Latency of the answers in [fromMs, toMs) of the phase whose status passes `keep`. */
-export function latencyWhere(phase: PhaseRecord, keep: (status: number) => boolean, fromMs = 0, toMs = Infinity): Latency {
+export function latencyWhere(
+  phase: PhaseRecord,
+  keep: (status: number) => boolean,
+  fromMs = 0,
+  toMs = Infinity
+): Latency {
   const values: number[] = [];
   for (let i = 0; i < phase.status.length; i++) {
     const at = phase.at[i]!;
-    if (at >= fromMs && at < toMs && keep(phase.status[i]!)) values.push(phase.latencyMs[i]!);
+    if (at >= fromMs && at < toMs && keep(phase.status[i]!)) {
+      values.push(phase.latencyMs[i]!);
+    }
   }
   return latencyOf(values);
 }
@@ -86,11 +95,18 @@ export function countPhase(phase: PhaseRecord): PhaseCounts {
  * Answers per second in [fromMs, toMs), by answer time. The phase's first second is left out by the
  * caller: its staggered load-generator runs start one after another, so it offers less.
  */
-export function ratePerSecond(phase: PhaseRecord, keep: (status: number) => boolean, fromMs: number, toMs: number): number {
+export function ratePerSecond(
+  phase: PhaseRecord,
+  keep: (status: number) => boolean,
+  fromMs: number,
+  toMs: number
+): number {
   let n = 0;
   for (let i = 0; i < phase.status.length; i++) {
     const at = phase.at[i]!;
-    if (at >= fromMs && at < toMs && keep(phase.status[i]!)) n++;
+    if (at >= fromMs && at < toMs && keep(phase.status[i]!)) {
+      n++;
+    }
   }
   return n / ((toMs - fromMs) / 1000);
 }
@@ -98,14 +114,21 @@ export function ratePerSecond(phase: PhaseRecord, keep: (status: number) => bool
 /** Requests sent per second in [fromMs, toMs): the load actually offered. */
 export function offeredPerSecond(phase: PhaseRecord, fromMs: number, toMs: number): number {
   let n = 0;
-  for (const at of phase.sentAt) if (at >= fromMs && at < toMs) n++;
+  for (const at of phase.sentAt) {
+    if (at >= fromMs && at < toMs) {
+      n++;
+    }
+  }
   return n / ((toMs - fromMs) / 1000);
 }
 
 /** p99 of admitted requests in each whole window of the phase, in order (NaN for a window without any). */
 export function windowP99s(phase: PhaseRecord, windowMs: number): number[] {
   const windows = Math.floor(phase.elapsedMs / windowMs);
-  return Array.from({ length: windows }, (_, w) => latencyWhere(phase, admitted, w * windowMs, (w + 1) * windowMs).p99Ms);
+  return Array.from(
+    { length: windows },
+    (_, w) => latencyWhere(phase, admitted, w * windowMs, (w + 1) * windowMs).p99Ms
+  );
 }
 
 export interface Recovery {
@@ -134,8 +157,12 @@ export function recoveryAfter(after: PhaseRecord, gapMs: number, limitMs: number
   let lastRefusal = 0;
   for (let i = 0; i < after.status.length; i++) {
     const status = after.status[i]!;
-    if (status === 200 && Number.isNaN(firstAdmitted)) firstAdmitted = gapMs + after.at[i]!;
-    if (status !== 200) lastRefusal = gapMs + after.at[i]!;
+    if (status === 200 && Number.isNaN(firstAdmitted)) {
+      firstAdmitted = gapMs + after.at[i]!;
+    }
+    if (status !== 200) {
+      lastRefusal = gapMs + after.at[i]!;
+    }
   }
   const p99s = windowP99s(after, windowMs);
   const back = p99s.findIndex((p99) => p99 <= limitMs);

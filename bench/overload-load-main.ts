@@ -62,7 +62,11 @@ class Column<T extends Float64Array | Uint16Array | Uint8Array> {
 }
 
 function hasRetryAfter(headers: readonly string[]): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'retry-after') return true;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'retry-after') {
+      return true;
+    }
+  }
   return false;
 }
 

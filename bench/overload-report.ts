@@ -12,7 +12,7 @@ export interface OverloadRun {
   readonly steadyAdmittedPerSecond: number;
   readonly overload: PhaseCounts;
   /** Statuses other than 200, 429 and 503 during the overload, with their counts. */
-  readonly otherStatuses: readonly (readonly [number, number])[];
+  readonly otherStatuses: ReadonlyArray<readonly [number, number]>;
   /** Answers other than 200 at the steady load, where the budget is not reached. */
   readonly steadyNonAdmitted: number;
   readonly steadyLatency: Latency;
@@ -112,7 +112,8 @@ export const NOISE_CEILING = 0.1;
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const ms = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const mib = (bytes: number): string => (Number.isFinite(bytes) ? (bytes / 1024 ** 2).toFixed(1) : '—');
-const percent = (share: number, digits = 0): string => (Number.isFinite(share) ? `${(share * 100).toFixed(digits)} %` : '—');
+const percent = (share: number, digits = 0): string =>
+  Number.isFinite(share) ? `${(share * 100).toFixed(digits)} %` : '—';
 const met = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const statusCount = (counts: PhaseCounts, status: number): number => counts.byStatus.get(status) ?? 0;
 
@@ -145,24 +146,39 @@ function mainTable(input: OverloadReportInput): string {
     `| Budget (token bucket), req/s; burst | ${int(budget)}; ${int(settings.burst)} | |`,
     `| Capacity with admission out of the way (closed loop, ${settings.steadyConnections} connections), req/s | ${int(settings.capacity)} | budget = ${percent(budget / settings.capacity)} of it |`,
     row('Offered during the overload, req/s', (r) => r.offeredPerSecond, int),
-    row('… as a multiple of the budget', (r) => r.offeredPerSecond / budget, (n) => `${n.toFixed(1)}×`),
+    row(
+      '… as a multiple of the budget',
+      (r) => r.offeredPerSecond / budget,
+      (n) => `${n.toFixed(1)}×`
+    ),
     row('Answered during the overload, req/s', (r) => r.answeredPerSecond, int),
     row('Admitted (200) during the overload, req/s', (r) => r.admittedPerSecond, int),
-    row('… as a share of the budget', (r) => r.admittedPerSecond / budget, (n) => percent(n, 1), true),
+    row(
+      '… as a share of the budget',
+      (r) => r.admittedPerSecond / budget,
+      (n) => percent(n, 1),
+      true
+    ),
     row('Answered 429 during the overload', (r) => statusCount(r.overload, 429), int),
     row('Answered 503 during the overload', (r) => statusCount(r.overload, 503), int),
-    text('Other statuses; socket errors; timeouts', (r) =>
-      `${r.otherStatuses.length === 0 ? 'none' : r.otherStatuses.map(([s, n]) => `${s}×${n}`).join(' ')}; ${r.overload.errors}; ${r.overload.timeouts}`,
+    text(
+      'Other statuses; socket errors; timeouts',
+      (r) =>
+        `${r.otherStatuses.length === 0 ? 'none' : r.otherStatuses.map(([s, n]) => `${s}×${n}`).join(' ')}; ${r.overload.errors}; ${r.overload.timeouts}`
     ),
     row('Requests in flight when the overload stopped (cut, not failed)', (r) => r.overload.cutAtEnd, int),
     row(
       'Answers other than 200 carrying Retry-After',
       (r) => r.overload.nonAdmittedWithRetryAfter / r.overload.nonAdmitted,
       (n) => percent(n, 2),
-      true,
+      true
     ),
-    text('The collector\'s own count (requests_total, whole run)', reasons),
-    row(`Admitted (200) at ${settings.steadyFactor}× budget before the overload, req/s`, (r) => r.steadyAdmittedPerSecond, int),
+    text("The collector's own count (requests_total, whole run)", reasons),
+    row(
+      `Admitted (200) at ${settings.steadyFactor}× budget before the overload, req/s`,
+      (r) => r.steadyAdmittedPerSecond,
+      int
+    ),
     text('Admitted latency before, p50 / p99 / max ms', (r) => latency(r.steadyLatency)),
     row('… p99 ms', (r) => r.steadyLatency.p99Ms, ms),
     text('Admitted latency during the overload, p50 / p99 / max ms', (r) => latency(r.admittedLatency)),
@@ -172,20 +188,42 @@ function mainTable(input: OverloadReportInput): string {
     row('Collector CPU before / during the overload (one core = 100 %)', (r) => r.steadyCpu, percent),
     row('… during', (r) => r.overloadCpu, percent),
     row('Load generator CPU during the overload', (r) => r.clientCpu, percent),
-    row('Collector\'s core taken by other processes (noise), highest phase', (r) => r.othersCpu, percent),
+    row("Collector's core taken by other processes (noise), highest phase", (r) => r.othersCpu, percent),
     row('Collector RSS before the overload (median sample), MiB', (r) => r.steadyRssBytes, mib),
     row('… highest sample during overload and recovery, MiB', (r) => r.overloadRssBytes, mib),
     row('… lifetime peak (VmHWM), MiB', (r) => r.peakRssBytes, mib),
-    row('… peak / before', (r) => r.peakRssBytes / r.steadyRssBytes, (n) => `${n.toFixed(2)}×`, true),
-    row('First 200 after the overload stopped, ms', (r) => r.recovery.firstAdmittedMs, (n) => ms(n, 0)),
-    row('Last 429/503 after the overload stopped, ms', (r) => r.recovery.lastRefusalMs, (n) => ms(n, 0)),
-    row(`Worst p99 of a ${settings.recoveryWindowMs} ms window before the overload, ms`, (r) => r.steadyWindowP99Ms, ms),
-    row('p99 of a window back under that, ms after the overload stopped', (r) => r.recovery.p99BackMs, (n) => ms(n, 0)),
+    row(
+      '… peak / before',
+      (r) => r.peakRssBytes / r.steadyRssBytes,
+      (n) => `${n.toFixed(2)}×`,
+      true
+    ),
+    row(
+      'First 200 after the overload stopped, ms',
+      (r) => r.recovery.firstAdmittedMs,
+      (n) => ms(n, 0)
+    ),
+    row(
+      'Last 429/503 after the overload stopped, ms',
+      (r) => r.recovery.lastRefusalMs,
+      (n) => ms(n, 0)
+    ),
+    row(
+      `Worst p99 of a ${settings.recoveryWindowMs} ms window before the overload, ms`,
+      (r) => r.steadyWindowP99Ms,
+      ms
+    ),
+    row(
+      'p99 of a window back under that, ms after the overload stopped',
+      (r) => r.recovery.p99BackMs,
+      (n) => ms(n, 0)
+    ),
     text('… later windows above it again', (r) => `${r.recovery.windowsAboveLaterOn} of ${r.recovery.windows - 1}`),
     row('Recovered (the later of the two), ms', recoveredMs, (n) => ms(n, 0), true),
     text('Admitted latency after, p50 / p99 / max ms', (r) => latency(r.recoveryLatency)),
-    text('Afterwards: alive; /healthz; exit code on SIGTERM; error log lines', (r) =>
-      `${r.alive ? 'yes' : '**no**'}; ${r.healthz}; ${r.exitCode}; ${r.errorLines.length}`,
+    text(
+      'Afterwards: alive; /healthz; exit code on SIGTERM; error log lines',
+      (r) => `${r.alive ? 'yes' : '**no**'}; ${r.healthz}; ${r.exitCode}; ${r.errorLines.length}`
     ),
   ].join('\n');
 }
@@ -202,7 +240,11 @@ function guardTable(guard: GuardResult): string {
     `| 3 s at 2,000 req/s: answers | ${int(c.answered)}: ${[...c.byStatus].map(([s, n]) => `${s}×${int(n)}`).join(', ')}; socket errors ${c.errors}; timeouts ${c.timeouts} |`,
     `| … carrying Retry-After | ${percent(c.nonAdmittedWithRetryAfter / c.nonAdmitted, 2)} |`,
     `| … latency p50 / p99 / max ms | ${ms(guard.latency.p50Ms)} / ${ms(guard.latency.p99Ms)} / ${ms(guard.latency.maxMs, 1)} |`,
-    `| The collector's own count of 503 | ${Object.entries(guard.counted).map(([r, n]) => `${r} ${int(n)}`).join(', ') || 'none'} |`,
+    `| The collector's own count of 503 | ${
+      Object.entries(guard.counted)
+        .map(([r, n]) => `${r} ${int(n)}`)
+        .join(', ') || 'none'
+    } |`,
     `| Afterwards: /healthz; exit code on SIGTERM | ${guard.healthz}; ${guard.exitCode} |`,
   ].join('\n');
 }
@@ -217,7 +259,11 @@ function inFlightTable(result: InFlightResult): string {
     `| … latency p50 / p99 / max ms | ${ms(result.latency.p50Ms)} / ${ms(result.latency.p99Ms)} / ${ms(result.latency.maxMs, 1)} |`,
     `| Two stalled uploads completed: answers | ${result.finishedStatuses.join(', ')} |`,
     `| Two completed, two abandoned → ${result.slots} requests at once all admitted after | ${ms(result.allAdmittedMs, 0)} ms |`,
-    `| The collector's own count of 503 | ${Object.entries(result.counted).map(([r, n]) => `${r} ${int(n)}`).join(', ') || 'none'} |`,
+    `| The collector's own count of 503 | ${
+      Object.entries(result.counted)
+        .map(([r, n]) => `${r} ${int(n)}`)
+        .join(', ') || 'none'
+    } |`,
     `| Afterwards: /healthz; exit code on SIGTERM | ${result.healthz}; ${result.exitCode} |`,
   ].join('\n');
 }
@@ -241,11 +287,11 @@ function verdicts(input: OverloadReportInput): Verdict[] {
       r.otherStatuses.length === 0 &&
       r.overload.errors === 0 &&
       r.overload.timeouts === 0 &&
-      r.overload.nonAdmittedWithRetryAfter === r.overload.nonAdmitted,
+      r.overload.nonAdmittedWithRetryAfter === r.overload.nonAdmitted
   );
   const guardsClean =
     [heapGuard.counts, inFlight.counts].every(
-      (c) => c.answered > 0 && statusCount(c, 503) === c.answered && c.nonAdmittedWithRetryAfter === c.answered,
+      (c) => c.answered > 0 && statusCount(c, 503) === c.answered && c.nonAdmittedWithRetryAfter === c.answered
     ) && heapGuard.probes.every((p) => p.status === 503 && p.retryAfter !== undefined);
   return [
     {
@@ -289,13 +335,13 @@ function caveats(input: OverloadReportInput): string[] {
   if (short.length > 0) {
     lines.push(
       `- Caveat: run ${short.join(', ')} offered less than ${percent(OFFERED_FLOOR)} of ${int(target)} req/s: the connections are ` +
-        'closed-loop, so when answers slow down (a busy core) the load generator offers less.',
+        'closed-loop, so when answers slow down (a busy core) the load generator offers less.'
     );
   }
   if (input.discarded.length > 0) {
     lines.push(
       `- ${input.discarded.length} more run(s) were set aside and run again because other processes took ` +
-        `${input.discarded.map((share) => percent(share)).join(', ')} of the collector's core (the machine is shared).`,
+        `${input.discarded.map((share) => percent(share)).join(', ')} of the collector's core (the machine is shared).`
     );
   }
   const misses = (pick: (r: OverloadRun) => number, target: number, what: string): void => {
@@ -310,14 +356,16 @@ function caveats(input: OverloadReportInput): string[] {
   if (noisy.length > 0) {
     lines.push(
       `- Caveat: other processes took more than ${percent(NOISE_CEILING)} of the collector's core in run ${noisy.join(', ')}; ` +
-        'latency figures of such a run measure the neighbours as much as the collector.',
+        'latency figures of such a run measure the neighbours as much as the collector.'
     );
   }
   return lines;
 }
 
 function revisionText(revision: Revision | undefined): string {
-  if (!revision) return 'unknown (not a git checkout)';
+  if (!revision) {
+    return 'unknown (not a git checkout)';
+  }
   return `commit ${revision.commit}${revision.collectorDirty ? ' plus uncommitted changes in packages/collector' : ''}`;
 }
 
@@ -327,12 +375,18 @@ function reading(input: OverloadReportInput, results: readonly Verdict[]): strin
   const failed = results.filter((v) => !v.ok).length;
   return (
     `At ${m((r) => r.offeredPerSecond / settings.budget).toFixed(1)}× the budget the collector admitted ` +
-    `${int(m((r) => r.admittedPerSecond))} requests a second (${percent(m((r) => r.admittedPerSecond / settings.budget), 1)} of ` +
+    `${int(m((r) => r.admittedPerSecond))} requests a second (${percent(
+      m((r) => r.admittedPerSecond / settings.budget),
+      1
+    )} of ` +
     `${int(settings.budget)}) and refused the rest before their bodies were read (Node discards them), in ` +
     `${ms(m((r) => r.refusedLatency.p50Ms))} ms at the median and ${ms(m((r) => r.refusedLatency.p99Ms))} ms at p99. ` +
     `Requests it admitted kept a p99 of ${ms(m((r) => r.admittedLatency.p99Ms))} ms against ${ms(m((r) => r.steadyLatency.p99Ms))} ms ` +
     `before, memory stayed at ${m((r) => r.peakRssBytes / r.steadyRssBytes).toFixed(2)}× its steady RSS, and the first request ` +
-    `after the overload was admitted within ${ms(m((r) => r.recovery.firstAdmittedMs), 0)} ms: a token bucket keeps no backlog, ` +
+    `after the overload was admitted within ${ms(
+      m((r) => r.recovery.firstAdmittedMs),
+      0
+    )} ms: a token bucket keeps no backlog, ` +
     `so recovery is the bucket refilling. Refusing is not free, though: each refused ${int(settings.body.bytes)} B request still ` +
     `costs Node's HTTP handling and the read of its body, so at ${settings.overloadFactor}× the collector's core was ` +
     `${percent(m((r) => r.overloadCpu))} busy, against ${percent(m((r) => r.steadyCpu))} at ${settings.steadyFactor}×; with so little of ` +

@@ -110,7 +110,9 @@ async function startCollector(admission: AdmissionConfig): Promise<RunningCollec
   const collector = await spawnCollector(['--config', file]);
   const pid = collector.child.pid!;
   // -a: every thread, so V8's GC helpers stay off the load generator's CPU as well.
-  if (PINNING) execFileSync('taskset', ['-a', '-cp', String(SERVER_CPU), String(pid)], { stdio: 'ignore' });
+  if (PINNING) {
+    execFileSync('taskset', ['-a', '-cp', String(SERVER_CPU), String(pid)], { stdio: 'ignore' });
+  }
   return { ...collector, pid, cleanUp: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -135,13 +137,19 @@ function runLoadPlan(plan: LoadPlan, onPhase: (name: string) => void = () => {})
     let result: PhaseRecord[] | undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + GRACE_SECONDS) * 1000);
     child.on('message', (message: OverloadLoadMessage) => {
-      if (message.type === 'phase') onPhase(message.name);
-      else result = [...message.phases];
+      if (message.type === 'phase') {
+        onPhase(message.name);
+      } else {
+        result = [...message.phases];
+      }
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (result) resolve(result);
-      else reject(new Error(`load generator exited (${code ?? signal}) without a result`));
+      if (result) {
+        resolve(result);
+      } else {
+        reject(new Error(`load generator exited (${code ?? signal}) without a result`));
+      }
     });
   });
 }
@@ -150,7 +158,9 @@ function runLoadPlan(plan: LoadPlan, onPhase: (name: string) => void = () => {})
 function countedByReason(samples: Awaited<ReturnType<typeof scrape>>['samples'], code: number): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const s of samples) {
-    if (s.name !== 'footfall_collector_requests_total' || s.labels.code !== String(code)) continue;
+    if (s.name !== 'footfall_collector_requests_total' || s.labels.code !== String(code)) {
+      continue;
+    }
     const reason = s.labels.reason ?? '';
     counts[reason] = (counts[reason] ?? 0) + s.value;
   }
@@ -199,7 +209,7 @@ async function overloadRun(): Promise<OverloadRun> {
           phase('recovery', steadyRate, STEADY_CONNECTIONS, RECOVERY_SECONDS),
         ],
       },
-      (name) => sampler.setPhase(name),
+      (name) => sampler.setPhase(name)
     );
     sampler.setPhase('after');
     const samples = sampler.stop();
@@ -248,7 +258,9 @@ async function overloadRun(): Promise<OverloadRun> {
       counted: { 429: countedByReason(metrics, 429), 503: countedByReason(metrics, 503) },
     };
   } finally {
-    if (running(collector)) await stopCollector(collector);
+    if (running(collector)) {
+      await stopCollector(collector);
+    }
   }
 }
 
@@ -267,7 +279,9 @@ async function capacityRun(): Promise<number> {
       ],
     });
     const counts = countPhase(measured!);
-    if (counts.answered !== (counts.byStatus.get(200) ?? 0)) throw new Error('capacity run: some requests were not admitted');
+    if (counts.answered !== (counts.byStatus.get(200) ?? 0)) {
+      throw new Error('capacity run: some requests were not admitted');
+    }
     return ratePerSecond(measured!, admitted, RAMP_MS, measured!.elapsedMs - TAIL_MS);
   } finally {
     await stopCollector(collector);
@@ -300,14 +314,20 @@ async function heapGuardScenario(body: Body): Promise<GuardResult> {
       exitCode: await stopCollector(collector),
     };
   } finally {
-    if (running(collector)) await stopCollector(collector);
+    if (running(collector)) {
+      await stopCollector(collector);
+    }
   }
 }
 
 /** Slow uploads hold every in-flight slot: the rest get 503 until the uploads finish or give up. */
 async function inFlightScenario(body: Body): Promise<InFlightResult> {
   const slots = 4;
-  const collector = await startCollector({ maxConcurrentRequests: slots, maxRequestsPerSecond: 1_000_000, burst: 1_000_000 });
+  const collector = await startCollector({
+    maxConcurrentRequests: slots,
+    maxRequestsPerSecond: 1_000_000,
+    burst: 1_000_000,
+  });
   try {
     const half = Math.floor(body.bytes.length / 2);
     const slow = Array.from({ length: slots }, () => startSlowUpload(collector.url, body, half, 60_000));
@@ -332,9 +352,14 @@ async function inFlightScenario(body: Body): Promise<InFlightResult> {
     for (let attempt = 0; attempt < 100 && Number.isNaN(allAdmittedMs); attempt++) {
       const uploads = Array.from({ length: slots }, () => startSlowUpload(collector.url, body, body.bytes.length));
       const answers = await Promise.all(uploads.map((u) => u.answer));
-      for (const u of uploads) u.abort();
-      if (answers.every((a) => a.status === 200)) allAdmittedMs = performance.now() - released;
-      else await sleep(20);
+      for (const u of uploads) {
+        u.abort();
+      }
+      if (answers.every((a) => a.status === 200)) {
+        allAdmittedMs = performance.now() - released;
+      } else {
+        await sleep(20);
+      }
     }
     const metrics = (await scrape(collector.url)).samples;
     return {
@@ -348,7 +373,9 @@ async function inFlightScenario(body: Body): Promise<InFlightResult> {
       exitCode: await stopCollector(collector),
     };
   } finally {
-    if (running(collector)) await stopCollector(collector);
+    if (running(collector)) {
+      await stopCollector(collector);
+    }
   }
 }
 
@@ -363,7 +390,9 @@ async function waitForQuietMachine(): Promise<void> {
     const before = hostCpuBusySeconds();
     await sleep(1000);
     const busy = (hostCpuBusySeconds() - before) / machineCpus;
-    if (busy <= QUIET_SHARE) return;
+    if (busy <= QUIET_SHARE) {
+      return;
+    }
     const waited = (performance.now() - started) / 1000;
     if (waited >= QUIET_WAIT_SECONDS) {
       log(`the machine is still ${Math.round(busy * 100)} % busy after ${Math.round(waited)} s: running anyway`);
@@ -409,10 +438,13 @@ async function main(): Promise<void> {
         `503 ${run.overload.byStatus.get(503) ?? 0}, refused p99 ${run.refusedLatency.p99Ms.toFixed(2)} ms, ` +
         `first 200 after ${run.recovery.firstAdmittedMs.toFixed(0)} ms, p99 back after ${run.recovery.p99BackMs.toFixed(0)} ms, ` +
         `others on the collector's core ${Math.round(run.othersCpu * 100)} %` +
-        (disturbed && discarded.length < ROUNDS ? ': disturbed, running again' : ''),
+        (disturbed && discarded.length < ROUNDS ? ': disturbed, running again' : '')
     );
-    if (disturbed && discarded.length < ROUNDS) discarded.push(run.othersCpu);
-    else runs.push(run);
+    if (disturbed && discarded.length < ROUNDS) {
+      discarded.push(run.othersCpu);
+    } else {
+      runs.push(run);
+    }
   }
   await waitForQuietMachine();
   log('heap guard scenario');

@@ -22,11 +22,15 @@ export const PINNING = hasTaskset();
 
 /** The command and arguments that run `node ...args` on one CPU (or unpinned without taskset). */
 export function pinnedNode(cpu: number, args: readonly string[]): { command: string; args: string[] } {
-  if (!PINNING) return { command: process.execPath, args: [...args] };
+  if (!PINNING) {
+    return { command: process.execPath, args: [...args] };
+  }
   return { command: 'taskset', args: ['-c', String(cpu), process.execPath, ...args] };
 }
 
 /** Moves every thread of this process to one CPU, so the orchestrator's own work stays off the server's. */
 export function pinSelf(cpu: number): void {
-  if (PINNING) execFileSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  if (PINNING) {
+    execFileSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  }
 }

@@ -15,7 +15,13 @@ interface ProbeSpec {
 }
 
 const spec = JSON.parse(process.argv[2]!) as ProbeSpec;
-const body: Body = { name: 'probe', encoding: 'json', contentType: spec.contentType, bytes: Buffer.from(spec.body, 'base64'), points: 1 };
+const body: Body = {
+  name: 'probe',
+  encoding: 'json',
+  contentType: spec.contentType,
+  bytes: Buffer.from(spec.body, 'base64'),
+  points: 1,
+};
 let probing: Promise<number> | undefined;
 let stopping = false;
 
@@ -24,7 +30,9 @@ async function probe(): Promise<number> {
   while (!stopping) {
     const sent = performance.now();
     const { status } = await post(spec.url, body);
-    if (status !== 200) throw new Error(`probe request answered ${status}`);
+    if (status !== 200) {
+      throw new Error(`probe request answered ${status}`);
+    }
     longestMs = Math.max(longestMs, performance.now() - sent);
     await new Promise((resolve) => setTimeout(resolve, spec.intervalMs));
   }
@@ -40,11 +48,13 @@ process.on('message', (message: 'start' | 'stop') => {
     stopping = true;
     void probing!.then(
       (longestMs) => process.send!({ longestMs }),
-      (err: unknown) => process.send!({ error: String(err) }),
+      (err: unknown) => process.send!({ error: String(err) })
     );
   }
 });
 process.on('disconnect', () => process.exit(0));
 // Warmed up first (connection, JIT): a first request's own start-up is not the collector's delay.
-for (let i = 0; i < 50; i++) await post(spec.url, body);
+for (let i = 0; i < 50; i++) {
+  await post(spec.url, body);
+}
 process.send!({ ready: true });

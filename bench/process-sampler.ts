@@ -29,8 +29,17 @@ function statusField(pid: number, field: string): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${field}:`));
-  if (!line) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(line.slice(field.length + 1).trim().split(/\s+/)[0]) * 1024;
+  if (!line) {
+    throw new Error(`no ${field} in /proc/${pid}/status`);
+  }
+  return (
+    Number(
+      line
+        .slice(field.length + 1)
+        .trim()
+        .split(/\s+/)[0]
+    ) * 1024
+  );
 }
 
 /** Resident set size now. */
@@ -51,7 +60,9 @@ export function hostCpuBusySeconds(cpu?: number): number {
   const line = readFileSync('/proc/stat', 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${name} `));
-  if (!line) throw new Error(`no ${name} in /proc/stat`);
+  if (!line) {
+    throw new Error(`no ${name} in /proc/stat`);
+  }
   // user nice system idle iowait irq softirq steal: idle and iowait are the idle time.
   const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = ticks.reduce((a, b) => a + b, 0);
@@ -100,10 +111,15 @@ export function sampleProcess(pid: number, cpu: number, everyMs: number): Proces
 /** CPU used during a phase, as a share of one core (from its first to its last sample). */
 export function phaseCpu(samples: readonly ProcessSample[], phase: string): { process: number; others: number } {
   const inPhase = samples.filter((s) => s.phase === phase);
-  if (inPhase.length < 2) return { process: NaN, others: NaN };
+  if (inPhase.length < 2) {
+    return { process: NaN, others: NaN };
+  }
   const first = inPhase[0]!;
   const last = inPhase[inPhase.length - 1]!;
   const seconds = (last.atMs - first.atMs) / 1000;
   const own = last.cpuSeconds - first.cpuSeconds;
-  return { process: own / seconds, others: Math.max(0, last.hostCpuBusySeconds - first.hostCpuBusySeconds - own) / seconds };
+  return {
+    process: own / seconds,
+    others: Math.max(0, last.hostCpuBusySeconds - first.hostCpuBusySeconds - own) / seconds,
+  };
 }

@@ -89,7 +89,7 @@ function scrapeTable(series: SeriesProfile, repeats: number): string {
       `| ${int(c.series)} | ${int(c.scrape.familySamples)} | ${fixed(c.scrape.firstMs, 0)} | **${fixed(c.scrape.medianMs, 0)}** | ` +
       `${fixed(c.scrape.minMs, 0)}–${fixed(c.scrape.maxMs, 0)} | ${mib(c.scrape.bytes)} MiB | ` +
       `${fixed(c.gzipScrape.medianMs, 0)} | ${mib(c.gzipScrape.bytes)} MiB${c.gzipScrape.gzipped ? '' : ' (not compressed)'} | ` +
-      `${fixed(c.promClient.serverMs!, 0)} | **${fixed(ratio(c), 2)}×** | ${fixed(c.promClientFamily.serverMs!, 0)} | ${fixed(familyRatio(c), 2)}× |`,
+      `${fixed(c.promClient.serverMs!, 0)} | **${fixed(ratio(c), 2)}×** | ${fixed(c.promClientFamily.serverMs!, 0)} | ${fixed(familyRatio(c), 2)}× |`
   );
   return [
     `| Series present | samples of the filled family | first scrape ms | median of next ${repeats} ms | min–max ms | body size | ` +
@@ -104,7 +104,7 @@ function stallTable(series: SeriesProfile, concurrent: number): string {
   const rows = series.checkpoints.map(
     (c) =>
       `| ${int(c.series)} | ${fixed(c.waits.scrapeMs, 0)} | ${fixed(c.waits.concurrentMs, 0)} (all done in ${fixed(c.concurrentScrapesMs, 0)}) | ` +
-      `${fixed(c.waits.saveMs, 0)} (save took ${fixed(c.saveMs, 0)}) | **${mib(c.rss)}** | ${mib(c.peakRss)} |`,
+      `${fixed(c.waits.saveMs, 0)} (save took ${fixed(c.saveMs, 0)}) | **${mib(c.rss)}** | ${mib(c.peakRss)} |`
   );
   return [
     `| Series | longest OTLP wait, ms: during one scrape | during ${concurrent} concurrent scrapes | during a state save | RSS after the scrapes (MiB) | peak RSS so far (MiB) |`,
@@ -123,13 +123,14 @@ function fillTable(series: SeriesProfile): string {
   return ['| Series | new-series points/s | seconds |', '| --- | ---: | ---: |', ...rows].join('\n');
 }
 
-const heapPer10k = (series: SeriesProfile, c: SeriesCheckpoint): number => (c.heapUsed - series.heapBefore) / (c.series / 10_000);
+const heapPer10k = (series: SeriesProfile, c: SeriesCheckpoint): number =>
+  (c.heapUsed - series.heapBefore) / (c.series / 10_000);
 
 function heapTable(series: SeriesProfile): string {
   const rows = series.checkpoints.map(
     (c) =>
       `| ${int(c.series)} | ${mib(series.heapBefore)} | ${mib(c.heapUsed)} | ${mib(c.heapUsed - series.heapBefore)} | ` +
-      `**${mib(heapPer10k(series, c))}** |`,
+      `**${mib(heapPer10k(series, c))}** |`
   );
   return [
     '| Series | heapUsed before (MiB) | heapUsed after (MiB) | growth (MiB) | per 10k series (MiB) |',
@@ -141,16 +142,18 @@ function heapTable(series: SeriesProfile): string {
 function targets(input: ReportInput): string {
   const lines: string[] = [];
   for (const r of input.throughput) {
-    if (!r.against) continue;
+    if (!r.against) {
+      continue;
+    }
     const base = input.throughput.find((b) => b.id === r.against!.id)!;
     lines.push(
-      `- ${label(r)} vs ${label(base)}: ${fixed(r.against.ratio, 2)}× against a target of ≥ ${r.against.target}× — ${met(r.against.ratio >= r.against.target)}.`,
+      `- ${label(r)} vs ${label(base)}: ${fixed(r.against.ratio, 2)}× against a target of ≥ ${r.against.target}× — ${met(r.against.ratio >= r.against.target)}.`
     );
   }
   for (const c of input.series.checkpoints) {
     const per = heapPer10k(input.series, c);
     lines.push(
-      `- Heap with ${int(c.series)} series: ${mib(per)} MiB (${(per / 1e6).toFixed(1)} MB) per 10k series against a target of ≤ 16 MB — ${met(per <= HEAP_TARGET_BYTES_PER_10K)}.`,
+      `- Heap with ${int(c.series)} series: ${mib(per)} MiB (${(per / 1e6).toFixed(1)} MB) per 10k series against a target of ≤ 16 MB — ${met(per <= HEAP_TARGET_BYTES_PER_10K)}.`
     );
   }
   const top = input.series.checkpoints[input.series.checkpoints.length - 1]!;
@@ -168,13 +171,13 @@ function targets(input: ReportInput): string {
     top.gzipScrape.gzipped
       ? `- gzip with ${int(top.series)} series: ${mib(top.scrape.bytes)} MiB → ${mib(top.gzipScrape.bytes)} MiB on the wire, ` +
           `${fixed(top.gzipScrape.medianMs, 0)} ms against ${fixed(top.scrape.medianMs, 0)} ms uncompressed (no target set).`
-      : `- gzip: not yet — the collector answers \`Accept-Encoding: gzip\` with the uncompressed ${mib(top.gzipScrape.bytes)} MiB page.`,
+      : `- gzip: not yet — the collector answers \`Accept-Encoding: gzip\` with the uncompressed ${mib(top.gzipScrape.bytes)} MiB page.`
   );
   const saturated = input.throughput.filter((r) => r.clientCpu >= SATURATED);
   if (saturated.length > 0) {
     lines.push(
       `- Caveat: the load generator used ≥ ${percent(SATURATED)} of its core in ${saturated.map(label).join('; ')}. ` +
-        'Those figures may be capped by the generator rather than the server; a capped baseline makes the ratios against it look better than they are.',
+        'Those figures may be capped by the generator rather than the server; a capped baseline makes the ratios against it look better than they are.'
     );
   }
   const failed = input.throughput.filter((r) => r.failures > 0);
@@ -185,7 +188,9 @@ function targets(input: ReportInput): string {
 }
 
 function revisionText(revision: Revision | undefined): string {
-  if (!revision) return 'unknown (not a git checkout)';
+  if (!revision) {
+    return 'unknown (not a git checkout)';
+  }
   return `commit ${revision.commit}${revision.collectorDirty ? ' plus uncommitted changes in packages/collector' : ''}`;
 }
 

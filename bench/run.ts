@@ -58,7 +58,12 @@ const CONFIGS: readonly ThroughputConfig[] = [
   { id: 'baseline-json-1k', server: BASELINE, body: 'json-1k' },
   { id: 'baseline-json-20pt', server: BASELINE, body: 'json-20pt' },
   { id: 'collector-json-1k', server: COLLECTOR, body: 'json-1k', against: { id: 'baseline-json-1k', target: 0.5 } },
-  { id: 'collector-json-20pt', server: COLLECTOR, body: 'json-20pt', against: { id: 'baseline-json-20pt', target: 0.5 } },
+  {
+    id: 'collector-json-20pt',
+    server: COLLECTOR,
+    body: 'json-20pt',
+    against: { id: 'baseline-json-20pt', target: 0.5 },
+  },
   // The protobuf target is defined against the JSON baseline on the same 20 points: there is no
   // protobuf-decoding baseline, the question is what the collector costs next to the cheapest JSON server.
   {
@@ -77,7 +82,9 @@ function log(message: string): void {
 async function checkBodiesAccepted(bodies: ReadonlyMap<ThroughputBodyName, Body>): Promise<void> {
   const server = await startServer(COLLECTOR);
   try {
-    for (const body of bodies.values()) await postAccepted(server.url, body);
+    for (const body of bodies.values()) {
+      await postAccepted(server.url, body);
+    }
   } finally {
     await server.stop();
   }
@@ -99,7 +106,7 @@ async function measureOnce(config: ThroughputConfig): Promise<ThroughputRun> {
       },
       () => {
         atStart = sample();
-      },
+      }
     );
     const end = await sample();
     const start = await atStart!;
@@ -120,7 +127,7 @@ async function measureThroughput(bodies: ReadonlyMap<ThroughputBodyName, Body>):
       log(
         `round ${round}/${ROUNDS} ${config.id}: ${Math.round(run.requestsPerSecond)} req/s, ` +
           `p99 ${run.latencyP99Ms} ms, server cpu ${run.serverCpu.toFixed(2)}, load cpu ${run.clientCpu.toFixed(2)}` +
-          (run.failures > 0 ? `, ${run.failures} FAILED` : ''),
+          (run.failures > 0 ? `, ${run.failures} FAILED` : '')
       );
     }
   }
@@ -169,13 +176,15 @@ async function measureSeries(fill: readonly Body[], probe: Body): Promise<Series
   // Room for 100k series of one metric and for 1000-point JSON bodies (~550 KiB each).
   const collector = await startServer(
     { kind: 'collector', options: { maxSeriesPerMetric: 200_000, maxBodyBytes: 4 * 1024 * 1024, stateFile } },
-    { exposeGc: true },
+    { exposeGc: true }
   );
   const promClient = await startServer({ kind: 'prom-client' });
   try {
     const profile = await profileSeries(collector, promClient, batchesFor(fill), probe, SERIES_SETTINGS, log);
     // The collector only logs a failed save (silently here): without the file, the save waits measured nothing.
-    if (!existsSync(stateFile)) throw new Error('the collector saved no state file');
+    if (!existsSync(stateFile)) {
+      throw new Error('the collector saved no state file');
+    }
     log(`series done in ${Math.round((performance.now() - started) / 1000)} s`);
     return profile;
   } finally {
@@ -193,7 +202,9 @@ async function main(): Promise<void> {
   pinSelf(CLIENT_CPU);
   const names: ThroughputBodyName[] = ['json-1k', 'json-20pt', 'protobuf-20pt'];
   const bodies = new Map<ThroughputBodyName, Body>();
-  for (const name of names) bodies.set(name, await buildThroughputBody(name));
+  for (const name of names) {
+    bodies.set(name, await buildThroughputBody(name));
+  }
   await checkBodiesAccepted(bodies);
   const sizes = [...bodies.values()].map((b) => `${b.name} ${b.bytes.length} B/${b.points} pt`);
   log(`bodies accepted in full: ${sizes.join(', ')}`);

@@ -93,7 +93,9 @@ function scrapeOnce(url: string, gzip = false, keep = true): Promise<Scrape> {
       res.on('error', reject);
       res.on('end', () => {
         const ms = performance.now() - started;
-        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
+        if (res.statusCode !== 200) {
+          return reject(new Error(`/metrics answered ${res.statusCode}`));
+        }
         const timing = /dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''));
         resolve({
           ms,
@@ -113,19 +115,25 @@ const textOf = (scrape: Scrape): string => (scrape.gzipped ? gunzipSync(scrape.b
 const familyText = (text: string, family: string): string =>
   text
     .split('\n')
-    .filter((line) => line.startsWith(`${family}{`) || line.startsWith(`# HELP ${family} `) || line.startsWith(`# TYPE ${family} `))
+    .filter(
+      (line) =>
+        line.startsWith(`${family}{`) || line.startsWith(`# HELP ${family} `) || line.startsWith(`# TYPE ${family} `)
+    )
     .join('\n');
 
 /** Samples of one family in an exposition. */
-const countSamples = (text: string, family: string): number => text.split('\n').filter((line) => line.startsWith(`${family}{`)).length;
+const countSamples = (text: string, family: string): number =>
+  text.split('\n').filter((line) => line.startsWith(`${family}{`)).length;
 
 async function timeScrapes(
   url: string,
   settings: SeriesSettings,
-  gzip = false,
+  gzip = false
 ): Promise<{ timing: ScrapeTiming; text: string }> {
   const scrapes: Scrape[] = [];
-  for (let i = 0; i <= settings.repeats; i++) scrapes.push(await scrapeOnce(url, gzip));
+  for (let i = 0; i <= settings.repeats; i++) {
+    scrapes.push(await scrapeOnce(url, gzip));
+  }
   const [first, ...rest] = scrapes;
   const last = scrapes[scrapes.length - 1]!;
   const text = textOf(last);
@@ -161,7 +169,12 @@ class Probe {
   }
 
   static async start(url: string, body: Body): Promise<Probe> {
-    const spec = { url, contentType: body.contentType, body: body.bytes.toString('base64'), intervalMs: PROBE_INTERVAL_MS };
+    const spec = {
+      url,
+      contentType: body.contentType,
+      body: body.bytes.toString('base64'),
+      intervalMs: PROBE_INTERVAL_MS,
+    };
     const { command, args } = pinnedNode(CLIENT_CPU, [PROBE_MAIN, JSON.stringify(spec)]);
     const probe = new Probe(spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await probe.reply();
@@ -174,8 +187,11 @@ class Probe {
       this.child.once('exit', onExit);
       this.child.once('message', (message: { longestMs?: number; error?: string }) => {
         this.child.off('exit', onExit);
-        if (message.error !== undefined) reject(new Error(message.error));
-        else resolve(message);
+        if (message.error !== undefined) {
+          reject(new Error(message.error));
+        } else {
+          resolve(message);
+        }
       });
     });
   }
@@ -207,10 +223,10 @@ class Probe {
 export async function profileSeries(
   collector: ServerProcess,
   promClient: ServerProcess,
-  batches: readonly (readonly Body[])[],
+  batches: ReadonlyArray<readonly Body[]>,
   probe: Body,
   settings: SeriesSettings,
-  log: (message: string) => void,
+  log: (message: string) => void
 ): Promise<SeriesProfile> {
   const { url } = collector;
   await postAccepted(url, probe);
@@ -229,7 +245,9 @@ export async function profileSeries(
       const { timing: scrape, text } = await timeScrapes(url, settings);
       const { timing: gzipScrape } = await timeScrapes(url, settings, true);
       const single = await prober.during(() => scrapeOnce(url, false, false));
-      const concurrent = await prober.during(() => Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url, false, false))));
+      const concurrent = await prober.during(() =>
+        Promise.all(Array.from({ length: settings.concurrent }, () => scrapeOnce(url, false, false)))
+      );
       const { memory, peakRss } = await collector.memory({ gc: false });
       const save = await prober.during(() => collector.saveState());
       const heapUsed = (await collector.memory({ gc: true })).memory.heapUsed;
@@ -239,8 +257,14 @@ export async function profileSeries(
       await postText(`${promClient.url}/fill`, text);
       const { timing: prom, text: promText } = await timeScrapes(promClient.url, settings);
       const [collectorSamples, promSamples] = [counterAndGaugeSamples(text), counterAndGaugeSamples(promText)];
-      if (prom.familySamples !== scrape.familySamples || promFamily.familySamples !== scrape.familySamples || promSamples !== collectorSamples) {
-        throw new Error(`prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`);
+      if (
+        prom.familySamples !== scrape.familySamples ||
+        promFamily.familySamples !== scrape.familySamples ||
+        promSamples !== collectorSamples
+      ) {
+        throw new Error(
+          `prom-client serves ${promSamples} samples (${prom.familySamples} of the family), the collector ${collectorSamples} (${scrape.familySamples})`
+        );
       }
       checkpoints.push({
         series,
@@ -260,7 +284,7 @@ export async function profileSeries(
         `${series} series: scrape ${scrape.medianMs.toFixed(0)} ms (gzip ${gzipScrape.medianMs.toFixed(0)} ms), ` +
           `prom-client ${prom.serverMs?.toFixed(0)} ms; OTLP waited up to ${single.longestMs.toFixed(0)} / ` +
           `${concurrent.longestMs.toFixed(0)} / ${save.longestMs.toFixed(0)} ms (scrape / ${settings.concurrent} scrapes / save); ` +
-          `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+          `RSS ${(memory.rss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`
       );
     }
   } finally {
@@ -272,5 +296,7 @@ export async function profileSeries(
 async function postText(url: string, text: string): Promise<void> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text });
   await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  if (!res.ok) {
+    throw new Error(`${url} answered ${res.status}`);
+  }
 }

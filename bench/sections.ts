@@ -16,10 +16,14 @@ function readSections(text: string): Map<string, string> {
   for (const name of ORDER) {
     const start = text.indexOf(marker(name, false));
     const stop = text.indexOf(marker(name, true));
-    if (start !== -1 && stop > start) sections.set(name, text.slice(start + marker(name, false).length, stop).trim());
+    if (start !== -1 && stop > start) {
+      sections.set(name, text.slice(start + marker(name, false).length, stop).trim());
+    }
   }
   // A file from before the sections existed is all collector.
-  if (sections.size === 0 && text.trim() !== '') sections.set('collector', text.trim());
+  if (sections.size === 0 && text.trim() !== '') {
+    sections.set('collector', text.trim());
+  }
   return sections;
 }
 

@@ -33,8 +33,12 @@ async function listen(server: Server): Promise<Running> {
 }
 
 async function start(): Promise<Running> {
-  if (spec.kind === 'baseline') return listen(createBaselineServer());
-  if (spec.kind === 'prom-client') return listen(createPromClientServer());
+  if (spec.kind === 'baseline') {
+    return listen(createBaselineServer());
+  }
+  if (spec.kind === 'prom-client') {
+    return listen(createPromClientServer());
+  }
   const options: CollectorServerOptions = spec.options ?? {};
   const collector = createCollectorServer(options);
   const { port } = await collector.listen();
@@ -44,7 +48,9 @@ async function start(): Promise<Running> {
 /** Several passes with a turn of the event loop between them, so weak references and finalizers settle. */
 async function settledHeap(): Promise<NodeJS.MemoryUsage> {
   const gc = globalThis.gc;
-  if (!gc) throw new Error('heap measurement needs node --expose-gc');
+  if (!gc) {
+    throw new Error('heap measurement needs node --expose-gc');
+  }
   for (let i = 0; i < 4; i++) {
     gc();
     await tick();
@@ -65,7 +71,9 @@ async function answer(command: ServerCommand, server: Running): Promise<ServerRe
         peakRss: process.resourceUsage().maxRSS * 1024,
       };
     case 'save':
-      if (!server.saveState) throw new Error(`a ${spec.kind} server has no state to save`);
+      if (!server.saveState) {
+        throw new Error(`a ${spec.kind} server has no state to save`);
+      }
       await server.saveState();
       return { type: 'saved' };
     case 'stop':
@@ -79,10 +87,12 @@ process.on('message', (message: { id: number; command: ServerCommand }) => {
   void answer(message.command, server).then(
     (reply) => {
       process.send!({ id: message.id, reply }, () => {
-        if (reply.type === 'stopped') process.exit(0);
+        if (reply.type === 'stopped') {
+          process.exit(0);
+        }
       });
     },
-    (err: unknown) => process.send!({ id: message.id, error: String(err) }),
+    (err: unknown) => process.send!({ id: message.id, error: String(err) })
   );
 });
 process.send!({ id: 0, reply: { type: 'listening', port: server.port } satisfies ServerReply });

@@ -31,11 +31,16 @@ export async function startServer(spec: ServerSpec, options: { exposeGc?: boolea
   child.on('message', (message: { id: number; reply?: ServerReply; error?: string }) => {
     const waiter = pending.get(message.id);
     pending.delete(message.id);
-    if (message.error !== undefined) waiter?.reject(new Error(message.error));
-    else waiter?.resolve(message.reply!);
+    if (message.error !== undefined) {
+      waiter?.reject(new Error(message.error));
+    } else {
+      waiter?.resolve(message.reply!);
+    }
   });
   child.on('exit', (code, signal) => {
-    for (const waiter of pending.values()) waiter.reject(new Error(`server exited (${code ?? signal})`));
+    for (const waiter of pending.values()) {
+      waiter.reject(new Error(`server exited (${code ?? signal})`));
+    }
     pending.clear();
   });
 
@@ -49,30 +54,40 @@ export async function startServer(spec: ServerSpec, options: { exposeGc?: boolea
 
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   const ready = await listening.finally(() => clearTimeout(timer));
-  if (ready.type !== 'listening') throw new Error(`unexpected first reply ${ready.type}`);
+  if (ready.type !== 'listening') {
+    throw new Error(`unexpected first reply ${ready.type}`);
+  }
 
   return {
     url: `http://127.0.0.1:${ready.port}`,
     async cpuSeconds() {
       const reply = await ask({ type: 'cpu' });
-      if (reply.type !== 'cpu') throw new Error(`unexpected reply ${reply.type}`);
+      if (reply.type !== 'cpu') {
+        throw new Error(`unexpected reply ${reply.type}`);
+      }
       return reply.micros / 1e6;
     },
     async memory({ gc }) {
       const reply = await ask({ type: 'memory', gc });
-      if (reply.type !== 'memory') throw new Error(`unexpected reply ${reply.type}`);
+      if (reply.type !== 'memory') {
+        throw new Error(`unexpected reply ${reply.type}`);
+      }
       return reply;
     },
     async saveState() {
       const reply = await ask({ type: 'save' });
-      if (reply.type !== 'saved') throw new Error(`unexpected reply ${reply.type}`);
+      if (reply.type !== 'saved') {
+        throw new Error(`unexpected reply ${reply.type}`);
+      }
     },
     stop: () => stopChild(child, () => ask({ type: 'stop' })),
   };
 }
 
 async function stopChild(child: ChildProcess, ask: () => Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // A clean close first; a server that hangs must not hang the whole benchmark.
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -43,7 +43,9 @@ export function startSlowUpload(baseUrl: string, body: Body, sendBytes: number, 
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
+      if (end === -1) {
+        return;
+      }
       clearTimeout(timer);
       const lines = received.subarray(0, end).toString('latin1').split('\r\n');
       const status = Number(lines[0]!.split(' ')[1]);

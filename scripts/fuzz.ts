@@ -53,14 +53,27 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const iterations = values.iterations === undefined ? DEFAULT_ITERATIONS : Number(values.iterations);
-  if (!Number.isSafeInteger(iterations) || iterations < 1) throw new Error(`--iterations must be a positive integer, got ${values.iterations}`);
+  if (!Number.isSafeInteger(iterations) || iterations < 1) {
+    throw new Error(`--iterations must be a positive integer, got ${values.iterations}`);
+  }
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) {
+    throw new Error(`--seed must be an integer, got ${values.seed}`);
+  }
   const path = values.path;
-  if (path !== 'all' && !isDecodePath(path)) throw new Error(`--path must be one of ${DECODE_PATHS.join(', ')} or all, got ${path}`);
+  if (path !== 'all' && !isDecodePath(path)) {
+    throw new Error(`--path must be one of ${DECODE_PATHS.join(', ')} or all, got ${path}`);
+  }
   const fileInput = values['input-file'];
-  const input = values.input !== undefined ? Buffer.from(values.input, 'base64') : fileInput !== undefined ? readFileSync(fileInput) : undefined;
-  if (input !== undefined && path === 'all') throw new Error('--input and --input-file need one --path');
+  const input =
+    values.input !== undefined
+      ? Buffer.from(values.input, 'base64')
+      : fileInput !== undefined
+        ? readFileSync(fileInput)
+        : undefined;
+  if (input !== undefined && path === 'all') {
+    throw new Error('--input and --input-file need one --path');
+  }
   return { iterations, paths: path === 'all' ? DECODE_PATHS : [path], seed, input };
 }
 
@@ -89,7 +102,9 @@ function printFailure(report: FuzzReport, iterations: number): void {
     failure.message,
     `reproduce the run: node scripts/fuzz.ts --path ${report.path} --iterations ${iterations} --seed ${failure.seed}`,
   ];
-  if (failure.counterexamplePath) lines.push(`fast-check replay: { seed: ${failure.seed}, path: "${failure.counterexamplePath}" }`);
+  if (failure.counterexamplePath) {
+    lines.push(`fast-check replay: { seed: ${failure.seed}, path: "${failure.counterexamplePath}" }`);
+  }
   if (failure.input) {
     lines.push(describeInput(failure.input));
     lines.push(`replay the input: node scripts/fuzz.ts --path ${report.path} --input-file ${failure.input.file}`);
@@ -106,7 +121,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const harness = await createFuzzHarness();
-  if (options.input !== undefined) return replay(harness, options.paths[0]!, options.input);
+  if (options.input !== undefined) {
+    return replay(harness, options.paths[0]!, options.input);
+  }
 
   let failed = false;
   for (const path of options.paths) {
@@ -115,7 +132,9 @@ async function main(): Promise<number> {
       seed: options.seed,
       progressEvery: PROGRESS_EVERY,
       onProgress: (stats) =>
-        process.stdout.write(`${path}: ${stats.iterations}/${options.iterations}, slowest ${stats.slowestMs.toFixed(1)} ms, ${stats.points} points recorded\n`),
+        process.stdout.write(
+          `${path}: ${stats.iterations}/${options.iterations}, slowest ${stats.slowestMs.toFixed(1)} ms, ${stats.points} points recorded\n`
+        ),
     });
     process.stdout.write(`${describeReport(report)}\n`);
     if (report.failure) {

@@ -114,16 +114,21 @@ async function checkPlugin(root: string): Promise<CheckedPlugin | { problem: str
 
   const placeholders = ['%VERSION%', '%TODAY%'].filter((p) => raw!.includes(p));
   if (placeholders.length > 0) {
-    return { problem: `${who}: ${dist}/plugin.json still holds ${placeholders.join(' and ')}: the build did not fill it in` };
+    return {
+      problem: `${who}: ${dist}/plugin.json still holds ${placeholders.join(' and ')}: the build did not fill it in`,
+    };
   }
   if (typeof metadata.id !== 'string' || metadata.id === '') {
     return { problem: `${name}: ${dist}/plugin.json has no id` };
   }
   const version = metadata.info?.version;
   if (version !== pkg.version) {
-    return { problem: `${who}: ${dist}/plugin.json says version ${String(version)}, package.json ${String(pkg.version)}: rebuild` };
+    return {
+      problem: `${who}: ${dist}/plugin.json says version ${String(version)}, package.json ${String(pkg.version)}: rebuild`,
+    };
   }
-  const updated = typeof metadata.info?.updated === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(metadata.info.updated) : null;
+  const updated =
+    typeof metadata.info?.updated === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(metadata.info.updated) : null;
   if (!updated) {
     return { problem: `${who}: ${dist}/plugin.json info.updated is not a YYYY-MM-DD date` };
   }
@@ -194,14 +199,14 @@ async function listTree(dir: string, prefix = ''): Promise<TreeEntry[]> {
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isDirectory(),
-    () => false,
+    () => false
   );
 }
 
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isFile(),
-    () => false,
+    () => false
   );
 }
 
@@ -211,7 +216,11 @@ const USAGE = 'usage: node scripts/package-plugins.ts [--out DIR] [PLUGIN_PACKAG
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ options: { out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      options: { out: { type: 'string' }, help: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -220,7 +229,8 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const plugins = parsed.positionals.length > 0 ? parsed.positionals : [join(REPO, 'packages/app'), join(REPO, 'packages/panel')];
+  const plugins =
+    parsed.positionals.length > 0 ? parsed.positionals : [join(REPO, 'packages/app'), join(REPO, 'packages/panel')];
   const out = resolve(parsed.values.out ?? join(REPO, 'artifacts'));
   try {
     for (const archive of await packagePlugins(plugins, out)) {

@@ -26,7 +26,12 @@ const APP_PATH = pluginPath(APP_ID);
 const SETTINGS_URL = `/grafana/api/plugins/${APP_ID}/settings`;
 const PRELOAD_FAILURE = `[Plugins] Failed to preload plugin: public/plugins/${APP_ID}/module.js (version: 1.2.3)`;
 const JSON_DATA = { collectorPath: '/grafana/footfall', variableAllowList: ['env'] };
-const QUERY: DataRequestSpec = { datasourceType: 'prometheus', datasourceUid: 'prom', datasourceName: 'Prometheus', duration: 120 };
+const QUERY: DataRequestSpec = {
+  datasourceType: 'prometheus',
+  datasourceUid: 'prom',
+  datasourceName: 'Prometheus',
+  duration: 120,
+};
 const FIRST = { uid: 'first', title: 'First dashboard', folderTitle: 'Team A', id: 7 };
 
 /** What the probe app recorded on `window.footfallProbeApp` (see its module.js). */
@@ -34,16 +39,16 @@ interface ProbeRecord {
   readonly evaluations: number;
   readonly moduleUri: string;
   readonly react: string;
-  readonly inits: readonly { readonly meta: Record<string, unknown>; readonly metaSetBefore: boolean }[];
-  readonly locations: readonly { readonly pathname: string; readonly search: string }[];
-  readonly events: readonly {
+  readonly inits: ReadonlyArray<{ readonly meta: Record<string, unknown>; readonly metaSetBefore: boolean }>;
+  readonly locations: ReadonlyArray<{ readonly pathname: string; readonly search: string }>;
+  readonly events: ReadonlyArray<{
     readonly type: string;
     readonly payload: Record<string, unknown>;
     readonly url: string;
     readonly pathname: string;
     readonly search: string;
     readonly variables: readonly string[];
-  }[];
+  }>;
   readonly model?: { readonly uri: string };
   readonly modelError?: string;
   readonly metaSetAfter?: boolean;
@@ -67,7 +72,11 @@ afterAll(async () => {
 });
 
 async function serve(set: SharedModuleSet, app: Partial<AppPluginOptions> = {}): Promise<HarnessServer> {
-  const server = await startHarnessServer({ set, pluginDir: PROBE_PANEL, apps: [{ dir: PROBE_APP, jsonData: JSON_DATA, ...app }] });
+  const server = await startHarnessServer({
+    set,
+    pluginDir: PROBE_PANEL,
+    apps: [{ dir: PROBE_APP, jsonData: JSON_DATA, ...app }],
+  });
   servers.push(server);
   return server;
 }
@@ -83,11 +92,14 @@ function probe(page: Page): Promise<ProbeRecord | undefined> {
 }
 
 /** The page's `getTemplateSrv().getVariables()` and `config.bootData.user`, read through the shared @grafana/runtime. */
-function pageRuntime(page: Page): Promise<{ variables: Record<string, unknown>[]; user: Record<string, unknown> }> {
+function pageRuntime(
+  page: Page
+): Promise<{ variables: Array<Record<string, unknown>>; user: Record<string, unknown> }> {
   return page.evaluate(async () => {
-    const system = (globalThis as unknown as { System: { import(id: string): Promise<Record<string, unknown>> } }).System;
+    const system = (globalThis as unknown as { System: { import(id: string): Promise<Record<string, unknown>> } })
+      .System;
     const runtime = (await system.import('@grafana/runtime')) as {
-      getTemplateSrv(): { getVariables(): Record<string, unknown>[] };
+      getTemplateSrv(): { getVariables(): Array<Record<string, unknown>> };
       config: { bootData: { user: Record<string, unknown> } };
     };
     return { variables: runtime.getTemplateSrv().getVariables(), user: runtime.config.bootData.user };
@@ -159,10 +171,14 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     const server = await serve(set, { access: false });
     const { page, harness, consoleErrors } = await open(server, '/d/first/first-dashboard');
 
-    expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'failed', error: 'FetchError: 403 Access Denied' }]);
+    expect(await harness.appPreloads()).toEqual([
+      { id: APP_ID, outcome: 'failed', error: 'FetchError: 403 Access Denied' },
+    ]);
     expect(traffic(server)).toEqual([`GET ${SETTINGS_URL} 403`]);
     expect(await probe(page)).toBeUndefined();
-    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([expect.stringContaining(PRELOAD_FAILURE)]);
+    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([
+      expect.stringContaining(PRELOAD_FAILURE),
+    ]);
 
     await harness.loadDashboard({ dashboard: FIRST });
     expect((await harness.location()).search).toBe('?orgId=1&from=now-6h&to=now&timezone=browser');
@@ -187,7 +203,9 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     const { harness, consoleErrors } = await open(server, '/d/first/first-dashboard');
 
     expect(await harness.appPreloads()).toEqual([{ id: APP_ID, outcome: 'failed', error: 'Error: probe init failed' }]);
-    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([expect.stringContaining(PRELOAD_FAILURE)]);
+    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([
+      expect.stringContaining(PRELOAD_FAILURE),
+    ]);
     await harness.loadDashboard({ dashboard: FIRST });
     expect(await harness.errors()).toEqual([]);
   });
@@ -219,7 +237,7 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
         ['var-instance', 'b'],
         ['var-note', 'hi'],
         ['var-filters', 'job|=|api__gfp__x'],
-      ]).toString(),
+      ]).toString()
     );
     const { variables } = await pageRuntime(page);
     // Scenes' saved-model shape: hide 0, multi false and skipUrlSync false are left out.
@@ -232,16 +250,32 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
         query: 'staging',
         includeAll: false,
       },
-      expect.objectContaining({ name: 'instance', type: 'query', multi: true, current: { text: ['a', 'b'], value: ['a', 'b'] } }),
+      expect.objectContaining({
+        name: 'instance',
+        type: 'query',
+        multi: true,
+        current: { text: ['a', 'b'], value: ['a', 'b'] },
+      }),
       { name: 'region', type: 'constant', current: { text: 'eu', value: 'eu' }, query: 'eu', hide: 2 },
       expect.objectContaining({ name: 'note', type: 'textbox', hide: 1, current: { text: 'hi', value: 'hi' } }),
-      expect.objectContaining({ name: 'filters', type: 'adhoc', hide: 2, filters: [{ key: 'job', operator: '=', value: 'api|x' }] }),
+      expect.objectContaining({
+        name: 'filters',
+        type: 'adhoc',
+        hide: 2,
+        filters: [{ key: 'job', operator: '=', value: 'api|x' }],
+      }),
     ]);
     expect(variables[0]).not.toHaveProperty('hide');
 
     expect(await harness.emitDataRequest({ ...QUERY, panelPluginId: 'timeseries' })).toBe(true);
-    await harness.visitDashboard({ dashboard: { uid: 'second', title: 'Second dashboard' }, search: '?from=now-1h&to=now' });
-    expect(await harness.location()).toMatchObject({ pathname: '/d/second/second-dashboard', search: '?from=now-1h&to=now&orgId=1&timezone=browser' });
+    await harness.visitDashboard({
+      dashboard: { uid: 'second', title: 'Second dashboard' },
+      search: '?from=now-1h&to=now',
+    });
+    expect(await harness.location()).toMatchObject({
+      pathname: '/d/second/second-dashboard',
+      search: '?from=now-1h&to=now&orgId=1&timezone=browser',
+    });
     await harness.visitExplore({ datasourceUid: 'prom', expr: 'rate(http_requests_total[5m])' });
     expect(await harness.emitDataRequest({ ...QUERY, error: 'bad query' })).toBe(true);
     await harness.visit('/alerting/list');
@@ -297,9 +331,18 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
 
     // Pages in the order visited (URL sync on a page replaces its entry, which the app sees too).
     const pages = record.locations.map((l) => l.pathname).filter((pathname, i, all) => pathname !== all[i - 1]);
-    expect(pages).toEqual(['/d/first/first-dashboard', '/d/second/second-dashboard', '/explore', '/alerting/list', '/d/second/second-dashboard']);
+    expect(pages).toEqual([
+      '/d/first/first-dashboard',
+      '/d/second/second-dashboard',
+      '/explore',
+      '/alerting/list',
+      '/d/second/second-dashboard',
+    ]);
     const explore = record.locations.find((l) => l.pathname === '/explore')!;
-    const panes = JSON.parse(new URLSearchParams(explore.search).get('panes')!) as Record<string, { queries: { expr: string }[] }>;
+    const panes = JSON.parse(new URLSearchParams(explore.search).get('panes')!) as Record<
+      string,
+      { queries: Array<{ expr: string }> }
+    >;
     expect(Object.values(panes)[0]!.queries[0]!.expr).toBe('rate(http_requests_total[5m])');
     expect(await harness.errors()).toEqual([]);
   });
@@ -320,14 +363,20 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     const record = (await probe(page))!;
     expect(record.events).toEqual([]);
     // What the app can bootstrap from: the location it is handed on subscribe, already synced.
-    expect(record.locations).toEqual([{ pathname: '/d/first/first-dashboard', search: '?orgId=1&from=now-6h&to=now&timezone=browser&var-env=prod' }]);
-    expect(traffic(server).slice(0, 2)).toEqual([`GET ${SETTINGS_URL} 200`, `GET ${APP_PATH}/module.js?_cache=1.2.3 200`]);
+    expect(record.locations).toEqual([
+      { pathname: '/d/first/first-dashboard', search: '?orgId=1&from=now-6h&to=now&timezone=browser&var-env=prod' },
+    ]);
+    expect(traffic(server).slice(0, 2)).toEqual([
+      `GET ${SETTINGS_URL} 200`,
+      `GET ${APP_PATH}/module.js?_cache=1.2.3 200`,
+    ]);
 
     await harness.emitDataRequest(QUERY);
     expect((await probe(page))!.events.map((e) => e.payload['eventName'])).toEqual(['data-request']);
   });
 
-  const SOLO = '/d-solo/first/first-dashboard?orgId=1&panelId=2&from=1700000000000&to=1700003600000&width=1000&height=500&tz=UTC&render=1';
+  const SOLO =
+    '/d-solo/first/first-dashboard?orgId=1&panelId=2&from=1700000000000&to=1700003600000&width=1000&height=500&tz=UTC&render=1';
 
   test('an image-renderer session (/d-solo/, render=1, authenticatedBy render) loads apps', async () => {
     const server = await serve(set);
@@ -355,16 +404,19 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
     expect(traffic(server)).toEqual([]);
   });
 
-  test.runIf(existsSync(join(APP_DIST, 'module.js')))('the built app (packages/app/dist) preloads and lives through a dashboard without an error', async () => {
-    const server = await startHarnessServer({ set, apps: [{ dir: APP_DIST }] });
-    servers.push(server);
-    const { harness, consoleErrors } = await open(server, '/d/first/first-dashboard');
+  test.runIf(existsSync(join(APP_DIST, 'module.js')))(
+    'the built app (packages/app/dist) preloads and lives through a dashboard without an error',
+    async () => {
+      const server = await startHarnessServer({ set, apps: [{ dir: APP_DIST }] });
+      servers.push(server);
+      const { harness, consoleErrors } = await open(server, '/d/first/first-dashboard');
 
-    expect(await harness.appPreloads()).toEqual([{ id: expect.any(String), outcome: 'loaded' }]);
-    await harness.loadDashboard({ dashboard: FIRST, variables: [{ name: 'env', values: ['prod'] }] });
-    await harness.emitDataRequest(QUERY);
-    await harness.visitExplore();
-    expect(await harness.errors()).toEqual([]);
-    expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([]);
-  });
+      expect(await harness.appPreloads()).toEqual([{ id: expect.any(String), outcome: 'loaded' }]);
+      await harness.loadDashboard({ dashboard: FIRST, variables: [{ name: 'env', values: ['prod'] }] });
+      await harness.emitDataRequest(QUERY);
+      await harness.visitExplore();
+      expect(await harness.errors()).toEqual([]);
+      expect(consoleErrors.filter((text) => text.startsWith('[Plugins]'))).toEqual([]);
+    }
+  );
 });

@@ -57,7 +57,8 @@ let uids = 0;
 const uid = (label: string) => `${label}-${++uids}`;
 
 /** The Cookie header of a browser on Grafana's origin: the session among the page's other cookies. */
-const browserCookie = (session: string) => `theme=dark; grafana_session=${session}; grafana_session_expiry=1795550000; other=${OTHER_COOKIE}`;
+const browserCookie = (session: string) =>
+  `theme=dark; grafana_session=${session}; grafana_session_expiry=1795550000; other=${OTHER_COOKIE}`;
 
 function seriesOf(samples: readonly Sample[], dashboardUid: string): Sample[] {
   return samples.filter((s) => s.name === SESSIONS && s.labels.dashboard_uid === dashboardUid);
@@ -66,14 +67,16 @@ function seriesOf(samples: readonly Sample[], dashboardUid: string): Sample[] {
 /** Counts the statuses of many answers, for one readable failure message. */
 function statuses(answers: readonly Answer[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const a of answers) out[a.status] = (out[a.status] ?? 0) + 1;
+  for (const a of answers) {
+    out[a.status] = (out[a.status] ?? 0) + 1;
+  }
   return out;
 }
 
 /** Runs `action` and reports what it changed in the collector's auth and request counters. */
 async function measured<T>(
   collectorUrl: string,
-  action: () => Promise<T>,
+  action: () => Promise<T>
 ): Promise<{ result: T; auth: Record<string, number>; requests: Record<string, number>; after: Counts }> {
   const before = await counts(collectorUrl);
   const result = await action();
@@ -117,11 +120,13 @@ async function startRecordingProxy(target: string): Promise<RecordingProxy> {
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
-      },
+      }
     );
     forward.on('error', () => res.destroy());
     res.on('close', () => {
-      if (!res.writableFinished) forward.destroy();
+      if (!res.writableFinished) {
+        forward.destroy();
+      }
     });
     req.pipe(forward);
   });
@@ -166,10 +171,14 @@ async function stallUpload(collectorUrl: string, headers: Readonly<Record<string
       };
       socket.on('data', (chunk: Buffer) => {
         received += chunk.toString('latin1');
-        if (upload.answer === undefined && received.includes('\r\n\r\n')) done();
+        if (upload.answer === undefined && received.includes('\r\n\r\n')) {
+          done();
+        }
       });
       socket.on('close', () => {
-        if (upload.answer === undefined) done();
+        if (upload.answer === undefined) {
+          done();
+        }
       });
     }),
   };
@@ -180,7 +189,11 @@ async function stallUpload(collectorUrl: string, headers: Readonly<Record<string
  * Sends only the request head of a POST whose Content-Length announces a body, and waits up to
  * `waitMs` for an answer: a collector that reads the body before deciding never answers.
  */
-async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<string, string>>, waitMs = 3000): Promise<{ status: number; head: string }> {
+async function headWithoutBody(
+  collectorUrl: string,
+  headers: Readonly<Record<string, string>>,
+  waitMs = 3000
+): Promise<{ status: number; head: string }> {
   const upload = await stallUpload(collectorUrl, headers);
   const answer = await Promise.race([upload.answered, sleep(waitMs).then(() => undefined)]);
   upload.socket.destroy();
@@ -189,7 +202,10 @@ async function headWithoutBody(collectorUrl: string, headers: Readonly<Record<st
 
 /** The log lines must not hold a credential, a login or the hash secret. */
 function expectCleanLogs(proc: CollectorProcess, extra: readonly string[] = []): void {
-  expect(proc.output.some((line) => line.includes('footfall collector listening')), 'the collector logged nothing').toBe(true);
+  expect(
+    proc.output.some((line) => line.includes('footfall collector listening')),
+    'the collector logged nothing'
+  ).toBe(true);
   const log = proc.output.join('\n');
   for (const secret of [...credentials, 'alice', 'mallory', OTHER_COOKIE, SECRET, ...extra]) {
     expect(log.includes(secret), `the log mentions ${JSON.stringify(secret)}:\n${log}`).toBe(false);
@@ -233,7 +249,7 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
         log: { level: 'trace' },
       },
       // The mode follows from the Grafana URL; URL and secret come from the environment, as in production.
-      { env: { FOOTFALL_GRAFANA_URL: recorder.url, FOOTFALL_HASH_SECRET: SECRET } },
+      { env: { FOOTFALL_GRAFANA_URL: recorder.url, FOOTFALL_HASH_SECRET: SECRET } }
     );
   });
   afterAll(async () => {
@@ -256,7 +272,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       await post({ uid: u, value: 3, headers: { cookie: browserCookie(session) } }),
       await post({ uid: u, value: 2, headers: { cookie: browserCookie(session) } }),
     ]);
-    for (const answer of result) expect(answer.status, answer.text).toBe(200);
+    for (const answer of result) {
+      expect(answer.status, answer.text).toBe(200);
+    }
     expect(sumOf(after.samples, SESSIONS, { dashboard_uid: u }), 'points counted in /metrics').toBe(5);
     expect(grafana.calls.get(session), 'Grafana calls for the cookie').toBe(1);
     expect(auth).toEqual({ 'grafana-session/verified': 1, 'grafana-session/cached': 1 });
@@ -266,7 +284,10 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
   it("forwards the session cookie alone to <grafana>/api/user: the page's other cookies and headers stay here", async () => {
     const session = token('forward');
     grafana.tokens.set(session, { user: ALICE });
-    const answer = await withCookie(session, uid('forward'), { authorization: 'Bearer not-for-grafana', 'x-webauth-user': 'mallory' });
+    const answer = await withCookie(session, uid('forward'), {
+      authorization: 'Bearer not-for-grafana',
+      'x-webauth-user': 'mallory',
+    });
     expect(answer.status, answer.text).toBe(200);
     expect(recorder.calls.map((call) => call.path)).toEqual(['/grafana/api/user']);
     const sent = recorder.calls[0]!.headers;
@@ -280,9 +301,14 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     const u = uid('no-cookie');
     const { result, auth, requests, after } = await measured(c.url, async () => [
       await post({ uid: u }),
-      await post({ uid: u, headers: { cookie: `theme=dark; grafana_session_expiry=1795550000; other=${OTHER_COOKIE}` } }),
+      await post({
+        uid: u,
+        headers: { cookie: `theme=dark; grafana_session_expiry=1795550000; other=${OTHER_COOKIE}` },
+      }),
     ]);
-    for (const answer of result) expectRefused(answer, 401, RPC.UNAUTHENTICATED, /sign in to Grafana/);
+    for (const answer of result) {
+      expectRefused(answer, 401, RPC.UNAUTHENTICATED, /sign in to Grafana/);
+    }
     expect(recorder.calls, 'calls to Grafana').toEqual([]);
     expect(seriesOf(after.samples, u)).toEqual([]);
     expect(auth).toEqual({ 'grafana-session/no_cookie': 2 });
@@ -293,17 +319,30 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     ['unknown to Grafana (401 auth.unauthorized)', undefined, 'unauthorized', /sign in again/],
     ['revoked (401 Token revoked)', 'revoked', 'revoked', /revoked this session/],
     ['of a deleted user (404)', 'deleted', 'user_not_found', /no longer exists/],
-  ] as const)('a session %s: 401, nothing counted, and the refusal is remembered', async (_, state, outcome, message) => {
-    const session = token(outcome);
-    if (state !== undefined) grafana.tokens.set(session, state);
-    const u = uid(outcome);
-    const { result, auth, requests, after } = await measured(c.url, async () => [await withCookie(session, u), await withCookie(session, u)]);
-    for (const answer of result) expectRefused(answer, 401, RPC.UNAUTHENTICATED, message);
-    expect(grafana.calls.get(session), 'Grafana calls for the cookie (the second answer comes from the negative cache)').toBe(1);
-    expect(seriesOf(after.samples, u)).toEqual([]);
-    expect(auth).toEqual({ [`grafana-session/${outcome}`]: 2 });
-    expect(requests).toEqual({ '401 auth_refused': 2 });
-  });
+  ] as const)(
+    'a session %s: 401, nothing counted, and the refusal is remembered',
+    async (_, state, outcome, message) => {
+      const session = token(outcome);
+      if (state !== undefined) {
+        grafana.tokens.set(session, state);
+      }
+      const u = uid(outcome);
+      const { result, auth, requests, after } = await measured(c.url, async () => [
+        await withCookie(session, u),
+        await withCookie(session, u),
+      ]);
+      for (const answer of result) {
+        expectRefused(answer, 401, RPC.UNAUTHENTICATED, message);
+      }
+      expect(
+        grafana.calls.get(session),
+        'Grafana calls for the cookie (the second answer comes from the negative cache)'
+      ).toBe(1);
+      expect(seriesOf(after.samples, u)).toEqual([]);
+      expect(auth).toEqual({ [`grafana-session/${outcome}`]: 2 });
+      expect(requests).toEqual({ '401 auth_refused': 2 });
+    }
+  );
 
   it('a session due for rotation that was verified before: 200 (rotating_cached), still counted as its user', async () => {
     const session = token('rotating-known');
@@ -315,7 +354,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       await sleep(CACHE_TTL_SECONDS * 1000 + 200); // past the positive cache: Grafana is asked again and says "rotate"
       return [first, await withCookie(session, u)];
     });
-    for (const answer of result) expect(answer.status, answer.text).toBe(200);
+    for (const answer of result) {
+      expect(answer.status, answer.text).toBe(200);
+    }
     expect(grafana.calls.get(session)).toBe(2);
     expect(auth).toEqual({ 'grafana-session/verified': 1, 'grafana-session/rotating_cached': 1 });
     expect(seriesOf(after.samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[pseudonym('alice'), 2]]);
@@ -346,32 +387,37 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     ['answers 500', (g: GrafanaStandIn) => g.setMode('error')],
     ['sits behind a proxy answering 502', (g: GrafanaStandIn) => g.setMode('bad-gateway')],
     [`is slower than timeoutMs (${TIMEOUT_MS} ms)`, (g: GrafanaStandIn) => g.setDelay(3 * TIMEOUT_MS)],
-  ])('Grafana %s: 503 with Retry-After, nothing counted; calls pause a second, then the same session is accepted', async (_, breakGrafana) => {
-    const session = token('unavailable');
-    grafana.tokens.set(session, { user: ALICE });
-    const u = uid('unavailable');
-    breakGrafana(grafana);
-    const { result, auth, requests, after } = await measured(c.url, () => withCookie(session, u));
-    expectRefused(result, 503, RPC.UNAVAILABLE, /cannot check the session with Grafana/);
-    expect(result.headers['retry-after'], 'Retry-After is auth.grafana.retryAfterSeconds').toBe(String(RETRY_AFTER_SECONDS));
-    expect(result.ms, 'answered within about timeoutMs').toBeLessThan(2 * TIMEOUT_MS);
-    expect(seriesOf(after.samples, u)).toEqual([]);
-    expect(auth).toEqual({ 'grafana-session/grafana_unavailable': 1 });
-    expect(requests).toEqual({ '503 auth_unavailable': 1 });
+  ])(
+    'Grafana %s: 503 with Retry-After, nothing counted; calls pause a second, then the same session is accepted',
+    async (_, breakGrafana) => {
+      const session = token('unavailable');
+      grafana.tokens.set(session, { user: ALICE });
+      const u = uid('unavailable');
+      breakGrafana(grafana);
+      const { result, auth, requests, after } = await measured(c.url, () => withCookie(session, u));
+      expectRefused(result, 503, RPC.UNAVAILABLE, /cannot check the session with Grafana/);
+      expect(result.headers['retry-after'], 'Retry-After is auth.grafana.retryAfterSeconds').toBe(
+        String(RETRY_AFTER_SECONDS)
+      );
+      expect(result.ms, 'answered within about timeoutMs').toBeLessThan(2 * TIMEOUT_MS);
+      expect(seriesOf(after.samples, u)).toEqual([]);
+      expect(auth).toEqual({ 'grafana-session/grafana_unavailable': 1 });
+      expect(requests).toEqual({ '503 auth_unavailable': 1 });
 
-    grafana.setMode('up');
-    grafana.setDelay(0);
-    // Right after a failure the collector does not call Grafana again for a second (no stampede at a
-    // Grafana that is down or restarting)…
-    const calls = grafana.calls.get(session) ?? 0;
-    const paused = await withCookie(session, u);
-    expect(paused.status, `the retry within the pause: ${paused.text}`).toBe(503);
-    expect(grafana.calls.get(session) ?? 0, 'no Grafana call within the pause').toBe(calls);
-    // …and after it asks again.
-    await sleep(1100);
-    const retried = await withCookie(session, u);
-    expect(retried.status, `the retry after Grafana recovered: ${retried.text}`).toBe(200);
-  });
+      grafana.setMode('up');
+      grafana.setDelay(0);
+      // Right after a failure the collector does not call Grafana again for a second (no stampede at a
+      // Grafana that is down or restarting)…
+      const calls = grafana.calls.get(session) ?? 0;
+      const paused = await withCookie(session, u);
+      expect(paused.status, `the retry within the pause: ${paused.text}`).toBe(503);
+      expect(grafana.calls.get(session) ?? 0, 'no Grafana call within the pause').toBe(calls);
+      // …and after it asks again.
+      await sleep(1100);
+      const retried = await withCookie(session, u);
+      expect(retried.status, `the retry after Grafana recovered: ${retried.text}`).toBe(200);
+    }
+  );
 
   it('a burst of 200 concurrent exports with one cookie: one Grafana call; one more once the cache TTL has passed', async () => {
     const session = token('burst');
@@ -389,7 +435,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     expect(grafana.calls.get(session), 'Grafana calls after the TTL').toBe(2);
     expect(sumOf(after.samples, SESSIONS, { dashboard_uid: u })).toBe(250);
     // Requests that joined the call in flight are "verified" too; any later ones came from the cache.
-    expect(Object.keys(auth).filter((key) => key !== 'grafana-session/cached' && key !== 'grafana-session/verified')).toEqual([]);
+    expect(
+      Object.keys(auth).filter((key) => key !== 'grafana-session/cached' && key !== 'grafana-session/verified')
+    ).toEqual([]);
     expect((auth['grafana-session/cached'] ?? 0) + (auth['grafana-session/verified'] ?? 0)).toBe(250);
   });
 
@@ -397,7 +445,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     grafana.setDelay(50);
     const junk = Array.from({ length: 300 }, (_, i) => token(`junk${i}`));
     const u = uid('junk');
-    const { result, auth, requests } = await measured(c.url, () => Promise.all(junk.map((session) => post({ uid: u, headers: { cookie: `grafana_session=${session}` } }))));
+    const { result, auth, requests } = await measured(c.url, () =>
+      Promise.all(junk.map((session) => post({ uid: u, headers: { cookie: `grafana_session=${session}` } })))
+    );
     const refused = result.filter((a) => a.status === 401).length;
     const busy = result.filter((a) => a.status === 503);
     expect(refused + busy.length, `only 401 and 503 expected: ${JSON.stringify(statuses(result))}`).toBe(300);
@@ -406,8 +456,13 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       expectRefused(answer, 503, RPC.UNAVAILABLE, /retry/);
       expect(answer.headers['retry-after']).toBe('1');
     }
-    expect(Math.max(...junk.map((session) => grafana.calls.get(session) ?? 0)), 'most Grafana calls for one cookie').toBe(1);
-    expect(junk.filter((session) => grafana.calls.has(session)).length, 'cookies Grafana was asked about').toBe(refused);
+    expect(
+      Math.max(...junk.map((session) => grafana.calls.get(session) ?? 0)),
+      'most Grafana calls for one cookie'
+    ).toBe(1);
+    expect(junk.filter((session) => grafana.calls.has(session)).length, 'cookies Grafana was asked about').toBe(
+      refused
+    );
     expect(grafana.maxConcurrent, 'Grafana calls at once').toBeLessThanOrEqual(MAX_CONCURRENT_CALLS);
     expect(auth).toEqual({ 'grafana-session/unauthorized': refused, 'grafana-session/grafana_busy': busy.length });
     expect(requests).toEqual({ '401 auth_refused': refused, '503 auth_unavailable': busy.length });
@@ -415,7 +470,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     // The refused cookies are remembered: sending them again costs Grafana nothing.
     const known = junk.filter((session) => grafana.calls.has(session));
     grafana.resetCounts();
-    const again = await Promise.all(known.map((session) => post({ uid: u, headers: { cookie: `grafana_session=${session}` } })));
+    const again = await Promise.all(
+      known.map((session) => post({ uid: u, headers: { cookie: `grafana_session=${session}` } }))
+    );
     expect(statuses(again)).toEqual({ 401: known.length });
     expect(grafana.calls.size, 'Grafana calls for cookies refused a moment ago').toBe(0);
   });
@@ -424,13 +481,22 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     const session = token('privacy');
     grafana.tokens.set(session, { user: ALICE });
     const u = uid('privacy');
-    const answer = await post({ uid: u, claimedLogin: 'mallory', headers: { cookie: browserCookie(session), 'x-webauth-user': 'mallory' } });
+    const answer = await post({
+      uid: u,
+      claimedLogin: 'mallory',
+      headers: { cookie: browserCookie(session), 'x-webauth-user': 'mallory' },
+    });
     expect(answer.status, answer.text).toBe(200);
     const { samples, text } = await counts(c.url);
     expect(seriesOf(samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[pseudonym('alice'), 1]]);
     const mallory = pseudonym('mallory');
-    expect(samples.filter((s) => Object.values(s.labels).includes(mallory)), "series with the hash of the payload's login").toEqual([]);
-    for (const word of ['alice', 'mallory', 'Alice Example', mallory]) expect(text.includes(word), `/metrics mentions ${word}`).toBe(false);
+    expect(
+      samples.filter((s) => Object.values(s.labels).includes(mallory)),
+      "series with the hash of the payload's login"
+    ).toEqual([]);
+    for (const word of ['alice', 'mallory', 'Alice Example', mallory]) {
+      expect(text.includes(word), `/metrics mentions ${word}`).toBe(false);
+    }
   });
 
   describe('Origin and CORS', () => {
@@ -438,7 +504,9 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       const session = token('evil');
       grafana.tokens.set(session, { user: ALICE });
       const u = uid('evil');
-      const { result, auth, requests, after } = await measured(c.url, () => withCookie(session, u, { origin: 'https://evil.example' }));
+      const { result, auth, requests, after } = await measured(c.url, () =>
+        withCookie(session, u, { origin: 'https://evil.example' })
+      );
       expectRefused(result, 403, RPC.PERMISSION_DENIED, /"https:\/\/evil\.example" may not send here.*allowedOrigins/);
       expect(result.headers['access-control-allow-origin']).toBeUndefined();
       expect(grafana.calls.get(session), 'Grafana calls for the cookie').toBeUndefined();
@@ -451,7 +519,12 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
     it('Origin: null (a sandboxed frame): 403', async () => {
       const session = token('null-origin');
       grafana.tokens.set(session, { user: ALICE });
-      expectRefused(await withCookie(session, uid('null-origin'), { origin: 'null' }), 403, RPC.PERMISSION_DENIED, /may not send here/);
+      expectRefused(
+        await withCookie(session, uid('null-origin'), { origin: 'null' }),
+        403,
+        RPC.PERMISSION_DENIED,
+        /may not send here/
+      );
       expect(recorder.calls).toEqual([]);
     });
 
@@ -480,14 +553,22 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
           uid: 'preflight',
           method: 'OPTIONS',
           noBody: true,
-          headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
-        }),
+          headers: {
+            origin: ALLOWED_ORIGIN,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
+        })
       );
       expect(result.status, result.text).toBe(204);
       expect(result.headers['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
       expect(result.headers['access-control-allow-credentials']).toBe('true');
       expect(String(result.headers['access-control-allow-methods']).split(/\s*,\s*/)).toContain('POST');
-      expect(String(result.headers['access-control-allow-headers']).toLowerCase().split(/\s*,\s*/)).toContain('content-type');
+      expect(
+        String(result.headers['access-control-allow-headers'])
+          .toLowerCase()
+          .split(/\s*,\s*/)
+      ).toContain('content-type');
       const maxAge = Number(result.headers['access-control-max-age']);
       expect(maxAge, `Access-Control-Max-Age ${result.headers['access-control-max-age']}`).toBeGreaterThan(0);
       expect(maxAge).toBeLessThanOrEqual(7200);
@@ -518,9 +599,17 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
       grafana.tokens.set(session, { user: ALICE });
       const origin = 'https://grafana.internal.example';
       const proxied = { 'x-forwarded-proto': 'https' };
-      const matching = await withCookie(session, uid('xfh'), { origin, ...proxied, 'x-forwarded-host': 'grafana.internal.example' });
+      const matching = await withCookie(session, uid('xfh'), {
+        origin,
+        ...proxied,
+        'x-forwarded-host': 'grafana.internal.example',
+      });
       expect(matching.status, matching.text).toBe(200);
-      const other = await withCookie(session, uid('xfh'), { origin, ...proxied, 'x-forwarded-host': 'grafana.other.example' });
+      const other = await withCookie(session, uid('xfh'), {
+        origin,
+        ...proxied,
+        'x-forwarded-host': 'grafana.other.example',
+      });
       expectRefused(other, 403, RPC.PERMISSION_DENIED, /may not send here/);
     });
 
@@ -533,9 +622,15 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
         await withCookie(session, u, { origin: `ftp://${host}` }),
         await withCookie(session, u, { origin: `ws://${host}` }),
         await withCookie(session, u, { origin: `https://${host}` }),
-        await withCookie(session, u, { origin: 'https://grafana.internal.example', 'x-forwarded-host': 'grafana.internal.example', 'x-forwarded-proto': 'http' }),
+        await withCookie(session, u, {
+          origin: 'https://grafana.internal.example',
+          'x-forwarded-host': 'grafana.internal.example',
+          'x-forwarded-proto': 'http',
+        }),
       ]);
-      for (const answer of result) expectRefused(answer, 403, RPC.PERMISSION_DENIED, /may not send here.*X-Forwarded-Proto/);
+      for (const answer of result) {
+        expectRefused(answer, 403, RPC.PERMISSION_DENIED, /may not send here.*X-Forwarded-Proto/);
+      }
       expect(auth, 'no authorize decision is made').toEqual({});
       expect(requests).toEqual({ '403 forbidden_origin': 4 });
       expect(recorder.calls).toEqual([]);
@@ -556,7 +651,7 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
   describe('order of the checks', () => {
     it('a request without a session is refused from its head alone: the 401 arrives before a byte of the body is sent', async () => {
       const { result, auth, requests } = await measured(c.url, () =>
-        headWithoutBody(c.url, { 'content-type': 'application/json', 'content-length': '1000' }),
+        headWithoutBody(c.url, { 'content-type': 'application/json', 'content-length': '1000' })
       );
       expect(result.status, `answer head, if any:\n${result.head}`).toBe(401);
       expect(auth).toEqual({ 'grafana-session/no_cookie': 1 });
@@ -578,7 +673,8 @@ describe('grafana-session mode: each export is checked with Grafana', () => {
 describe('grafana-session mode with the lenient policies', () => {
   let grafana: GrafanaStandIn;
   let c: ConfiguredCollector;
-  const withCookie = (session: string, dashboardUid: string) => exportTo(c.url, { uid: dashboardUid, headers: { cookie: browserCookie(session) } });
+  const withCookie = (session: string, dashboardUid: string) =>
+    exportTo(c.url, { uid: dashboardUid, headers: { cookie: browserCookie(session) } });
 
   beforeAll(async () => {
     grafana = await startGrafanaStandIn();
@@ -635,16 +731,19 @@ describe('grafana-session mode with the lenient policies', () => {
     expect(seriesOf(after.samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[pseudonym(ROBOT.login), 1]]);
   });
 
-  it.each(['error', 'bad-gateway'] as const)('whenUnavailable: accept: Grafana in mode %s: 200, counted without a user_hash', async (mode) => {
-    const session = token('unavailable-ok');
-    grafana.tokens.set(session, { user: ALICE });
-    grafana.setMode(mode);
-    const u = uid('unavailable-ok');
-    const { result, auth, after } = await measured(c.url, () => withCookie(session, u));
-    expect(result.status, result.text).toBe(200);
-    expect(auth).toEqual({ 'grafana-session/grafana_unavailable_accepted': 1 });
-    expect(seriesOf(after.samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[undefined, 1]]);
-  });
+  it.each(['error', 'bad-gateway'] as const)(
+    'whenUnavailable: accept: Grafana in mode %s: 200, counted without a user_hash',
+    async (mode) => {
+      const session = token('unavailable-ok');
+      grafana.tokens.set(session, { user: ALICE });
+      grafana.setMode(mode);
+      const u = uid('unavailable-ok');
+      const { result, auth, after } = await measured(c.url, () => withCookie(session, u));
+      expect(result.status, result.text).toBe(200);
+      expect(auth).toEqual({ 'grafana-session/grafana_unavailable_accepted': 1 });
+      expect(seriesOf(after.samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[undefined, 1]]);
+    }
+  );
 });
 
 describe('grafana-session mode under a flood', () => {
@@ -686,7 +785,9 @@ describe('grafana-session mode under a flood', () => {
         while (sent < FLOOD) {
           const n = sent++;
           // Every other request with a cookie Grafana has never seen, the rest with none.
-          if (n % 2 === 0) junk.push(token(`flood${n}`));
+          if (n % 2 === 0) {
+            junk.push(token(`flood${n}`));
+          }
           const headers = n % 2 === 0 ? { cookie: `grafana_session=${junk.at(-1)!}` } : {};
           flood.push(await post({ uid: u, headers }));
         }
@@ -706,17 +807,20 @@ describe('grafana-session mode under a flood', () => {
     expect(statuses(exports), "alice's exports").toEqual({ 200: exports.length });
     expect(Math.max(...exports.map((a) => a.ms)), "alice's slowest export, ms").toBeLessThan(1000);
     expect(statuses(flood)).toEqual({ 401: expect.any(Number), 429: expect.any(Number) });
-    for (const refused of flood.filter((a) => a.status === 429)) expect(refused.headers['retry-after']).toBe('1');
+    for (const refused of flood.filter((a) => a.status === 429)) {
+      expect(refused.headers['retry-after']).toBe('1');
+    }
     // Grafana heard only of what the flood's address budget let through: its burst, then its rate.
     const junkCalls = junk.filter((t) => grafana.calls.has(t)).length;
     expect(junkCalls, `Grafana calls for the flood's cookies in ${seconds.toFixed(1)} s`).toBeLessThanOrEqual(
-      PER_ADDRESS.burst + Math.ceil(PER_ADDRESS.maxRequestsPerSecond * seconds) + 1,
+      PER_ADDRESS.burst + Math.ceil(PER_ADDRESS.maxRequestsPerSecond * seconds) + 1
     );
-    expect(requests['429 address_rate_limited'], 'flood requests turned away by their address budget').toBeGreaterThan(FLOOD / 2);
+    expect(requests['429 address_rate_limited'], 'flood requests turned away by their address budget').toBeGreaterThan(
+      FLOOD / 2
+    );
     expect(requests['429 rate_limited'], 'requests turned away by the main budget').toBeUndefined();
     expect(requests['200 ok']).toBe(exports.length);
   });
-
 });
 
 describe('grafana-session mode with stalled uploads, with the default budgets', () => {
@@ -727,7 +831,10 @@ describe('grafana-session mode with stalled uploads, with the default budgets', 
 
   beforeAll(async () => {
     grafana = await startGrafanaStandIn();
-    c = await spawnWithConfig({ server: { bodyIdleTimeoutMs: BODY_IDLE_MS }, auth: { grafana: { url: grafana.url, timeoutMs: TIMEOUT_MS } } });
+    c = await spawnWithConfig({
+      server: { bodyIdleTimeoutMs: BODY_IDLE_MS },
+      auth: { grafana: { url: grafana.url, timeoutMs: TIMEOUT_MS } },
+    });
   });
   afterAll(async () => {
     await c?.stop();
@@ -741,16 +848,25 @@ describe('grafana-session mode with stalled uploads, with the default budgets', 
     grafana.tokens.set(bobSession, { user: BOB });
     const u = uid('stall');
     // Both signed in a moment ago, each from an address of their own: their sessions are in the cache.
-    for (const [session, address] of [[aliceSession, '203.0.113.8'], [bobSession, '203.0.113.9']] as const) {
-      expect((await post({ uid: u, headers: { cookie: browserCookie(session), 'x-forwarded-for': address } })).status).toBe(200);
+    for (const [session, address] of [
+      [aliceSession, '203.0.113.8'],
+      [bobSession, '203.0.113.9'],
+    ] as const) {
+      expect(
+        (await post({ uid: u, headers: { cookie: browserCookie(session), 'x-forwarded-for': address } })).status
+      ).toBe(200);
     }
 
     const { result, requests } = await measured(c.url, async () => {
       const started = performance.now();
       const stalled = await Promise.all(
         Array.from({ length: 256 }, () =>
-          stallUpload(c.url, { cookie: browserCookie(aliceSession), 'content-type': 'application/json', 'content-length': '60000' }),
-        ),
+          stallUpload(c.url, {
+            cookie: browserCookie(aliceSession),
+            'content-type': 'application/json',
+            'content-length': '60000',
+          })
+        )
       );
       // Past alice's 16 slots, her uploads are told to come back before their bodies are read.
       // Counted by status: on a loaded machine opening 256 sockets can outlast the body-idle timeout,
@@ -759,29 +875,35 @@ describe('grafana-session mode with stalled uploads, with the default budgets', 
         async () => stalled.filter((s) => s.answer?.status === 429).length,
         (n) => n >= 240,
         3000,
-        20,
+        20
       );
       const bob = await post({ uid: u, headers: { cookie: browserCookie(bobSession) } });
       const cutOff = await Promise.all(stalled.map((s) => s.answered));
       const lastCut = Math.max(...cutOff.map((a) => a.at - started));
-      for (const s of stalled) s.socket.destroy();
+      for (const s of stalled) {
+        s.socket.destroy();
+      }
       return { refused, bob, cutOff, lastCut };
     });
     expect(result.refused).toBe(240);
     expect(result.bob.status, result.bob.text).toBe(200);
     expect(result.bob.ms, "bob's export, ms").toBeLessThan(1000);
     const answers: Record<string, number> = {};
-    for (const a of result.cutOff) answers[a.status] = (answers[a.status] ?? 0) + 1;
+    for (const a of result.cutOff) {
+      answers[a.status] = (answers[a.status] ?? 0) + 1;
+    }
     expect(answers).toEqual({ 408: 16, 429: 240 });
-    for (const a of result.cutOff.filter((x) => x.status === 408)) expect(a.head).toMatch(/\r\nconnection: close\r\n/i);
-    expect(result.lastCut, 'ms until the last stalled upload was cut off (requestTimeoutMs is 30 s)').toBeLessThan(BODY_IDLE_MS + 2000);
+    for (const a of result.cutOff.filter((x) => x.status === 408)) {
+      expect(a.head).toMatch(/\r\nconnection: close\r\n/i);
+    }
+    expect(result.lastCut, 'ms until the last stalled upload was cut off (requestTimeoutMs is 30 s)').toBeLessThan(
+      BODY_IDLE_MS + 2000
+    );
     expect(requests).toMatchObject({ '429 sender_too_many_in_flight': 240, '408 body_idle_timeout': 16, '200 ok': 1 });
     // Her slots are free again.
     expect((await post({ uid: u, headers: { cookie: browserCookie(aliceSession) } })).status).toBe(200);
   });
 });
-
-
 
 describe('proxy-header mode', () => {
   describe('trustedProxies [127.0.0.1], requireUser (default)', () => {
@@ -796,7 +918,9 @@ describe('proxy-header mode', () => {
 
     it("X-WEBAUTH-USER from the trusted proxy: 200, counted as that user, never as the payload's login", async () => {
       const u = uid('proxy-user');
-      const { result, auth, after } = await measured(c.url, () => exportTo(c.url, { uid: u, claimedLogin: 'mallory', headers: { 'x-webauth-user': 'alice' } }));
+      const { result, auth, after } = await measured(c.url, () =>
+        exportTo(c.url, { uid: u, claimedLogin: 'mallory', headers: { 'x-webauth-user': 'alice' } })
+      );
       expect(result.status, result.text).toBe(200);
       expect(auth).toEqual({ 'proxy-header/proxy_user': 1 });
       expect(seriesOf(after.samples, u).map((s) => [s.labels.user_hash, s.value])).toEqual([[pseudonym('alice'), 1]]);
@@ -815,7 +939,7 @@ describe('proxy-header mode', () => {
     it('from 127.0.0.2, not a trusted proxy: 403 even with the header', async () => {
       const u = uid('proxy-untrusted');
       const { result, auth, after } = await measured(c.url, () =>
-        exportTo(c.url, { uid: u, localAddress: '127.0.0.2', headers: { 'x-webauth-user': 'alice' } }),
+        exportTo(c.url, { uid: u, localAddress: '127.0.0.2', headers: { 'x-webauth-user': 'alice' } })
       );
       expectRefused(result, 403, RPC.PERMISSION_DENIED, /through the authenticating proxy/);
       expect(auth).toEqual({ 'proxy-header/untrusted_proxy': 1 });
@@ -828,7 +952,9 @@ describe('proxy-header mode', () => {
         await exportTo(c.url, { uid: u, headers: { 'x-webauth-user': ['alice', 'mallory'] } }),
         await exportTo(c.url, { uid: u, headers: { 'x-webauth-user': 'alice, mallory' } }),
       ]);
-      for (const answer of result) expectRefused(answer, 401, RPC.UNAUTHENTICATED, /more than one X-WEBAUTH-USER/);
+      for (const answer of result) {
+        expectRefused(answer, 401, RPC.UNAUTHENTICATED, /more than one X-WEBAUTH-USER/);
+      }
       expect(auth).toEqual({ 'proxy-header/ambiguous_user': 2 });
       expect(requests).toEqual({ '401 auth_refused': 2 });
       expect(seriesOf(after.samples, u)).toEqual([]);
@@ -836,7 +962,10 @@ describe('proxy-header mode', () => {
     });
 
     it('a page on another origin: 403 (the proxy attaches the login by itself, as a browser does a cookie)', async () => {
-      const answer = await exportTo(c.url, { uid: uid('proxy-evil'), headers: { 'x-webauth-user': 'alice', origin: 'https://evil.example' } });
+      const answer = await exportTo(c.url, {
+        uid: uid('proxy-evil'),
+        headers: { 'x-webauth-user': 'alice', origin: 'https://evil.example' },
+      });
       expectRefused(answer, 403, RPC.PERMISSION_DENIED, /may not send here/);
     });
   });
@@ -844,7 +973,9 @@ describe('proxy-header mode', () => {
   describe('trustedProxies [127.0.0.2], requireUser false', () => {
     let c: ConfiguredCollector;
     beforeAll(async () => {
-      c = await spawnWithConfig({ auth: { mode: 'proxy-header', proxyHeader: { trustedProxies: ['127.0.0.2'], requireUser: false } } });
+      c = await spawnWithConfig({
+        auth: { mode: 'proxy-header', proxyHeader: { trustedProxies: ['127.0.0.2'], requireUser: false } },
+      });
     });
     afterAll(() => c?.stop());
 
@@ -855,7 +986,9 @@ describe('proxy-header mode', () => {
 
     it('requireUser false: a request from the trusted proxy without the header is counted', async () => {
       const u = uid('proxy-anonymous');
-      const { result, auth, after } = await measured(c.url, () => exportTo(c.url, { uid: u, localAddress: '127.0.0.2' }));
+      const { result, auth, after } = await measured(c.url, () =>
+        exportTo(c.url, { uid: u, localAddress: '127.0.0.2' })
+      );
       expect(result.status, result.text).toBe(200);
       expect(auth).toEqual({ 'proxy-header/proxy_no_user': 1 });
       expect(sumOf(after.samples, SESSIONS, { dashboard_uid: u })).toBe(1);
@@ -870,7 +1003,7 @@ describe('bearer mode (FOOTFALL_BEARER_TOKENS)', () => {
   beforeAll(async () => {
     c = await spawnWithConfig(
       { log: { level: 'trace' } },
-      { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: ` ${right[0]} , ${right[1]} ` } },
+      { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: ` ${right[0]} , ${right[1]} ` } }
     );
   });
   afterAll(() => c?.stop());
@@ -878,9 +1011,11 @@ describe('bearer mode (FOOTFALL_BEARER_TOKENS)', () => {
   it('either configured token: 200, counted', async () => {
     const u = uid('bearer');
     const { result, auth, after } = await measured(c.url, () =>
-      Promise.all(right.map((t) => exportTo(c.url, { uid: u, headers: { authorization: `Bearer ${t}` } }))),
+      Promise.all(right.map((t) => exportTo(c.url, { uid: u, headers: { authorization: `Bearer ${t}` } })))
     );
-    for (const answer of result) expect(answer.status, answer.text).toBe(200);
+    for (const answer of result) {
+      expect(answer.status, answer.text).toBe(200);
+    }
     expect(auth).toEqual({ 'bearer/token_accepted': 2 });
     expect(sumOf(after.samples, SESSIONS, { dashboard_uid: u })).toBe(2);
   });
@@ -888,7 +1023,7 @@ describe('bearer mode (FOOTFALL_BEARER_TOKENS)', () => {
   it('no token (a Grafana session cookie is no credential here): 401 with WWW-Authenticate: Bearer realm="footfall"', async () => {
     const u = uid('bearer-none');
     const { result, auth, requests, after } = await measured(c.url, () =>
-      exportTo(c.url, { uid: u, headers: { cookie: browserCookie(token('bearer-cookie')) } }),
+      exportTo(c.url, { uid: u, headers: { cookie: browserCookie(token('bearer-cookie')) } })
     );
     expectRefused(result, 401, RPC.UNAUTHENTICATED, /Bearer token is required/);
     expect(result.headers['www-authenticate']).toBe('Bearer realm="footfall"');
@@ -899,7 +1034,9 @@ describe('bearer mode (FOOTFALL_BEARER_TOKENS)', () => {
 
   it('a wrong token: 401 with error="invalid_token"', async () => {
     const u = uid('bearer-wrong');
-    const { result, auth, after } = await measured(c.url, () => exportTo(c.url, { uid: u, headers: { authorization: `Bearer ${wrong}` } }));
+    const { result, auth, after } = await measured(c.url, () =>
+      exportTo(c.url, { uid: u, headers: { authorization: `Bearer ${wrong}` } })
+    );
     expectRefused(result, 401, RPC.UNAUTHENTICATED, /not valid/);
     expect(result.headers['www-authenticate']).toBe('Bearer realm="footfall", error="invalid_token"');
     expect(result.text).not.toContain(wrong);
@@ -916,7 +1053,10 @@ describe('none mode', () => {
   it('refuses to start beyond loopback (--listen 0.0.0.0:0) without an auth configuration: exit code 2, naming auth.mode', async () => {
     // Not through spawnCollector: it adds --listen 127.0.0.1:0 and waits for a start that must not happen.
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FOOTFALL_')));
-    const child = spawn(process.execPath, [COLLECTOR_MAIN, '--listen', '0.0.0.0:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [COLLECTOR_MAIN, '--listen', '0.0.0.0:0'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -930,10 +1070,16 @@ describe('none mode', () => {
   });
 
   it('starts beyond loopback with auth.mode none and auth.none.allowNonLoopback: true, warns, and accepts exports without credentials', async () => {
-    const c = await spawnWithConfig({ auth: { mode: 'none', none: { allowNonLoopback: true } } }, { args: ['--listen', '0.0.0.0:0'] });
+    const c = await spawnWithConfig(
+      { auth: { mode: 'none', none: { allowNonLoopback: true } } },
+      { args: ['--listen', '0.0.0.0:0'] }
+    );
     try {
       expect(c.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-      expect(c.output.some((line) => line.includes('"level":40') && line.includes('auth.mode is none')), `no warning logged:\n${c.output.join('\n')}`).toBe(true);
+      expect(
+        c.output.some((line) => line.includes('"level":40') && line.includes('auth.mode is none')),
+        `no warning logged:\n${c.output.join('\n')}`
+      ).toBe(true);
       const loopback = c.url.replace('0.0.0.0', '127.0.0.1');
       const answer = await exportTo(loopback, { uid: uid('none-open') });
       expect(answer.status, answer.text).toBe(200);

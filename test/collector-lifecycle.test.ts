@@ -6,7 +6,16 @@
  * SIGTERM must let uploads in flight finish and save them, turn new ones away, and exit 0 in time.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +24,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
 import { isCatalogSample, type Sample, scrape, sumOf } from './support/exposition.ts';
 import { holdUpload, type HeldUpload } from './support/held-upload.ts';
-import { attrs, deltaHistogram, deltaSum, exportRequest, PANEL_RESOURCE, sessionsRequest, type ExportRequest } from './support/otlp.ts';
+import {
+  attrs,
+  deltaHistogram,
+  deltaSum,
+  exportRequest,
+  PANEL_RESOURCE,
+  sessionsRequest,
+  type ExportRequest,
+} from './support/otlp.ts';
 import { freePort, pollUntil, startPrometheus, type PrometheusServer } from './support/prometheus.ts';
 import { postJson, rejectedPoints, send, toJson } from './support/requests.ts';
 
@@ -27,8 +44,18 @@ const GRAFANA = [
   ['grafana.host', 'grafana.example.com'],
   ['grafana.env', 'prod'],
 ] as const;
-const OPS = [['dashboard.uid', 'd-ops'], ['dashboard.name', 'Ops overview'], ...GRAFANA, ['user.role', 'Viewer']] as const;
-const SALES = [['dashboard.uid', 'd-sales'], ['dashboard.name', 'Sales "KPIs"'], ...GRAFANA, ['user.role', 'Editor']] as const;
+const OPS = [
+  ['dashboard.uid', 'd-ops'],
+  ['dashboard.name', 'Ops overview'],
+  ...GRAFANA,
+  ['user.role', 'Viewer'],
+] as const;
+const SALES = [
+  ['dashboard.uid', 'd-sales'],
+  ['dashboard.name', 'Sales "KPIs"'],
+  ...GRAFANA,
+  ['user.role', 'Editor'],
+] as const;
 
 /**
  * One export with counters (sessions, which also feed the per-instance preferences series; engaged time, which also feeds the legacy
@@ -54,7 +81,7 @@ function workload(): ExportRequest {
         { observations: [120], attributes: attrs(SALES) },
       ]),
     ],
-    PANEL_RESOURCE,
+    PANEL_RESOURCE
   );
 }
 
@@ -79,12 +106,13 @@ async function sendWorkload(url: string, request: ExportRequest = workload()): P
 // Reading what an operator sees
 // ---------------------------------------------------------------------------------------------------
 
-
 /** Every catalog sample on /metrics as `name{labels}` → value, labels sorted, for whole-exposition comparison. */
 function catalogSeries(samples: readonly Sample[]): Record<string, number> {
   const series: Record<string, number> = {};
   for (const s of samples.filter(isCatalogSample)) {
-    const labels = [...s.pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    const labels = [...s.pairs]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
     series[`${s.name}{${labels.join(',')}}`] = s.value;
   }
   return series;
@@ -154,16 +182,23 @@ async function launch(options: LaunchOptions = {}): Promise<CollectorProcess> {
   writeFileSync(
     configFile,
     JSON.stringify({
-      state: { ...(options.stateFile === undefined ? {} : { file: options.stateFile }), intervalSeconds: options.intervalSeconds ?? 60 },
+      state: {
+        ...(options.stateFile === undefined ? {} : { file: options.stateFile }),
+        intervalSeconds: options.intervalSeconds ?? 60,
+      },
       server: {
         shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
         ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
         ...(options.bodyIdleTimeoutMs ? { bodyIdleTimeoutMs: options.bodyIdleTimeoutMs } : {}),
       },
       ...(options.maxConcurrentRequests ? { admission: { maxConcurrentRequests: options.maxConcurrentRequests } } : {}),
-    }),
+    })
   );
-  const args = ['--config', configFile, ...(options.port === undefined ? [] : ['--listen', `127.0.0.1:${options.port}`])];
+  const args = [
+    '--config',
+    configFile,
+    ...(options.port === undefined ? [] : ['--listen', `127.0.0.1:${options.port}`]),
+  ];
   const collector = await spawnCollector(args, options.env);
   running.push(collector);
   return collector;
@@ -194,8 +229,15 @@ function leftovers(dir: string): string[] {
 }
 
 async function cleanUp(): Promise<void> {
-  await Promise.all(running.splice(0).filter(alive).map((c) => c.stop()));
-  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await Promise.all(
+    running
+      .splice(0)
+      .filter(alive)
+      .map((c) => c.stop())
+  );
+  for (const dir of scratch.splice(0)) {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 afterAll(cleanUp);
@@ -224,7 +266,10 @@ describe('a restart with a state file, with Prometheus scraping across it', () =
     prometheus = await startPrometheus({ job: JOB, targets: [`127.0.0.1:${port}`] });
     await sendWorkload(first.url);
     // Prometheus has to hold the first life's values for a reset to show; discovery takes ~6 s.
-    await pollUntil(() => scalar(`sum(grafana_analytics_sessions_total{job="${JOB}"})`), (v) => v === ONE_WORKLOAD.grafana_analytics_sessions_total);
+    await pollUntil(
+      () => scalar(`sum(grafana_analytics_sessions_total{job="${JOB}"})`),
+      (v) => v === ONE_WORKLOAD.grafana_analytics_sessions_total
+    );
     beforeStop = (await scrape(first.url)).samples;
     firstExit = await terminate(first);
     fileAfterFirst = existsSync(stateFile);
@@ -237,7 +282,7 @@ describe('a restart with a state file, with Prometheus scraping across it', () =
     await pollUntil(
       () => scalar(`sum(grafana_analytics_sessions_total{job="${JOB}"})`),
       (v) => v === 2 * ONE_WORKLOAD.grafana_analytics_sessions_total,
-      15_000,
+      15_000
     );
   });
 
@@ -261,19 +306,27 @@ describe('a restart with a state file, with Prometheus scraping across it', () =
     const before = catalogSeries(beforeStop);
     // The comparison covers every family of the workload, legacy series and histogram buckets included.
     expect(familyTotals(beforeStop)).toEqual(times(1));
-    expect(Object.keys(before).filter((k) => k.startsWith('footfall_dashboard_session_duration_seconds_bucket')).length).toBeGreaterThan(0);
+    expect(
+      Object.keys(before).filter((k) => k.startsWith('footfall_dashboard_session_duration_seconds_bucket')).length
+    ).toBeGreaterThan(0);
     expect(catalogSeries(afterRestart)).toEqual(before);
     expect(logged(second, 'counters restored from the state file'), second.output.join('\n')).toBeDefined();
   });
 
   it("keeps each dashboard's last-opened time across the restart (what 'not opened in N days' is answered from)", () => {
     const lastOpened = (samples: readonly Sample[]) =>
-      Object.fromEntries(samples.filter((s) => s.name === 'footfall_dashboard_last_opened_timestamp_seconds').map((s) => [s.labels.dashboard_uid, s.value]));
+      Object.fromEntries(
+        samples
+          .filter((s) => s.name === 'footfall_dashboard_last_opened_timestamp_seconds')
+          .map((s) => [s.labels.dashboard_uid, s.value])
+      );
     const before = lastOpened(beforeStop);
     expect(Object.keys(before).length).toBeGreaterThan(0);
     expect(lastOpened(afterRestart)).toEqual(before);
     // The second workload opened the same dashboards again, later.
-    for (const [uid, at] of Object.entries(lastOpened(afterMore))) expect(at, uid).toBeGreaterThan(before[uid]!);
+    for (const [uid, at] of Object.entries(lastOpened(afterMore))) {
+      expect(at, uid).toBeGreaterThan(before[uid]!);
+    }
   });
 
   it('continues the counters: new traffic adds to the restored values', () => {
@@ -290,7 +343,10 @@ describe('a restart with a state file, with Prometheus scraping across it', () =
     expect(families).toHaveLength(Object.keys(ONE_WORKLOAD).length + 1);
     for (const family of families) {
       const resets = await prometheus!.query(`resets(${family}{job="${JOB}"}[5m]) > 0`);
-      expect(resets.map((r) => r.metric), `resets of ${family}`).toEqual([]);
+      expect(
+        resets.map((r) => r.metric),
+        `resets of ${family}`
+      ).toEqual([]);
       // Not vacuous: resets() saw every series of the family, across both lives.
       const seen = await scalar(`count(resets(${family}{job="${JOB}"}[5m]))`);
       expect(seen, `series of ${family} in Prometheus`).toBe(afterMore.filter((s) => s.name === family).length);
@@ -313,14 +369,33 @@ describe('periodic save', () => {
 
     // The file holds the workload within a save interval or two, and keeps being rewritten.
     const saved = (): { savedAt: string; sessions: number } => {
-      if (!existsSync(stateFile)) return { savedAt: '', sessions: 0 };
-      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { savedAt: string; counters: Array<{ name: string; value: number }> };
-      const sessions = state.counters.filter((c) => c.name === 'grafana_analytics_sessions_total').reduce((t, c) => t + c.value, 0);
+      if (!existsSync(stateFile)) {
+        return { savedAt: '', sessions: 0 };
+      }
+      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+        savedAt: string;
+        counters: Array<{ name: string; value: number }>;
+      };
+      const sessions = state.counters
+        .filter((c) => c.name === 'grafana_analytics_sessions_total')
+        .reduce((t, c) => t + c.value, 0);
       return { savedAt: state.savedAt, sessions };
     };
-    const first = await pollUntil(async () => saved(), (s) => s.sessions === ONE_WORKLOAD.grafana_analytics_sessions_total, 3_000, 100);
-    expect(first.sessions, 'sessions in the state file while the collector runs').toBe(ONE_WORKLOAD.grafana_analytics_sessions_total);
-    const later = await pollUntil(async () => saved(), (s) => s.savedAt > first.savedAt, 3_000, 100);
+    const first = await pollUntil(
+      async () => saved(),
+      (s) => s.sessions === ONE_WORKLOAD.grafana_analytics_sessions_total,
+      3_000,
+      100
+    );
+    expect(first.sessions, 'sessions in the state file while the collector runs').toBe(
+      ONE_WORKLOAD.grafana_analytics_sessions_total
+    );
+    const later = await pollUntil(
+      async () => saved(),
+      (s) => s.savedAt > first.savedAt,
+      3_000,
+      100
+    );
     expect(later.savedAt, 'savedAt of a later periodic save').not.toBe(first.savedAt);
 
     collector.child.kill('SIGKILL');
@@ -343,7 +418,9 @@ describe('a state file that cannot be used', () => {
     { what: 'a JSON state cut short', content: Buffer.from(valid.slice(0, Math.floor(valid.length / 2))) },
     {
       what: 'valid JSON of the wrong shape',
-      content: Buffer.from(JSON.stringify({ version: 1, counters: { grafana_analytics_sessions_total: 1000 }, histograms: [] })),
+      content: Buffer.from(
+        JSON.stringify({ version: 1, counters: { grafana_analytics_sessions_total: 1000 }, histograms: [] })
+      ),
     },
   ];
 
@@ -375,7 +452,12 @@ describe('a state file that cannot be used', () => {
   it('an entry that cannot be used (a total saved as null, a negative one): skipped and counted, the rest restored', async () => {
     const dir = tempDir();
     const stateFile = join(dir, 'state.json');
-    const counter = (uid: string, value: number | null) => ({ name: 'grafana_analytics_sessions_total', labels: { dashboard_uid: uid }, value, updatedAt: Date.now() });
+    const counter = (uid: string, value: number | null) => ({
+      name: 'grafana_analytics_sessions_total',
+      labels: { dashboard_uid: uid },
+      value,
+      updatedAt: Date.now(),
+    });
     // What an earlier version saved after two 1e308 points made a counter +Inf: JSON has no Infinity.
     writeFileSync(
       stateFile,
@@ -384,7 +466,7 @@ describe('a state file that cannot be used', () => {
         savedAt: new Date().toISOString(),
         counters: [counter('d-ops', 1000), counter('d-poisoned', null), counter('d-negative', -5)],
         histograms: [],
-      }),
+      })
     );
     const collector = await launch({ env: { FOOTFALL_STATE_FILE: stateFile } });
     const warning = logged(collector, 'state file entries that cannot be used were skipped');
@@ -428,7 +510,9 @@ describe('a state file that cannot be used', () => {
     // A failed save does not stop the later ones: once the path is free, the next periodic save writes it.
     rmSync(stateFile, { recursive: true });
     const deadline = Date.now() + 5_000;
-    while (!(existsSync(stateFile) && statSync(stateFile).isFile()) && Date.now() < deadline) await sleep(100);
+    while (!(existsSync(stateFile) && statSync(stateFile).isFile()) && Date.now() < deadline) {
+      await sleep(100);
+    }
     expect(existsSync(stateFile) && statSync(stateFile).isFile(), 'a periodic save after the failures').toBe(true);
     expect((await terminate(collector)).code).toBe(0);
     expect(familyTotals(await restoredFrom(stateFile))).toEqual(times(1));
@@ -459,14 +543,22 @@ describe('SIGTERM drain', () => {
 
   /** Waits until the collector is reading a body: it authenticated one more request than `before`. */
   async function serverIsReading(url: string, before: number): Promise<void> {
-    const seen = await pollUntil(() => authCount(url), (n) => n > before, 3_000, 20);
+    const seen = await pollUntil(
+      () => authCount(url),
+      (n) => n > before,
+      3_000,
+      20
+    );
     expect(seen, 'the collector started on the held upload').toBeGreaterThan(before);
   }
 
   /** A request on a new connection after SIGTERM, described as the client sees it. */
   async function newConnectionAfterSigterm(url: string): Promise<string> {
     try {
-      const res = await send(`${url}/v1/metrics`, { headers: JSON_HEADERS, body: toJson(sessionsRequest([{ uid: 'd-late', value: 1 }])) });
+      const res = await send(`${url}/v1/metrics`, {
+        headers: JSON_HEADERS,
+        body: toJson(sessionsRequest([{ uid: 'd-late', value: 1 }])),
+      });
       return `${res.status} retry-after=${res.headers['retry-after'] ?? 'none'}`;
     } catch (err) {
       return (err as NodeJS.ErrnoException).code ?? String(err);
@@ -474,11 +566,19 @@ describe('SIGTERM drain', () => {
   }
 
   async function draining(collector: CollectorProcess): Promise<void> {
-    await pollUntil(async () => logged(collector, 'shutting down: draining in-flight requests'), (e) => e !== undefined, 3_000, 10);
+    await pollUntil(
+      async () => logged(collector, 'shutting down: draining in-flight requests'),
+      (e) => e !== undefined,
+      3_000,
+      10
+    );
   }
 
   /** A collector with a state file and the workload ingested, reading an upload of IN_FLIGHT sessions held half-way. */
-  async function withHeldUpload(shutdownTimeoutMs: number, agent?: Agent): Promise<{ collector: CollectorProcess; stateFile: string; upload: HeldUpload }> {
+  async function withHeldUpload(
+    shutdownTimeoutMs: number,
+    agent?: Agent
+  ): Promise<{ collector: CollectorProcess; stateFile: string; upload: HeldUpload }> {
     const stateFile = join(tempDir(), 'state.json');
     const collector = await launch({ stateFile, shutdownTimeoutMs });
     await sendWorkload(collector.url);
@@ -509,7 +609,10 @@ describe('SIGTERM drain', () => {
     expect(exit.code).toBe(0);
     expect(exit.ms).toBeLessThan(SHUTDOWN_MS);
     const restored = await restoredFrom(stateFile);
-    expect(sumOf(restored, 'grafana_analytics_sessions_total', { dashboard_uid: IN_FLIGHT }), 'sessions of the upload in flight, after a restart').toBe(4);
+    expect(
+      sumOf(restored, 'grafana_analytics_sessions_total', { dashboard_uid: IN_FLIGHT }),
+      'sessions of the upload in flight, after a restart'
+    ).toBe(4);
     expect(familyTotals(restored)).toEqual({
       ...times(1),
       grafana_analytics_sessions_total: ONE_WORKLOAD.grafana_analytics_sessions_total + 4,
@@ -534,7 +637,9 @@ describe('SIGTERM drain', () => {
       const afterAnswer = performance.now() - answered;
       expect(exit.code).toBe(0);
       expect(afterAnswer, 'ms from the answer to the exit').toBeLessThan(1_000);
-      expect(logged(collector, 'requests still in flight at the shutdown deadline: closing their connections')).toBeUndefined();
+      expect(
+        logged(collector, 'requests still in flight at the shutdown deadline: closing their connections')
+      ).toBeUndefined();
     } finally {
       agent.destroy();
     }
@@ -567,13 +672,20 @@ describe('a stalled upload', () => {
     const collector = await launch({ requestTimeoutMs: 2_000, maxConcurrentRequests: 1 });
     const body = toJson(sessionsRequest([{ uid: 'd-stalled', value: 1 }]));
     const started = performance.now();
-    const stalled = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 10 });
+    const stalled = await holdUpload(`${collector.url}/v1/metrics`, {
+      headers: { 'content-type': 'application/json' },
+      body,
+      firstBytes: 10,
+    });
     // The one slot is taken: another export is told to come back.
-    const post = () => send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = () =>
+      send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect((await pollUntil(post, (r) => r.status === 503, 1_500, 50)).status).toBe(503);
     const outcome = await stalled.outcome;
     const ms = performance.now() - started;
-    expect(outcome.result?.status ?? outcome.error?.code, 'the stalled upload is answered 408 or reset').toSatisfy((v) => v === 408 || v === 'ECONNRESET');
+    expect(outcome.result?.status ?? outcome.error?.code, 'the stalled upload is answered 408 or reset').toSatisfy(
+      (v) => v === 408 || v === 'ECONNRESET'
+    );
     expect(ms, 'cut off about requestTimeoutMs after it started (Node looks every second)').toBeLessThan(5_000);
     expect((await post()).status, 'the slot is free again').toBe(200);
   });
@@ -581,26 +693,43 @@ describe('a stalled upload', () => {
     const IDLE_MS = 1_000;
     const collector = await launch({ bodyIdleTimeoutMs: IDLE_MS, maxConcurrentRequests: 1 });
     const body = toJson(sessionsRequest([{ uid: 'd-idle', value: 1 }]));
-    const post = () => send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = () =>
+      send(`${collector.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const started = performance.now();
-    const stalled = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 10 });
+    const stalled = await holdUpload(`${collector.url}/v1/metrics`, {
+      headers: { 'content-type': 'application/json' },
+      body,
+      firstBytes: 10,
+    });
     expect((await pollUntil(post, (r) => r.status === 503, 500, 50)).status, 'the one slot is taken').toBe(503);
     const outcome = await stalled.outcome;
     const ms = performance.now() - started;
     expect(outcome.result?.status, outcome.error?.message).toBe(408);
     expect(outcome.result?.headers.connection).toBe('close');
-    expect(JSON.parse(outcome.result!.body.toString('utf8'))).toMatchObject({ code: 4, message: expect.stringMatching(/no body bytes for 1000 ms/) });
-    expect(ms, 'cut off about bodyIdleTimeoutMs after the last byte (requestTimeoutMs is 30 s)').toBeGreaterThanOrEqual(IDLE_MS - 50);
+    expect(JSON.parse(outcome.result!.body.toString('utf8'))).toMatchObject({
+      code: 4,
+      message: expect.stringMatching(/no body bytes for 1000 ms/),
+    });
+    expect(ms, 'cut off about bodyIdleTimeoutMs after the last byte (requestTimeoutMs is 30 s)').toBeGreaterThanOrEqual(
+      IDLE_MS - 50
+    );
     expect(ms).toBeLessThan(IDLE_MS + 1_500);
     expect((await post()).status, 'the slot is free again').toBe(200);
-    const counted = sumOf((await scrape(collector.url)).samples, 'footfall_collector_requests_total', { code: '408', reason: 'body_idle_timeout' });
+    const counted = sumOf((await scrape(collector.url)).samples, 'footfall_collector_requests_total', {
+      code: '408',
+      reason: 'body_idle_timeout',
+    });
     expect(counted).toBe(1);
   });
 
   it('lets a slow upload that keeps sending finish, however long it takes within requestTimeoutMs', async () => {
     const collector = await launch({ bodyIdleTimeoutMs: 1_000 });
     const body = toJson(sessionsRequest([{ uid: 'd-slow', value: 3 }]));
-    const upload = await holdUpload(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body, firstBytes: 1 });
+    const upload = await holdUpload(`${collector.url}/v1/metrics`, {
+      headers: { 'content-type': 'application/json' },
+      body,
+      firstBytes: 1,
+    });
     // A byte every 400 ms for 2.4 s: never idle for the timeout, though longer than it in all.
     for (let i = 0; i < 6; i++) {
       await sleep(400);
@@ -608,6 +737,8 @@ describe('a stalled upload', () => {
     }
     const outcome = await upload.finish();
     expect(outcome.result?.status, outcome.error?.message).toBe(200);
-    expect(sumOf((await scrape(collector.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'd-slow' })).toBe(3);
+    expect(
+      sumOf((await scrape(collector.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'd-slow' })
+    ).toBe(3);
   });
 });

@@ -53,11 +53,15 @@ describe('the collector as an npm package', () => {
     }
     work = mkdtempSync(join(tmpdir(), 'footfall-pack-'));
     // --ignore-scripts: pack what the build made, without a prepack rebuild racing the other suites.
-    const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work, '-w', '@footfall/collector'], {
-      cwd: ROOT,
-      env,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const packed = await run(
+      'npm',
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', work, '-w', '@footfall/collector'],
+      {
+        cwd: ROOT,
+        env,
+        maxBuffer: 16 * 1024 * 1024,
+      }
+    );
     const results = JSON.parse(packed.stdout) as PackResult[];
     expect(results).toHaveLength(1);
     pack = results[0]!;
@@ -91,7 +95,7 @@ describe('the collector as an npm package', () => {
         'dist/index.d.ts',
         'proto/otlp-metrics.proto',
         'footfall.example.yaml',
-      ]),
+      ])
     );
     expect(paths.filter((p) => p.includes('.test.'))).toEqual([]);
     expect(paths.filter((p) => p.startsWith('src/') || /(^|\/)(testing|testdata)\//.test(p))).toEqual([]);
@@ -99,7 +103,11 @@ describe('the collector as an npm package', () => {
   });
 
   it('answers --version through npx with the package version', async () => {
-    const { stdout } = await run('npx', ['--no', '--', 'footfall-collector', '--version'], { cwd: app, env, timeout: 30_000 });
+    const { stdout } = await run('npx', ['--no', '--', 'footfall-collector', '--version'], {
+      cwd: app,
+      env,
+      timeout: 30_000,
+    });
     expect(stdout.trim()).toBe(pack.version);
   });
 
@@ -116,7 +124,10 @@ describe('the collector as an npm package', () => {
     createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the installed collector did not start:\n${output.join('\n')}`)), 15_000);
+        const timer = setTimeout(
+          () => reject(new Error(`the installed collector did not start:\n${output.join('\n')}`)),
+          15_000
+        );
         void exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`the installed collector exited with ${code}:\n${output.join('\n')}`));
@@ -152,7 +163,9 @@ describe('the collector as an npm package', () => {
                       sum: {
                         aggregationTemporality: 1,
                         isMonotonic: true,
-                        dataPoints: [{ asInt: '3', attributes: [{ key: 'dashboard.uid', value: { stringValue: 'packed' } }] }],
+                        dataPoints: [
+                          { asInt: '3', attributes: [{ key: 'dashboard.uid', value: { stringValue: 'packed' } }] },
+                        ],
                       },
                     },
                   ],

@@ -42,14 +42,34 @@ const VARIABLES: Record<string, string> = {
   // Every dashboard opened in the workload was opened more than 0 days ago.
   unused_days: '0',
 };
-const ALPHA = { 'dashboard.uid': 'd-alpha', 'dashboard.name': 'Alpha', 'dashboard.timezone': 'utc', 'dashboard.folder': 'Ops' };
+const ALPHA = {
+  'dashboard.uid': 'd-alpha',
+  'dashboard.name': 'Alpha',
+  'dashboard.timezone': 'utc',
+  'dashboard.folder': 'Ops',
+};
 /** In the General folder: no folder attribute at all. */
 const BETA = { 'dashboard.uid': 'd-beta', 'dashboard.name': 'Beta', 'dashboard.timezone': 'browser' };
-const GAMMA = { 'dashboard.uid': 'd-gamma', 'dashboard.name': 'Gamma', 'dashboard.timezone': 'utc', 'dashboard.folder': 'Sales' };
+const GAMMA = {
+  'dashboard.uid': 'd-gamma',
+  'dashboard.name': 'Gamma',
+  'dashboard.timezone': 'utc',
+  'dashboard.folder': 'Sales',
+};
 /** In the General folder too, sent as an empty folder title. */
-const DELTA = { 'dashboard.uid': 'd-delta', 'dashboard.name': 'Delta', 'dashboard.timezone': 'utc', 'dashboard.folder': '' };
+const DELTA = {
+  'dashboard.uid': 'd-delta',
+  'dashboard.name': 'Delta',
+  'dashboard.timezone': 'utc',
+  'dashboard.folder': '',
+};
 /** Opened in the first phase only: the "no sessions in the range" panel must list it. */
-const STALE = { 'dashboard.uid': 'd-stale', 'dashboard.name': 'Stale', 'dashboard.timezone': 'browser', 'dashboard.folder': 'Sales' };
+const STALE = {
+  'dashboard.uid': 'd-stale',
+  'dashboard.name': 'Stale',
+  'dashboard.timezone': 'browser',
+  'dashboard.folder': 'Sales',
+};
 /** Listed by Grafana, never opened: the Unused dashboards row's. */
 const NEVER_OPENED = { 'dashboard.uid': 'd-never', 'dashboard.name': 'Never opened', 'dashboard.folder': 'Ops' };
 /** Small enough that the variable values below overflow footfall_dashboard_variable_selections_total. */
@@ -67,7 +87,9 @@ function allPanels(): Panel[] {
   const out: Panel[] = [];
   for (const p of dashboard.panels ?? []) {
     out.push(p);
-    if (p.type === 'row' && 'panels' in p) out.push(...(p.panels as Panel[]));
+    if (p.type === 'row' && 'panels' in p) {
+      out.push(...(p.panels as Panel[]));
+    }
   }
   return out;
 }
@@ -78,7 +100,7 @@ function targets(): Target[] {
       panel: `#${p.id} "${p.title}"`,
       refId: String(t.refId),
       expr: String((t as { expr?: unknown }).expr ?? ''),
-    })),
+    }))
   );
 }
 
@@ -91,16 +113,23 @@ function substitute(expr: string, rangeSeconds: number, variables: Record<string
     .replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => {
       const name = braced ?? bare!;
       const value = variables[name];
-      if (value === undefined) throw new Error(`no test value for the variable ${whole} in ${expr}`);
+      if (value === undefined) {
+        throw new Error(`no test value for the variable ${whole} in ${expr}`);
+      }
       return value;
     });
 }
 
 /** A query variable's `label_values(selector, label)`, split. */
-function labelValuesQuery(v: NonNullable<NonNullable<Dashboard['templating']>['list']>[number]): { selector: string; label: string } {
+function labelValuesQuery(v: NonNullable<NonNullable<Dashboard['templating']>['list']>[number]): {
+  selector: string;
+  label: string;
+} {
   const definition = typeof v.query === 'string' ? v.query : String((v.query as { query?: unknown }).query);
   const m = /^label_values\((.+),\s*(\w+)\)$/.exec(definition);
-  if (!m) throw new Error(`variable ${v.name}: not a label_values query: ${definition}`);
+  if (!m) {
+    throw new Error(`variable ${v.name}: not a label_values query: ${definition}`);
+  }
   return { selector: m[1]!, label: m[2]! };
 }
 
@@ -144,7 +173,10 @@ describe('Grafana-ception dashboard JSON', () => {
     for (const p of panels) {
       const g = p.gridPos;
       expect(g, `panel ${p.id} gridPos`).toBeDefined();
-      expect(g!.w > 0 && g!.h > 0 && g!.x >= 0 && g!.y >= 0 && g!.x + g!.w <= 24, `panel ${p.id} gridPos ${JSON.stringify(g)}`).toBe(true);
+      expect(
+        g!.w > 0 && g!.h > 0 && g!.x >= 0 && g!.y >= 0 && g!.x + g!.w <= 24,
+        `panel ${p.id} gridPos ${JSON.stringify(g)}`
+      ).toBe(true);
       for (let x = g!.x; x < g!.x + g!.w; x++) {
         for (let y = g!.y; y < g!.y + g!.h; y++) {
           const taken = cells.get(`${x},${y}`);
@@ -160,7 +192,9 @@ describe('Grafana-ception dashboard JSON', () => {
     expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
     const kinds = new Set<string>();
     for (const p of allPanels()) {
-      if (p.type === 'row') continue;
+      if (p.type === 'row') {
+        continue;
+      }
       kinds.add(p.type);
       expect(p.datasource, `panel ${p.id}`).toEqual({ type: 'prometheus', uid: '${datasource}' });
       const panelTargets = 'targets' in p ? (p.targets ?? []) : [];
@@ -178,7 +212,9 @@ describe('Grafana-ception dashboard JSON', () => {
     const defined = new Set((dashboard.templating?.list ?? []).map((v) => v.name));
     for (const t of targets()) {
       for (const m of t.expr.matchAll(/\$\{?(\w+)\}?/g)) {
-        if (!m[1]!.startsWith('__')) expect(defined.has(m[1]!), `${t.panel} ${t.refId} uses undefined $${m[1]}`).toBe(true);
+        if (!m[1]!.startsWith('__')) {
+          expect(defined.has(m[1]!), `${t.panel} ${t.refId} uses undefined $${m[1]}`).toBe(true);
+        }
       }
     }
   });
@@ -192,7 +228,9 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
   let phaseOneSeen = 0;
 
   const rulesText = readFileSync(RULES_FILE, 'utf8');
-  const rules = parse(rulesText) as { groups: Array<{ name: string; interval?: string; rules: Array<{ record?: string; expr: string }> }> };
+  const rules = parse(rulesText) as {
+    groups: Array<{ name: string; interval?: string; rules: Array<{ record?: string; expr: string }> }>;
+  };
 
   async function sendPhase(phase: 1 | 2): Promise<void> {
     // The exporter takes its headers from the environment at construction (OTEL_EXPORTER_OTLP_*_HEADERS,
@@ -208,17 +246,36 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     let browsers: SimulatedBrowser[];
     try {
       browsers = [
-        createBrowser({ url: collector!.url, protocol: 'json', resource: user('Viewer', 'dark', 'Europe/Berlin', 'de-DE') }),
-        createBrowser({ url: collector!.url, protocol: 'protobuf', resource: user('Editor', 'light', 'America/New_York', 'en-US') }),
+        createBrowser({
+          url: collector!.url,
+          protocol: 'json',
+          resource: user('Viewer', 'dark', 'Europe/Berlin', 'de-DE'),
+        }),
+        createBrowser({
+          url: collector!.url,
+          protocol: 'protobuf',
+          resource: user('Editor', 'light', 'America/New_York', 'en-US'),
+        }),
         // Cumulative temporality: the collector refuses these points (reason not_delta).
-        createBrowser({ url: collector!.url, protocol: 'json', temporality: 'cumulative', resource: user('Admin', 'dark', 'UTC', 'en-GB') }),
+        createBrowser({
+          url: collector!.url,
+          protocol: 'json',
+          temporality: 'cumulative',
+          resource: user('Admin', 'dark', 'UTC', 'en-GB'),
+        }),
       ];
     } finally {
       delete process.env.OTEL_EXPORTER_OTLP_METRICS_HEADERS;
     }
     const [a, b, c] = browsers;
     try {
-      for (const [browser, board] of [[a!, ALPHA], [b!, BETA], [a!, BETA], [b!, GAMMA], [a!, DELTA]] as const) {
+      for (const [browser, board] of [
+        [a!, ALPHA],
+        [b!, BETA],
+        [a!, BETA],
+        [b!, GAMMA],
+        [a!, DELTA],
+      ] as const) {
         browser.sessions.add(1, board);
         browser.engagedTime.add(30, { ...board, 'engagement.state': 'focused' });
         browser.engagedTime.add(12, { ...board, 'engagement.state': 'visible' });
@@ -264,27 +321,47 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     grafana.tokens.set(TOKEN, 1);
     for (const board of [ALPHA, BETA, GAMMA, DELTA, STALE, NEVER_OPENED]) {
       const folder = (board as Record<string, string>)['dashboard.folder'];
-      grafana.addDashboard(board['dashboard.uid'], board['dashboard.name'], folder ? { folderUid: `f-${folder}`, folderTitle: folder } : {});
+      grafana.addDashboard(
+        board['dashboard.uid'],
+        board['dashboard.name'],
+        folder ? { folderUid: `f-${folder}`, folderTitle: folder } : {}
+      );
     }
     collector = await spawnWithConfig(
       { limits: { maxSeriesPerMetric: MAX_SERIES }, inventory: { grafanaUrl: grafana.url } },
-      { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: TOKEN, FOOTFALL_INVENTORY_TOKEN: TOKEN } },
+      { env: { FOOTFALL_AUTH_MODE: 'bearer', FOOTFALL_BEARER_TOKENS: TOKEN, FOOTFALL_INVENTORY_TOKEN: TOKEN } }
     );
     // The shipped groups evaluate every 60 s; the copy evaluates every second, same expressions.
     const fast = { groups: rules.groups.map((g) => ({ ...g, interval: '1s' })) };
-    prometheus = await startPrometheusWithRules({ job: JOB, targets: [new URL(collector.url).host], rules: [stringify(fast)] });
+    prometheus = await startPrometheusWithRules({
+      job: JOB,
+      targets: [new URL(collector.url).host],
+      rules: [stringify(fast)],
+    });
 
     // Listed before the first export, which would otherwise wait for the listing (503).
-    await pollUntil(() => total('footfall_dashboard_info'), (v) => v === 6, 20_000);
+    await pollUntil(
+      () => total('footfall_dashboard_info'),
+      (v) => v === 6,
+      20_000
+    );
     await sendPhase(1);
-    await pollUntil(() => total(`grafana_analytics_sessions_total{dashboard_uid="d-stale"}`), (v) => v === 1, 20_000);
+    await pollUntil(
+      () => total(`grafana_analytics_sessions_total{dashboard_uid="d-stale"}`),
+      (v) => v === 1,
+      20_000
+    );
     phaseOneSeen = Math.ceil(Date.now() / 1000) + 1;
     // Two scrapes after phaseOneSeen (which is up to two seconds ahead), so the first phase's values
     // are the start of the range: counted from phaseOneSeen, not from now, or the range can begin
     // after the second phase did and see no increase.
     await new Promise((r) => setTimeout(r, phaseOneSeen * 1000 + 2_500 - Date.now()));
     await sendPhase(2);
-    await pollUntil(() => total(`grafana_analytics_sessions_total{dashboard_uid="d-alpha"}`), (v) => v === 2, 10_000);
+    await pollUntil(
+      () => total(`grafana_analytics_sessions_total{dashboard_uid="d-alpha"}`),
+      (v) => v === 2,
+      10_000
+    );
     // A few more scrapes, and rule evaluations, with the second phase in them.
     await new Promise((r) => setTimeout(r, 3_000));
   });
@@ -301,7 +378,10 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     const refused = await prometheus!.query('footfall_collector_points_refused_total');
     expect(refused.result.filter((s) => Number(s.value) > 0).map((s) => s.metric.reason)).toContain('not_delta');
     const overflow = await prometheus!.query('footfall_collector_series_overflow_total');
-    expect(overflow.result.filter((s) => Number(s.value) > 0).map((s) => s.metric.metric), JSON.stringify(overflow.result)).toHaveLength(1);
+    expect(
+      overflow.result.filter((s) => Number(s.value) > 0).map((s) => s.metric.metric),
+      JSON.stringify(overflow.result)
+    ).toHaveLength(1);
     expect(await total(`footfall_collector_auth_total{mode="bearer",outcome="no_token"}`)).toBe(2);
   });
 
@@ -313,14 +393,22 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     for (const t of all) {
       const expr = substitute(t.expr, range);
       const answer = await prometheus!.query(expr, at);
-      if (answer.status !== 'success') failures.push(`${t.panel} ${t.refId}: ${answer.error}\n    ${expr}`);
-      else if (answer.result.length === 0) failures.push(`${t.panel} ${t.refId}: no data\n    ${expr}`);
-      else {
+      if (answer.status !== 'success') {
+        failures.push(`${t.panel} ${t.refId}: ${answer.error}\n    ${expr}`);
+      } else if (answer.result.length === 0) {
+        failures.push(`${t.panel} ${t.refId}: no data\n    ${expr}`);
+      } else {
         // Grouping by a label the series do not carry "works" and shows one empty group: not data. The
         // first aggregation written is the outermost, whose labels the panel shows.
-        const by = /\b(?:sum|count|max|min|avg) by \(([^)]+)\)/.exec(expr)?.[1]?.split(',').map((l) => l.trim()) ?? [];
+        const by =
+          /\b(?:sum|count|max|min|avg) by \(([^)]+)\)/
+            .exec(expr)?.[1]
+            ?.split(',')
+            .map((l) => l.trim()) ?? [];
         const missing = by.filter((label) => label !== 'le' && answer.result.every((r) => !r.metric[label]));
-        if (missing.length > 0) failures.push(`${t.panel} ${t.refId}: no series has ${missing.join(', ')}\n    ${expr}`);
+        if (missing.length > 0) {
+          failures.push(`${t.panel} ${t.refId}: no series has ${missing.join(', ')}\n    ${expr}`);
+        }
       }
     }
     expect(failures, `${failures.length} of ${all.length} expressions failed:\n${failures.join('\n')}`).toEqual([]);
@@ -338,22 +426,35 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
   it('lists the dashboard nobody opened as never opened, with its folder, and the opened ones only past their last-opened age', async () => {
     const at = Math.floor(Date.now() / 1000);
     const never = await shown(at, 'Never opened');
-    expect(never.map((r) => [r.metric.dashboard_uid, r.metric.dashboard_name, r.metric.dashboard_folder])).toEqual([['d-never', 'Never opened', 'Ops']]);
+    expect(never.map((r) => [r.metric.dashboard_uid, r.metric.dashboard_name, r.metric.dashboard_folder])).toEqual([
+      ['d-never', 'Never opened', 'Ops'],
+    ]);
     // Listed moments ago: known for well under a day.
     expect(never[0]!.value).toBeGreaterThanOrEqual(0);
     expect(never[0]!.value).toBeLessThan(0.01);
     const opened = ['d-alpha', 'd-beta', 'd-delta', 'd-gamma', 'd-stale'];
-    expect((await shown(at, 'Not opened in $unused_days days')).map((r) => r.metric.dashboard_uid).sort()).toEqual(opened);
+    expect((await shown(at, 'Not opened in $unused_days days')).map((r) => r.metric.dashboard_uid).sort()).toEqual(
+      opened
+    );
     expect(await shown(at, 'Not opened in $unused_days days', 'A', { unused_days: '30' })).toEqual([]);
   });
 
   /** What a panel's target shows at `at`: its series, with the dashboard's variables (some replaced). */
-  async function shown(at: number, title: string, refId = 'A', variables: Record<string, string> = {}): Promise<Array<{ metric: Record<string, string>; value: number }>> {
+  async function shown(
+    at: number,
+    title: string,
+    refId = 'A',
+    variables: Record<string, string> = {}
+  ): Promise<Array<{ metric: Record<string, string>; value: number }>> {
     const t = targets().find((x) => x.panel.endsWith(`"${title}"`) && x.refId === refId);
-    if (!t) throw new Error(`no panel "${title}" with a target ${refId}`);
+    if (!t) {
+      throw new Error(`no panel "${title}" with a target ${refId}`);
+    }
     const expr = substitute(t.expr, at - phaseOneSeen, { ...VARIABLES, ...variables });
     const answer = await prometheus!.query(expr, at);
-    if (answer.status !== 'success') throw new Error(`${title} ${refId}: ${answer.error}\n    ${expr}`);
+    if (answer.status !== 'success') {
+      throw new Error(`${title} ${refId}: ${answer.error}\n    ${expr}`);
+    }
     return answer.result.map((s) => ({ metric: s.metric, value: Number(s.value) }));
   }
   const byFolder = (rows: ReadonlyArray<{ metric: Record<string, string>; value: number }>) =>
@@ -396,7 +497,9 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     expect(addUp(errors)).toBeCloseTo(sumOf(await shown(at, 'Query errors by dashboard and data source type')), 6);
     const ratio = byFolder(await shown(at, 'Query errors by folder', 'B'));
     expect(Object.keys(ratio).sort()).toEqual(folders);
-    for (const folder of folders) expect(ratio[folder], folder).toBeCloseTo(2 / 24, 6);
+    for (const folder of folders) {
+      expect(ratio[folder], folder).toBeCloseTo(2 / 24, 6);
+    }
   });
 
   it('filters by the folder variable: its values are the named folders, and a choice narrows the panels to them', async () => {
@@ -410,8 +513,13 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     const sessions = byFolder(await shown(at, 'Sessions by folder'));
     // One folder, then two as Grafana writes a multi-value choice into a regex matcher.
     expect(sumOf(await shown(at, 'Sessions in range', 'A', { folder: 'Ops' }))).toBeCloseTo(sessions.Ops!, 6);
-    expect(sumOf(await shown(at, 'Sessions in range', 'A', { folder: '(Ops|Sales)' }))).toBeCloseTo(sessions.Ops! + sessions.Sales!, 6);
-    expect(byFolder(await shown(at, 'Sessions by folder', 'A', { folder: 'Sales' }))).toEqual({ Sales: sessions.Sales });
+    expect(sumOf(await shown(at, 'Sessions in range', 'A', { folder: '(Ops|Sales)' }))).toBeCloseTo(
+      sessions.Ops! + sessions.Sales!,
+      6
+    );
+    expect(byFolder(await shown(at, 'Sessions by folder', 'A', { folder: 'Sales' }))).toEqual({
+      Sales: sessions.Sales,
+    });
     expect(byFolder(await shown(at, 'Dashboards used per folder', 'A', { folder: 'Sales' }))).toEqual({ Sales: 1 });
     // Stale is in Sales: the "no sessions" table keeps it for Sales and has nothing for Ops.
     const unused = (folder: string) => shown(at, 'Dashboards with no sessions in the range', 'A', { folder });
@@ -419,12 +527,19 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     expect(await unused('Ops')).toEqual([]);
     // The dashboard variable offers the chosen folder's dashboards only.
     const dashboards = labelValuesQuery(dashboard.templating!.list!.find((v) => v.name === 'dashboard')!);
-    expect(await prometheus!.labelValues(dashboards.label, substitute(dashboards.selector, 60, { ...VARIABLES, folder: 'Ops' }))).toEqual(['Alpha']);
+    expect(
+      await prometheus!.labelValues(
+        dashboards.label,
+        substitute(dashboards.selector, 60, { ...VARIABLES, folder: 'Ops' })
+      )
+    ).toEqual(['Alpha']);
   });
 
   it('every query variable (label_values) finds values', async () => {
     for (const v of dashboard.templating?.list ?? []) {
-      if (v.type !== 'query') continue;
+      if (v.type !== 'query') {
+        continue;
+      }
       const { selector, label } = labelValuesQuery(v);
       const values = await prometheus!.labelValues(label, substitute(selector, 60));
       expect(values.length, `variable ${v.name}: ${selector} → ${label}`).toBeGreaterThan(0);
@@ -435,9 +550,17 @@ describe('every PromQL expression of the dashboard and every recording rule, aga
     const failures: string[] = [];
     for (const group of rules.groups) {
       for (const rule of group.rules) {
-        if (!rule.record) continue;
-        const answer = await pollUntil(() => prometheus!.query(rule.record!), (a) => a.result.length > 0, 5_000);
-        if (answer.result.length === 0) failures.push(`${group.name}/${rule.record}: no series (${answer.error ?? 'empty'})`);
+        if (!rule.record) {
+          continue;
+        }
+        const answer = await pollUntil(
+          () => prometheus!.query(rule.record!),
+          (a) => a.result.length > 0,
+          5_000
+        );
+        if (answer.result.length === 0) {
+          failures.push(`${group.name}/${rule.record}: no series (${answer.error ?? 'empty'})`);
+        }
       }
     }
     expect(failures, failures.join('\n')).toEqual([]);

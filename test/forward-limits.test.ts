@@ -27,11 +27,20 @@ function workload(from: number, to: number) {
   const ids = Array.from({ length: to - from }, (_, k) => from + k);
   return exportRequest(
     [
-      deltaSum('grafana.dashboard.sessions', ids.map((i) => ({ value: 1 + (i % 3), attributes: attrs(dashboard(i)) }))),
-      deltaSum('grafana.dashboard.engaged_time', ids.map((i) => ({ value: 30.5, attributes: attrs([...dashboard(i), ['engagement.state', 'focused']]) }))),
-      deltaHistogram('grafana.dashboard.session.duration', ids.map((i) => ({ observations: [12, 45 + i], attributes: attrs(dashboard(i)) }))),
+      deltaSum(
+        'grafana.dashboard.sessions',
+        ids.map((i) => ({ value: 1 + (i % 3), attributes: attrs(dashboard(i)) }))
+      ),
+      deltaSum(
+        'grafana.dashboard.engaged_time',
+        ids.map((i) => ({ value: 30.5, attributes: attrs([...dashboard(i), ['engagement.state', 'focused']]) }))
+      ),
+      deltaHistogram(
+        'grafana.dashboard.session.duration',
+        ids.map((i) => ({ observations: [12, 45 + i], attributes: attrs(dashboard(i)) }))
+      ),
     ],
-    PANEL_RESOURCE,
+    PANEL_RESOURCE
   );
 }
 
@@ -43,7 +52,10 @@ describe('forwarding 1,200 series to a footfall collector with default limits', 
     b = await spawnCollector();
     const config = join(mkdtempSync(join(tmpdir(), 'footfall-forward-limits-')), 'collector.yaml');
     // An interval longer than the test: the flush at shutdown sends all 1,200 series as one collection.
-    writeFileSync(config, JSON.stringify({ forward: { endpoint: `${b.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 3600 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ forward: { endpoint: `${b.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 3600 } })
+    );
     a = await spawnCollector(['--config', config]);
   });
   afterAll(async () => {
@@ -52,22 +64,36 @@ describe('forwarding 1,200 series to a footfall collector with default limits', 
   });
 
   it('arrive complete: B has every series A has, and refused nothing', async () => {
-    for (let from = 0; from < DASHBOARDS; from += 20) expect(rejectedPoints(await postJson(a.url, workload(from, from + 20)))).toBe(0);
+    for (let from = 0; from < DASHBOARDS; from += 20) {
+      expect(rejectedPoints(await postJson(a.url, workload(from, from + 20)))).toBe(0);
+    }
     const own = (await scrape(a.url)).samples;
-    const perFamily = ['grafana_analytics_sessions_total', 'footfall_dashboard_engaged_seconds_total', 'footfall_dashboard_session_duration_seconds_count'];
-    expect(perFamily.map((name) => own.filter((s) => s.name === name).length)).toEqual([DASHBOARDS, DASHBOARDS, DASHBOARDS]);
+    const perFamily = [
+      'grafana_analytics_sessions_total',
+      'footfall_dashboard_engaged_seconds_total',
+      'footfall_dashboard_session_duration_seconds_count',
+    ];
+    expect(perFamily.map((name) => own.filter((s) => s.name === name).length)).toEqual([
+      DASHBOARDS,
+      DASHBOARDS,
+      DASHBOARDS,
+    ]);
     const expected = catalogSeries(own);
 
     expect(await a.stop()).toBe(0);
     const got = catalogSeries((await scrape(b.url)).samples);
     const differences = Object.keys({ ...expected, ...got }).filter((k) => expected[k] !== got[k]);
-    expect(differences.length, `${differences.length} series differ, e.g.\n${differences.slice(0, 5).join('\n')}`).toBe(0);
+    expect(differences.length, `${differences.length} series differ, e.g.\n${differences.slice(0, 5).join('\n')}`).toBe(
+      0
+    );
 
     const upstream = (await scrape(b.url)).samples;
     expect(sumOf(upstream, 'footfall_collector_points_refused_total'), 'B refused nothing').toBe(0);
     expect(sumOf(upstream, 'footfall_collector_requests_total', { reason: 'payload_too_large' })).toBe(0);
     // Split: more than one request reached B (1,200 points, some 400 KiB), and A logged no forwarding trouble.
-    expect(sumOf(upstream, 'footfall_collector_requests_total', { reason: 'ok', encoding: 'protobuf' })).toBeGreaterThan(2);
+    expect(
+      sumOf(upstream, 'footfall_collector_requests_total', { reason: 'ok', encoding: 'protobuf' })
+    ).toBeGreaterThan(2);
     expect(a.output.filter((line) => line.includes('"component":"forward"'))).toEqual([]);
   }, 60_000);
 });

@@ -32,8 +32,18 @@ function user(role: string): Array<readonly [string, string | number]> {
   ];
 }
 
-const OPS = [['dashboard.uid', 'd-ops'], ['dashboard.name', 'Ops "overview"'], ['grafana.host', 'grafana.example.com'], ...user('Viewer')] as const;
-const SALES = [['dashboard.uid', 'd-sales'], ['dashboard.name', 'Sales'], ['grafana.host', 'grafana.example.com'], ...user('Editor')] as const;
+const OPS = [
+  ['dashboard.uid', 'd-ops'],
+  ['dashboard.name', 'Ops "overview"'],
+  ['grafana.host', 'grafana.example.com'],
+  ...user('Viewer'),
+] as const;
+const SALES = [
+  ['dashboard.uid', 'd-sales'],
+  ['dashboard.name', 'Sales'],
+  ['grafana.host', 'grafana.example.com'],
+  ...user('Editor'),
+] as const;
 
 /** One browser export; values are multiples of 1/4, so sums are exact. */
 function workload(round: number): ExportRequest {
@@ -50,9 +60,11 @@ function workload(round: number): ExportRequest {
       deltaSum('grafana.dashboard.variable.selections', [
         { value: 1, attributes: attrs([...OPS, ['variable.name', 'owner'], ['variable.value', PERSONAL.email]]) },
       ]),
-      deltaHistogram('grafana.dashboard.session.duration', [{ observations: [42.5, 7 + round, 3600.25], attributes: attrs(OPS) }]),
+      deltaHistogram('grafana.dashboard.session.duration', [
+        { observations: [42.5, 7 + round, 3600.25], attributes: attrs(OPS) },
+      ]),
     ],
-    PANEL_RESOURCE,
+    PANEL_RESOURCE
   );
 }
 
@@ -121,7 +133,7 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
       async () => catalogOf((await scrape(b.url)).samples),
       (series) => JSON.stringify(series) === JSON.stringify(expected),
       20_000,
-      250,
+      250
     ).catch(async () => catalogOf((await scrape(b.url)).samples));
 
   beforeAll(async () => {
@@ -133,8 +145,13 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
       config,
       JSON.stringify({
         privacy: { hash: { enabled: true } },
-        forward: { endpoint: `${recorder.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 1, timeoutSeconds: 8 },
-      }),
+        forward: {
+          endpoint: `${recorder.url}/v1/metrics`,
+          temporality: 'delta',
+          intervalSeconds: 1,
+          timeoutSeconds: 8,
+        },
+      })
     );
     a = await spawnCollector(['--config', config], { FOOTFALL_HASH_SECRET: SECRET });
   });
@@ -150,7 +167,12 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
       if (round === 0) {
         // Let one forward go through, then take the upstream down for two attempts: the exporter's
         // retries (honouring Retry-After: 1) outlast that.
-        await pollUntil(async () => recorder.statuses.filter((s) => s === 200).length, (n) => n > 0, 10_000, 100);
+        await pollUntil(
+          async () => recorder.statuses.filter((s) => s === 200).length,
+          (n) => n > 0,
+          10_000,
+          100
+        );
         recorder.failNext = 2;
       }
     }
@@ -164,8 +186,13 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     expect(recorder.statuses.filter((s) => s === 503).length, 'the upstream outage happened').toBeGreaterThan(0);
     const own = (await scrape(a.url)).samples;
     expect(sumOf(own, 'footfall_collector_forward_exports_total', { result: 'ok' })).toBeGreaterThan(1);
-    expect(sumOf(own, 'footfall_collector_forward_exports_total', { result: 'failed' }), 'nothing failed for good').toBe(0);
-    expect(sumOf((await scrape(b.url)).samples, 'footfall_collector_points_refused_total'), 'B refused nothing').toBe(0);
+    expect(
+      sumOf(own, 'footfall_collector_forward_exports_total', { result: 'failed' }),
+      'nothing failed for good'
+    ).toBe(0);
+    expect(sumOf((await scrape(b.url)).samples, 'footfall_collector_points_refused_total'), 'B refused nothing').toBe(
+      0
+    );
   });
 
   it('an outage past the retries: the exports are counted failed, their points queued, and B gets them once it is back', async () => {
@@ -173,10 +200,11 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     expect(rejectedPoints(await postJson(a.url, workload(7)))).toBe(0);
     const expected = catalogOf((await scrape(a.url)).samples);
     await pollUntil(
-      async () => sumOf((await scrape(a.url)).samples, 'footfall_collector_forward_exports_total', { result: 'failed' }),
+      async () =>
+        sumOf((await scrape(a.url)).samples, 'footfall_collector_forward_exports_total', { result: 'failed' }),
       (n) => n >= 1,
       25_000,
-      250,
+      250
     );
     expect(sumOf((await scrape(a.url)).samples, 'footfall_collector_forward_queued_points')).toBeGreaterThan(0);
     recorder.failNext = 0;
@@ -193,11 +221,20 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
     let sawPseudonym = false;
     for (const body of recorder.bodies) {
       const text = JSON.stringify(types.Request.toObject(types.Request.decode(body), { longs: String }));
-      for (const marker of [PERSONAL.login, PERSONAL.name, PERSONAL.email, String(PERSONAL.id), 'fwd.alice', 'corp.example']) {
+      for (const marker of [
+        PERSONAL.login,
+        PERSONAL.name,
+        PERSONAL.email,
+        String(PERSONAL.id),
+        'fwd.alice',
+        'corp.example',
+      ]) {
         expect(text, `a forwarded body carries ${marker}`).not.toContain(marker);
       }
       expect(text).not.toMatch(/"key":"user[._](login|name|email|id)"/i);
-      if (text.includes(pseudonym)) sawPseudonym = true;
+      if (text.includes(pseudonym)) {
+        sawPseudonym = true;
+      }
     }
     expect(sawPseudonym, 'the keyed user hash is forwarded (the check above looked at real bodies)').toBe(true);
     // Not the hash of the raw id or a plain digest either.
@@ -211,7 +248,13 @@ describe('forwarding to an upstream (collector A → collector B)', () => {
       const message = types.Request.toObject(types.Request.decode(body)) as {
         resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string }> }> }>;
       };
-      for (const rm of message.resourceMetrics ?? []) for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) names.add(m.name);
+      for (const rm of message.resourceMetrics ?? []) {
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            names.add(m.name);
+          }
+        }
+      }
     }
     expect([...names].filter((n) => n.startsWith('footfall_collector_'))).toEqual([]);
     expect(names.has('grafana_analytics_sessions_duration_seconds_total')).toBe(false);
@@ -225,7 +268,12 @@ describe('forwarding at shutdown', () => {
     const dir = mkdtempSync(join(tmpdir(), 'footfall-forward-'));
     const config = join(dir, 'collector.yaml');
     // An interval far longer than the test: only the flush at shutdown can deliver.
-    writeFileSync(config, JSON.stringify({ forward: { endpoint: `${upstream.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 3600 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        forward: { endpoint: `${upstream.url}/v1/metrics`, temporality: 'delta', intervalSeconds: 3600 },
+      })
+    );
     const sender = await spawnCollector(['--config', config]);
     try {
       expect(rejectedPoints(await postJson(sender.url, workload(0)))).toBe(0);
@@ -264,7 +312,9 @@ describe('two replicas forwarding to one upstream', () => {
         for (const sm of rm.scopeMetrics ?? []) {
           for (const m of sm.metrics ?? []) {
             for (const p of (m.sum ?? m.histogram)?.dataPoints ?? []) {
-              series.add(`${m.name}${JSON.stringify((p.attributes ?? []).map((a) => [a.key, a.value.stringValue]).sort())}`);
+              series.add(
+                `${m.name}${JSON.stringify((p.attributes ?? []).map((a) => [a.key, a.value.stringValue]).sort())}`
+              );
             }
           }
         }
@@ -280,7 +330,13 @@ describe('two replicas forwarding to one upstream', () => {
     // The gateway case: cumulative, each replica with its own state file.
     const replica = (name: string, env: Record<string, string> = {}) => {
       const config = join(dir, `${name}.yaml`);
-      writeFileSync(config, JSON.stringify({ state: { file: stateOf(name) }, forward: { endpoint: `${upstream.url}/v1/metrics`, intervalSeconds: 1 } }));
+      writeFileSync(
+        config,
+        JSON.stringify({
+          state: { file: stateOf(name) },
+          forward: { endpoint: `${upstream.url}/v1/metrics`, intervalSeconds: 1 },
+        })
+      );
       return spawnCollector(['--config', config], env);
     };
     /** The instances heard from since the recorder was last cleared, once `count` of them have forwarded series. */
@@ -289,17 +345,21 @@ describe('two replicas forwarding to one upstream', () => {
         async () => seriesByInstance(upstream.bodies),
         (seen) => [...seen.values()].filter((series) => series.size > 0).length >= count,
         15_000,
-        100,
+        100
       ).catch(() => seriesByInstance(upstream.bodies));
     const running = new Set<CollectorProcess>();
     try {
       const [r1, r2] = await Promise.all([replica('r1'), replica('r2')]);
       running.add(r1).add(r2);
-      for (const r of [r1, r2]) expect(rejectedPoints(await postJson(r.url, workload(0)))).toBe(0);
+      for (const r of [r1, r2]) {
+        expect(rejectedPoints(await postJson(r.url, workload(0)))).toBe(0);
+      }
       const seen = await instancesHeard(2);
       const ids = [...seen.keys()];
       expect(ids).toHaveLength(2);
-      for (const id of ids) expect(id).toMatch(/\S/);
+      for (const id of ids) {
+        expect(id).toMatch(/\S/);
+      }
       // Both replicas carry the same series: only service.instance.id keeps them apart upstream.
       const [first, second] = ids.map((id) => [...seen.get(id)!].sort());
       expect(first!.length).toBeGreaterThan(3);
@@ -328,7 +388,9 @@ describe('two replicas forwarding to one upstream', () => {
       // It is not written in place of the kept one.
       expect((JSON.parse(readFileSync(stateOf('r1'), 'utf8')) as { instanceId?: string }).instanceId).toBe(kept);
     } finally {
-      for (const r of running) await r.stop();
+      for (const r of running) {
+        await r.stop();
+      }
       await upstream.close();
     }
   }, 60_000);

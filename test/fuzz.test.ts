@@ -33,12 +33,16 @@ const TIMEOUT_MS = 30_000 + RUNS;
 
 function failureText(report: FuzzReport): string {
   const failure = report.failure;
-  if (!failure) return describeReport(report);
+  if (!failure) {
+    return describeReport(report);
+  }
   return [
     `${report.path}: ${failure.message}`,
     failure.input ? describeInput(failure.input) : 'no input (it happened between iterations)',
     `replay: FOOTFALL_FUZZ_SEED=${failure.seed} FOOTFALL_FUZZ_RUNS=${RUNS}, or node scripts/fuzz.ts --path ${report.path} --seed ${failure.seed} --iterations ${RUNS}`,
-    failure.input ? `replay the input: node scripts/fuzz.ts --path ${report.path} --input-file ${failure.input.file}` : '',
+    failure.input
+      ? `replay the input: node scripts/fuzz.ts --path ${report.path} --input-file ${failure.input.file}`
+      : '',
   ].join('\n');
 }
 
@@ -100,7 +104,7 @@ describe('OTLP decode paths under fuzzing', () => {
         expect(report.accepted, describeReport(report)).toBeGreaterThan(RUNS / 10);
         expect(report.points, describeReport(report)).toBeGreaterThan(RUNS / 10);
       },
-      TIMEOUT_MS,
+      TIMEOUT_MS
     );
   }
 
@@ -118,10 +122,12 @@ describe('OTLP decode paths under fuzzing', () => {
       const broken = withTarget(
         'json',
         async (body) => {
-          if (body.length >= 3) throw new TypeError('cannot read properties of undefined');
+          if (body.length >= 3) {
+            throw new TypeError('cannot read properties of undefined');
+          }
           return { kind: 'accepted', accepted: 1, rejected: 0 };
         },
-        fc.uint8Array({ maxLength: 64 }),
+        fc.uint8Array({ maxLength: 64 })
       );
       const report = await fuzzPath(broken, 'json', { iterations: 200, seed: 1 });
       expect(report.failure?.kind).toBe('crash');
@@ -137,10 +143,10 @@ describe('OTLP decode paths under fuzzing', () => {
         async () => {
           // A fixed amount of work, as a slow code path does: CPU time, not wall time a busy machine stretches.
           const start = process.cpuUsage();
-          while (cpuMs(process.cpuUsage(start)) < HANG_MS * 1.5);
+          while (cpuMs(process.cpuUsage(start)) < HANG_MS * 1.5) {}
           return { kind: 'accepted', accepted: 1, rejected: 0 };
         },
-        fc.constant(Uint8Array.of(7)),
+        fc.constant(Uint8Array.of(7))
       );
       const report = await fuzzPath(slow, 'protobuf', { iterations: 3, seed: 1 });
       expect(report.failure?.kind).toBe('hang');

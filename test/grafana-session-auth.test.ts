@@ -58,7 +58,8 @@ const cookie = (token: string) => `theme=dark; grafana_session=${token}; grafana
 const CLIENT = '203.0.113.5';
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 /** A request as the authorizer's peek() and authenticate() see it: the Cookie header. */
-const request = (cookieHeader: string | undefined) => ({ headers: cookieHeader === undefined ? {} : { cookie: cookieHeader } }) as unknown as IncomingMessage;
+const request = (cookieHeader: string | undefined) =>
+  ({ headers: cookieHeader === undefined ? {} : { cookie: cookieHeader } }) as unknown as IncomingMessage;
 
 describe('cookieValue', () => {
   test('takes only the named cookie', () => {
@@ -73,7 +74,12 @@ describe("each of Grafana's answers", () => {
   test('200: allowed, with the identity Grafana verified', async () => {
     grafana.tokens.set('t1', { user: ALICE });
     const decision = await authorizer().authorize(cookie('t1'), CLIENT);
-    expect(decision).toEqual({ allowed: true, outcome: 'verified', identity: { login: 'alice', id: 42, orgId: 1 }, subject: `user:${sha256('alice')}` });
+    expect(decision).toEqual({
+      allowed: true,
+      outcome: 'verified',
+      identity: { login: 'alice', id: 42, orgId: 1 },
+      subject: `user:${sha256('alice')}`,
+    });
   });
 
   test('no cookie: refused without asking Grafana, or anonymous by policy', async () => {
@@ -90,7 +96,11 @@ describe("each of Grafana's answers", () => {
 
   test('401 auth.unauthorized: refused, and remembered for a while', async () => {
     const auth = authorizer();
-    expect(await auth.authorize(cookie('nope'), CLIENT)).toMatchObject({ allowed: false, outcome: 'unauthorized', status: 401 });
+    expect(await auth.authorize(cookie('nope'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'unauthorized',
+      status: 401,
+    });
     expect(await auth.authorize(cookie('nope'), CLIENT)).toMatchObject({ allowed: false, outcome: 'unauthorized' });
     expect(grafana.calls.get('nope')).toBe(1);
     clock += 5_001;
@@ -102,8 +112,16 @@ describe("each of Grafana's answers", () => {
     grafana.tokens.set('gone', 'revoked');
     grafana.tokens.set('deleted', 'deleted');
     const auth = authorizer();
-    expect(await auth.authorize(cookie('gone'), CLIENT)).toMatchObject({ allowed: false, outcome: 'revoked', status: 401 });
-    expect(await auth.authorize(cookie('deleted'), CLIENT)).toMatchObject({ allowed: false, outcome: 'user_not_found', status: 401 });
+    expect(await auth.authorize(cookie('gone'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'revoked',
+      status: 401,
+    });
+    expect(await auth.authorize(cookie('deleted'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'user_not_found',
+      status: 401,
+    });
   });
 
   test('401 session.token.rotate: accepted for a cookie verified before, by policy otherwise', async () => {
@@ -120,7 +138,11 @@ describe("each of Grafana's answers", () => {
     });
 
     grafana.tokens.set('fresh', 'rotate');
-    expect(await auth.authorize(cookie('fresh'), CLIENT)).toMatchObject({ allowed: false, outcome: 'rotating_rejected', status: 401 });
+    expect(await auth.authorize(cookie('fresh'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'rotating_rejected',
+      status: 401,
+    });
     const lenient = authorizer({ onRotatingUnknown: 'accept-unverified' });
     // No identity: the session itself is the sender, by a hash of its cookie.
     expect(await lenient.authorize(cookie('fresh'), CLIENT)).toEqual({
@@ -133,21 +155,36 @@ describe("each of Grafana's answers", () => {
 
   test('service accounts: refused by default, accepted when allowed', async () => {
     grafana.tokens.set('robot', { user: ROBOT });
-    expect(await authorizer().authorize(cookie('robot'), CLIENT)).toMatchObject({ allowed: false, outcome: 'service_account_rejected', status: 403 });
-    expect(await authorizer({ serviceAccounts: 'accept' }).authorize(cookie('robot'), CLIENT)).toMatchObject({ allowed: true, outcome: 'verified' });
-  });
-
-  test.each(['error', 'bad-gateway'] as const)('Grafana %s: 503 with Retry-After by default, never a silent drop', async (mode) => {
-    grafana.tokens.set('t3', { user: ALICE });
-    grafana.setMode(mode);
-    expect(await authorizer().authorize(cookie('t3'), CLIENT)).toMatchObject({ allowed: false, outcome: 'grafana_unavailable', status: 503, retryAfterSeconds: 5 });
-    expect(await authorizer({ onUnavailable: 'accept-unverified' }).authorize(cookie('t3'), CLIENT)).toEqual({
+    expect(await authorizer().authorize(cookie('robot'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'service_account_rejected',
+      status: 403,
+    });
+    expect(await authorizer({ serviceAccounts: 'accept' }).authorize(cookie('robot'), CLIENT)).toMatchObject({
       allowed: true,
-      outcome: 'grafana_unavailable_accepted',
-      identity: undefined,
-      subject: `session:${sha256('t3')}`,
+      outcome: 'verified',
     });
   });
+
+  test.each(['error', 'bad-gateway'] as const)(
+    'Grafana %s: 503 with Retry-After by default, never a silent drop',
+    async (mode) => {
+      grafana.tokens.set('t3', { user: ALICE });
+      grafana.setMode(mode);
+      expect(await authorizer().authorize(cookie('t3'), CLIENT)).toMatchObject({
+        allowed: false,
+        outcome: 'grafana_unavailable',
+        status: 503,
+        retryAfterSeconds: 5,
+      });
+      expect(await authorizer({ onUnavailable: 'accept-unverified' }).authorize(cookie('t3'), CLIENT)).toEqual({
+        allowed: true,
+        outcome: 'grafana_unavailable_accepted',
+        identity: undefined,
+        subject: `session:${sha256('t3')}`,
+      });
+    }
+  );
 
   test('Grafana down: calls pause for a second, so an outage is no stampede of calls', async () => {
     grafana.tokens.set('a', { user: ALICE });
@@ -167,7 +204,11 @@ describe("each of Grafana's answers", () => {
     grafana.tokens.set('t4', { user: ALICE });
     grafana.setDelay(2_000);
     const started = performance.now();
-    expect(await authorizer({ timeoutMs: 200 }).authorize(cookie('t4'), CLIENT)).toMatchObject({ allowed: false, outcome: 'grafana_unavailable', status: 503 });
+    expect(await authorizer({ timeoutMs: 200 }).authorize(cookie('t4'), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'grafana_unavailable',
+      status: 503,
+    });
     expect(performance.now() - started).toBeLessThan(1_500);
   });
 });
@@ -176,9 +217,13 @@ describe('cache and single-flight', () => {
   test('1,000 distinct garbage cookies at once: one call each, never more than maxConcurrentCalls at a time', async () => {
     grafana.setDelay(20);
     const auth = authorizer({ maxConcurrentCalls: 8 });
-    const decisions = await Promise.all(Array.from({ length: 1000 }, (_, i) => auth.authorize(cookie(`junk-${i}`), CLIENT)));
+    const decisions = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => auth.authorize(cookie(`junk-${i}`), CLIENT))
+    );
     const outcomes = new Map<string, number>();
-    for (const d of decisions) outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
+    for (const d of decisions) {
+      outcomes.set(d.outcome, (outcomes.get(d.outcome) ?? 0) + 1);
+    }
     // 8 were asked; the rest were turned away with a retryable 503 instead of queueing onto Grafana.
     expect(Object.fromEntries(outcomes)).toEqual({ unauthorized: 8, grafana_busy: 992 });
     expect(decisions.find((d) => d.outcome === 'grafana_busy')).toMatchObject({ status: 503, retryAfterSeconds: 1 });
@@ -237,19 +282,29 @@ describe('peek: the decision without a call, or none', () => {
   test('a refused cookie: the remembered refusal', async () => {
     const auth = authorizer();
     await auth.authenticate(request(cookie('p2')), CLIENT);
-    expect(auth.peek(request(cookie('p2')), CLIENT)).toMatchObject({ allowed: false, outcome: 'unauthorized', status: 401 });
+    expect(auth.peek(request(cookie('p2')), CLIENT)).toMatchObject({
+      allowed: false,
+      outcome: 'unauthorized',
+      status: 401,
+    });
     expect(grafana.calls.get('p2')).toBe(1);
   });
 
   test('no cookie: refused, or anonymous by policy', () => {
     expect(authorizer().peek(request('theme=dark'), CLIENT)).toMatchObject({ allowed: false, outcome: 'no_cookie' });
-    expect(authorizer({ anonymous: 'accept' }).peek(request(undefined), CLIENT)).toMatchObject({ allowed: true, subject: `addr:${CLIENT}` });
+    expect(authorizer({ anonymous: 'accept' }).peek(request(undefined), CLIENT)).toMatchObject({
+      allowed: true,
+      subject: `addr:${CLIENT}`,
+    });
   });
 
   test('while Grafana is taken to be down, no decision either: an answer without a call is still not a verified one', async () => {
     grafana.setMode('error');
     const auth = authorizer({ onUnavailable: 'accept-unverified' });
-    expect(await auth.authenticate(request(cookie('p3')), CLIENT)).toMatchObject({ allowed: true, outcome: 'grafana_unavailable_accepted' });
+    expect(await auth.authenticate(request(cookie('p3')), CLIENT)).toMatchObject({
+      allowed: true,
+      outcome: 'grafana_unavailable_accepted',
+    });
     expect(auth.peek(request(cookie('p4')), CLIENT)).toBeUndefined();
   });
 });

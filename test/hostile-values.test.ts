@@ -13,7 +13,10 @@ import { startCollector } from './support/collector.ts';
 import { scrape, type Sample } from './support/exposition.ts';
 import { attrs, PANEL_RESOURCE } from './support/otlp.ts';
 
-type Value = { readonly json: Record<string, unknown>; readonly kind: 'plausible' | 'refused' | 'malformed' | 'skipped' };
+type Value = {
+  readonly json: Record<string, unknown>;
+  readonly kind: 'plausible' | 'refused' | 'malformed' | 'skipped';
+};
 
 const now = BigInt(Date.now()) * 1_000_000n;
 const WINDOW = { startTimeUnixNano: String(now - 300_000_000_000n), timeUnixNano: String(now) };
@@ -37,25 +40,49 @@ const value: fc.Arbitrary<Value> = fc.oneof(
     { json: { asInt: '1e3' }, kind: 'malformed' },
     { json: { asInt: '0x10' }, kind: 'malformed' },
     { json: { asDouble: 'lots' }, kind: 'malformed' },
-    { json: { asInt: true }, kind: 'malformed' },
-  ),
+    { json: { asInt: true }, kind: 'malformed' }
+  )
 );
 
-const point = fc.record({ value, dashboard: fc.constantFrom('d1', 'd2', 'd3'), unit: fc.constantFrom('s', '', 's', 'ms') });
+const point = fc.record({
+  value,
+  dashboard: fc.constantFrom('d1', 'd2', 'd3'),
+  unit: fc.constantFrom('s', '', 's', 'ms'),
+});
 const request = fc.array(point, { minLength: 1, maxLength: 8 });
 
-async function send(url: string, points: ReadonlyArray<fc.Infer<typeof point>>): Promise<{ status: number; rejected: number }> {
+async function send(
+  url: string,
+  points: ReadonlyArray<fc.Infer<typeof point>>
+): Promise<{ status: number; rejected: number }> {
   const metrics = points.map((p) => ({
     name: 'grafana.dashboard.engaged_time',
     unit: p.unit,
     sum: {
       aggregationTemporality: 1,
       isMonotonic: true,
-      dataPoints: [{ ...p.value.json, ...WINDOW, attributes: attrs([['dashboard.uid', p.dashboard], ['engagement.state', 'focused']]) }],
+      dataPoints: [
+        {
+          ...p.value.json,
+          ...WINDOW,
+          attributes: attrs([
+            ['dashboard.uid', p.dashboard],
+            ['engagement.state', 'focused'],
+          ]),
+        },
+      ],
     },
   }));
-  const body = { resourceMetrics: [{ resource: { attributes: PANEL_RESOURCE }, scopeMetrics: [{ scope: { name: 'footfall-panel' }, metrics }] }] };
-  const res = await fetch(`${url}/v1/metrics`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const body = {
+    resourceMetrics: [
+      { resource: { attributes: PANEL_RESOURCE }, scopeMetrics: [{ scope: { name: 'footfall-panel' }, metrics }] },
+    ],
+  };
+  const res = await fetch(`${url}/v1/metrics`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const answer = (await res.json()) as { partialSuccess?: { rejectedDataPoints?: string } };
   return { status: res.status, rejected: Number(answer.partialSuccess?.rejectedDataPoints ?? 0) };
 }
@@ -64,7 +91,7 @@ const catalog = (samples: readonly Sample[]) =>
   Object.fromEntries(
     samples
       .filter((s) => !s.name.startsWith('footfall_collector_') && s.name !== 'target_info')
-      .map((s) => [`${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`, s.value]),
+      .map((s) => [`${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`, s.value])
   );
 
 describe('hostile values', () => {
@@ -86,11 +113,15 @@ describe('hostile values', () => {
             // A point in another unit is refused with its metric, even one flagged as holding no value.
             const skipped = points.filter((p) => p.value.kind === 'skipped' && p.unit !== 'ms').length;
             expect(answer.rejected).toBe(points.length - skipped - taken.length);
-            for (const p of taken) expected += Number(p.value.json.asInt ?? p.value.json.asDouble);
+            for (const p of taken) {
+              expected += Number(p.value.json.asInt ?? p.value.json.asDouble);
+            }
           }
           const { samples } = await scrape(first.url);
           expect(samples.filter((s) => !Number.isFinite(s.value))).toEqual([]);
-          const total = samples.filter((s) => s.name === 'footfall_dashboard_engaged_seconds_total').reduce((t, s) => t + s.value, 0);
+          const total = samples
+            .filter((s) => s.name === 'footfall_dashboard_engaged_seconds_total')
+            .reduce((t, s) => t + s.value, 0);
           expect(total).toBeCloseTo(expected, 6);
           const before = catalog(samples);
           await first.close();
@@ -105,7 +136,7 @@ describe('hostile values', () => {
           throw err;
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 25 }
     );
   }, 120_000);
 });

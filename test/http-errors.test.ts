@@ -48,7 +48,9 @@ interface Refusal {
 /** A JSON body of exactly `size` bytes: a valid request padded with insignificant whitespace. */
 function jsonOfSize(uid: string, size: number): Buffer {
   const json = JSON.stringify(sessionsRequest([{ uid, value: 1 }]));
-  if (json.length > size) throw new Error('size too small for a request');
+  if (json.length > size) {
+    throw new Error('size too small for a request');
+  }
   return Buffer.from(json + ' '.repeat(size - json.length));
 }
 
@@ -66,7 +68,9 @@ function pseudoRandomBytes(length: number, seed: number): Buffer {
 /** Peak resident memory of a process (Linux), in bytes. */
 function peakRss(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error('no VmHWM in /proc status');
+  if (!match) {
+    throw new Error('no VmHWM in /proc status');
+  }
   return Number(match[1]) * 1024;
 }
 
@@ -85,7 +89,9 @@ describe('HTTP errors of a collector process', () => {
 
   afterAll(async () => {
     await proc?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   async function requestsCounted(code: number, reason: string, encoding: Encoding): Promise<number> {
@@ -113,7 +119,10 @@ describe('HTTP errors of a collector process', () => {
   describe('successful exports', () => {
     it('answers a JSON export with 200 and {}', async () => {
       const before = await requestsCounted(200, 'ok', 'json');
-      const res = await send(endpoint, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'ok-json', value: 3 }])) });
+      const res = await send(endpoint, {
+        headers: JSON_TYPE,
+        body: toJson(sessionsRequest([{ uid: 'ok-json', value: 3 }])),
+      });
       expect(res.status).toBe(200);
       expect(mediaTypeOf(res)).toBe('application/json');
       expect(JSON.parse(res.body.toString('utf8'))).toEqual({});
@@ -138,9 +147,15 @@ describe('HTTP errors of a collector process', () => {
       const request = exportRequest(
         [
           sessionsMetric([{ uid: 'partial-protobuf', value: 5 }]),
-          sessionsMetric([{ uid: 'partial-protobuf', value: 1 }, { uid: 'partial-protobuf', value: 2 }], 'grafana.dashboard.unknown'),
+          sessionsMetric(
+            [
+              { uid: 'partial-protobuf', value: 1 },
+              { uid: 'partial-protobuf', value: 2 },
+            ],
+            'grafana.dashboard.unknown'
+          ),
         ],
-        PANEL_RESOURCE,
+        PANEL_RESOURCE
       );
       const before = await requestsCounted(200, 'partial', 'protobuf');
       const res = await send(endpoint, { headers: PROTOBUF_TYPE, body: toProtobuf(request, types) });
@@ -172,14 +187,14 @@ describe('HTTP errors of a collector process', () => {
     it('refuses malformed JSON', async () => {
       await expectRefused(
         { headers: JSON_TYPE, body: '{"resourceMetrics": [{"scopeMetrics": [' },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'json', message: /invalid JSON/ },
+        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'json', message: /invalid JSON/ }
       );
     });
 
     it('refuses an empty JSON body', async () => {
       await expectRefused(
         { headers: JSON_TYPE, body: '' },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'json', message: /invalid JSON/ },
+        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'json', message: /invalid JSON/ }
       );
     });
 
@@ -188,17 +203,35 @@ describe('HTTP errors of a collector process', () => {
       expect(() => types.Request.decode(garbage)).toThrow(); // the input really is undecodable
       await expectRefused(
         { headers: PROTOBUF_TYPE, body: garbage },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'protobuf', message: /invalid protobuf/ },
+        {
+          status: 400,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'malformed_body',
+          encoding: 'protobuf',
+          message: /invalid protobuf/,
+        }
       );
     });
 
     it('refuses a truncated protobuf message, and counts none of its points', async () => {
-      const whole = toProtobuf(sessionsRequest([{ uid: 'truncated', value: 9 }, { uid: 'truncated', value: 9 }]), types);
+      const whole = toProtobuf(
+        sessionsRequest([
+          { uid: 'truncated', value: 9 },
+          { uid: 'truncated', value: 9 },
+        ]),
+        types
+      );
       const truncated = whole.subarray(0, Math.floor(whole.length * 0.6));
       expect(() => types.Request.decode(truncated)).toThrow();
       await expectRefused(
         { headers: PROTOBUF_TYPE, body: truncated },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'protobuf', message: /invalid protobuf/ },
+        {
+          status: 400,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'malformed_body',
+          encoding: 'protobuf',
+          message: /invalid protobuf/,
+        }
       );
       expect(await sessionsOf('truncated')).toBe(0);
     });
@@ -212,7 +245,7 @@ describe('HTTP errors of a collector process', () => {
           reason: 'malformed_body',
           encoding: 'json',
           message: /^resourceMetrics must be an array$/,
-        },
+        }
       );
     });
 
@@ -220,9 +253,12 @@ describe('HTTP errors of a collector process', () => {
       const request = exportRequest(
         [
           sessionsMetric([{ uid: 'wrong-shape', value: 2 }]),
-          { name: 'grafana.dashboard.sessions', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: 'many' }] } },
+          {
+            name: 'grafana.dashboard.sessions',
+            sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: 'many' }] },
+          },
         ],
-        PANEL_RESOURCE,
+        PANEL_RESOURCE
       );
       await expectRefused(
         { headers: JSON_TYPE, body: toJson(request) },
@@ -231,16 +267,26 @@ describe('HTTP errors of a collector process', () => {
           rpc: RPC.INVALID_ARGUMENT,
           reason: 'malformed_body',
           encoding: 'json',
-          message: /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[1\]\.sum\.dataPoints\[0\]\.asInt must be an integer/,
-        },
+          message:
+            /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[1\]\.sum\.dataPoints\[0\]\.asInt must be an integer/,
+        }
       );
       expect(await sessionsOf('wrong-shape')).toBe(0);
     });
 
     it('refuses a body that is not gzip although Content-Encoding says so', async () => {
       await expectRefused(
-        { headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: toJson(sessionsRequest([{ uid: 'not-gzip', value: 1 }])) },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'json', message: /invalid compressed body/ },
+        {
+          headers: { ...JSON_TYPE, 'content-encoding': 'gzip' },
+          body: toJson(sessionsRequest([{ uid: 'not-gzip', value: 1 }])),
+        },
+        {
+          status: 400,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'malformed_body',
+          encoding: 'json',
+          message: /invalid compressed body/,
+        }
       );
       expect(await sessionsOf('not-gzip')).toBe(0);
     });
@@ -249,7 +295,13 @@ describe('HTTP errors of a collector process', () => {
       const gz = gzipSync(toProtobuf(sessionsRequest([{ uid: 'cut-gzip', value: 1 }]), types));
       await expectRefused(
         { headers: { ...PROTOBUF_TYPE, 'content-encoding': 'gzip' }, body: gz.subarray(0, gz.length - 12) },
-        { status: 400, rpc: RPC.INVALID_ARGUMENT, reason: 'malformed_body', encoding: 'protobuf', message: /invalid compressed body/ },
+        {
+          status: 400,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'malformed_body',
+          encoding: 'protobuf',
+          message: /invalid compressed body/,
+        }
       );
       expect(await sessionsOf('cut-gzip')).toBe(0);
     });
@@ -265,7 +317,7 @@ describe('HTTP errors of a collector process', () => {
           reason: 'unsupported_media_type',
           encoding: 'unknown',
           message: /"text\/plain".*application\/json.*application\/x-protobuf/,
-        },
+        }
       );
       expect(await sessionsOf('text')).toBe(0);
     });
@@ -273,7 +325,13 @@ describe('HTTP errors of a collector process', () => {
     it('refuses a request without Content-Type', async () => {
       await expectRefused(
         { body: toJson(sessionsRequest([{ uid: 'untyped', value: 1 }])) },
-        { status: 415, rpc: RPC.INVALID_ARGUMENT, reason: 'unsupported_media_type', encoding: 'unknown', message: /content type/ },
+        {
+          status: 415,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'unsupported_media_type',
+          encoding: 'unknown',
+          message: /content type/,
+        }
       );
     });
 
@@ -281,24 +339,44 @@ describe('HTTP errors of a collector process', () => {
       const request = sessionsRequest([{ uid: 'brotli', value: 1 }]);
       await expectRefused(
         { headers: { ...JSON_TYPE, 'content-encoding': 'br' }, body: toJson(request) },
-        { status: 415, rpc: RPC.INVALID_ARGUMENT, reason: 'unsupported_encoding', encoding: 'json', message: /"br".*gzip/ },
+        {
+          status: 415,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'unsupported_encoding',
+          encoding: 'json',
+          message: /"br".*gzip/,
+        }
       );
       await expectRefused(
         { headers: { ...PROTOBUF_TYPE, 'content-encoding': 'br' }, body: toProtobuf(request, types) },
-        { status: 415, rpc: RPC.INVALID_ARGUMENT, reason: 'unsupported_encoding', encoding: 'protobuf', message: /"br".*gzip/ },
+        {
+          status: 415,
+          rpc: RPC.INVALID_ARGUMENT,
+          reason: 'unsupported_encoding',
+          encoding: 'protobuf',
+          message: /"br".*gzip/,
+        }
       );
       expect(await sessionsOf('brotli')).toBe(0);
     });
   });
 
   describe(`body size limit (server.maxBodyBytes: ${LIMIT}): 413`, () => {
-    const tooLarge = { status: 413, rpc: RPC.RESOURCE_EXHAUSTED, reason: 'payload_too_large', message: new RegExp(`exceeds ${LIMIT} bytes`) };
+    const tooLarge = {
+      status: 413,
+      rpc: RPC.RESOURCE_EXHAUSTED,
+      reason: 'payload_too_large',
+      message: new RegExp(`exceeds ${LIMIT} bytes`),
+    };
 
     it('takes a body of exactly the limit and refuses one byte more', async () => {
       const ok = await send(endpoint, { headers: JSON_TYPE, body: jsonOfSize('at-limit', LIMIT) });
       expect(ok.status).toBe(200);
       expect(await sessionsOf('at-limit')).toBe(1);
-      await expectRefused({ headers: JSON_TYPE, body: jsonOfSize('over-limit', LIMIT + 1) }, { ...tooLarge, encoding: 'json' });
+      await expectRefused(
+        { headers: JSON_TYPE, body: jsonOfSize('over-limit', LIMIT + 1) },
+        { ...tooLarge, encoding: 'json' }
+      );
       expect(await sessionsOf('over-limit')).toBe(0);
     });
 
@@ -323,12 +401,18 @@ describe('HTTP errors of a collector process', () => {
     });
 
     it('applies the limit after decompression', async () => {
-      const ok = await send(endpoint, { headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: gzipSync(jsonOfSize('gz-at-limit', LIMIT)) });
+      const ok = await send(endpoint, {
+        headers: { ...JSON_TYPE, 'content-encoding': 'gzip' },
+        body: gzipSync(jsonOfSize('gz-at-limit', LIMIT)),
+      });
       expect(ok.status).toBe(200);
       expect(await sessionsOf('gz-at-limit')).toBe(1);
       const small = gzipSync(jsonOfSize('gz-over-limit', LIMIT + 1));
       expect(small.length).toBeLessThan(LIMIT / 10);
-      await expectRefused({ headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: small }, { ...tooLarge, encoding: 'json' });
+      await expectRefused(
+        { headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: small },
+        { ...tooLarge, encoding: 'json' }
+      );
       expect(await sessionsOf('gz-over-limit')).toBe(0);
     });
 
@@ -338,7 +422,7 @@ describe('HTTP errors of a collector process', () => {
       const peakBefore = peakRss(proc.child.pid!);
       const res = await expectRefused(
         { headers: { ...PROTOBUF_TYPE, 'content-encoding': 'gzip' }, body: bomb },
-        { ...tooLarge, encoding: 'protobuf' },
+        { ...tooLarge, encoding: 'protobuf' }
       );
       expect(res.ms).toBeLessThan(1_000);
       // Inflating the whole bomb would hold 20 MB (twice, once concatenated) in the collector.
@@ -350,7 +434,9 @@ describe('HTTP errors of a collector process', () => {
     for (const method of ['GET', 'PUT'] as const) {
       it(`answers ${method} /v1/metrics with 405 and Allow: POST`, async () => {
         const res = await expectRefused(
-          method === 'PUT' ? { method, headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'put', value: 1 }])) } : { method },
+          method === 'PUT'
+            ? { method, headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'put', value: 1 }])) }
+            : { method },
           {
             status: 405,
             rpc: RPC.UNIMPLEMENTED,
@@ -358,7 +444,7 @@ describe('HTTP errors of a collector process', () => {
             // Answered in the request's encoding when it names one.
             encoding: method === 'PUT' ? 'json' : 'unknown',
             message: new RegExp(`method ${method} is not allowed; use POST`),
-          },
+          }
         );
         expect(res.headers.allow).toBe('POST');
         expect(await sessionsOf('put')).toBe(0);
@@ -404,7 +490,10 @@ describe('HTTP errors of a collector process', () => {
     expect(sumOf(after.samples, 'footfall_collector_points_accepted_total')).toBe(accepted);
     expect(refusedRequests(after.samples) - refusedRequests(before.samples)).toBe(burst.length);
     // And it keeps accepting.
-    const res = await send(endpoint, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'survivor', value: 2 }])) });
+    const res = await send(endpoint, {
+      headers: JSON_TYPE,
+      body: toJson(sessionsRequest([{ uid: 'survivor', value: 2 }])),
+    });
     expect(res.status).toBe(200);
     expect(await sessionsOf('survivor')).toBe(20);
   });
@@ -445,14 +534,28 @@ describe('server.metricsListen: /metrics on a listener of its own', () => {
 
   afterAll(async () => {
     await proc?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('splits the routes: exports and probes on the ingest listener, /metrics and probes on the metrics listener, 404 for the rest', async () => {
-    const exported = await send(`${proc.url}/v1/metrics`, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'split', value: 2 }])) });
+    const exported = await send(`${proc.url}/v1/metrics`, {
+      headers: JSON_TYPE,
+      body: toJson(sessionsRequest([{ uid: 'split', value: 2 }])),
+    });
     expect(exported.status).toBe(200);
-    expect((await send(`${proc.url}/metrics`, { method: 'GET' })).status, 'GET /metrics on the ingest listener').toBe(404);
-    expect((await send(`${metricsUrl}/v1/metrics`, { headers: JSON_TYPE, body: toJson(sessionsRequest([{ uid: 'split', value: 1 }])) })).status).toBe(404);
+    expect((await send(`${proc.url}/metrics`, { method: 'GET' })).status, 'GET /metrics on the ingest listener').toBe(
+      404
+    );
+    expect(
+      (
+        await send(`${metricsUrl}/v1/metrics`, {
+          headers: JSON_TYPE,
+          body: toJson(sessionsRequest([{ uid: 'split', value: 1 }])),
+        })
+      ).status
+    ).toBe(404);
     for (const url of [proc.url, metricsUrl]) {
       expect((await send(`${url}/healthz`, { method: 'GET' })).status, `${url}/healthz`).toBe(200);
       expect((await send(`${url}/readyz`, { method: 'GET' })).status, `${url}/readyz`).toBe(200);
@@ -476,7 +579,9 @@ describe('server.metricsListen: /metrics on a listener of its own', () => {
       expect(scraped).toBe(200);
       const started = performance.now();
       expect(await proc.stop()).toBe(0);
-      expect(performance.now() - started, 'ms from SIGTERM to exit (the shutdown deadline is 10 s)').toBeLessThan(3_000);
+      expect(performance.now() - started, 'ms from SIGTERM to exit (the shutdown deadline is 10 s)').toBeLessThan(
+        3_000
+      );
       for (const url of [proc.url, metricsUrl]) {
         await expect(send(`${url}/healthz`, { method: 'GET' }), url).rejects.toMatchObject({ code: 'ECONNREFUSED' });
       }

@@ -34,7 +34,11 @@ const rnd = random(20261206);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
 function weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
   let r = rnd() * items.reduce((t, [, w]) => t + w, 0);
-  for (const [item, w] of items) if ((r -= w) < 0) return item;
+  for (const [item, w] of items) {
+    if ((r -= w) < 0) {
+      return item;
+    }
+  }
   return items[items.length - 1]![0];
 }
 const between = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
@@ -55,10 +59,20 @@ const dashboards: Dashboard[] = Array.from({ length: DASHBOARDS }, (_, i) => ({
   uid: `dash-${i.toString(36).padStart(4, '0')}`,
   name: `Dashboard ${i}`,
   folder: pick(FOLDERS),
-  variables: Array.from({ length: weighted([[0, 30], [1, 30], [2, 25], [3, 15]]) }, (_, v) => ({
-    name: VARIABLE_NAMES[v]!,
-    values: Array.from({ length: between(2, 6) }, (_, k) => `${VARIABLE_NAMES[v]}-${k}`),
-  })),
+  variables: Array.from(
+    {
+      length: weighted([
+        [0, 30],
+        [1, 30],
+        [2, 25],
+        [3, 15],
+      ]),
+    },
+    (_, v) => ({
+      name: VARIABLE_NAMES[v]!,
+      values: Array.from({ length: between(2, 6) }, (_, k) => `${VARIABLE_NAMES[v]}-${k}`),
+    })
+  ),
   datasources: rnd() < 0.7 ? [pick(DATASOURCES)] : [DATASOURCES[0]!, pick(DATASOURCES.slice(1))],
 }));
 
@@ -67,7 +81,11 @@ const zipf = dashboards.map((_, i) => 1 / (i + 1) ** 1.1);
 const zipfTotal = zipf.reduce((a, b) => a + b, 0);
 function popular(): Dashboard {
   let r = rnd() * zipfTotal;
-  for (let i = 0; i < zipf.length; i++) if ((r -= zipf[i]!) < 0) return dashboards[i]!;
+  for (let i = 0; i < zipf.length; i++) {
+    if ((r -= zipf[i]!) < 0) {
+      return dashboards[i]!;
+    }
+  }
   return dashboards[0]!;
 }
 
@@ -99,8 +117,15 @@ describe(`a large org: ${DASHBOARDS} dashboards, ${USERS} users, ${SESSIONS} ses
         resource: {
           'grafana.host': 'grafana.example.com',
           'grafana.env': 'prod',
-          'user.role': weighted([['Viewer', 70], ['Editor', 20], ['Admin', 10]]),
-          'user.theme': weighted([['dark', 70], ['light', 30]]),
+          'user.role': weighted([
+            ['Viewer', 70],
+            ['Editor', 20],
+            ['Admin', 10],
+          ]),
+          'user.theme': weighted([
+            ['dark', 70],
+            ['light', 30],
+          ]),
           'user.timezone': pick(['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC', 'America/Sao_Paulo']),
           'user.locale': pick(['en-US', 'de-DE', 'ja-JP', 'pt-BR']),
         },
@@ -116,7 +141,9 @@ describe(`a large org: ${DASHBOARDS} dashboards, ${USERS} users, ${SESSIONS} ses
       if (++user.pending === SESSIONS_PER_EXPORT) {
         user.pending = 0;
         flushes.push(user.browser.flush());
-        if (flushes.length >= 8) await Promise.all(flushes.splice(0));
+        if (flushes.length >= 8) {
+          await Promise.all(flushes.splice(0));
+        }
       }
     }
     await Promise.all(flushes);
@@ -146,7 +173,9 @@ describe(`a large org: ${DASHBOARDS} dashboards, ${USERS} users, ${SESSIONS} ses
   it(`exposes at most ${BUDGET_PER_DASHBOARD} series per dashboard on average, with the arithmetic per family`, () => {
     const perFamily = new Map<string, number>();
     for (const s of samples) {
-      if (s.name.startsWith('footfall_collector_') || s.name === 'target_info') continue;
+      if (s.name.startsWith('footfall_collector_') || s.name === 'target_info') {
+        continue;
+      }
       const family = s.name.replace(/_(bucket|sum|count)$/, '');
       perFamily.set(family, (perFamily.get(family) ?? 0) + 1);
     }
@@ -172,28 +201,44 @@ describe(`a large org: ${DASHBOARDS} dashboards, ${USERS} users, ${SESSIONS} ses
 
 /** One dashboard session in a tab: what the panel records for it. */
 function session(b: SimulatedBrowser, d: Dashboard): void {
-  const at = { 'dashboard.uid': d.uid, 'dashboard.name': d.name, ...(d.folder ? { 'dashboard.folder': d.folder } : {}) };
+  const at = {
+    'dashboard.uid': d.uid,
+    'dashboard.name': d.name,
+    ...(d.folder ? { 'dashboard.folder': d.folder } : {}),
+  };
   b.sessions.add(1, at);
   const focused = between(10, 300);
   const visible = rnd() < 0.6 ? between(5, 100) : 0;
   const hidden = rnd() < 0.3 ? between(5, 200) : 0;
   b.engagedTime.add(focused, { ...at, 'engagement.state': 'focused' });
-  if (visible) b.engagedTime.add(visible, { ...at, 'engagement.state': 'visible' });
-  if (hidden) b.engagedTime.add(hidden, { ...at, 'engagement.state': 'hidden' });
+  if (visible) {
+    b.engagedTime.add(visible, { ...at, 'engagement.state': 'visible' });
+  }
+  if (hidden) {
+    b.engagedTime.add(hidden, { ...at, 'engagement.state': 'hidden' });
+  }
   // One heartbeat: the test plays an org's day in seconds, so a point's window is milliseconds long and
   // its bound (docs/metrics.md) that of a window of none; a real tab's minutes allow one a second.
   b.heartbeats.add(1, at);
   b.sessionDuration.record(focused + visible + hidden, at);
   for (const v of d.variables) {
     b.variableSelections.add(1, { ...at, 'variable.name': v.name, 'variable.value': pick(v.values) });
-    if (rnd() < 0.3) b.variableSelections.add(1, { ...at, 'variable.name': v.name, 'variable.value': pick(v.values) });
+    if (rnd() < 0.3) {
+      b.variableSelections.add(1, { ...at, 'variable.name': v.name, 'variable.value': pick(v.values) });
+    }
   }
   b.timeRangeSelections.add(1, { ...at, time_range: weighted(TIME_RANGES) });
-  if (rnd() < 0.3) b.timeRangeSelections.add(1, { ...at, time_range: weighted(TIME_RANGES) });
+  if (rnd() < 0.3) {
+    b.timeRangeSelections.add(1, { ...at, time_range: weighted(TIME_RANGES) });
+  }
   for (const ds of d.datasources) {
     const n = between(3, 12);
     b.queries.add(n, { ...at, 'datasource.type': ds });
-    for (let q = 0; q < n; q++) b.queryDuration.record(0.02 + rnd() * rnd() * 8, at);
-    if (rnd() < 0.05) b.queryErrors.add(1, { ...at, 'datasource.type': ds });
+    for (let q = 0; q < n; q++) {
+      b.queryDuration.record(0.02 + rnd() * rnd() * 8, at);
+    }
+    if (rnd() < 0.05) {
+      b.queryErrors.add(1, { ...at, 'datasource.type': ds });
+    }
   }
 }

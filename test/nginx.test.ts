@@ -61,13 +61,15 @@ async function startRecorder(target: string): Promise<GrafanaRecorder> {
     });
     req.on('end', () => {
       calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes });
-      if (dropping) return void req.socket.destroy();
+      if (dropping) {
+        return void req.socket.destroy();
+      }
       const forward = request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
-        },
+        }
       );
       forward.on('error', () => req.socket.destroy());
       forward.end(Buffer.concat(chunks));
@@ -101,7 +103,12 @@ function recipeFor(subPath: string): string {
 }
 
 /** The http { } block around the recipe: its two upstreams and a server block including it. */
-function httpBlock(port: number, grafanaPort: number | string, collectorPort: number | string, recipeFile: string): string {
+function httpBlock(
+  port: number,
+  grafanaPort: number | string,
+  collectorPort: number | string,
+  recipeFile: string
+): string {
   return `
     upstream grafana {
         server 127.0.0.1:${grafanaPort};
@@ -134,7 +141,9 @@ beforeAll(async () => {
   recorder = await startRecorder(grafana.url);
 
   // The recipe's collector configuration, with nginx's address in place of the documented 127.0.0.1.
-  const config = parseYaml(readFileSync(COLLECTOR_CONFIG, 'utf8')) as { auth: { proxyHeader: { trustedProxies: string[] } } };
+  const config = parseYaml(readFileSync(COLLECTOR_CONFIG, 'utf8')) as {
+    auth: { proxyHeader: { trustedProxies: string[] } };
+  };
   expect(config.auth.proxyHeader.trustedProxies).toEqual(['127.0.0.1']);
   config.auth.proxyHeader.trustedProxies = [NGINX_ADDRESS];
   configDir = mkdtempSync(join(tmpdir(), 'footfall-nginx-collector-'));
@@ -161,7 +170,9 @@ afterAll(async () => {
   await collector?.stop();
   await recorder?.close();
   await grafana?.close();
-  if (configDir) rmSync(configDir, { recursive: true, force: true });
+  if (configDir) {
+    rmSync(configDir, { recursive: true, force: true });
+  }
 });
 
 beforeEach(() => {
@@ -174,9 +185,18 @@ beforeEach(() => {
 });
 
 /** A browser's export through nginx: JSON, same-origin (Origin is nginx's own), with the given cookies. */
-function exportThroughNginx(cookie: string | undefined, uid: string, extra: Record<string, string> = {}): Promise<HttpResult> {
+function exportThroughNginx(
+  cookie: string | undefined,
+  uid: string,
+  extra: Record<string, string> = {}
+): Promise<HttpResult> {
   return send(`${nginx.url}${ROUTE}`, {
-    headers: { 'content-type': 'application/json', origin: nginx.url, ...(cookie === undefined ? {} : { cookie }), ...extra },
+    headers: {
+      'content-type': 'application/json',
+      origin: nginx.url,
+      ...(cookie === undefined ? {} : { cookie }),
+      ...extra,
+    },
     body: toJson(sessionsRequest([{ uid, value: 1 }])),
   });
 }
@@ -189,7 +209,10 @@ async function collectorRequests(): Promise<number> {
 }
 
 async function authOutcomes(outcome: string): Promise<number> {
-  return sumOf((await scrape(collector.url)).samples, 'footfall_collector_auth_total', { mode: 'proxy-header', outcome });
+  return sumOf((await scrape(collector.url)).samples, 'footfall_collector_auth_total', {
+    mode: 'proxy-header',
+    outcome,
+  });
 }
 
 /** Asserts nginx's refusal: status, JSON google.rpc.Status body, and that the collector never saw the request. */
@@ -209,7 +232,9 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
     const { samples } = await scrape(collector.url);
     expect(sumOf(samples, SESSIONS, { dashboard_uid: 'nginx-ok' })).toBe(1);
     // Admitted as "from nginx, signed in, identity unknown": the recipe's documented trade-off.
-    expect(sumOf(samples, 'footfall_collector_auth_total', { mode: 'proxy-header', outcome: 'proxy_no_user' })).toBe(before + 1);
+    expect(sumOf(samples, 'footfall_collector_auth_total', { mode: 'proxy-header', outcome: 'proxy_no_user' })).toBe(
+      before + 1
+    );
     expect(grafana.calls.get('good')).toBe(1);
   });
 
@@ -234,7 +259,9 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
 
   test("passes the browser's scheme, host and address on as X-Forwarded-Proto/Host/For, which the collector's Origin check and budgets read", async () => {
     // In the export location, where nginx (not a client) sets them: nginx -t has accepted the file above.
-    const location = readFileSync(RECIPE, 'utf8').split('location = /grafana/footfall/v1/metrics {')[1]!.split('\n}')[0]!;
+    const location = readFileSync(RECIPE, 'utf8')
+      .split('location = /grafana/footfall/v1/metrics {')[1]!
+      .split('\n}')[0]!;
     const set = (name: string) => new RegExp(`^\\s*proxy_set_header ${name} (\\S+);`, 'm').exec(location)?.[1];
     expect(set('X-Forwarded-Proto')).toBe('$scheme');
     expect(set('X-Forwarded-Host')).toBe('$http_host');
@@ -242,7 +269,9 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
     // nginx says the browser used http (this test's nginx has no TLS): an https page on its host is another origin.
     grafana.tokens.set('good', { user: ALICE });
     const before = await collectorRequests();
-    const foreign = await exportThroughNginx(browserCookies('good'), 'nginx-scheme', { origin: nginx.url.replace('http:', 'https:') });
+    const foreign = await exportThroughNginx(browserCookies('good'), 'nginx-scheme', {
+      origin: nginx.url.replace('http:', 'https:'),
+    });
     expect(foreign.status, foreign.body.toString('utf8')).toBe(403);
     expect(await collectorRequests()).toBe(before + 1);
   });
@@ -272,7 +301,9 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
     // from the others; the panel keeps the points and retries, by then with the rotated cookie.
     ['due for rotation (401 session.token.rotate)', 'rotate'],
   ] as const)('a session %s: 401, the collector never sees it', async (_, state) => {
-    if (state !== undefined) grafana.tokens.set('t', state);
+    if (state !== undefined) {
+      grafana.tokens.set('t', state);
+    }
     const before = await collectorRequests();
     await expectRefusedByNginx(await exportThroughNginx(browserCookies('t'), 'nginx-refused'), 401, 16, before);
     expect(grafana.calls.get('t')).toBe(1);
@@ -315,9 +346,13 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
 
   test('a page on another origin, with the user’s cookie: 403 from the collector’s Origin check', async () => {
     grafana.tokens.set('good', { user: ALICE });
-    const result = await exportThroughNginx(browserCookies('good'), 'nginx-foreign', { origin: 'https://evil.example' });
+    const result = await exportThroughNginx(browserCookies('good'), 'nginx-foreign', {
+      origin: 'https://evil.example',
+    });
     expect(result.status, result.body.toString('utf8')).toBe(403);
-    expect(JSON.parse(result.body.toString('utf8'))).toMatchObject({ message: expect.stringContaining('evil.example') });
+    expect(JSON.parse(result.body.toString('utf8'))).toMatchObject({
+      message: expect.stringContaining('evil.example'),
+    });
     expect(sumOf((await scrape(collector.url)).samples, SESSIONS, { dashboard_uid: 'nginx-foreign' })).toBe(0);
   });
 
@@ -327,7 +362,7 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
     const upload = await uploadLargeBody(
       `${nginx.url}${ROUTE}`,
       { 'content-type': 'application/json', origin: nginx.url, cookie: browserCookies('good') },
-      65 * 1024,
+      65 * 1024
     );
     expect(upload.status, upload.head).toBe(413);
     expect(recorder.calls).toHaveLength(0);
@@ -359,12 +394,15 @@ describe('deploy/nginx/footfall.conf in front of the collector', () => {
       expect(result.body.toString('utf8')).not.toContain('footfall_collector');
       expect(recorder.calls).toHaveLength(0);
       expect(await collectorRequests()).toBe(before);
-    },
+    }
   );
 
   test('the internal auth location cannot be called from outside', async () => {
     grafana.tokens.set('good', { user: ALICE });
-    const result = await send(`${nginx.url}/_footfall/grafana-auth`, { method: 'GET', headers: { cookie: browserCookies('good') } });
+    const result = await send(`${nginx.url}/_footfall/grafana-auth`, {
+      method: 'GET',
+      headers: { cookie: browserCookies('good') },
+    });
     // nginx's "internal only" 404 goes through the location's own 404 → 401 mapping (meant for a deleted user).
     expect(result.status).toBe(401);
     expect(recorder.calls).toHaveLength(0);

@@ -29,7 +29,12 @@ interface Person {
 
 /** Distinctive values, so that finding any of them in /metrics can only mean a leak. */
 const PEOPLE = {
-  alice: { login: 'alice.lindqvist', name: 'Alice Lindqvist', email: 'alice.lindqvist@corp.example', id: 'uid-4711-alice' },
+  alice: {
+    login: 'alice.lindqvist',
+    name: 'Alice Lindqvist',
+    email: 'alice.lindqvist@corp.example',
+    id: 'uid-4711-alice',
+  },
   bob: { login: 'bob.okonkwo', name: 'Bob Okonkwo', email: 'bob.okonkwo@corp.example', id: 'uid-4712-bob' },
   carol: { login: 'carol.marchetti', name: 'Carol Marchetti', email: 'c.marchetti@corp.example', id: 'uid-4713-carol' },
   dave: { login: 'dave.nakamura', name: 'Dave Nakamura', email: 'dave.n@corp.example', id: 'uid-4714-dave' },
@@ -77,7 +82,7 @@ class Ledger {
 
   private matching(metric: string, match: Record<string, string>): Recorded[] {
     return this.entries.filter(
-      (e) => e.metric === metric && Object.entries(match).every(([k, v]) => e.labels[k] === v),
+      (e) => e.metric === metric && Object.entries(match).every(([k, v]) => e.labels[k] === v)
     );
   }
 
@@ -109,7 +114,7 @@ function expectHistogram(
   family: string,
   buckets: readonly number[],
   ledger: Ledger,
-  match: Record<string, string> = {},
+  match: Record<string, string> = {}
 ): void {
   const count = ledger.count(family, match);
   expect(count).toBeGreaterThan(0);
@@ -117,7 +122,7 @@ function expectHistogram(
   expect(sumOf(samples, `${family}_sum`, match)).toBe(ledger.sum(family, match));
   for (const le of buckets) {
     expect(sumOf(samples, `${family}_bucket`, { ...match, le: String(le) }), `${family} le=${le}`).toBe(
-      ledger.bucket(family, le, match),
+      ledger.bucket(family, le, match)
     );
   }
   expect(sumOf(samples, `${family}_bucket`, { ...match, le: '+Inf' })).toBe(count);
@@ -142,7 +147,14 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
 
   beforeAll(async () => {
     c = await startCollector();
-    const tab = (protocol: Protocol, gzip: boolean, person: Person, role: string, keys: UserKeys, userOnResource = false): Tab => ({
+    const tab = (
+      protocol: Protocol,
+      gzip: boolean,
+      person: Person,
+      role: string,
+      keys: UserKeys,
+      userOnResource = false
+    ): Tab => ({
       browser: createBrowser({
         url: c.url,
         protocol,
@@ -158,7 +170,7 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
       tab('json', false, PEOPLE.alice, 'Admin', STANDARD_KEYS),
       tab('protobuf', false, PEOPLE.bob, 'Viewer', STANDARD_KEYS),
       tab('json', true, PEOPLE.carol, 'Viewer', ODD_KEYS),
-      tab('protobuf', true, PEOPLE.dave, 'Editor', STANDARD_KEYS, true),
+      tab('protobuf', true, PEOPLE.dave, 'Editor', STANDARD_KEYS, true)
     );
 
     for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -168,12 +180,26 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
             { 'user.hash': person.login }
           : userAttributes(person, keys);
         for (const [d, dashboard] of DASHBOARDS.entries()) {
-          const shown = { dashboard_uid: dashboard.uid, dashboard_name: dashboard.name, grafana_host: HOST, user_role: role };
-          const attrs: Attributes = { 'dashboard.uid': dashboard.uid, 'dashboard.name': dashboard.name, 'user.role': role, ...personal };
+          const shown = {
+            dashboard_uid: dashboard.uid,
+            dashboard_name: dashboard.name,
+            grafana_host: HOST,
+            user_role: role,
+          };
+          const attrs: Attributes = {
+            'dashboard.uid': dashboard.uid,
+            'dashboard.name': dashboard.name,
+            'user.role': role,
+            ...personal,
+          };
           // Sessions: a varying number per cycle, some cycles none on the second dashboard.
           const sessions = d === 0 ? 1 + ((i + cycle) % 3) : (i + cycle) % 2;
-          for (let s = 0; s < sessions; s++) browser.sessions.add(1, attrs);
-          if (sessions > 0) ledger.add(SESSIONS, sessions, shown);
+          for (let s = 0; s < sessions; s++) {
+            browser.sessions.add(1, attrs);
+          }
+          if (sessions > 0) {
+            ledger.add(SESSIONS, sessions, shown);
+          }
           // Engaged time per state, in two increments each.
           for (const [k, state] of STATES.entries()) {
             const first = 0.25 * (1 + i + 3 * cycle + k + d);
@@ -215,8 +241,12 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
       tabs.filter((t) => t.browser.protocol === protocol).reduce((n, t) => n + t.browser.exports.length, 0);
     expect(exportsBy('json')).toBe(2 * CYCLES);
     expect(exportsBy('protobuf')).toBe(2 * CYCLES);
-    expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', reason: 'ok', encoding: 'json' })).toBe(2 * CYCLES);
-    expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', reason: 'ok', encoding: 'protobuf' })).toBe(2 * CYCLES);
+    expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', reason: 'ok', encoding: 'json' })).toBe(
+      2 * CYCLES
+    );
+    expect(
+      sumOf(samples, 'footfall_collector_requests_total', { code: '200', reason: 'ok', encoding: 'protobuf' })
+    ).toBe(2 * CYCLES);
     expect(sumOf(samples, 'footfall_collector_requests_total', { reason: 'partial' })).toBe(0);
     expect(sumOf(samples, 'footfall_collector_points_refused_total')).toBe(0);
   });
@@ -228,7 +258,7 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
       for (const role of ['Admin', 'Viewer', 'Editor']) {
         // Viewer: bob (protobuf) and carol (JSON + gzip) land in the same series.
         expect(sumOf(samples, SESSIONS, { dashboard_uid: uid, user_role: role }), `${uid} ${role}`).toBe(
-          ledger.sum(SESSIONS, { dashboard_uid: uid, user_role: role }),
+          ledger.sum(SESSIONS, { dashboard_uid: uid, user_role: role })
         );
       }
     }
@@ -242,21 +272,24 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
 
   it('counts engaged seconds per state, and the legacy duration from focused + visible only', () => {
     for (const state of STATES) {
-      expect(sumOf(samples, ENGAGED, { engagement_state: state }), state).toBe(ledger.sum(ENGAGED, { engagement_state: state }));
+      expect(sumOf(samples, ENGAGED, { engagement_state: state }), state).toBe(
+        ledger.sum(ENGAGED, { engagement_state: state })
+      );
       for (const { uid } of DASHBOARDS) {
         expect(sumOf(samples, ENGAGED, { engagement_state: state, dashboard_uid: uid })).toBe(
-          ledger.sum(ENGAGED, { engagement_state: state, dashboard_uid: uid }),
+          ledger.sum(ENGAGED, { engagement_state: state, dashboard_uid: uid })
         );
       }
     }
     const active = (match: Record<string, string>) =>
-      ledger.sum(ENGAGED, { ...match, engagement_state: 'focused' }) + ledger.sum(ENGAGED, { ...match, engagement_state: 'visible' });
+      ledger.sum(ENGAGED, { ...match, engagement_state: 'focused' }) +
+      ledger.sum(ENGAGED, { ...match, engagement_state: 'visible' });
     expect(ledger.sum(ENGAGED, { engagement_state: 'hidden' })).toBeGreaterThan(0);
     expect(sumOf(samples, LEGACY_DURATION)).toBe(active({}));
     for (const { uid } of DASHBOARDS) {
       for (const role of ['Admin', 'Viewer', 'Editor']) {
         expect(sumOf(samples, LEGACY_DURATION, { dashboard_uid: uid, user_role: role })).toBe(
-          active({ dashboard_uid: uid, user_role: role }),
+          active({ dashboard_uid: uid, user_role: role })
         );
       }
     }
@@ -291,8 +324,12 @@ describe('four browsers (JSON, protobuf, gzip) over three export cycles, default
 
   it('lets no personal attribute through: no user label, no login, name, e-mail or id value anywhere', () => {
     const names = labelNamesOf(samples);
-    for (const label of [...PERSONAL_LABELS, 'user_hash']) expect(names.has(label), label).toBe(false);
-    for (const value of ALL_PERSONAL_VALUES) expect(text.includes(value), value).toBe(false);
+    for (const label of [...PERSONAL_LABELS, 'user_hash']) {
+      expect(names.has(label), label).toBe(false);
+    }
+    for (const value of ALL_PERSONAL_VALUES) {
+      expect(text.includes(value), value).toBe(false);
+    }
     // The policy did work (so the checks above are not vacuous), and kept what is not personal.
     expect(sumOf(samples, 'footfall_collector_attributes_dropped_total', { reason: 'privacy' })).toBeGreaterThan(0);
     expect(names.has('user_role')).toBe(true);
@@ -337,7 +374,11 @@ describe('keyed hashing of the user', () => {
       { b: browser(c.url, 'json'), uid: 'h-alice-1', attrs: userAttributes(PEOPLE.alice) },
       { b: browser(c.url, 'protobuf', true), uid: 'h-alice-2', attrs: userAttributes(PEOPLE.alice) },
       // An e-mail address in a value that is not personal by its key is redacted.
-      { b: browser(c.url, 'json'), uid: 'h-bob', attrs: { ...userAttributes(PEOPLE.bob), 'dashboard.name': `Bob's board (${PEOPLE.bob.email})` } },
+      {
+        b: browser(c.url, 'json'),
+        uid: 'h-bob',
+        attrs: { ...userAttributes(PEOPLE.bob), 'dashboard.name': `Bob's board (${PEOPLE.bob.email})` },
+      },
       {
         b: browser(c.url, 'protobuf'),
         uid: 'h-carol',
@@ -358,7 +399,9 @@ describe('keyed hashing of the user', () => {
     expect(new Set(hash.values()).size).toBe(3);
     expect([...hash.values()]).not.toContain('forged-by-client');
     // The same user gets the same pseudonym in every metric that carries it.
-    for (const { uid } of tabs) expect(hashOf(samples, ENGAGED, uid)).toBe(hash.get(uid));
+    for (const { uid } of tabs) {
+      expect(hashOf(samples, ENGAGED, uid)).toBe(hash.get(uid));
+    }
     // Counting is unaffected: 1 + 2 sessions and 2 × 2.5 s per tab.
     for (const { uid } of tabs) {
       expect(sumOf(samples, SESSIONS, { dashboard_uid: uid })).toBe(3);
@@ -367,10 +410,16 @@ describe('keyed hashing of the user', () => {
     }
 
     const names = labelNamesOf(samples);
-    for (const label of PERSONAL_LABELS) expect(names.has(label), label).toBe(false);
-    for (const value of ALL_PERSONAL_VALUES) expect(text.includes(value), value).toBe(false);
+    for (const label of PERSONAL_LABELS) {
+      expect(names.has(label), label).toBe(false);
+    }
+    for (const value of ALL_PERSONAL_VALUES) {
+      expect(text.includes(value), value).toBe(false);
+    }
     expect(text.includes('forged-by-client')).toBe(false);
-    expect(samples.find((s) => s.name === SESSIONS && s.labels.dashboard_uid === 'h-bob')?.labels.dashboard_name).toBe('<redacted>');
+    expect(samples.find((s) => s.name === SESSIONS && s.labels.dashboard_uid === 'h-bob')?.labels.dashboard_name).toBe(
+      '<redacted>'
+    );
 
     // The hash is keyed: another secret gives Alice another pseudonym.
     const other = await hashing('another-secret-of-enough-length');
@@ -408,8 +457,19 @@ describe('an exporter left at CUMULATIVE temporality', () => {
 
   it('is refused with a partial success naming DELTA; its points never reach /metrics and nothing is double counted', async () => {
     const delta = createBrowser({ url: c.url, protocol: 'json', resource: { 'grafana.host': HOST } });
-    const cumJson = createBrowser({ url: c.url, protocol: 'json', temporality: 'cumulative', resource: { 'grafana.host': HOST } });
-    const cumProto = createBrowser({ url: c.url, protocol: 'protobuf', gzip: true, temporality: 'cumulative', resource: { 'grafana.host': HOST } });
+    const cumJson = createBrowser({
+      url: c.url,
+      protocol: 'json',
+      temporality: 'cumulative',
+      resource: { 'grafana.host': HOST },
+    });
+    const cumProto = createBrowser({
+      url: c.url,
+      protocol: 'protobuf',
+      gzip: true,
+      temporality: 'cumulative',
+      resource: { 'grafana.host': HOST },
+    });
     browsers.push(delta, cumJson, cumProto);
     const shared = { 'dashboard.uid': 'shared' };
 
@@ -511,8 +571,12 @@ describe('the series cap (limits.maxSeriesPerMetric: 3)', () => {
     }
     expect(samples.some((s) => s.labels.dashboard_uid === 'd4' || s.labels.dashboard_uid === 'd5')).toBe(false);
     // Points folded: d4, d5 (cycle 2) and d5, d4 (cycle 3), per metric.
-    expect(sumOf(samples, 'footfall_collector_series_overflow_total', { metric: 'grafana.dashboard.sessions' })).toBe(4);
-    expect(sumOf(samples, 'footfall_collector_series_overflow_total', { metric: 'grafana.dashboard.engaged_time' })).toBe(4);
+    expect(sumOf(samples, 'footfall_collector_series_overflow_total', { metric: 'grafana.dashboard.sessions' })).toBe(
+      4
+    );
+    expect(
+      sumOf(samples, 'footfall_collector_series_overflow_total', { metric: 'grafana.dashboard.engaged_time' })
+    ).toBe(4);
     expect(sumOf(samples, 'footfall_collector_points_refused_total')).toBe(0);
   });
 });

@@ -13,7 +13,13 @@ import { hidePage, launchChromium, showPage, type RunningChromium } from './supp
 import { spawnCollector, type CollectorProcess } from './support/collector.ts';
 import { scrape, sumOf, type Sample } from './support/exposition.ts';
 import { openHarnessPage, trackerLoaded, type RemoteHarness } from './support/harness-page.ts';
-import { COLLECTOR_PREFIX, PLUGIN_PATH, startHarnessServer, type CollectorRequest, type HarnessServer } from './support/harness-server.ts';
+import {
+  COLLECTOR_PREFIX,
+  PLUGIN_PATH,
+  startHarnessServer,
+  type CollectorRequest,
+  type HarnessServer,
+} from './support/harness-server.ts';
 import { REPO_ROOT, SHARED_MODULE_SETS } from './support/shared-module-sets.ts';
 
 const PANEL_DIST = join(REPO_ROOT, 'packages/panel/dist');
@@ -42,21 +48,33 @@ const M = {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Grafana's URL slug for a title (the harness's `openDashboard` makes the same one). */
-const slug = (title: string) => title.toLowerCase().replace(/[^\w ]+/g, '').replace(/ +/g, '-');
+const slug = (title: string) =>
+  title
+    .toLowerCase()
+    .replace(/[^\w ]+/g, '')
+    .replace(/ +/g, '-');
 
 function bodyText(request: CollectorRequest): string {
   return request.body.toString('utf8');
 }
 
 /** Every OTLP KeyValue in a JSON export body, resource and data point attributes alike. */
-function keyValues(node: unknown, out: Array<{ key: string; value: unknown }> = []): Array<{ key: string; value: unknown }> {
-  if (Array.isArray(node)) for (const item of node) keyValues(item, out);
-  else if (typeof node === 'object' && node !== null) {
+function keyValues(
+  node: unknown,
+  out: Array<{ key: string; value: unknown }> = []
+): Array<{ key: string; value: unknown }> {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      keyValues(item, out);
+    }
+  } else if (typeof node === 'object' && node !== null) {
     const record = node as Record<string, unknown>;
     if (typeof record['key'] === 'string' && typeof record['value'] === 'object' && record['value'] !== null) {
       out.push({ key: record['key'], value: Object.values(record['value'] as Record<string, unknown>)[0] });
     }
-    for (const child of Object.values(record)) keyValues(child, out);
+    for (const child of Object.values(record)) {
+      keyValues(child, out);
+    }
   }
   return out;
 }
@@ -130,9 +148,13 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
    * Waits until every count in `expected` is at the collector, then more than one export cycle, and
    * checks that they are still exactly those values: nothing lost, nothing sent twice.
    */
-  async function expectExactly(uid: string, expected: ReadonlyArray<readonly [string, Record<string, string>, number]>): Promise<void> {
+  async function expectExactly(
+    uid: string,
+    expected: ReadonlyArray<readonly [string, Record<string, string>, number]>
+  ): Promise<void> {
     // Keyed by series, so a failure says which count is off.
-    const series = ([name, labels]: readonly [string, Record<string, string>, number]) => `${name}${JSON.stringify(labels)}`;
+    const series = ([name, labels]: readonly [string, Record<string, string>, number]) =>
+      `${name}${JSON.stringify(labels)}`;
     const read = async () => {
       const all = await samples();
       return Object.fromEntries(expected.map((e) => [series(e), sumOf(all, e[0], { dashboard_uid: uid, ...e[1] })]));
@@ -143,25 +165,32 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
     expect(await read()).toEqual(want);
   }
 
-  scenario('a dashboard counts one session, for the Editor of the boot data, and heartbeats while visible', async () => {
-    const uid = 'start';
-    const { harness, mountStarted } = await open(uid);
+  scenario(
+    'a dashboard counts one session, for the Editor of the boot data, and heartbeats while visible',
+    async () => {
+      const uid = 'start';
+      const { harness, mountStarted } = await open(uid);
 
-    await eventually(async () => expect(await value(M.heartbeats, uid)).toBeGreaterThanOrEqual(2));
-    const elapsed = (Date.now() - mountStarted) / 1000;
-    const all = await samples();
-    expect(sumOf(all, M.sessions, { dashboard_uid: uid })).toBe(1);
-    expect(sumOf(all, M.sessions, { dashboard_uid: uid, user_role: 'Editor', dashboard_name: `Dashboard ${uid}` })).toBe(1);
-    // One heartbeat per second at most, whatever the machine's load did to the timers.
-    expect(sumOf(all, M.heartbeats, { dashboard_uid: uid })).toBeLessThanOrEqual(elapsed + 1);
-    const onScreen = sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'focused' }) + sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'visible' });
-    expect(onScreen).toBeGreaterThan(0);
-    expect(onScreen).toBeLessThanOrEqual(elapsed + 0.1);
-    expect(sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'hidden' })).toBe(0);
-    // Still open: no end yet.
-    expect(sumOf(all, M.durationCount, { dashboard_uid: uid })).toBe(0);
-    await expectNoPageErrors(harness);
-  });
+      await eventually(async () => expect(await value(M.heartbeats, uid)).toBeGreaterThanOrEqual(2));
+      const elapsed = (Date.now() - mountStarted) / 1000;
+      const all = await samples();
+      expect(sumOf(all, M.sessions, { dashboard_uid: uid })).toBe(1);
+      expect(
+        sumOf(all, M.sessions, { dashboard_uid: uid, user_role: 'Editor', dashboard_name: `Dashboard ${uid}` })
+      ).toBe(1);
+      // One heartbeat per second at most, whatever the machine's load did to the timers.
+      expect(sumOf(all, M.heartbeats, { dashboard_uid: uid })).toBeLessThanOrEqual(elapsed + 1);
+      const onScreen =
+        sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'focused' }) +
+        sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'visible' });
+      expect(onScreen).toBeGreaterThan(0);
+      expect(onScreen).toBeLessThanOrEqual(elapsed + 0.1);
+      expect(sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'hidden' })).toBe(0);
+      // Still open: no end yet.
+      expect(sumOf(all, M.durationCount, { dashboard_uid: uid })).toBe(0);
+      await expectNoPageErrors(harness);
+    }
+  );
 
   scenario('two copies of the panel on one dashboard still count one session and one heartbeat a second', async () => {
     const uid = 'two-copies';
@@ -205,7 +234,9 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
     });
     expect(hiddenSeconds).toBeLessThanOrEqual((shown - hideStarted) / 1000 + 0.1);
     const all = await samples();
-    const onScreen = sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'focused' }) + sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'visible' });
+    const onScreen =
+      sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'focused' }) +
+      sumOf(all, M.engaged, { dashboard_uid: uid, engagement_state: 'visible' });
     expect(onScreen).toBeGreaterThan(0);
     await expectNoPageErrors(harness);
   });
@@ -288,10 +319,20 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       for (const [i, value] of ['blue', 'green', 'red'].entries()) {
         await harness.setVariable('env', [value]);
         const query = QUERIES[i]!;
-        await harness.emitDataRequest({ datasourceType: 'prometheus', datasourceUid: 'prom', datasourceName: 'Prometheus', ...query });
+        await harness.emitDataRequest({
+          datasourceType: 'prometheus',
+          datasourceUid: 'prom',
+          datasourceName: 'Prometheus',
+          ...query,
+        });
         await sleep(step);
       }
-      await harness.emitDataRequest({ datasourceType: 'prometheus', datasourceUid: 'prom', datasourceName: 'Prometheus', ...QUERIES[3] });
+      await harness.emitDataRequest({
+        datasourceType: 'prometheus',
+        datasourceUid: 'prom',
+        datasourceName: 'Prometheus',
+        ...QUERIES[3],
+      });
     }
 
     /** The dashboard, mounted a moment before the outage: its start is recorded but not yet exported. */
@@ -306,7 +347,9 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       const down = Date.now();
       server.setMode('down');
       await doCountableThings(harness, 2_000);
-      await eventually(async () => expect(server.requests.filter((r) => r.at >= down && r.status === 502).length).toBeGreaterThanOrEqual(3));
+      await eventually(async () =>
+        expect(server.requests.filter((r) => r.at >= down && r.status === 502).length).toBeGreaterThanOrEqual(3)
+      );
       expect(await value(M.sessions, uid)).toBe(0);
       server.setMode('up');
 
@@ -347,7 +390,9 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       await doCountableThings(harness, 1_500);
       // The counts have been tried (and refused) at least once before the reload.
       await eventually(async () => {
-        const refused = server.requests.filter((r) => r.at >= down && r.status === 502 && bodyText(r).includes('"blue"'));
+        const refused = server.requests.filter(
+          (r) => r.at >= down && r.status === 502 && bodyText(r).includes('"blue"')
+        );
         expect(refused.length).toBeGreaterThan(0);
       });
       await expectNoPageErrors(harness);
@@ -355,11 +400,17 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
       const reloading = Date.now();
       await page.reload();
       await harness.load(`${PLUGIN_PATH}/module.js`);
-      await harness.mount({ dashboard: { uid, title: `Dashboard ${uid}` }, options: { ...FAST }, variables: [VARIABLE] });
+      await harness.mount({
+        dashboard: { uid, title: `Dashboard ${uid}` },
+        options: { ...FAST },
+        variables: [VARIABLE],
+      });
       expect(await trackerLoaded(page)).toBe(true);
       // The new page has the old page's counts (from the tab's sessionStorage) and is refused too.
       await eventually(async () => {
-        const refused = server.requests.filter((r) => r.at >= reloading && r.status === 502 && bodyText(r).includes('"blue"'));
+        const refused = server.requests.filter(
+          (r) => r.at >= reloading && r.status === 502 && bodyText(r).includes('"blue"')
+        );
         expect(refused.length).toBeGreaterThan(0);
       });
       server.setMode('up');
@@ -372,41 +423,66 @@ describe.each(SHARED_MODULE_SETS)('the built panel on $name shared modules', { c
   });
 
   // Last in the set: it reads everything the browser sent in the tests above.
-  scenario('on the wire: no login, name, e-mail or user id, the session cookie, the default path, small bodies', async () => {
-    const sent = [...server.requests];
-    expect(sent.length, 'this test reads what the tests before it in the set sent').toBeGreaterThan(20);
-    const marks = [USER.login, USER.name, USER.email, USER.uid].map((s) => s.toLowerCase());
-    /** What is wrong with each request, as `#<index>: <what>`, so a failure names the request and the leak. */
-    const problems: string[] = [];
-    for (const [index, request] of sent.entries()) {
-      const problem = (what: string) => problems.push(`#${index} (${request.body.length} bytes): ${what}`);
-      const text = bodyText(request);
-      if (request.method !== 'POST' || request.path !== METRICS_PATH) problem(`${request.method} ${request.path}`);
-      if (!/^application\/json/.test(request.headers['content-type'] ?? '')) problem(`content-type ${request.headers['content-type']}`);
-      if (!(request.headers.cookie ?? '').includes(`grafana_session=${server.sessionToken}`)) problem('no grafana_session cookie');
-      // Well under the 60 000 bytes the panel allows itself of the browser's 64 KiB keepalive budget.
-      if (request.body.length >= 30_000) problem('body not well under the keepalive budget');
-      for (const mark of marks) if (text.toLowerCase().includes(mark)) problem(`contains ${JSON.stringify(mark)}`);
-      for (const key of PERSONAL_KEYS) if (text.includes(`"${key}"`)) problem(`has the key ${key}`);
-      const attributes = keyValues(JSON.parse(text));
-      if (attributes.length === 0) problem('no attributes at all');
-      for (const a of attributes) if (a.value === USER.id || a.value === String(USER.id)) problem(`${a.key} is the user id`);
-    }
-    expect(problems).toEqual([]);
+  scenario(
+    'on the wire: no login, name, e-mail or user id, the session cookie, the default path, small bodies',
+    async () => {
+      const sent = [...server.requests];
+      expect(sent.length, 'this test reads what the tests before it in the set sent').toBeGreaterThan(20);
+      const marks = [USER.login, USER.name, USER.email, USER.uid].map((s) => s.toLowerCase());
+      /** What is wrong with each request, as `#<index>: <what>`, so a failure names the request and the leak. */
+      const problems: string[] = [];
+      for (const [index, request] of sent.entries()) {
+        const problem = (what: string) => problems.push(`#${index} (${request.body.length} bytes): ${what}`);
+        const text = bodyText(request);
+        if (request.method !== 'POST' || request.path !== METRICS_PATH) {
+          problem(`${request.method} ${request.path}`);
+        }
+        if (!/^application\/json/.test(request.headers['content-type'] ?? '')) {
+          problem(`content-type ${request.headers['content-type']}`);
+        }
+        if (!(request.headers.cookie ?? '').includes(`grafana_session=${server.sessionToken}`)) {
+          problem('no grafana_session cookie');
+        }
+        // Well under the 60 000 bytes the panel allows itself of the browser's 64 KiB keepalive budget.
+        if (request.body.length >= 30_000) {
+          problem('body not well under the keepalive budget');
+        }
+        for (const mark of marks) {
+          if (text.toLowerCase().includes(mark)) {
+            problem(`contains ${JSON.stringify(mark)}`);
+          }
+        }
+        for (const key of PERSONAL_KEYS) {
+          if (text.includes(`"${key}"`)) {
+            problem(`has the key ${key}`);
+          }
+        }
+        const attributes = keyValues(JSON.parse(text));
+        if (attributes.length === 0) {
+          problem('no attributes at all');
+        }
+        for (const a of attributes) {
+          if (a.value === USER.id || a.value === String(USER.id)) {
+            problem(`${a.key} is the user id`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
 
-    // The check can fail: with the opt-in on, the login and name are on the wire.
-    const uid = 'identity';
-    const { harness } = await open(uid, { options: { ...FAST, sendIdentity: true } });
-    const mine = await eventually(async () => {
-      const found = server.requests.filter((r) => r.status === 200 && bodyText(r).includes(`"${uid}"`));
-      expect(found.length).toBeGreaterThan(0);
-      return found;
-    });
-    const attributes = mine.flatMap((r) => keyValues(JSON.parse(bodyText(r))));
-    expect(attributes).toContainEqual({ key: 'user.login', value: USER.login });
-    expect(attributes).toContainEqual({ key: 'user.name', value: USER.name });
-    // The collector's default privacy policy still keeps them out of /metrics.
-    expect((await scrape(collector.url)).text).not.toContain(USER.login);
-    await expectNoPageErrors(harness);
-  });
+      // The check can fail: with the opt-in on, the login and name are on the wire.
+      const uid = 'identity';
+      const { harness } = await open(uid, { options: { ...FAST, sendIdentity: true } });
+      const mine = await eventually(async () => {
+        const found = server.requests.filter((r) => r.status === 200 && bodyText(r).includes(`"${uid}"`));
+        expect(found.length).toBeGreaterThan(0);
+        return found;
+      });
+      const attributes = mine.flatMap((r) => keyValues(JSON.parse(bodyText(r))));
+      expect(attributes).toContainEqual({ key: 'user.login', value: USER.login });
+      expect(attributes).toContainEqual({ key: 'user.name', value: USER.name });
+      // The collector's default privacy policy still keeps them out of /metrics.
+      expect((await scrape(collector.url)).text).not.toContain(USER.login);
+      await expectNoPageErrors(harness);
+    }
+  );
 });

@@ -77,7 +77,7 @@ describe.each(SHARED_MODULE_SETS)('$name shared modules', (set) => {
 
 describe('the harness page', () => {
   let collector: Server;
-  const received: { path: string; body: string }[] = [];
+  const received: Array<{ path: string; body: string }> = [];
 
   beforeAll(async () => {
     collector = createServer((req, res) => {
@@ -102,7 +102,9 @@ describe('the harness page', () => {
       pluginDir: PROBE,
       upstream: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     });
-    const { page, harness } = await openHarnessPage(chrome.context, server, '/d/first/first', { bootData: { user: { orgRole: 'Viewer' } } });
+    const { page, harness } = await openHarnessPage(chrome.context, server, '/d/first/first', {
+      bootData: { user: { orgRole: 'Viewer' } },
+    });
     await harness.mount({ dashboard: { uid: 'first', title: 'First' } });
     await harness.openDashboard({ dashboard: { uid: 'second', title: 'Second dashboard' } });
     const rendered = page.locator('.footfall-probe');
@@ -115,13 +117,17 @@ describe('the harness page', () => {
       const seen: string[] = [];
       (globalThis as unknown as { seen: string[] }).seen = seen;
       document.addEventListener('visibilitychange', (e) => seen.push(`${document.visibilityState}:${e.isTrusted}`));
-      addEventListener('pagehide', () =>
-        void fetch('/grafana/footfall/v1/metrics', { method: 'POST', keepalive: true, body: 'closing' }),
+      addEventListener(
+        'pagehide',
+        () => void fetch('/grafana/footfall/v1/metrics', { method: 'POST', keepalive: true, body: 'closing' })
       );
     });
     await hidePage(page);
     await showPage(page);
-    expect(await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen)).toEqual(['hidden:true', 'visible:true']);
+    expect(await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen)).toEqual([
+      'hidden:true',
+      'visible:true',
+    ]);
 
     await page.close({ runBeforeUnload: true });
     const [sent] = await server.waitForRequests(1);

@@ -5,7 +5,16 @@
  * each archive holds what Grafana and the catalog validator require.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -73,7 +82,12 @@ function makePlugin(parent: string, options: FixtureOptions): string {
         type: options.type ?? 'panel',
         name: options.id,
         id: options.id,
-        info: { version, updated: '2026-03-04', logos: { small: 'img/logo.svg', large: 'img/logo.svg' }, keywords: ['test'] },
+        info: {
+          version,
+          updated: '2026-03-04',
+          logos: { small: 'img/logo.svg', large: 'img/logo.svg' },
+          keywords: ['test'],
+        },
         dependencies: { grafanaDependency: '>=11.6.0', plugins: [] },
       }),
     'module.js': `define([], function () { return { plugin: ${JSON.stringify(options.id)} }; });\n`,
@@ -90,7 +104,10 @@ function makePlugin(parent: string, options: FixtureOptions): string {
     mkdirSync(dirname(join(root, 'dist', path)), { recursive: true });
     writeFileSync(join(root, 'dist', path), content);
   }
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: `@fixture/${options.id}`, version: options.packageVersion ?? version }));
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({ name: `@fixture/${options.id}`, version: options.packageVersion ?? version })
+  );
   return root;
 }
 
@@ -149,17 +166,24 @@ describe('package-plugins on fixture plugins', () => {
       for (const entry of entries) {
         expect(entry.mode, entry.name).toBe(entry.name.endsWith('/') ? 0o40755 : 0o100644);
         if (entry.content) {
-          expect(entry.content.equals(readFileSync(join(root, 'dist', entry.name.slice(id.length + 1)))), entry.name).toBe(true);
+          expect(
+            entry.content.equals(readFileSync(join(root, 'dist', entry.name.slice(id.length + 1)))),
+            entry.name
+          ).toBe(true);
         }
       }
     }
   });
 
   it('writes .sha256 files that sha256sum -c verifies from the output folder', () => {
-    const report = execFileSync('sha256sum', ['-c', 'fixture-app-2.0.0.zip.sha256', 'fixture-usage-panel-1.2.3.zip.sha256'], {
-      cwd: out,
-      encoding: 'utf8',
-    });
+    const report = execFileSync(
+      'sha256sum',
+      ['-c', 'fixture-app-2.0.0.zip.sha256', 'fixture-usage-panel-1.2.3.zip.sha256'],
+      {
+        cwd: out,
+        encoding: 'utf8',
+      }
+    );
     expect(report).toBe('fixture-app-2.0.0.zip: OK\nfixture-usage-panel-1.2.3.zip: OK\n');
   });
 
@@ -198,16 +222,22 @@ describe('package-plugins on fixture plugins', () => {
 
   it('refuses plugin.json with build placeholders left in', async () => {
     const parent = join(work, 'placeholders');
-    const raw = JSON.stringify({ id: 'fixture-raw-panel', type: 'panel', info: { version: '%VERSION%', updated: '%TODAY%' } });
+    const raw = JSON.stringify({
+      id: 'fixture-raw-panel',
+      type: 'panel',
+      info: { version: '%VERSION%', updated: '%TODAY%' },
+    });
     const root = makePlugin(parent, { id: 'fixture-raw-panel', pluginJson: raw });
-    await expect(packagePlugins([root], join(parent, 'out'))).rejects.toThrow(/fixture-raw-panel: .*%VERSION% and %TODAY%/);
+    await expect(packagePlugins([root], join(parent, 'out'))).rejects.toThrow(
+      /fixture-raw-panel: .*%VERSION% and %TODAY%/
+    );
   });
 
   it("refuses a plugin.json version other than the package's", async () => {
     const parent = join(work, 'stale');
     const root = makePlugin(parent, { id: 'fixture-stale-panel', version: '1.2.3', packageVersion: '1.3.0' });
     await expect(packagePlugins([root], join(parent, 'out'))).rejects.toThrow(
-      /fixture-stale-panel: .*version 1\.2\.3, package\.json 1\.3\.0/,
+      /fixture-stale-panel: .*version 1\.2\.3, package\.json 1\.3\.0/
     );
   });
 
@@ -221,7 +251,10 @@ describe('package-plugins on fixture plugins', () => {
     const good = makePlugin(parent, { id: 'fixture-logged-panel' });
     const made = runScript(['--out', join(parent, 'made'), good]);
     expect(made.status, made.stderr).toBe(0);
-    expect(readdirSync(join(parent, 'made')).sort()).toEqual(['fixture-logged-panel-1.2.3.zip', 'fixture-logged-panel-1.2.3.zip.sha256']);
+    expect(readdirSync(join(parent, 'made')).sort()).toEqual([
+      'fixture-logged-panel-1.2.3.zip',
+      'fixture-logged-panel-1.2.3.zip.sha256',
+    ]);
   });
 });
 
@@ -241,14 +274,19 @@ describe('npm run package on the built plugins', () => {
     expect(result.status, result.stderr).toBe(0);
     for (const name of ['app', 'panel']) {
       const dist = join(ROOT, 'packages', name, 'dist');
-      const { id, info } = JSON.parse(readFileSync(join(dist, 'plugin.json'), 'utf8')) as { id: string; info: { version: string } };
+      const { id, info } = JSON.parse(readFileSync(join(dist, 'plugin.json'), 'utf8')) as {
+        id: string;
+        info: { version: string };
+      };
       const zip = `${id}-${info.version}.zip`;
       const names = (await readZip(join(out, zip))).map((e) => e.name);
       expect(names.filter((n) => !n.startsWith(`${id}/`))).toEqual([]);
       expect(names).toEqual(
         expect.arrayContaining(
-          ['plugin.json', 'module.js', 'module.js.map', 'LICENSE', 'README.md', 'CHANGELOG.md', 'img/logo.svg'].map((f) => `${id}/${f}`),
-        ),
+          ['plugin.json', 'module.js', 'module.js.map', 'LICENSE', 'README.md', 'CHANGELOG.md', 'img/logo.svg'].map(
+            (f) => `${id}/${f}`
+          )
+        )
       );
       expect(execFileSync('sha256sum', ['-c', `${zip}.sha256`], { cwd: out, encoding: 'utf8' })).toBe(`${zip}: OK\n`);
     }

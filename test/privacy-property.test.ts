@@ -20,9 +20,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTR, METRIC_CATALOG, PERSONAL_KEYS } from '../packages/collector/src/index.ts';
 import { spawnCollector, type CollectorProcess } from './support/collector-process.ts';
 import { duplicateSeries, invalidLabelNames, parseExposition, sumOf, type Sample } from './support/exposition.ts';
-import { deltaHistogram, deltaSum, exportRequest, kv, type AttributeValue, type ExportRequest, type JsonKeyValue, type JsonMetric } from './support/otlp.ts';
+import {
+  deltaHistogram,
+  deltaSum,
+  exportRequest,
+  kv,
+  type AttributeValue,
+  type ExportRequest,
+  type JsonKeyValue,
+  type JsonMetric,
+} from './support/otlp.ts';
 import { checkMetrics, pollUntil } from './support/prometheus.ts';
-import { decodeJsonResponse, decodeProtobufResponse, loadOtlpTypes, send, toJson, toProtobuf } from './support/requests.ts';
+import {
+  decodeJsonResponse,
+  decodeProtobufResponse,
+  loadOtlpTypes,
+  send,
+  toJson,
+  toProtobuf,
+} from './support/requests.ts';
 
 const types = loadOtlpTypes();
 const HASH_SECRET = randomBytes(24).toString('hex');
@@ -83,18 +99,41 @@ const CASING = fc.constantFrom(...(Object.keys(CASINGS) as Array<keyof typeof CA
 
 /** `key` spelled any way that still means the same key: user.login, USER_LOGIN, User-Login, user  login. */
 function spellingOf(keys: readonly string[]): fc.Arbitrary<string> {
-  return fc
-    .tuple(fc.constantFrom(...keys), SEPARATOR, CASING, CASING)
-    .map(([key, separator, first, rest]) => key.split('.').map((word, i) => CASINGS[i === 0 ? first : rest](word)).join(separator));
+  return fc.tuple(fc.constantFrom(...keys), SEPARATOR, CASING, CASING).map(([key, separator, first, rest]) =>
+    key
+      .split('.')
+      .map((word, i) => CASINGS[i === 0 ? first : rest](word))
+      .join(separator)
+  );
 }
 
 /** The characters that break escaping and quoting, plus unicode that is more than one UTF-16 unit. */
-const TRICKY = fc.constantFrom('"', '\\', '\n', '\r', '{', '}', '=', ',', ' ', '#', 'a', 'é', 'e\u0301', '中', '📈', '\u0000');
+const TRICKY = fc.constantFrom(
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '{',
+  '}',
+  '=',
+  ',',
+  ' ',
+  '#',
+  'a',
+  'é',
+  'e\u0301',
+  '中',
+  '📈',
+  '\u0000'
+);
 const decoration = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: TRICKY, maxLength: 12 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }) },
   // Past the 256-character value cap.
-  { weight: 1, arbitrary: fc.string({ unit: TRICKY, minLength: 1, maxLength: 4 }).map((s) => s.repeat(Math.ceil(300 / s.length))) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: TRICKY, minLength: 1, maxLength: 4 }).map((s) => s.repeat(Math.ceil(300 / s.length))),
+  }
 );
 
 const CATALOG_KEYS = [...new Set(METRIC_CATALOG.flatMap((m) => m.attributes))];
@@ -144,24 +183,31 @@ const emailSlot: fc.Arbitrary<Slot> = fc.record({
   before: decoration,
   after: decoration,
 });
-const forgedSlot: fc.Arbitrary<Slot> = fc.record({ kind: fc.constant('forged' as const), key: spellingOf([ATTR.USER_HASH]), decoration });
+const forgedSlot: fc.Arbitrary<Slot> = fc.record({
+  kind: fc.constant('forged' as const),
+  key: spellingOf([ATTR.USER_HASH]),
+  decoration,
+});
 const openSlot: fc.Arbitrary<Slot> = fc.record({
   kind: fc.constant('open' as const),
   // Not empty: protobuf leaves an empty key off the wire, and the collector then refuses the whole
   // request, which is a decoding matter rather than a privacy one.
-  key: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...OPEN_KEYS) }, { weight: 1, arbitrary: fc.string({ unit: TRICKY, minLength: 1, maxLength: 10 }) }),
+  key: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...OPEN_KEYS) },
+    { weight: 1, arbitrary: fc.string({ unit: TRICKY, minLength: 1, maxLength: 10 }) }
+  ),
   // No '@' in open values: every address in this test belongs to an email slot, so any '@' on /metrics is a leak.
   value: fc.oneof(
     { weight: 4, arbitrary: decoration.map((s) => s.replaceAll('@', '(at)')) },
     { weight: 1, arbitrary: fc.integer({ min: -1000, max: 1000 }) },
-    { weight: 1, arbitrary: fc.boolean() },
+    { weight: 1, arbitrary: fc.boolean() }
   ),
 });
 const slot = fc.oneof(
   { weight: 3, arbitrary: deniedSlot },
   { weight: 2, arbitrary: emailSlot },
   { weight: 1, arbitrary: forgedSlot },
-  { weight: 4, arbitrary: openSlot },
+  { weight: 4, arbitrary: openSlot }
 );
 const slots = fc.array(slot, { maxLength: 8 });
 
@@ -178,7 +224,7 @@ const scenario = fc.record({
       name: fc.constantFrom(SESSIONS, SESSIONS, ENGAGED, HEARTBEATS, SESSION_DURATION),
       points: fc.array(slots, { minLength: 1, maxLength: 3 }),
     }),
-    { minLength: 1, maxLength: 3 },
+    { minLength: 1, maxLength: 3 }
   ),
   encodings: fc.constantFrom<ReadonlyArray<'json' | 'protobuf'>>(['json'], ['protobuf'], ['json', 'protobuf']),
 });
@@ -189,7 +235,9 @@ function attribute(slot: Slot, personal: Personal): JsonKeyValue {
   switch (slot.kind) {
     case 'denied': {
       const value = slot.numeric ? personal.numericMarker() : `${personal.marker()}${slot.decoration}`;
-      if (HASH_SOURCES.some((k) => spellsKey(slot.key, k))) personal.hashed.push(String(value));
+      if (HASH_SOURCES.some((k) => spellsKey(slot.key, k))) {
+        personal.hashed.push(String(value));
+      }
       return kv(slot.key, value);
     }
     case 'email':
@@ -215,8 +263,14 @@ function buildRequest(s: Scenario, personal: Personal): { request: ExportRequest
   const attributes = (list: readonly Slot[]) => list.map((slot) => attribute(slot, personal));
   const metrics: JsonMetric[] = s.metrics.map(({ name, points }) =>
     name === SESSION_DURATION
-      ? deltaHistogram(name, points.map((p) => ({ observations: [45], attributes: attributes(p) })))
-      : deltaSum(name, points.map((p) => ({ value: 1, attributes: attributes(p) }))),
+      ? deltaHistogram(
+          name,
+          points.map((p) => ({ observations: [45], attributes: attributes(p) }))
+        )
+      : deltaSum(
+          name,
+          points.map((p) => ({ value: 1, attributes: attributes(p) }))
+        )
   );
   const points = s.metrics.reduce((n, m) => n + m.points.length, 0);
   return { request: exportRequest(metrics, attributes(s.resource)), points };
@@ -229,12 +283,16 @@ const DENIED_WORDS = new Set(PERSONAL_KEYS.map(words));
 
 /** Label names that spell a personal key: a denied key made it into a label, whatever its value. */
 function deniedLabelNames(samples: readonly Sample[]): string[] {
-  return samples.flatMap((s) => s.pairs.filter(([name]) => DENIED_WORDS.has(words(name))).map(([name]) => `${name} on line ${s.line}: ${s.raw}`));
+  return samples.flatMap((s) =>
+    s.pairs.filter(([name]) => DENIED_WORDS.has(words(name))).map(([name]) => `${name} on line ${s.line}: ${s.raw}`)
+  );
 }
 
 /** Label values holding an '@': only e-mail slots send one here, and their values must be redacted whole. */
 function addressLabelValues(samples: readonly Sample[]): string[] {
-  return samples.flatMap((s) => s.pairs.filter(([, value]) => value.includes('@')).map(([name]) => `${name} on line ${s.line}: ${s.raw}`));
+  return samples.flatMap((s) =>
+    s.pairs.filter(([, value]) => value.includes('@')).map(([name]) => `${name} on line ${s.line}: ${s.raw}`)
+  );
 }
 
 function pseudonymOf(value: string): string {
@@ -243,7 +301,11 @@ function pseudonymOf(value: string): string {
 
 /** user_hash values not made by the keyed hash from a value this test sent under a hash-source key. */
 function foreignPseudonyms(samples: readonly Sample[], expected: ReadonlySet<string>): string[] {
-  return samples.flatMap((s) => s.pairs.filter(([name, value]) => name === 'user_hash' && !expected.has(value)).map(([, value]) => `${value} on line ${s.line}`));
+  return samples.flatMap((s) =>
+    s.pairs
+      .filter(([name, value]) => name === 'user_hash' && !expected.has(value))
+      .map(([, value]) => `${value} on line ${s.line}`)
+  );
 }
 
 function expectPromtoolAccepts(text: string): void {
@@ -266,17 +328,35 @@ interface Sink {
 
 async function scrapeText(url: string): Promise<string> {
   const res = await fetch(`${url}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  if (res.status !== 200) {
+    throw new Error(`/metrics answered ${res.status}`);
+  }
   return res.text();
 }
 
 /** POSTs the request in one encoding; returns the status and the points refused. */
-async function post(url: string, request: ExportRequest, encoding: 'json' | 'protobuf'): Promise<{ status: number; rejected: number; body: string }> {
+async function post(
+  url: string,
+  request: ExportRequest,
+  encoding: 'json' | 'protobuf'
+): Promise<{ status: number; rejected: number; body: string }> {
   const body = encoding === 'json' ? toJson(request) : toProtobuf(request, types);
-  const res = await send(`${url}/v1/metrics`, { headers: { 'content-type': `application/${encoding === 'json' ? 'json' : 'x-protobuf'}` }, body });
-  if (res.status !== 200) return { status: res.status, rejected: NaN, body: res.body.toString('utf8') };
-  const partial = encoding === 'json' ? decodeJsonResponse(res.body).partialSuccess : decodeProtobufResponse(res.body, types).partialSuccess;
-  return { status: res.status, rejected: Number(partial?.rejectedDataPoints ?? 0), body: JSON.stringify(partial ?? {}) };
+  const res = await send(`${url}/v1/metrics`, {
+    headers: { 'content-type': `application/${encoding === 'json' ? 'json' : 'x-protobuf'}` },
+    body,
+  });
+  if (res.status !== 200) {
+    return { status: res.status, rejected: NaN, body: res.body.toString('utf8') };
+  }
+  const partial =
+    encoding === 'json'
+      ? decodeJsonResponse(res.body).partialSuccess
+      : decodeProtobufResponse(res.body, types).partialSuccess;
+  return {
+    status: res.status,
+    rejected: Number(partial?.rejectedDataPoints ?? 0),
+    body: JSON.stringify(partial ?? {}),
+  };
 }
 
 interface RunningCollector {
@@ -315,7 +395,9 @@ async function leaksInSinks(sinks: readonly Sink[], personal: Personal): Promise
   const leaks: Record<string, string[]> = {};
   for (const sink of sinks) {
     const found = personal.leaksIn(await sink.read());
-    if (found.length > 0) leaks[sink.name] = found;
+    if (found.length > 0) {
+      leaks[sink.name] = found;
+    }
   }
   return leaks;
 }
@@ -339,12 +421,18 @@ describe('privacy property: no personal value reaches /metrics, the log or the s
       fc.asyncProperty(scenario, async (s) => {
         const personal = new Personal();
         const { request, points } = buildRequest(s, personal);
-        for (const value of personal.hashed) pseudonyms.add(pseudonymOf(value));
+        for (const value of personal.hashed) {
+          pseudonyms.add(pseudonymOf(value));
+        }
         everyone.numeric.push(...personal.numeric);
 
         for (const encoding of s.encodings) {
           const res = await post(c.proc.url, request, encoding);
-          expect({ encoding, status: res.status, rejected: res.rejected }, res.body).toEqual({ encoding, status: 200, rejected: 0 });
+          expect({ encoding, status: res.status, rejected: res.rejected }, res.body).toEqual({
+            encoding,
+            status: 200,
+            rejected: 0,
+          });
         }
         const text = await scrapeText(c.proc.url);
         const samples = parseExposition(text);
@@ -361,11 +449,13 @@ describe('privacy property: no personal value reaches /metrics, the log or the s
         expect(duplicateSeries(samples), 'samples Prometheus would read as one series').toEqual([]);
         // promtool costs a process start: every other run, and on the final exposition below, which holds
         // every series of every run (it only grows).
-        if (runs++ % 2 === 0) expectPromtoolAccepts(text);
+        if (runs++ % 2 === 0) {
+          expectPromtoolAccepts(text);
+        }
       }),
       // A fixed number of runs (about 7 s on an idle machine), not as many as fit in a time budget: a
       // loaded machine ran too few for the count to mean anything.
-      { numRuns: 100 },
+      { numRuns: 100 }
     );
     expect(runs).toBe(100);
     const text = await scrapeText(c.proc.url);
@@ -381,7 +471,9 @@ describe('privacy property: no personal value reaches /metrics, the log or the s
     const leaks: Record<string, string[]> = {};
     for (const sink of c.sinks.filter((s) => s.name !== '/metrics')) {
       const found = everyone.leaksIn(await sink.read());
-      if (found.length > 0) leaks[sink.name] = found;
+      if (found.length > 0) {
+        leaks[sink.name] = found;
+      }
     }
     expect(leaks).toEqual({});
     expect(c.proc.output.join('\n')).not.toContain(HASH_SECRET);
@@ -392,7 +484,12 @@ describe('negative control: the same checks on a collector that lets personal da
   let c: RunningCollector;
   beforeAll(async () => {
     c = await startCollector(
-      ['privacy:', '  mode: allow', '  allow: [dashboard.uid, dashboard.name, user.login]', '  redactEmailValues: false'].join('\n'),
+      [
+        'privacy:',
+        '  mode: allow',
+        '  allow: [dashboard.uid, dashboard.name, user.login]',
+        '  redactEmailValues: false',
+      ].join('\n')
     );
   });
   afterAll(() => c?.close());
@@ -401,14 +498,29 @@ describe('negative control: the same checks on a collector that lets personal da
     const personal = new Personal();
     const login = personal.marker();
     const address = `x alice.o'neil.${personal.marker()}@corp.example y`;
-    const request = exportRequest([deltaSum(SESSIONS, [{ value: 1, attributes: [kv('dashboard.uid', 'control'), kv('user.login', login), kv('dashboard.name', address)] }])]);
+    const request = exportRequest([
+      deltaSum(SESSIONS, [
+        {
+          value: 1,
+          attributes: [kv('dashboard.uid', 'control'), kv('user.login', login), kv('dashboard.name', address)],
+        },
+      ]),
+    ]);
     expect((await post(c.proc.url, request, 'json')).status).toBe(200);
 
     const leaks = await leaksInSinks(c.sinks, personal);
     expect(leaks['/metrics']?.length, 'the marker search finds a personal value on /metrics').toBeGreaterThan(0);
     // The state file is saved every second: the sink reads the real file.
-    const saved = await pollUntil(() => leaksInSinks(c.sinks, personal), (l) => l['the state file'] !== undefined, 5_000, 200);
-    expect(saved['the state file']?.length, 'the marker search finds a personal value in the state file').toBeGreaterThan(0);
+    const saved = await pollUntil(
+      () => leaksInSinks(c.sinks, personal),
+      (l) => l['the state file'] !== undefined,
+      5_000,
+      200
+    );
+    expect(
+      saved['the state file']?.length,
+      'the marker search finds a personal value in the state file'
+    ).toBeGreaterThan(0);
     const samples = parseExposition(await scrapeText(c.proc.url));
     expect(deniedLabelNames(samples).join('\n')).toMatch(/^user_login on line/m);
     expect(addressLabelValues(samples).join('\n')).toMatch(/^dashboard_name on line/m);

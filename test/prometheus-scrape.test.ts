@@ -48,7 +48,9 @@ async function sendWorkload(collectorUrl: string): Promise<void> {
   try {
     const [a, b, c] = browsers;
     // Browser A (JSON): three sessions on Alpha, time in all three states.
-    for (let i = 0; i < 3; i++) a!.sessions.add(1, { ...ALPHA, ...user('Viewer', 'alice') });
+    for (let i = 0; i < 3; i++) {
+      a!.sessions.add(1, { ...ALPHA, ...user('Viewer', 'alice') });
+    }
     a!.engagedTime.add(12.5, { ...ALPHA, ...user('Viewer', 'alice'), 'engagement.state': 'focused' });
     a!.engagedTime.add(30, { ...ALPHA, ...user('Viewer', 'alice'), 'engagement.state': 'visible' });
     a!.engagedTime.add(100, { ...ALPHA, ...user('Viewer', 'alice'), 'engagement.state': 'hidden' });
@@ -88,7 +90,10 @@ describe('Prometheus scraping the built collector', () => {
     await sendWorkload(collector.url);
     // Once a scrape shows the collector handled the three exports, every later query sees all the
     // data. Prometheus needs ~6 s to discover the target and scrape it; the tests report the values.
-    await pollUntil(() => scalar(`sum(footfall_collector_requests_total{job="${JOB}"})`), (v) => v >= 3);
+    await pollUntil(
+      () => scalar(`sum(footfall_collector_requests_total{job="${JOB}"})`),
+      (v) => v >= 3
+    );
   });
 
   afterAll(async () => {
@@ -107,7 +112,11 @@ describe('Prometheus scraping the built collector', () => {
    * the data, so this only covers a scrape that was in flight; it returns the last value either way.
    */
   async function eventually(expr: string, expected: number): Promise<number> {
-    return pollUntil(() => scalar(expr), (v) => v === expected, 3_000);
+    return pollUntil(
+      () => scalar(expr),
+      (v) => v === expected,
+      3_000
+    );
   }
 
   async function targetReport(): Promise<string> {
@@ -124,7 +133,9 @@ describe('Prometheus scraping the built collector', () => {
     expect(ours[0]!.health, `target ${ours[0]!.scrapeUrl} lastError: ${ours[0]!.lastError}`).toBe('up');
     expect(ours[0]!.lastError).toBe('');
     // Both OTLP encodings reached the collector (two JSON browsers, one protobuf).
-    const byEncoding = await prometheus!.query(`sum by (encoding) (footfall_collector_requests_total{job="${JOB}",code="200"})`);
+    const byEncoding = await prometheus!.query(
+      `sum by (encoding) (footfall_collector_requests_total{job="${JOB}",code="200"})`
+    );
     expect(Object.fromEntries(byEncoding.map((r) => [r.metric.encoding, r.value]))).toEqual({ json: 2, protobuf: 1 });
   });
 
@@ -135,7 +146,7 @@ describe('Prometheus scraping the built collector', () => {
     }
     // Per browser/user too: the role label keeps the senders apart.
     const byRole = await prometheus!.query(
-      `sum by (user_role) (grafana_analytics_sessions_total{job="${JOB}",dashboard_uid="d-alpha"})`,
+      `sum by (user_role) (grafana_analytics_sessions_total{job="${JOB}",dashboard_uid="d-alpha"})`
     );
     expect(Object.fromEntries(byRole.map((r) => [r.metric.user_role, r.value]))).toEqual({ Viewer: 3, Editor: 2 });
   });
@@ -149,14 +160,18 @@ describe('Prometheus scraping the built collector', () => {
     // The legacy series carries the old server's labels, not the new engagement_state.
     const legacy = await prometheus!.query(`grafana_analytics_sessions_duration_seconds_total{job="${JOB}"}`);
     expect(legacy.length).toBeGreaterThan(0);
-    for (const r of legacy) expect(r.metric).not.toHaveProperty('engagement_state');
+    for (const r of legacy) {
+      expect(r.metric).not.toHaveProperty('engagement_state');
+    }
   });
 
   it('exposes engaged seconds by engagement_state', async () => {
     for (const [uid, e] of Object.entries(SENT.engaged)) {
       const expr = `sum by (engagement_state) (footfall_dashboard_engaged_seconds_total{job="${JOB}",dashboard_uid="${uid}"})`;
       const read = async (): Promise<Record<string, number>> =>
-        Object.fromEntries((await prometheus!.query(expr)).map((r: InstantResult) => [r.metric.engagement_state, r.value]));
+        Object.fromEntries(
+          (await prometheus!.query(expr)).map((r: InstantResult) => [r.metric.engagement_state, r.value])
+        );
       const expected = { focused: e.focused, visible: e.visible, hidden: e.hidden };
       const seen = await pollUntil(read, (v) => isDeepStrictEqual(v, expected), 3_000);
       expect(seen, expr).toEqual(expected);
@@ -168,22 +183,29 @@ describe('Prometheus scraping the built collector', () => {
     const series = await pollUntil(
       () => prometheus!.query(expr),
       (r) => r.reduce((t, s) => t + s.value, 0) === SENT.sessions['d-alpha'],
-      3_000,
+      3_000
     );
     expect(series.length).toBeGreaterThan(0);
-    for (const s of series) expect(s.metric.dashboard_name).toBe(ALPHA_NAME);
+    for (const s of series) {
+      expect(s.metric.dashboard_name).toBe(ALPHA_NAME);
+    }
     // And the exact value selects the series in PromQL (JSON string escapes are PromQL's too).
     const byName = `sum(grafana_analytics_sessions_total{job="${JOB}",dashboard_name=${JSON.stringify(ALPHA_NAME)}})`;
     expect(await eventually(byName, SENT.sessions['d-alpha']), byName).toBe(SENT.sessions['d-alpha']);
   });
 
   it('keeps user.login and user.name out of Prometheus under the default privacy policy', async () => {
-    await eventually(`sum(grafana_analytics_sessions_total{job="${JOB}",dashboard_uid="d-beta"})`, SENT.sessions['d-beta']);
+    await eventually(
+      `sum(grafana_analytics_sessions_total{job="${JOB}",dashboard_uid="d-beta"})`,
+      SENT.sessions['d-beta']
+    );
     const leaked = await prometheus!.query(`{job="${JOB}",user_login!=""} or {job="${JOB}",user_name!=""}`);
     expect(leaked.map((r) => r.metric)).toEqual([]);
     // The rest of the user's labels did arrive: the role per dashboard, the locale once per instance.
     expect(await scalar(`count(grafana_analytics_sessions_total{job="${JOB}",user_role!=""})`)).toBeGreaterThan(0);
-    expect(await scalar(`count(footfall_sessions_by_preferences_total{job="${JOB}",user_locale="de-DE"})`)).toBeGreaterThan(0);
+    expect(
+      await scalar(`count(footfall_sessions_by_preferences_total{job="${JOB}",user_locale="de-DE"})`)
+    ).toBeGreaterThan(0);
   });
 
   it('counts a session on an untitled dashboard (empty name) and one without a name as two sessions', async () => {
@@ -210,7 +232,7 @@ describe('Prometheus scraping the built collector', () => {
     const [scraped, series] = await pollUntil(
       async () => [await scalar(samples), await scalar(stored)] as const,
       ([a, b]) => a === b,
-      3_000,
+      3_000
     );
     expect(series, `${samples} = ${scraped} but ${stored} = ${series}`).toBe(scraped);
   });

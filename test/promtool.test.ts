@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectorConfigInput } from '../packages/collector/src/index.ts';
 import { createBrowser } from './support/browsers.ts';
 import { startCollector, type RunningCollector } from './support/collector.ts';
-import { duplicateSeries, invalidLabelNames, parseExposition, scrape, sumOf, type Sample } from './support/exposition.ts';
+import {
+  duplicateSeries,
+  invalidLabelNames,
+  parseExposition,
+  scrape,
+  sumOf,
+  type Sample,
+} from './support/exposition.ts';
 import {
   attrs,
   catalogBuckets,
@@ -33,7 +40,10 @@ const QUERY_DURATION = 'grafana.dashboard.query.duration';
 /** promtool's verdict on an exposition, with its output in the failure message. */
 function expectPromtoolAccepts(text: string): void {
   const result = checkMetrics(text);
-  expect(result.code, `promtool check metrics exited ${result.code}:\n${result.output}\n--- exposition ---\n${text}`).toBe(0);
+  expect(
+    result.code,
+    `promtool check metrics exited ${result.code}:\n${result.output}\n--- exposition ---\n${text}`
+  ).toBe(0);
 }
 
 function expectNoDuplicateSeries(samples: readonly Sample[]): void {
@@ -43,7 +53,7 @@ function expectNoDuplicateSeries(samples: readonly Sample[]): void {
 /** Samples named `name` having each of `labels` among their label pairs (a repeated label name matches on any of its values). */
 function seriesWith(samples: readonly Sample[], name: string, labels: Record<string, string>): Sample[] {
   return samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.pairs.some(([n, x]) => n === k && x === v)),
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.pairs.some(([n, x]) => n === k && x === v))
   );
 }
 
@@ -60,7 +70,8 @@ describe('the checks used here', () => {
     expect(checkMetrics(badName).code).toBe(1);
     expect(invalidLabelNames(parseExposition(badName))).toHaveLength(1);
     // promtool 2.42 passes duplicates; our own check does not.
-    const dups = '# HELP m_total m\n# TYPE m_total counter\nm_total{a=""} 1\nm_total 2\nm_total{b="\\n"} 3\nm_total{b="\\n"} 4\n';
+    const dups =
+      '# HELP m_total m\n# TYPE m_total counter\nm_total{a=""} 1\nm_total 2\nm_total{b="\\n"} 3\nm_total{b="\\n"} 4\n';
     expect(checkMetrics(dups).code).toBe(0);
     expect(duplicateSeries(parseExposition(dups))).toHaveLength(2);
     expect(() => parseExposition('m_total{a="x} 1\n')).toThrow(/unterminated/);
@@ -84,7 +95,12 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
     const FOLDER = 'Ops / "EU"';
     try {
       for (const [i, b] of browsers.entries()) {
-        const dash = { 'dashboard.uid': 'normal', 'dashboard.name': 'Normal', 'dashboard.timezone': 'utc', ...(i === 0 ? { 'dashboard.folder': FOLDER } : {}) };
+        const dash = {
+          'dashboard.uid': 'normal',
+          'dashboard.name': 'Normal',
+          'dashboard.timezone': 'utc',
+          ...(i === 0 ? { 'dashboard.folder': FOLDER } : {}),
+        };
         const role = { 'user.role': i === 0 ? 'Viewer' : 'Editor', 'user.login': `user${i}` };
         b.sessions.add(1, { ...dash, ...role });
         b.engagedTime.add(10, { ...dash, ...role, 'engagement.state': 'focused' });
@@ -119,9 +135,13 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
     expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_bucket', { ...uid, le: '0.25' })).toBe(2);
     expect(sumOf(samples, 'footfall_dashboard_query_errors_total', uid)).toBe(2);
     // The folder reaches its label intact; the General folder's series has no folder label at all.
-    const sessions = samples.filter((s) => s.name === 'grafana_analytics_sessions_total' && s.labels.dashboard_uid === 'normal');
+    const sessions = samples.filter(
+      (s) => s.name === 'grafana_analytics_sessions_total' && s.labels.dashboard_uid === 'normal'
+    );
     expect(sessions.map((s) => s.labels.dashboard_folder ?? null).sort()).toEqual([FOLDER, null]);
-    expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_count', { ...uid, dashboard_folder: FOLDER })).toBe(2);
+    expect(
+      sumOf(samples, 'footfall_dashboard_query_duration_seconds_count', { ...uid, dashboard_folder: FOLDER })
+    ).toBe(2);
     expect(sumOf(samples, 'footfall_collector_points_refused_total')).toBe(0);
     expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', encoding: 'json' })).toBe(1);
     expect(sumOf(samples, 'footfall_collector_requests_total', { code: '200', encoding: 'protobuf' })).toBe(1);
@@ -201,7 +221,7 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
         ['grafana.host', 'resource-host'],
         ['__grafana_host', 'dunder-resource'],
         ['1grafana.env', 'digit-resource'],
-      ]),
+      ])
     );
 
     const { text, samples } = await scrape(c.url);
@@ -210,15 +230,34 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
 
     const first = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'collide-first' });
     expect(first.map((s) => s.labels)).toEqual([
-      { dashboard_uid: 'collide-first', user_login: 'login-first', dashboard_name: 'name-first', grafana_host: 'resource-host' },
+      {
+        dashboard_uid: 'collide-first',
+        user_login: 'login-first',
+        dashboard_name: 'name-first',
+        grafana_host: 'resource-host',
+      },
     ]);
     const fromPoint = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'from-point' });
     expect(fromPoint.map((s) => s.labels)).toEqual([{ dashboard_uid: 'from-point', grafana_host: 'resource-host' }]);
     // Values of the losing or undeclared keys appear nowhere.
-    for (const lost of ['collide-second', 'login-second', 'name-second', 'dunder-name', 'le-key', 'job-key', 'from-resource', 'dunder-resource']) {
+    for (const lost of [
+      'collide-second',
+      'login-second',
+      'name-second',
+      'dunder-name',
+      'le-key',
+      'job-key',
+      'from-resource',
+      'dunder-resource',
+    ]) {
       expect(text, lost).not.toContain(lost);
     }
-    expect(sumOf(samples, 'footfall_dashboard_engaged_seconds_total', { dashboard_uid: 'odd-keys', engagement_state: 'focused' })).toBe(4);
+    expect(
+      sumOf(samples, 'footfall_dashboard_engaged_seconds_total', {
+        dashboard_uid: 'odd-keys',
+        engagement_state: 'focused',
+      })
+    ).toBe(4);
     expect(sumOf(samples, 'grafana_analytics_sessions_duration_seconds_total', { dashboard_uid: 'odd-keys' })).toBe(4);
     expect(sumOf(samples, 'footfall_dashboard_session_duration_seconds_count', { dashboard_uid: 'odd-keys' })).toBe(2);
   });
@@ -249,19 +288,35 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
   ];
 
   it('accepts /metrics after hostile attribute values, and each value reaches its label intact (or cut at 256)', async () => {
-    const points = HOSTILE_VALUES.map(([sent], i) => ({ value: 1, attributes: [kv('dashboard.uid', `v${i}`), kv('dashboard.name', sent)] }));
+    const points = HOSTILE_VALUES.map(([sent], i) => ({
+      value: 1,
+      attributes: [kv('dashboard.uid', `v${i}`), kv('dashboard.name', sent)],
+    }));
     await post(c.url, [
       deltaSum(SESSIONS, points),
-      deltaSum(ENGAGED, points.map((p) => ({ value: 2, attributes: [...p.attributes, kv('engagement.state', 'visible')] }))),
-      deltaHistogram(QUERY_DURATION, points.map((p) => ({ observations: [0.3], attributes: p.attributes }))),
+      deltaSum(
+        ENGAGED,
+        points.map((p) => ({ value: 2, attributes: [...p.attributes, kv('engagement.state', 'visible')] }))
+      ),
+      deltaHistogram(
+        QUERY_DURATION,
+        points.map((p) => ({ observations: [0.3], attributes: p.attributes }))
+      ),
     ]);
     const { text, samples } = await scrape(c.url);
     expectPromtoolAccepts(text);
 
     for (const [i, [sent, expected]] of HOSTILE_VALUES.entries()) {
-      for (const name of ['grafana_analytics_sessions_total', 'grafana_analytics_sessions_duration_seconds_total', 'footfall_dashboard_query_duration_seconds_count']) {
+      for (const name of [
+        'grafana_analytics_sessions_total',
+        'grafana_analytics_sessions_duration_seconds_total',
+        'footfall_dashboard_query_duration_seconds_count',
+      ]) {
         const found = seriesWith(samples, name, { dashboard_uid: `v${i}` });
-        expect(found.map((s) => s.labels.dashboard_name ?? ''), `${name} for ${JSON.stringify(sent)}`).toEqual([expected]);
+        expect(
+          found.map((s) => s.labels.dashboard_name ?? ''),
+          `${name} for ${JSON.stringify(sent)}`
+        ).toEqual([expected]);
       }
     }
   });
@@ -269,12 +324,24 @@ describe('promtool check metrics on /metrics (privacy lets personal keys through
   it('cuts a long value at the cap without splitting a character (no U+FFFD in the label)', async () => {
     // 251 + 2 × 2 UTF-16 units, then the 256-unit cap falls inside the third emoji's surrogate pair.
     const sent = `${'e'.repeat(251)}${'📈'.repeat(10)}`;
-    await post(c.url, [deltaSum(SESSIONS, [{ value: 1, attributes: attrs([['dashboard.uid', 'cut-long'], ['dashboard.name', sent]]) }])]);
+    await post(c.url, [
+      deltaSum(SESSIONS, [
+        {
+          value: 1,
+          attributes: attrs([
+            ['dashboard.uid', 'cut-long'],
+            ['dashboard.name', sent],
+          ]),
+        },
+      ]),
+    ]);
     const { samples } = await scrape(c.url);
     const [exposed] = seriesWith(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'cut-long' });
     const name = exposed?.labels.dashboard_name;
     expect(name, exposed?.raw).toBeDefined();
-    expect(sent.startsWith(name!), `exposed ${JSON.stringify(name!.slice(245))}, not a prefix of the value sent`).toBe(true);
+    expect(sent.startsWith(name!), `exposed ${JSON.stringify(name!.slice(245))}, not a prefix of the value sent`).toBe(
+      true
+    );
     expect(name!.length).toBeGreaterThanOrEqual(251);
     expect([...name!].length).toBeLessThanOrEqual(256);
   });
@@ -305,11 +372,19 @@ describe('series identity on /metrics', () => {
     // Prometheus ignores a label whose value is empty: m{dashboard_name=""} and m are one series.
     await post(c.url, [
       deltaSum(SESSIONS, [
-        { value: 1, attributes: attrs([['dashboard.uid', 'untitled'], ['dashboard.name', '']]) },
+        {
+          value: 1,
+          attributes: attrs([
+            ['dashboard.uid', 'untitled'],
+            ['dashboard.name', ''],
+          ]),
+        },
         { value: 1, attributes: attrs([['dashboard.uid', 'untitled']]) },
       ]),
     ]);
-    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'untitled' });
+    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', {
+      dashboard_uid: 'untitled',
+    });
     expectNoDuplicateSeries(samples);
     expect(samples.reduce((t, s) => t + s.value, 0)).toBe(2);
   });
@@ -318,12 +393,32 @@ describe('series identity on /metrics', () => {
     // JSON may carry lone surrogates ("\ud83d"); in UTF-8 every one of them becomes U+FFFD.
     await post(c.url, [
       deltaSum(SESSIONS, [
-        { value: 1, attributes: attrs([['dashboard.uid', 'cut'], ['dashboard.name', 'Revenue \ud83d']]) },
-        { value: 1, attributes: attrs([['dashboard.uid', 'cut'], ['dashboard.name', 'Revenue \ud83e']]) },
-        { value: 1, attributes: attrs([['dashboard.uid', 'cut'], ['dashboard.name', 'Revenue \ufffd']]) },
+        {
+          value: 1,
+          attributes: attrs([
+            ['dashboard.uid', 'cut'],
+            ['dashboard.name', 'Revenue \ud83d'],
+          ]),
+        },
+        {
+          value: 1,
+          attributes: attrs([
+            ['dashboard.uid', 'cut'],
+            ['dashboard.name', 'Revenue \ud83e'],
+          ]),
+        },
+        {
+          value: 1,
+          attributes: attrs([
+            ['dashboard.uid', 'cut'],
+            ['dashboard.name', 'Revenue \ufffd'],
+          ]),
+        },
       ]),
     ]);
-    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'cut' });
+    const samples = seriesWith((await scrape(c.url)).samples, 'grafana_analytics_sessions_total', {
+      dashboard_uid: 'cut',
+    });
     expectNoDuplicateSeries(samples);
     expect(samples.reduce((t, s) => t + s.value, 0)).toBe(3);
   });
@@ -334,19 +429,25 @@ describe('series identity on /metrics', () => {
     await post(c.url, [
       deltaHistogram(SESSION_DURATION, [
         { observations: [5], attributes: attrs([['dashboard.name', 'n\u0002dashboard_uid\u0001u']]) },
-        { observations: [5, 5], attributes: attrs([['dashboard.name', 'n'], ['dashboard.uid', 'u']]) },
+        {
+          observations: [5, 5],
+          attributes: attrs([
+            ['dashboard.name', 'n'],
+            ['dashboard.uid', 'u'],
+          ]),
+        },
       ]),
     ]);
     const { samples } = await scrape(c.url);
     const counts = samples.filter((s) => s.name === 'footfall_dashboard_session_duration_seconds_count');
     expect(
       counts.map((s) => ({ labels: s.labels, count: s.value })),
-      counts.map((s) => JSON.stringify(s.raw)).join('\n'),
+      counts.map((s) => JSON.stringify(s.raw)).join('\n')
     ).toEqual(
       expect.arrayContaining([
         { labels: { dashboard_name: 'n\u0002dashboard_uid\u0001u' }, count: 1 },
         { labels: { dashboard_name: 'n', dashboard_uid: 'u' }, count: 2 },
-      ]),
+      ])
     );
   });
 });
@@ -372,26 +473,62 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
   ];
   /** Single characters that stress sanitising and escaping. */
   const piece = fc.oneof(
-    fc.constantFrom('"', '\\', '\n', '\r', ' ', '.', '_', '-', '=', ',', '{', '}', '#', '0', '9', '\u0000', '\u0001', '\u0002', 'é', '📈', '\ud83d', '\udc00', '\ufffd'),
+    fc.constantFrom(
+      '"',
+      '\\',
+      '\n',
+      '\r',
+      ' ',
+      '.',
+      '_',
+      '-',
+      '=',
+      ',',
+      '{',
+      '}',
+      '#',
+      '0',
+      '9',
+      '\u0000',
+      '\u0001',
+      '\u0002',
+      'é',
+      '📈',
+      '\ud83d',
+      '\udc00',
+      '\ufffd'
+    ),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })
   );
   const hostileString = fc.string({ unit: piece, maxLength: 10 });
   const key = fc.oneof(
     fc.constantFrom(...DECLARED),
     // Spelling variants of declared keys: `_` for `.`, doubled separators, case, `__` and digit prefixes.
-    fc.tuple(fc.constantFrom(...DECLARED), fc.constantFrom('_', '..', '__', '-', ' ', '.', 'ü')).map(([k, sep]) => k.replace('.', sep)),
+    fc
+      .tuple(fc.constantFrom(...DECLARED), fc.constantFrom('_', '..', '__', '-', ' ', '.', 'ü'))
+      .map(([k, sep]) => k.replace('.', sep)),
     fc.tuple(fc.constantFrom('__', '0', '9', ' ', '.'), fc.constantFrom(...DECLARED)).map(([p, k]) => p + k),
     fc.constantFrom(...DECLARED).map((k) => k.toUpperCase()),
-    fc.constantFrom('', '__name__', 'le', 'quantile', 'job', 'instance', 'otel_metric_overflow', 'user.hash', 'exported_le'),
-    hostileString,
+    fc.constantFrom(
+      '',
+      '__name__',
+      'le',
+      'quantile',
+      'job',
+      'instance',
+      'otel_metric_overflow',
+      'user.hash',
+      'exported_le'
+    ),
+    hostileString
   );
   const value: fc.Arbitrary<AttributeValue> = fc.oneof(
     { weight: 4, arbitrary: hostileString },
     { weight: 1, arbitrary: fc.string({ unit: piece, minLength: 250, maxLength: 300 }) },
     { weight: 1, arbitrary: fc.integer({ min: -1e6, max: 1e6 }) },
     { weight: 1, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }) },
-    { weight: 1, arbitrary: fc.boolean() },
+    { weight: 1, arbitrary: fc.boolean() }
   );
   const attributeList = fc.array(fc.tuple(key, value), { maxLength: 6 });
   const point = fc.record({ value: fc.integer({ min: 0, max: 5 }), attributes: attributeList });
@@ -411,15 +548,24 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
     metrics: fc.array(metric, { minLength: 1, maxLength: 3 }),
   });
 
-  function jsonMetric(m: { name: string; points: Array<{ value: number; attributes: Array<[string, AttributeValue]> }> }): JsonMetric {
+  function jsonMetric(m: {
+    name: string;
+    points: Array<{ value: number; attributes: Array<[string, AttributeValue]> }>;
+  }): JsonMetric {
     if (m.name === SESSION_DURATION) {
       const bounds = catalogBuckets(SESSION_DURATION);
       return deltaHistogram(
         m.name,
-        m.points.map((p) => ({ observations: Array.from({ length: p.value }, (_, i) => bounds[i % bounds.length]! + 1), attributes: attrs(p.attributes) })),
+        m.points.map((p) => ({
+          observations: Array.from({ length: p.value }, (_, i) => bounds[i % bounds.length]! + 1),
+          attributes: attrs(p.attributes),
+        }))
       );
     }
-    return deltaSum(m.name, m.points.map((p) => ({ value: p.value, attributes: attrs(p.attributes) })));
+    return deltaSum(
+      m.name,
+      m.points.map((p) => ({ value: p.value, attributes: attrs(p.attributes) }))
+    );
   }
 
   const PROM_NAME: Record<string, string> = {
@@ -431,32 +577,41 @@ describe('property: any mix of hostile keys and values gives an exposition Prome
 
   // A fixed number of runs, not as many as fit in a time budget: on a loaded machine a budget ran too
   // few to mean anything, and a count that depends on the machine's speed is not a test result.
-  it('promtool accepts it, no duplicate series, no invalid label name, no point lost (60 runs)', { timeout: 180_000 }, async () => {
-    let run = 0;
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const collector = await startCollector(configs[s.config]!);
-        try {
-          const res = await postJson(collector.url, exportRequest(s.metrics.map(jsonMetric), attrs(s.resource)));
-          expect(res.status, JSON.stringify(res.body)).toBe(200);
-          expect(rejectedPoints(res), JSON.stringify(res.body)).toBe(0);
-          const { text, samples } = await scrape(collector.url);
-          expect(invalidLabelNames(samples), text).toEqual([]);
-          expectNoDuplicateSeries(samples);
-          // Every point counts somewhere: the exposition's totals equal what was sent.
-          for (const name of new Set(s.metrics.map((m) => m.name))) {
-            const sent = s.metrics.filter((m) => m.name === name).flatMap((m) => m.points).reduce((t, p) => t + p.value, 0);
-            const exposed = samples.filter((x) => x.name === PROM_NAME[name]).reduce((t, x) => t + x.value, 0);
-            expect(exposed, `${PROM_NAME[name]} in\n${text}`).toBe(sent);
+  it(
+    'promtool accepts it, no duplicate series, no invalid label name, no point lost (60 runs)',
+    { timeout: 180_000 },
+    async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(scenario, async (s) => {
+          const collector = await startCollector(configs[s.config]!);
+          try {
+            const res = await postJson(collector.url, exportRequest(s.metrics.map(jsonMetric), attrs(s.resource)));
+            expect(res.status, JSON.stringify(res.body)).toBe(200);
+            expect(rejectedPoints(res), JSON.stringify(res.body)).toBe(0);
+            const { text, samples } = await scrape(collector.url);
+            expect(invalidLabelNames(samples), text).toEqual([]);
+            expectNoDuplicateSeries(samples);
+            // Every point counts somewhere: the exposition's totals equal what was sent.
+            for (const name of new Set(s.metrics.map((m) => m.name))) {
+              const sent = s.metrics
+                .filter((m) => m.name === name)
+                .flatMap((m) => m.points)
+                .reduce((t, p) => t + p.value, 0);
+              const exposed = samples.filter((x) => x.name === PROM_NAME[name]).reduce((t, x) => t + x.value, 0);
+              expect(exposed, `${PROM_NAME[name]} in\n${text}`).toBe(sent);
+            }
+            // promtool costs a process start (~50 ms): run it on every fourth scenario.
+            if (run++ % 4 === 0) {
+              expectPromtoolAccepts(text);
+            }
+          } finally {
+            await collector.close();
           }
-          // promtool costs a process start (~50 ms): run it on every fourth scenario.
-          if (run++ % 4 === 0) expectPromtoolAccepts(text);
-        } finally {
-          await collector.close();
-        }
-      }),
-      { numRuns: 60 },
-    );
-    expect(run).toBe(60);
-  });
+        }),
+        { numRuns: 60 }
+      );
+      expect(run).toBe(60);
+    }
+  );
 });

@@ -32,11 +32,18 @@ function problemsOf(entry: Record<string, unknown>, where: string): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(entry)) {
     const valid = ENTRY_KEYS[key];
-    if (!valid) problems.push(`${where}: Grafana does not read \`${key}\``);
-    else if (!valid(value)) problems.push(`${where}: \`${key}\` is ${JSON.stringify(value)}`);
+    if (!valid) {
+      problems.push(`${where}: Grafana does not read \`${key}\``);
+    } else if (!valid(value)) {
+      problems.push(`${where}: \`${key}\` is ${JSON.stringify(value)}`);
+    }
   }
-  if (entry.type === undefined) problems.push(`${where}: no \`type\` (Grafana refuses the file)`);
-  if (entry.org_id !== undefined && entry.org_name !== undefined) problems.push(`${where}: both org_id and org_name`);
+  if (entry.type === undefined) {
+    problems.push(`${where}: no \`type\` (Grafana refuses the file)`);
+  }
+  if (entry.org_id !== undefined && entry.org_name !== undefined) {
+    problems.push(`${where}: both org_id and org_name`);
+  }
   return problems;
 }
 
@@ -44,11 +51,16 @@ function problemsOf(entry: Record<string, unknown>, where: string): string[] {
 function documentedSettings(): Record<string, unknown> {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const table = readme.slice(readme.indexOf('| setting | default | what |'));
-  const rows = table.split('\n').slice(2).filter((line) => line.startsWith('|'));
+  const rows = table
+    .split('\n')
+    .slice(2)
+    .filter((line) => line.startsWith('|'));
   const settings: Record<string, unknown> = {};
   for (const row of rows) {
     const m = /^\| `(\w+)` \| `([^`]*)` \|/.exec(row);
-    if (m) settings[m[1]!] = parse(m[2]!);
+    if (m) {
+      settings[m[1]!] = parse(m[2]!);
+    }
   }
   return settings;
 }
@@ -66,7 +78,10 @@ describe('provisioning/plugins', () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));
     expect(files).toContain('footfall-app.yaml');
     for (const file of files) {
-      const doc = parse(readFileSync(join(DIR, file), 'utf8')) as { apiVersion?: unknown; apps?: Array<Record<string, unknown>> };
+      const doc = parse(readFileSync(join(DIR, file), 'utf8')) as {
+        apiVersion?: unknown;
+        apps?: Array<Record<string, unknown>>;
+      };
       expect(doc.apiVersion, file).toBe(1);
       expect(Array.isArray(doc.apps) && doc.apps.length > 0, file).toBe(true);
       expect(doc.apps!.flatMap((entry, i) => problemsOf(entry, `${file} apps[${i}]`))).toEqual([]);
@@ -91,7 +106,9 @@ describe('provisioning/plugins', () => {
     const { apps } = parse(withCommentedEntries(text)) as { apps: Array<Record<string, unknown>> };
     expect(apps.length).toBeGreaterThan(1);
     expect(apps.flatMap((entry, i) => problemsOf(entry, `apps[${i}]`))).toEqual([]);
-    for (const entry of apps) expect(entry).toMatchObject({ type: APP_ID, disabled: false, jsonData: apps[0]!.jsonData });
+    for (const entry of apps) {
+      expect(entry).toMatchObject({ type: APP_ID, disabled: false, jsonData: apps[0]!.jsonData });
+    }
     expect(new Set(apps.map((e) => e.org_id ?? e.org_name)).size).toBe(apps.length);
   });
 

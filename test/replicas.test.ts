@@ -41,10 +41,38 @@ const DASHBOARDS = [
 
 /** The user attributes a tab sends; user.login and user.name are personal and must not reach Prometheus. */
 const USERS = [
-  { 'user.login': 'ana', 'user.name': 'Ana Silva', 'user.role': 'Viewer', 'user.theme': 'dark', 'user.timezone': 'Europe/Lisbon', 'user.locale': 'pt-PT' },
-  { 'user.login': 'ben', 'user.name': 'Ben Ode', 'user.role': 'Viewer', 'user.theme': 'light', 'user.timezone': 'Africa/Lagos', 'user.locale': 'en-NG' },
-  { 'user.login': 'chen', 'user.name': 'Chen Wei', 'user.role': 'Editor', 'user.theme': 'dark', 'user.timezone': 'Asia/Shanghai', 'user.locale': 'zh-CN' },
-  { 'user.login': 'dora', 'user.name': 'Dora Kiss', 'user.role': 'Admin', 'user.theme': 'dark', 'user.timezone': 'Europe/Budapest', 'user.locale': 'hu-HU' },
+  {
+    'user.login': 'ana',
+    'user.name': 'Ana Silva',
+    'user.role': 'Viewer',
+    'user.theme': 'dark',
+    'user.timezone': 'Europe/Lisbon',
+    'user.locale': 'pt-PT',
+  },
+  {
+    'user.login': 'ben',
+    'user.name': 'Ben Ode',
+    'user.role': 'Viewer',
+    'user.theme': 'light',
+    'user.timezone': 'Africa/Lagos',
+    'user.locale': 'en-NG',
+  },
+  {
+    'user.login': 'chen',
+    'user.name': 'Chen Wei',
+    'user.role': 'Editor',
+    'user.theme': 'dark',
+    'user.timezone': 'Asia/Shanghai',
+    'user.locale': 'zh-CN',
+  },
+  {
+    'user.login': 'dora',
+    'user.name': 'Dora Kiss',
+    'user.role': 'Admin',
+    'user.theme': 'dark',
+    'user.timezone': 'Europe/Budapest',
+    'user.locale': 'hu-HU',
+  },
 ] as const;
 
 const DATASOURCES = ['prometheus', 'loki', 'tempo'] as const;
@@ -76,9 +104,12 @@ interface SessionPlan {
 const exportPlan: fc.Arbitrary<ExportPlan> = fc.record({
   heartbeats: fc.integer({ min: 1, max: 4 }),
   engaged: fc.record({ focused: quarters(120), visible: quarters(60), hidden: quarters(600) }),
-  queries: fc.array(fc.record({ datasource: fc.constantFrom(...DATASOURCES), seconds: fc.constantFrom(...QUERY_SECONDS) }), {
-    maxLength: 4,
-  }),
+  queries: fc.array(
+    fc.record({ datasource: fc.constantFrom(...DATASOURCES), seconds: fc.constantFrom(...QUERY_SECONDS) }),
+    {
+      maxLength: 4,
+    }
+  ),
 });
 
 const sessionPlan: fc.Arbitrary<SessionPlan> = fc.record({
@@ -113,15 +144,22 @@ function measurementsOf(session: SessionPlan, index: number): Measurement[] {
   const plan = session.exports[index]!;
   const base: Attributes = { ...session.dashboard, ...session.user };
   const out: Measurement[] = [];
-  if (index === 0) out.push({ instrument: 'sessions', value: 1, attributes: base });
+  if (index === 0) {
+    out.push({ instrument: 'sessions', value: 1, attributes: base });
+  }
   out.push({ instrument: 'heartbeats', value: plan.heartbeats, attributes: base });
   for (const [state, seconds] of Object.entries(plan.engaged)) {
     // A zero would make a series whose existence depends on the SDK, not on the collector.
-    if (seconds > 0) out.push({ instrument: 'engagedTime', value: seconds, attributes: { ...base, 'engagement.state': state } });
+    if (seconds > 0) {
+      out.push({ instrument: 'engagedTime', value: seconds, attributes: { ...base, 'engagement.state': state } });
+    }
   }
   for (const q of plan.queries) {
     const attributes = { ...base, 'datasource.type': q.datasource };
-    out.push({ instrument: 'queries', value: 1, attributes }, { instrument: 'queryDuration', value: q.seconds, attributes });
+    out.push(
+      { instrument: 'queries', value: 1, attributes },
+      { instrument: 'queryDuration', value: q.seconds, attributes }
+    );
   }
   if (index === session.exports.length - 1) {
     out.push({ instrument: 'sessionDuration', value: session.durationSeconds, attributes: base });
@@ -130,8 +168,11 @@ function measurementsOf(session: SessionPlan, index: number): Measurement[] {
 }
 
 function record(browser: SimulatedBrowser, m: Measurement): void {
-  if (m.instrument === 'sessionDuration' || m.instrument === 'queryDuration') browser[m.instrument].record(m.value, m.attributes);
-  else browser[m.instrument].add(m.value, m.attributes);
+  if (m.instrument === 'sessionDuration' || m.instrument === 'queryDuration') {
+    browser[m.instrument].record(m.value, m.attributes);
+  } else {
+    browser[m.instrument].add(m.value, m.attributes);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -193,7 +234,10 @@ class Ledger {
     const own = FAMILIES.find((f) => f.name === metric.prometheus)!;
     this.entries.push({ family: own, labels: labelsOf(own, attributes), value: m.value, replica });
     const legacy = metric.legacy;
-    if (legacy && (legacy.when === undefined || legacy.when.values.includes(String(attributes[legacy.when.attribute])))) {
+    if (
+      legacy &&
+      (legacy.when === undefined || legacy.when.values.includes(String(attributes[legacy.when.attribute])))
+    ) {
       const family = FAMILIES.find((f) => f.name === legacy.prometheus)!;
       this.entries.push({ family, labels: labelsOf(family, attributes), value: m.value, replica });
     }
@@ -210,7 +254,9 @@ class Ledger {
       series.set(key, (series.get(key) ?? 0) + value);
     };
     for (const e of this.entries) {
-      if (e.family !== family || (replica !== undefined && e.replica !== replica)) continue;
+      if (e.family !== family || (replica !== undefined && e.replica !== replica)) {
+        continue;
+      }
       if (!family.histogram) {
         add(family.name, e.labels, e.value);
         continue;
@@ -218,7 +264,9 @@ class Ledger {
       add(`${family.name}_count`, e.labels, 1);
       add(`${family.name}_sum`, e.labels, e.value);
       // OTel explicit buckets include their upper bound.
-      for (const le of family.buckets) add(`${family.name}_bucket`, { ...e.labels, le: String(le) }, e.value <= le ? 1 : 0);
+      for (const le of family.buckets) {
+        add(`${family.name}_bucket`, { ...e.labels, le: String(le) }, e.value <= le ? 1 : 0);
+      }
       add(`${family.name}_bucket`, { ...e.labels, le: '+Inf' }, 1);
     }
     return series;
@@ -237,7 +285,9 @@ function labelsOf(family: Family, attributes: Attributes): Record<string, string
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributes)) {
     const label = key.replaceAll('.', '_');
-    if (family.labels.includes(label) && value !== undefined && value !== '') labels[label] = String(value);
+    if (family.labels.includes(label) && value !== undefined && value !== '') {
+      labels[label] = String(value);
+    }
   }
   return labels;
 }
@@ -268,7 +318,7 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
    */
   async function playWorkload(lb: LoadBalancer): Promise<void> {
     const tabs = SESSIONS.map((_, i) =>
-      createBrowser({ url: lb.clientUrl(`tab-${i}`), protocol: protocolOf(i), resource: GRAFANA }),
+      createBrowser({ url: lb.clientUrl(`tab-${i}`), protocol: protocolOf(i), resource: GRAFANA })
     );
     try {
       const cycles = Math.max(...SESSIONS.map((s) => s.exports.length));
@@ -277,12 +327,18 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
         await Promise.all(
           open.map(async ({ session, i }) => {
             const measurements = measurementsOf(session, cycle);
-            for (const m of measurements) record(tabs[i]!, m);
+            for (const m of measurements) {
+              record(tabs[i]!, m);
+            }
             const exports = await tabs[i]!.flush();
-            if (exports !== 1) throw new Error(`tab-${i} made ${exports} exports in cycle ${cycle}, expected 1`);
+            if (exports !== 1) {
+              throw new Error(`tab-${i} made ${exports} exports in cycle ${cycle}, expected 1`);
+            }
             const routed = lb.routed.filter((r) => r.client === `tab-${i}`);
-            for (const m of measurements) ledger.add(m, GRAFANA, routed.at(-1)!.replica);
-          }),
+            for (const m of measurements) {
+              ledger.add(m, GRAFANA, routed.at(-1)!.replica);
+            }
+          })
         );
       }
     } finally {
@@ -296,9 +352,18 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
     balancer = await startLoadBalancer(replicas.map((r) => r.url));
     // Prometheus takes ~6 s to discover its targets: play the workload meanwhile.
     // allSettled: a Prometheus that started must be stopped even when the workload failed.
-    const [started, played] = await Promise.allSettled([startPrometheus({ job: JOB, targets: instances }), playWorkload(balancer)]);
-    if (started.status === 'fulfilled') prometheus = started.value;
-    for (const outcome of [started, played]) if (outcome.status === 'rejected') throw outcome.reason;
+    const [started, played] = await Promise.allSettled([
+      startPrometheus({ job: JOB, targets: instances }),
+      playWorkload(balancer),
+    ]);
+    if (started.status === 'fulfilled') {
+      prometheus = started.value;
+    }
+    for (const outcome of [started, played]) {
+      if (outcome.status === 'rejected') {
+        throw outcome.reason;
+      }
+    }
     const lastAnswer = Date.now() / 1000;
     // A scrape that started after the last export was answered holds all the data. Prometheus may
     // align a scrape's timestamp by up to 2 ms, hence the margin. timestamp() must take the selector
@@ -307,13 +372,13 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
     const scrapedAt = await pollUntil(
       async () => (await prometheus!.query(successfulScrapes)).map((r) => r.value),
       (times) => times.length === REPLICAS && times.every((t) => t > lastAnswer + 0.01),
-      15_000,
+      15_000
     );
     if (scrapedAt.length !== REPLICAS || scrapedAt.some((t) => t <= lastAnswer + 0.01)) {
       const targets = await prometheus!.targets();
       throw new Error(
         `no scrape of both replicas after the last export (at ${lastAnswer}): ${JSON.stringify(scrapedAt)}; ` +
-          `targets: ${JSON.stringify(targets.map((t) => ({ url: t.scrapeUrl, health: t.health, lastError: t.lastError })))}`,
+          `targets: ${JSON.stringify(targets.map((t) => ({ url: t.scrapeUrl, health: t.health, lastError: t.lastError })))}`
       );
     }
   });
@@ -333,23 +398,34 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
     const by = ['__name__', ...family.labels, ...(family.histogram ? ['le'] : [])];
     const expr = `sum by (${by.join(', ')}) (${selector})`;
     const result = await prometheus!.query(expr);
-    return { expr, series: new Map(result.map((r) => [seriesKey(r.metric.__name__ ?? family.name, r.metric), r.value])) };
+    return {
+      expr,
+      series: new Map(result.map((r) => [seriesKey(r.metric.__name__ ?? family.name, r.metric), r.value])),
+    };
   }
 
   it('sends a workload that needs both replicas: every tab alternates between them, JSON and protobuf', async () => {
     const routed = balancer!.routed;
-    expect(routed.filter((r) => r.status !== 200), 'exports not answered 200').toEqual([]);
+    expect(
+      routed.filter((r) => r.status !== 200),
+      'exports not answered 200'
+    ).toEqual([]);
     for (let i = 0; i < SESSIONS.length; i++) {
       const path = routed.filter((r) => r.client === `tab-${i}`).map((r) => r.replica);
       expect(path, `tab-${i}: the replica of each export`).toHaveLength(SESSIONS[i]!.exports.length);
-      for (let k = 1; k < path.length; k++) expect(path[k], `tab-${i}: export ${k} went where export ${k - 1} went`).not.toBe(path[k - 1]);
+      for (let k = 1; k < path.length; k++) {
+        expect(path[k], `tab-${i}: export ${k} went where export ${k - 1} went`).not.toBe(path[k - 1]);
+      }
     }
-    expect(new Set(SESSIONS.map((s) => s.dashboard['dashboard.uid'])).size, 'dashboards in the workload').toBeGreaterThanOrEqual(3);
+    expect(
+      new Set(SESSIONS.map((s) => s.dashboard['dashboard.uid'])).size,
+      'dashboards in the workload'
+    ).toBeGreaterThanOrEqual(3);
     expect(new Set(SESSIONS.map((s) => s.user['user.role'])).size, 'roles in the workload').toBe(3);
 
     // Prometheus counted the same requests per replica and encoding as the balancer forwarded.
     const byReplica = await prometheus!.query(
-      `sum by (instance, encoding) (footfall_collector_requests_total{job="${JOB}",code="200"})`,
+      `sum by (instance, encoding) (footfall_collector_requests_total{job="${JOB}",code="200"})`
     );
     const seen = Object.fromEntries(byReplica.map((r) => [`${r.metric.instance} ${r.metric.encoding}`, r.value]));
     const forwarded: Record<string, number> = {};
@@ -387,7 +463,10 @@ describe('two collector replicas without sticky routing, summed by Prometheus', 
     for (const [i, replica] of replicas.entries()) {
       const { samples } = await scrape(replica.url);
       expect(sumOf(samples, 'footfall_collector_points_refused_total'), `replica ${i} ${replica.url}`).toBe(0);
-      expect(sumOf(samples, 'footfall_collector_points_accepted_total'), `replica ${i} accepted points`).toBeGreaterThan(0);
+      expect(
+        sumOf(samples, 'footfall_collector_points_accepted_total'),
+        `replica ${i} accepted points`
+      ).toBeGreaterThan(0);
     }
   });
 });

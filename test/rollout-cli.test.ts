@@ -28,7 +28,12 @@ function footfall(args: readonly string[], env: Record<string, string> = {}): Pr
     // The bin's `#!/usr/bin/env node` must find the pinned Node first, as it does under npx.
     const child = spawn(BIN, args, {
       cwd: ROOT,
-      env: { ...process.env, FOOTFALL_GRAFANA_TOKEN: '', ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` },
+      env: {
+        ...process.env,
+        FOOTFALL_GRAFANA_TOKEN: '',
+        ...env,
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -46,7 +51,9 @@ function snapshot(dir: string): Map<string, string> {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'packages', 'cli', 'dist', 'main.js'))) throw new Error('the CLI is not built: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'packages', 'cli', 'dist', 'main.js'))) {
+    throw new Error('the CLI is not built: run `npm run build` first');
+  }
 });
 
 describe('footfall dashboards over files', () => {
@@ -61,19 +68,27 @@ describe('footfall dashboards over files', () => {
     const original = snapshot(dir);
     const before = await footfall(['dashboards', 'check', dir]);
     expect(before.code).toBe(1);
-    expect(before.stdout).toContain(`${DASHBOARDS_IN_CORPUS} dashboards: 0 pass, ${DASHBOARDS_IN_CORPUS} fail the check, 0 skipped (provisioned), 0 failed`);
+    expect(before.stdout).toContain(
+      `${DASHBOARDS_IN_CORPUS} dashboards: 0 pass, ${DASHBOARDS_IN_CORPUS} fail the check, 0 skipped (provisioned), 0 failed`
+    );
     expect(before.stderr).toContain('note: skipped');
     expect(before.stderr).toContain('datasources.json');
 
     const inject = await footfall(['dashboards', 'inject', dir]);
     expect(inject.code).toBe(0);
-    expect(inject.stdout).toContain(`${DASHBOARDS_IN_CORPUS} dashboards: ${DASHBOARDS_IN_CORPUS} changed, 0 unchanged, 0 skipped (provisioned), 0 failed`);
+    expect(inject.stdout).toContain(
+      `${DASHBOARDS_IN_CORPUS} dashboards: ${DASHBOARDS_IN_CORPUS} changed, 0 unchanged, 0 skipped (provisioned), 0 failed`
+    );
     expect(inject.stdout).toMatch(/^changed .*classic-large\.json$/m);
 
     const after = await footfall(['dashboards', 'check', dir]);
     expect(after.code).toBe(1);
     const failing = after.stdout.split('\n').filter((l) => l.startsWith('FAIL '));
-    expect(failing.map((l) => l.replace(/^FAIL .*[\\/]/, '')).sort()).toEqual(['macropower-giantswarm.json', 'macropower-in-row.json', 'v2-macropower.json']);
+    expect(failing.map((l) => l.replace(/^FAIL .*[\\/]/, '')).sort()).toEqual([
+      'macropower-giantswarm.json',
+      'macropower-in-row.json',
+      'v2-macropower.json',
+    ]);
 
     const again = await footfall(['dashboards', 'inject', dir]);
     expect(again.stdout).toContain(`${DASHBOARDS_IN_CORPUS} dashboards: 0 changed, ${DASHBOARDS_IN_CORPUS} unchanged`);
@@ -83,26 +98,38 @@ describe('footfall dashboards over files', () => {
     expect(migrate.stdout).toContain('dropped server="/analytics-plugin/write"');
     const passing = await footfall(['dashboards', 'check', dir]);
     expect(passing.code).toBe(0);
-    expect(passing.stdout).toContain(`${DASHBOARDS_IN_CORPUS} dashboards: ${DASHBOARDS_IN_CORPUS} pass, 0 fail the check`);
+    expect(passing.stdout).toContain(
+      `${DASHBOARDS_IN_CORPUS} dashboards: ${DASHBOARDS_IN_CORPUS} pass, 0 fail the check`
+    );
 
     const remove = await footfall(['dashboards', 'remove', dir]);
     expect(remove.code).toBe(0);
     const restored = snapshot(dir);
     for (const [file, text] of original) {
       // The migrated dashboards lost the old panel for good; every other file is back byte for byte.
-      if (text.includes('macropower-analytics-panel') || text.includes('footfall-usage-panel')) continue;
+      if (text.includes('macropower-analytics-panel') || text.includes('footfall-usage-panel')) {
+        continue;
+      }
       expect(restored.get(file), file).toBe(text);
     }
   });
 
   it('--dry-run prints a diff and writes nothing', async () => {
     const original = snapshot(dir);
-    const run = await footfall(['dashboards', 'inject', '--dry-run', join(dir, 'classic-small.json'), join(dir, 'v2-grid.json')]);
+    const run = await footfall([
+      'dashboards',
+      'inject',
+      '--dry-run',
+      join(dir, 'classic-small.json'),
+      join(dir, 'v2-grid.json'),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^would change .*classic-small\.json$/m);
     expect(run.stdout).toMatch(/^\+\s+"type": "footfall-usage-panel"$/m);
     expect(run.stdout).toMatch(/^-\s+"y": 0,?$/m);
-    expect(run.stdout).toContain('2 dashboards: 2 changed, 0 unchanged, 0 skipped (provisioned), 0 failed (dry run: nothing written)');
+    expect(run.stdout).toContain(
+      '2 dashboards: 2 changed, 0 unchanged, 0 skipped (provisioned), 0 failed (dry run: nothing written)'
+    );
     expect(run.stderr).toBe('');
     expect(snapshot(dir)).toEqual(original);
   });
@@ -112,7 +139,9 @@ describe('footfall dashboards over files', () => {
     const run = await footfall(['dashboards', 'inject', dir]);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/error: .*broken\.json\n\s+invalid JSON at line 4, column 1/);
-    expect(run.stdout).toContain(`${DASHBOARDS_IN_CORPUS + 1} dashboards: ${DASHBOARDS_IN_CORPUS} changed, 0 unchanged, 0 skipped (provisioned), 1 failed`);
+    expect(run.stdout).toContain(
+      `${DASHBOARDS_IN_CORPUS + 1} dashboards: ${DASHBOARDS_IN_CORPUS} changed, 0 unchanged, 0 skipped (provisioned), 1 failed`
+    );
   });
 
   it('gives a usage error (2) for a path that does not exist or a missing command', async () => {
@@ -132,7 +161,11 @@ describe('footfall dashboards over the Grafana API', () => {
     grafana.tokens.set(TOKEN, 1);
     // More dashboards than one search page (--page-size 10 below).
     for (let i = 0; i < 23; i++) {
-      const stored = grafana.addDashboard(`d-${String(i).padStart(2, '0')}`, `Dashboard ${i}`, i % 2 === 0 ? { folderUid: 'ops', folderTitle: 'Ops' } : {});
+      const stored = grafana.addDashboard(
+        `d-${String(i).padStart(2, '0')}`,
+        `Dashboard ${i}`,
+        i % 2 === 0 ? { folderUid: 'ops', folderTitle: 'Ops' } : {}
+      );
       stored.model['panels'] = [{ id: 1, type: 'timeseries', title: 'A', gridPos: { h: 8, w: 12, x: 0, y: 0 } }];
     }
     grafana.addDashboard('prov', 'Provisioned one', { provisioned: true });
@@ -154,18 +187,28 @@ describe('footfall dashboards over the Grafana API', () => {
 
   it('injects through search pages, skips the provisioned dashboard, keeps folders, and check passes afterwards', async () => {
     const env = { FOOTFALL_GRAFANA_TOKEN: TOKEN };
-    const dry = await footfall(['dashboards', 'inject', '--dry-run', '--page-size', '10', '--grafana', grafana.url], env);
-    expect(dry.stdout).toContain('24 dashboards: 23 changed, 0 unchanged, 1 skipped (provisioned), 0 failed (dry run: nothing written)');
+    const dry = await footfall(
+      ['dashboards', 'inject', '--dry-run', '--page-size', '10', '--grafana', grafana.url],
+      env
+    );
+    expect(dry.stdout).toContain(
+      '24 dashboards: 23 changed, 0 unchanged, 1 skipped (provisioned), 0 failed (dry run: nothing written)'
+    );
     expect(grafana.saves).toHaveLength(0);
 
-    const run = await footfall(['dashboards', 'inject', '--page-size', '10', '--concurrency', '3', '--grafana', grafana.url], env);
+    const run = await footfall(
+      ['dashboards', 'inject', '--page-size', '10', '--concurrency', '3', '--grafana', grafana.url],
+      env
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('skipped prov (Provisioned one): provisioned');
     expect(run.stdout).toContain('24 dashboards: 23 changed, 0 unchanged, 1 skipped (provisioned), 0 failed');
     expect(run.stderr).toContain('footfall: 24/24 done');
     expect(grafana.calls.get('GET /api/search')).toBeGreaterThanOrEqual(6);
     expect(grafana.saves).toHaveLength(23);
-    expect(grafana.saves.every((s) => s.overwrite === false && s.message === 'footfall: inject usage panel')).toBe(true);
+    expect(grafana.saves.every((s) => s.overwrite === false && s.message === 'footfall: inject usage panel')).toBe(
+      true
+    );
     expect(grafana.dashboards.get('d-00')!.folderUid).toBe('ops');
     expect(grafana.dashboards.get('d-01')!.folderUid).toBeUndefined();
     const saved = grafana.dashboards.get('d-05')!.model['panels'] as Array<Record<string, unknown>>;
@@ -182,8 +225,13 @@ describe('footfall dashboards over the Grafana API', () => {
     const env = { FOOTFALL_GRAFANA_TOKEN: TOKEN };
     const v2 = (file: string) => JSON.parse(readFileSync(join(CORPUS, file), 'utf8')) as Record<string, unknown>;
     const grid = grafana.addDashboard('v2grid', 'v2 grid', { model: v2('v2-grid.json') });
-    const tabs = grafana.addDashboard('v2tabs', 'v2 tabs', { model: { ...v2('v2-tabs-nested.json'), metadata: { name: 'v2tabs' } } });
-    const managed = grafana.addDashboard('v2prov', 'v2 provisioned', { model: { ...v2('v2-autogrid.json'), metadata: { name: 'v2prov' } }, provisioned: true });
+    const tabs = grafana.addDashboard('v2tabs', 'v2 tabs', {
+      model: { ...v2('v2-tabs-nested.json'), metadata: { name: 'v2tabs' } },
+    });
+    const managed = grafana.addDashboard('v2prov', 'v2 provisioned', {
+      model: { ...v2('v2-autogrid.json'), metadata: { name: 'v2prov' } },
+      provisioned: true,
+    });
     try {
       const failing = await footfall(['dashboards', 'check', '--grafana', grafana.url], env);
       expect(failing.code).toBe(1);
@@ -194,14 +242,22 @@ describe('footfall dashboards over the Grafana API', () => {
       expect(run.stdout).toContain('changed v2grid (V2 grid)');
       expect(run.stdout).toContain('skipped v2prov (V2 auto grid): provisioned');
       expect(grafana.calls.get('PUT /apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/v2grid')).toBe(1);
-      expect(grafana.saves.slice(saves).filter((s) => s.uid.startsWith('v2')).map((s) => [s.uid, s.message]).sort()).toEqual([
+      expect(
+        grafana.saves
+          .slice(saves)
+          .filter((s) => s.uid.startsWith('v2'))
+          .map((s) => [s.uid, s.message])
+          .sort()
+      ).toEqual([
         ['v2grid', 'footfall: inject usage panel'],
         ['v2tabs', 'footfall: inject usage panel'],
       ]);
       expect(grid.version).toBe(2);
       expect(tabs.version).toBe(2);
       expect(managed.version).toBe(1);
-      const elements = Object.values((grid.model['spec'] as { elements: Record<string, { spec: { vizConfig: { group?: string } } }> }).elements);
+      const elements = Object.values(
+        (grid.model['spec'] as { elements: Record<string, { spec: { vizConfig: { group?: string } } }> }).elements
+      );
       expect(elements.filter((e) => e.spec.vizConfig.group === 'footfall-usage-panel')).toHaveLength(1);
       // The resourceVersion is not part of the stored dashboard, only of what the API serves.
       expect((grid.model['metadata'] as Record<string, unknown>)['resourceVersion']).toBeUndefined();
@@ -211,7 +267,9 @@ describe('footfall dashboards over the Grafana API', () => {
       const again = await footfall(['dashboards', 'inject', '--grafana', grafana.url], env);
       expect(again.stdout).toMatch(/\d+ dashboards: 0 changed/);
     } finally {
-      for (const uid of ['v2grid', 'v2tabs', 'v2prov']) grafana.dashboards.delete(uid);
+      for (const uid of ['v2grid', 'v2tabs', 'v2prov']) {
+        grafana.dashboards.delete(uid);
+      }
     }
   });
 });

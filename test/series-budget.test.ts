@@ -19,7 +19,11 @@ const VALUES = 20;
 /** Points per request: well within the default 1,000 points and 64 KiB. */
 const PER_REQUEST = 200;
 
-async function post(url: string, cookie: string, metrics: readonly JsonMetric[]): Promise<{ status: number; rejected: number }> {
+async function post(
+  url: string,
+  cookie: string,
+  metrics: readonly JsonMetric[]
+): Promise<{ status: number; rejected: number }> {
   const res = await fetch(`${url}/v1/metrics`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Cookie: `grafana_session=${cookie}` },
@@ -43,20 +47,36 @@ async function flood(url: string): Promise<{ sent: number; rejected: number }> {
   };
   for (let d = 0; d < INVENTED; d++) {
     for (let v = 0; v < VALUES; v++) {
-      batch.push({ value: 1, attributes: attrs([['dashboard.uid', `fake-${d}`], ['variable.name', 'x'], ['variable.value', `v${v}`]]) });
-      if (batch.length === PER_REQUEST) await send();
+      batch.push({
+        value: 1,
+        attributes: attrs([
+          ['dashboard.uid', `fake-${d}`],
+          ['variable.name', 'x'],
+          ['variable.value', `v${v}`],
+        ]),
+      });
+      if (batch.length === PER_REQUEST) {
+        await send();
+      }
     }
   }
-  if (batch.length > 0) await send();
+  if (batch.length > 0) {
+    await send();
+  }
   return { sent, rejected };
 }
 
 /** Alice opens a dashboard nobody opened before. */
 async function aliceOpens(url: string): Promise<{ status: number; rejected: number }> {
-  const at = [['dashboard.uid', 'alice-new'], ['dashboard.name', 'Capacity']] as const;
+  const at = [
+    ['dashboard.uid', 'alice-new'],
+    ['dashboard.name', 'Capacity'],
+  ] as const;
   return post(url, 'alice-cookie', [
     deltaSum('grafana.dashboard.sessions', [{ value: 1, attributes: attrs(at) }]),
-    deltaSum('grafana.dashboard.variable.selections', [{ value: 1, attributes: attrs([...at, ['variable.name', 'cluster'], ['variable.value', 'eu-1']]) }]),
+    deltaSum('grafana.dashboard.variable.selections', [
+      { value: 1, attributes: attrs([...at, ['variable.name', 'cluster'], ['variable.value', 'eu-1']]) },
+    ]),
   ]);
 }
 
@@ -99,15 +119,22 @@ describe.each([
     expect(sumOf(samples, VARIABLES, { otel_metric_overflow: 'true' }) > 0).toBe(!aliceGetsHerOwn);
   });
 
-  it(aliceGetsHerOwn ? "refuses Mallory's points past her budget, counted and reported to her" : 'takes all of the flood', () => {
-    expect(floodResult.sent).toBe(INVENTED * VALUES);
-    if (!aliceGetsHerOwn) {
-      expect(floodResult.rejected).toBe(0);
-      return;
+  it(
+    aliceGetsHerOwn
+      ? "refuses Mallory's points past her budget, counted and reported to her"
+      : 'takes all of the flood',
+    () => {
+      expect(floodResult.sent).toBe(INVENTED * VALUES);
+      if (!aliceGetsHerOwn) {
+        expect(floodResult.rejected).toBe(0);
+        return;
+      }
+      // 5,000 new series an hour, plus the trickle the bucket refills while the flood runs.
+      expect(floodResult.rejected).toBeGreaterThan(INVENTED * VALUES - 5_100);
+      expect(sumOf(samples, 'footfall_collector_points_refused_total', { reason: 'series_budget' })).toBe(
+        floodResult.rejected
+      );
+      expect(samples.filter((s) => s.name === VARIABLES).length).toBeLessThan(5_100);
     }
-    // 5,000 new series an hour, plus the trickle the bucket refills while the flood runs.
-    expect(floodResult.rejected).toBeGreaterThan(INVENTED * VALUES - 5_100);
-    expect(sumOf(samples, 'footfall_collector_points_refused_total', { reason: 'series_budget' })).toBe(floodResult.rejected);
-    expect(samples.filter((s) => s.name === VARIABLES).length).toBeLessThan(5_100);
-  });
+  );
 });

@@ -14,20 +14,42 @@ import { attrs, deltaSum, exportRequest, PANEL_RESOURCE } from './support/otlp.t
 import { postJson, rejectedPoints } from './support/requests.ts';
 
 async function open(url: string, uid: string, sessions: number): Promise<void> {
-  const res = await postJson(url, exportRequest([deltaSum('grafana.dashboard.sessions', [{ value: sessions, attributes: attrs([['dashboard.uid', uid], ['user.role', 'Viewer']]) }])], PANEL_RESOURCE));
+  const res = await postJson(
+    url,
+    exportRequest(
+      [
+        deltaSum('grafana.dashboard.sessions', [
+          {
+            value: sessions,
+            attributes: attrs([
+              ['dashboard.uid', uid],
+              ['user.role', 'Viewer'],
+            ]),
+          },
+        ]),
+      ],
+      PANEL_RESOURCE
+    )
+  );
   expect(res.status).toBe(200);
   expect(rejectedPoints(res)).toBe(0);
 }
 
 const uids = (samples: readonly Sample[], family: string) =>
-  samples.filter((s) => s.name === family).map((s) => s.labels.dashboard_uid ?? (s.labels.otel_metric_overflow ? 'overflow' : '')).sort();
+  samples
+    .filter((s) => s.name === family)
+    .map((s) => s.labels.dashboard_uid ?? (s.labels.otel_metric_overflow ? 'overflow' : ''))
+    .sort();
 
 describe('idle series expiry (limits.seriesIdleExpiry: 2s, maxSeriesPerMetric: 2)', () => {
   let collector: RunningCollector;
   const stateFile = join(mkdtempSync(join(tmpdir(), 'footfall-expiry-')), 'state.json');
 
   beforeAll(async () => {
-    collector = await startCollector({ limits: { seriesIdleExpiry: '2s', maxSeriesPerMetric: 2 }, state: { file: stateFile } });
+    collector = await startCollector({
+      limits: { seriesIdleExpiry: '2s', maxSeriesPerMetric: 2 },
+      state: { file: stateFile },
+    });
   });
   afterAll(() => collector?.close());
 
@@ -35,7 +57,11 @@ describe('idle series expiry (limits.seriesIdleExpiry: 2s, maxSeriesPerMetric: 2
     await open(collector.url, 'idle', 1);
     await open(collector.url, 'busy', 2);
     await open(collector.url, 'late', 4); // the cap is full: overflow
-    expect(uids((await scrape(collector.url)).samples, 'grafana_analytics_sessions_total')).toEqual(['busy', 'idle', 'overflow']);
+    expect(uids((await scrape(collector.url)).samples, 'grafana_analytics_sessions_total')).toEqual([
+      'busy',
+      'idle',
+      'overflow',
+    ]);
 
     // "busy" keeps being opened; "idle" and the overflow series are not.
     const started = Date.now();
@@ -47,11 +73,13 @@ describe('idle series expiry (limits.seriesIdleExpiry: 2s, maxSeriesPerMetric: 2
       async () => (await scrape(collector.url)).samples,
       (samples) => !uids(samples, 'grafana_analytics_sessions_total').includes('idle'),
       5_000,
-      200,
+      200
     );
     expect(uids(after, 'grafana_analytics_sessions_total')).toEqual(['busy']);
     // The per-instance series counts every session, the expired dashboards' too: it was never idle.
-    expect(sumOf(after, 'footfall_sessions_by_preferences_total')).toBe(sumOf(after, 'grafana_analytics_sessions_total') + 1 + 4);
+    expect(sumOf(after, 'footfall_sessions_by_preferences_total')).toBe(
+      sumOf(after, 'grafana_analytics_sessions_total') + 1 + 4
+    );
     expect(sumOf(after, 'footfall_collector_series_expired_total')).toBeGreaterThanOrEqual(2);
     const busy = sumOf(after, 'grafana_analytics_sessions_total', { dashboard_uid: 'busy' });
     expect(busy).toBeGreaterThanOrEqual(2 + 5);
@@ -62,7 +90,14 @@ describe('idle series expiry (limits.seriesIdleExpiry: 2s, maxSeriesPerMetric: 2
     expect(sumOf(now, 'grafana_analytics_sessions_total', { dashboard_uid: 'busy' })).toBe(busy);
 
     await collector.collector.saveState();
-    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { counters: Array<{ name: string; labels: Record<string, string> }> };
-    expect(saved.counters.filter((c) => c.name === 'grafana_analytics_sessions_total').map((c) => c.labels.dashboard_uid).sort()).toEqual(['busy', 'new']);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      counters: Array<{ name: string; labels: Record<string, string> }>;
+    };
+    expect(
+      saved.counters
+        .filter((c) => c.name === 'grafana_analytics_sessions_total')
+        .map((c) => c.labels.dashboard_uid)
+        .sort()
+    ).toEqual(['busy', 'new']);
   });
 });

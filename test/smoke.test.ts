@@ -14,7 +14,26 @@ describe('smoke', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'grafana.dashboard.sessions', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: '3', attributes: [{ key: 'dashboard.uid', value: { stringValue: 'd1' } }] }] } }] }] }],
+        resourceMetrics: [
+          {
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: 'grafana.dashboard.sessions',
+                    sum: {
+                      aggregationTemporality: 1,
+                      isMonotonic: true,
+                      dataPoints: [
+                        { asInt: '3', attributes: [{ key: 'dashboard.uid', value: { stringValue: 'd1' } }] },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
       }),
     });
     expect(res.status).toBe(200);

@@ -48,7 +48,10 @@ function exposition(): string {
 
 function footfall(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(BIN, args, { cwd: ROOT, env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` } });
+    const child = spawn(BIN, args, {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -68,7 +71,10 @@ beforeAll(async () => {
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   prometheus = await startPrometheus({ job: 'footfall', targets: [`127.0.0.1:${port}`] });
-  await pollUntil(() => prometheus.query('count(footfall_dashboard_info)'), (r) => r[0]?.value === 6);
+  await pollUntil(
+    () => prometheus.query('count(footfall_dashboard_info)'),
+    (r) => r[0]?.value === 6
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -92,7 +98,11 @@ describe('the unused queries in Prometheus', () => {
     // An empty label is no label in Prometheus: the General folder has no dashboard_folder.
     expect(rows[0]!.metric).toEqual({ dashboard_uid: 'beta', dashboard_name: 'Beta' });
     expect(Math.floor(rows[0]!.value)).toBe(45);
-    expect((await prometheus.query(notOpenedForQuery(1))).map((r) => r.metric['dashboard_uid']).sort()).toEqual(['alpha', 'beta', 'eps']);
+    expect((await prometheus.query(notOpenedForQuery(1))).map((r) => r.metric['dashboard_uid']).sort()).toEqual([
+      'alpha',
+      'beta',
+      'eps',
+    ]);
   });
 });
 

@@ -21,7 +21,9 @@ import { pollUntil, startPrometheus, type PrometheusServer } from './support/pro
 import { send } from './support/requests.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const dashboard = JSON.parse(readFileSync(join(ROOT, 'provisioning/dashboards/footfall/grafana-ception.json'), 'utf8')) as {
+const dashboard = JSON.parse(
+  readFileSync(join(ROOT, 'provisioning/dashboards/footfall/grafana-ception.json'), 'utf8')
+) as {
   panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
 };
 const TOKEN = 'glsa_unused_dashboards_test';
@@ -32,7 +34,9 @@ const FOOTFALL_BIN = join(ROOT, 'packages/cli/bin/footfall.js');
 /** The expression of the dashboard's panel with this title, N days substituted. */
 function panelQuery(title: string, days = 30): string {
   const panel = dashboard.panels.find((p) => p.title === title);
-  if (!panel?.targets?.[0]) throw new Error(`no panel "${title}" in the shipped dashboard`);
+  if (!panel?.targets?.[0]) {
+    throw new Error(`no panel "${title}" in the shipped dashboard`);
+  }
   return panel.targets[0].expr.replaceAll('$unused_days', String(days));
 }
 
@@ -49,7 +53,10 @@ const BOARDS = {
   'old-then-b': ['Old on A, now on B', 'Ops', { daysAgo: 40, now: 'b' }],
   'never-1': ['Never one', 'Sales', { listedDaysAgo: 100 }],
   'never-2': ['Never two', undefined, {}],
-} as const satisfies Record<string, readonly [string, string | undefined, { now?: 'a' | 'b'; daysAgo?: number; listedDaysAgo?: number }]>;
+} as const satisfies Record<
+  string,
+  readonly [string, string | undefined, { now?: 'a' | 'b'; daysAgo?: number; listedDaysAgo?: number }]
+>;
 type Uid = keyof typeof BOARDS;
 
 let grafana: GrafanaApiStandIn;
@@ -60,23 +67,41 @@ const scratch = mkdtempSync(join(tmpdir(), 'footfall-unused-'));
 
 async function openNow(collector: ConfiguredCollector, uids: readonly Uid[]): Promise<void> {
   const body = exportRequest(
-    [{ ...deltaSum('grafana.dashboard.sessions', uids.map((uid) => ({ value: 1, attributes: attrs([['dashboard.uid', uid]]) }))), unit: '{session}' }],
-    PANEL_RESOURCE,
+    [
+      {
+        ...deltaSum(
+          'grafana.dashboard.sessions',
+          uids.map((uid) => ({ value: 1, attributes: attrs([['dashboard.uid', uid]]) }))
+        ),
+        unit: '{session}',
+      },
+    ],
+    PANEL_RESOURCE
   );
-  const answer = await send(`${collector.url}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await send(`${collector.url}/v1/metrics`, {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(answer.status, answer.body.toString()).toBe(200);
   expect(answer.body.toString()).not.toContain('rejectedDataPoints');
 }
 
 async function uidsOf(expr: string): Promise<Map<string, { name?: string; folder?: string; days: number }>> {
   const rows = await prometheus.query(expr);
-  return new Map(rows.map((r) => [r.metric.dashboard_uid!, { name: r.metric.dashboard_name, folder: r.metric.dashboard_folder, days: r.value }]));
+  return new Map(
+    rows.map((r) => [
+      r.metric.dashboard_uid!,
+      { name: r.metric.dashboard_name, folder: r.metric.dashboard_folder, days: r.value },
+    ])
+  );
 }
 
 beforeAll(async () => {
   grafana = await startGrafanaApiStandIn();
   grafana.tokens.set(TOKEN, 1);
-  for (const [uid, [title, folder]] of Object.entries(BOARDS)) grafana.addDashboard(uid, title, folder ? { folderUid: `f-${folder}`, folderTitle: folder } : {});
+  for (const [uid, [title, folder]] of Object.entries(BOARDS)) {
+    grafana.addDashboard(uid, title, folder ? { folderUid: `f-${folder}`, folderTitle: folder } : {});
+  }
 
   // Replica A restarts from a state file that saw some dashboards opened weeks ago.
   const now = Date.now();
@@ -94,19 +119,34 @@ beforeAll(async () => {
         ...('daysAgo' in what ? { lastOpened: now - what.daysAgo * DAY } : {}),
       })),
       inventory: [],
-    }),
+    })
   );
-  const config = (state?: string) => ({ inventory: { grafanaUrl: grafana.url }, ...(state ? { state: { file: state } } : {}) });
+  const config = (state?: string) => ({
+    inventory: { grafanaUrl: grafana.url },
+    ...(state ? { state: { file: state } } : {}),
+  });
   const env = { FOOTFALL_INVENTORY_TOKEN: TOKEN };
   replicaA = await spawnWithConfig(config(stateFile), { env });
   replicaB = await spawnWithConfig(config(), { env });
-  prometheus = await startPrometheus({ job: 'footfall', targets: [new URL(replicaA.url).host, new URL(replicaB.url).host] });
+  prometheus = await startPrometheus({
+    job: 'footfall',
+    targets: [new URL(replicaA.url).host, new URL(replicaB.url).host],
+  });
   // Both replicas have listed Grafana's seven dashboards (an unlisted uid would wait for a listing).
-  await pollUntil(async () => (await prometheus.query('count by (instance) (footfall_dashboard_info)')).map((r) => r.value), (v) => v.length === 2 && v.every((n) => n === 7), 20_000);
-  const opened = (replica: 'a' | 'b') => (Object.keys(BOARDS) as Uid[]).filter((uid) => (BOARDS[uid][2] as { now?: string }).now === replica);
+  await pollUntil(
+    async () => (await prometheus.query('count by (instance) (footfall_dashboard_info)')).map((r) => r.value),
+    (v) => v.length === 2 && v.every((n) => n === 7),
+    20_000
+  );
+  const opened = (replica: 'a' | 'b') =>
+    (Object.keys(BOARDS) as Uid[]).filter((uid) => (BOARDS[uid][2] as { now?: string }).now === replica);
   await openNow(replicaA, opened('a'));
   await openNow(replicaB, opened('b'));
-  await pollUntil(() => prometheus.query('footfall_dashboard_last_opened_timestamp_seconds'), (rows) => rows.length === 6, 20_000);
+  await pollUntil(
+    () => prometheus.query('footfall_dashboard_last_opened_timestamp_seconds'),
+    (rows) => rows.length === 6,
+    20_000
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -134,31 +174,78 @@ describe('unused dashboards, from Prometheus alone', () => {
     expect(older30.get('old-40')).toMatchObject({ name: 'Forty days ago', folder: 'Sales' });
     expect(older30.get('old-40')!.days).toBeGreaterThan(39.9);
     expect(older30.get('old-40')!.days).toBeLessThan(40.1);
-    expect([...(await uidsOf(panelQuery('Not opened in $unused_days days', 7))).keys()].sort()).toEqual(['old-10', 'old-40']);
+    expect([...(await uidsOf(panelQuery('Not opened in $unused_days days', 7))).keys()].sort()).toEqual([
+      'old-10',
+      'old-40',
+    ]);
     expect(await uidsOf(panelQuery('Not opened in $unused_days days', 365))).toEqual(new Map());
     // Longer than this Prometheus has data for (a few seconds): the times are the collector's, not Prometheus's.
-    expect([...(await uidsOf(panelQuery('Not opened in $unused_days days', 0))).keys()].sort()).toEqual(['old-10', 'old-40', 'old-then-b', 'used-a', 'used-b']);
+    expect([...(await uidsOf(panelQuery('Not opened in $unused_days days', 0))).keys()].sort()).toEqual([
+      'old-10',
+      'old-40',
+      'old-then-b',
+      'used-a',
+      'used-b',
+    ]);
   });
 
   it('the dashboard and `footfall dashboards unused` ask Prometheus the same questions', () => {
     expect(panelQuery('Never opened')).toBe(neverOpenedQuery());
-    for (const days of [0, 7, 30, 365]) expect(panelQuery('Not opened in $unused_days days', days)).toBe(notOpenedForQuery(days));
+    for (const days of [0, 7, 30, 365]) {
+      expect(panelQuery('Not opened in $unused_days days', days)).toBe(notOpenedForQuery(days));
+    }
   });
 
   it('`footfall dashboards unused --days 30` prints the same set: not opened in 30 days, and never opened', async () => {
     const run = promisify(execFile);
-    const json = await run(process.execPath, [FOOTFALL_BIN, 'dashboards', 'unused', '--prometheus', prometheus.url, '--days', '30', '--json']);
-    const printed = JSON.parse(json.stdout) as { days: number; dashboards: Array<{ uid: string; name: string; folder: string; lastOpened: string | null; days: number }> };
+    const json = await run(process.execPath, [
+      FOOTFALL_BIN,
+      'dashboards',
+      'unused',
+      '--prometheus',
+      prometheus.url,
+      '--days',
+      '30',
+      '--json',
+    ]);
+    const printed = JSON.parse(json.stdout) as {
+      days: number;
+      dashboards: Array<{ uid: string; name: string; folder: string; lastOpened: string | null; days: number }>;
+    };
     expect(printed.days).toBe(30);
-    const expected = new Set([...(await uidsOf(panelQuery('Never opened'))).keys(), ...(await uidsOf(panelQuery('Not opened in $unused_days days', 30))).keys()]);
+    const expected = new Set([
+      ...(await uidsOf(panelQuery('Never opened'))).keys(),
+      ...(await uidsOf(panelQuery('Not opened in $unused_days days', 30))).keys(),
+    ]);
     expect(new Set(printed.dashboards.map((d) => d.uid))).toEqual(expected);
     expect(expected).toEqual(new Set(['never-1', 'never-2', 'old-40']));
-    expect(printed.dashboards.find((d) => d.uid === 'old-40')).toMatchObject({ name: 'Forty days ago', folder: 'Sales', days: 40 });
-    expect(printed.dashboards.find((d) => d.uid === 'never-2')).toMatchObject({ name: 'Never two', folder: '', lastOpened: null });
+    expect(printed.dashboards.find((d) => d.uid === 'old-40')).toMatchObject({
+      name: 'Forty days ago',
+      folder: 'Sales',
+      days: 40,
+    });
+    expect(printed.dashboards.find((d) => d.uid === 'never-2')).toMatchObject({
+      name: 'Never two',
+      folder: '',
+      lastOpened: null,
+    });
 
-    const table = await run(process.execPath, [FOOTFALL_BIN, 'dashboards', 'unused', '--prometheus', prometheus.url, '--days', '30']);
+    const table = await run(process.execPath, [
+      FOOTFALL_BIN,
+      'dashboards',
+      'unused',
+      '--prometheus',
+      prometheus.url,
+      '--days',
+      '30',
+    ]);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^UID\s+NAME\s+FOLDER\s+LAST OPENED\s+DAYS$/);
-    expect(lines.slice(1).map((l) => l.split(/\s{2,}/)[0]).sort()).toEqual(['never-1', 'never-2', 'old-40']);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(/\s{2,}/)[0])
+        .sort()
+    ).toEqual(['never-1', 'never-2', 'old-40']);
   });
 });

@@ -33,7 +33,12 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { createJsonCodec, createProtobufCodec, type Codec, type MetricsRequest } from '../../packages/collector/dist/decode/index.js';
+import {
+  createJsonCodec,
+  createProtobufCodec,
+  type Codec,
+  type MetricsRequest,
+} from '../../packages/collector/dist/decode/index.js';
 import { RequestError } from '../../packages/collector/dist/errors.js';
 import {
   ATTR,
@@ -112,10 +117,16 @@ export async function createFuzzHarness(options: FuzzHarnessOptions = {}): Promi
           const request = codec.decodeRequest(bytes);
           const result = pipeline.ingest(request);
           codec.encodeResponse(result);
-          return { kind: 'accepted', accepted: pointCount(request) - result.rejectedDataPoints, rejected: result.rejectedDataPoints };
+          return {
+            kind: 'accepted',
+            accepted: pointCount(request) - result.rejectedDataPoints,
+            rejected: result.rejectedDataPoints,
+          };
         } catch (err) {
           // A 5xx RequestError would be the handler's own verdict on a bug: only 4xx is a typed rejection.
-          if (!(err instanceof RequestError) || err.status >= 500) throw err;
+          if (!(err instanceof RequestError) || err.status >= 500) {
+            throw err;
+          }
           codec.encodeStatus(err.rpcCode, err.message);
           return { kind: 'refused', status: err.status, reason: err.reason, message: err.message };
         }
@@ -144,15 +155,21 @@ export async function createFuzzHarness(options: FuzzHarnessOptions = {}): Promi
 /** An IncomingMessage as readBody sees one: a byte stream with headers (Content-Length included, as clients send it). */
 function fakeRequest(body: Uint8Array, headers: Readonly<Record<string, string>>): IncomingMessage {
   const stream = new Readable({ read() {} });
-  for (let at = 0; at < body.length; at += CHUNK_BYTES) stream.push(body.subarray(at, at + CHUNK_BYTES));
+  for (let at = 0; at < body.length; at += CHUNK_BYTES) {
+    stream.push(body.subarray(at, at + CHUNK_BYTES));
+  }
   stream.push(null);
-  return Object.assign(stream, { headers: { ...headers, 'content-length': String(body.length) } }) as unknown as IncomingMessage;
+  return Object.assign(stream, {
+    headers: { ...headers, 'content-length': String(body.length) },
+  }) as unknown as IncomingMessage;
 }
 
 function pointCount(request: MetricsRequest): number {
   let n = 0;
   for (const resource of request.resources) {
-    for (const metric of resource.metrics) n += metric.type === 'unsupported' ? metric.pointCount : metric.points.length;
+    for (const metric of resource.metrics) {
+      n += metric.type === 'unsupported' ? metric.pointCount : metric.points.length;
+    }
   }
   return n;
 }
@@ -189,9 +206,14 @@ const PANEL_RESOURCE_ATTRIBUTES: Attributes = {
 function attributesFor(metric: CatalogMetric, variant: number): Attributes {
   const attributes: Attributes = {};
   for (const key of metric.attributes) {
-    if (key === ATTR.USER_HASH) continue;
-    if (key === ATTR.ENGAGEMENT_STATE) attributes[key] = ['focused', 'visible', 'hidden'][variant % 3]!;
-    else attributes[key] = `${key.replace(/\W/g, '-')}-${variant}`;
+    if (key === ATTR.USER_HASH) {
+      continue;
+    }
+    if (key === ATTR.ENGAGEMENT_STATE) {
+      attributes[key] = ['focused', 'visible', 'hidden'][variant % 3]!;
+    } else {
+      attributes[key] = `${key.replace(/\W/g, '-')}-${variant}`;
+    }
   }
   // Types the SDK sends besides strings, and keys no metric declares.
   attributes['user.email'] = `someone${variant}@corp.example`;
@@ -206,7 +228,10 @@ function recordCatalog(meter: Meter, metrics: readonly CatalogMetric[], variants
     for (let variant = 0; variant < variants; variant++) {
       const attributes = attributesFor(metric, variant);
       if (metric.kind === 'histogram') {
-        const histogram = meter.createHistogram(metric.name, { unit: metric.unit, advice: { explicitBucketBoundaries: [...(metric.buckets ?? [])] } });
+        const histogram = meter.createHistogram(metric.name, {
+          unit: metric.unit,
+          advice: { explicitBucketBoundaries: [...(metric.buckets ?? [])] },
+        });
         histogram.record(0.2 + variant * 40, attributes);
         histogram.record(900 * variant, attributes);
       } else if (metric.kind === 'gauge') {
@@ -220,7 +245,11 @@ function recordCatalog(meter: Meter, metrics: readonly CatalogMetric[], variants
 
 const SEED_REQUESTS: readonly SeedRequest[] = [
   // Every catalog metric in one export: the panel's normal traffic.
-  { temporality: AggregationTemporality.DELTA, resource: PANEL_RESOURCE_ATTRIBUTES, record: (m) => recordCatalog(m, METRIC_CATALOG) },
+  {
+    temporality: AggregationTemporality.DELTA,
+    resource: PANEL_RESOURCE_ATTRIBUTES,
+    record: (m) => recordCatalog(m, METRIC_CATALOG),
+  },
   // A small export of one counter, and one of one histogram.
   {
     temporality: AggregationTemporality.DELTA,
@@ -255,17 +284,27 @@ const SEED_REQUESTS: readonly SeedRequest[] = [
 
 async function collect(seed: SeedRequest): Promise<ResourceMetrics> {
   const reader = new OneShotReader(seed.temporality);
-  const provider = new MeterProvider({ resource: resourceFromAttributes(seed.resource), readers: [reader], views: seed.views ?? [] });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes(seed.resource),
+    readers: [reader],
+    views: seed.views ?? [],
+  });
   seed.record(provider.getMeter(PANEL_SCOPE_NAME, '0.1.0'));
   const { resourceMetrics, errors } = await reader.collect();
   await provider.shutdown();
-  if (errors.length > 0) throw new AggregateError(errors, 'SDK collection failed');
+  if (errors.length > 0) {
+    throw new AggregateError(errors, 'SDK collection failed');
+  }
   return resourceMetrics;
 }
 
 function serialize(resourceMetrics: ResourceMetrics, encoding: 'json' | 'protobuf'): Buffer {
-  const bytes = (encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer).serializeRequest(resourceMetrics);
-  if (!bytes) throw new Error(`the SDK's ${encoding} serializer returned nothing`);
+  const bytes = (encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer).serializeRequest(
+    resourceMetrics
+  );
+  if (!bytes) {
+    throw new Error(`the SDK's ${encoding} serializer returned nothing`);
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -282,19 +321,29 @@ interface ByteMutation {
 }
 
 const byteMutations = fc.array(
-  fc.record({ at: fc.nat(), op: fc.constantFrom('set', 'flip', 'insert', 'delete'), byte: fc.integer({ min: 0, max: 255 }) }),
-  { minLength: 1, maxLength: 8 },
+  fc.record({
+    at: fc.nat(),
+    op: fc.constantFrom('set', 'flip', 'insert', 'delete'),
+    byte: fc.integer({ min: 0, max: 255 }),
+  }),
+  { minLength: 1, maxLength: 8 }
 );
 
 function mutateBytes(original: Uint8Array, mutations: readonly ByteMutation[]): Uint8Array {
   let bytes = Buffer.from(original);
   for (const { at, op, byte } of mutations) {
     const i = bytes.length === 0 ? 0 : at % bytes.length;
-    if (op === 'insert') bytes = Buffer.concat([bytes.subarray(0, i), Buffer.of(byte), bytes.subarray(i)]);
-    else if (bytes.length === 0) continue;
-    else if (op === 'delete') bytes = Buffer.concat([bytes.subarray(0, i), bytes.subarray(i + 1)]);
-    else if (op === 'set') bytes[i] = byte;
-    else bytes[i] = bytes[i]! ^ (1 << (byte & 7));
+    if (op === 'insert') {
+      bytes = Buffer.concat([bytes.subarray(0, i), Buffer.of(byte), bytes.subarray(i)]);
+    } else if (bytes.length === 0) {
+      continue;
+    } else if (op === 'delete') {
+      bytes = Buffer.concat([bytes.subarray(0, i), bytes.subarray(i + 1)]);
+    } else if (op === 'set') {
+      bytes[i] = byte;
+    } else {
+      bytes[i] = bytes[i]! ^ (1 << (byte & 7));
+    }
   }
   return bytes;
 }
@@ -309,17 +358,28 @@ type JsonPath = ReadonlyArray<string | number>;
 /** Every node's path in a parsed JSON body: where a subtree edit can land. */
 function nodePaths(node: unknown, path: JsonPath = [], out: JsonPath[] = []): JsonPath[] {
   out.push(path);
-  if (Array.isArray(node)) node.forEach((child, i) => nodePaths(child, [...path, i], out));
-  else if (typeof node === 'object' && node !== null) for (const [k, child] of Object.entries(node)) nodePaths(child, [...path, k], out);
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => nodePaths(child, [...path, i], out));
+  } else if (typeof node === 'object' && node !== null) {
+    for (const [k, child] of Object.entries(node)) {
+      nodePaths(child, [...path, k], out);
+    }
+  }
   return out;
 }
 
 /** A copy of `root` with the node at `path` replaced by change(node); copies only along the path. */
 function editAt(root: unknown, path: JsonPath, change: (node: unknown) => unknown): unknown {
-  if (path.length === 0) return change(root);
-  if (typeof root !== 'object' || root === null) return root; // an earlier edit removed the path
+  if (path.length === 0) {
+    return change(root);
+  }
+  if (typeof root !== 'object' || root === null) {
+    return root;
+  } // an earlier edit removed the path
   const [head, ...rest] = path;
-  if (!Object.hasOwn(root, head!)) return root;
+  if (!Object.hasOwn(root, head!)) {
+    return root;
+  }
   const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...root }) as Record<string | number, unknown>;
   copy[head!] = editAt(copy[head!], rest, change);
   return copy;
@@ -327,27 +387,97 @@ function editAt(root: unknown, path: JsonPath, change: (node: unknown) => unknow
 
 /** Values that sit at the edge of what the proto3 JSON mapping allows for a field. */
 const EDGE_VALUES: readonly unknown[] = [
-  null, '', ' ', '0', '-0', '1e400', '-1', '0x10', ' 1', '1 ', 'NaN', 'Infinity', '-Infinity', 'nan',
-  '9007199254740993', '18446744073709551616', '-9223372036854775809', 'AGGREGATION_TEMPORALITY_DELTA',
-  'AGGREGATION_TEMPORALITY_CUMULATIVE', 'constructor', '__proto__', 'toString',
-  -1, -0, 0.5, 3, 1e308, -1e308, 2 ** 53 + 2, 2 ** 64, Number.MIN_VALUE, true, false,
-  {}, [], [[]], { toNumber: 1 }, { stringValue: 'x' }, { intValue: '7' }, { arrayValue: { values: [] } },
-  '\u0000', '\ud800', 'e\u0301', '📈'.repeat(40), 'x'.repeat(300), 'a@b.example',
+  null,
+  '',
+  ' ',
+  '0',
+  '-0',
+  '1e400',
+  '-1',
+  '0x10',
+  ' 1',
+  '1 ',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'nan',
+  '9007199254740993',
+  '18446744073709551616',
+  '-9223372036854775809',
+  'AGGREGATION_TEMPORALITY_DELTA',
+  'AGGREGATION_TEMPORALITY_CUMULATIVE',
+  'constructor',
+  '__proto__',
+  'toString',
+  -1,
+  -0,
+  0.5,
+  3,
+  1e308,
+  -1e308,
+  2 ** 53 + 2,
+  2 ** 64,
+  Number.MIN_VALUE,
+  true,
+  false,
+  {},
+  [],
+  [[]],
+  { toNumber: 1 },
+  { stringValue: 'x' },
+  { intValue: '7' },
+  { arrayValue: { values: [] } },
+  '\u0000',
+  '\ud800',
+  'e\u0301',
+  '📈'.repeat(40),
+  'x'.repeat(300),
+  'a@b.example',
 ];
 
 /** Field names of the OTLP model, to add where they do not belong (two oneof members, shadowing). */
 const FIELD_NAMES = [
-  'resourceMetrics', 'resource', 'attributes', 'scopeMetrics', 'scope', 'metrics', 'name', 'unit', 'sum', 'gauge',
-  'histogram', 'exponentialHistogram', 'summary', 'dataPoints', 'aggregationTemporality', 'isMonotonic', 'asInt',
-  'asDouble', 'count', 'bucketCounts', 'explicitBounds', 'key', 'value', 'stringValue', 'intValue', 'doubleValue',
-  'boolValue', 'arrayValue', 'kvlistValue', 'bytesValue', 'values', '__proto__', 'constructor', 'hasOwnProperty',
+  'resourceMetrics',
+  'resource',
+  'attributes',
+  'scopeMetrics',
+  'scope',
+  'metrics',
+  'name',
+  'unit',
+  'sum',
+  'gauge',
+  'histogram',
+  'exponentialHistogram',
+  'summary',
+  'dataPoints',
+  'aggregationTemporality',
+  'isMonotonic',
+  'asInt',
+  'asDouble',
+  'count',
+  'bucketCounts',
+  'explicitBounds',
+  'key',
+  'value',
+  'stringValue',
+  'intValue',
+  'doubleValue',
+  'boolValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+  'values',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
 ] as const;
 
 const jsonReplacement: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   { weight: 3, arbitrary: fc.constantFrom(...EDGE_VALUES) },
   // Anything JSON.stringify can write (it drops undefined and functions, as a JS client would).
-  { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
+  { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) }
 );
 
 interface JsonEdit {
@@ -364,7 +494,7 @@ const jsonEdits = fc.array(
     key: fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string({ maxLength: 8 })),
     value: jsonReplacement,
   }),
-  { minLength: 1, maxLength: 3 },
+  { minLength: 1, maxLength: 3 }
 );
 
 function applyEdit(node: unknown, edit: JsonEdit): unknown {
@@ -374,9 +504,13 @@ function applyEdit(node: unknown, edit: JsonEdit): unknown {
     case 'remove':
       return undefined;
     case 'add':
-      if (Array.isArray(node)) return [...node, edit.value];
+      if (Array.isArray(node)) {
+        return [...node, edit.value];
+      }
       // A computed key, so `__proto__` becomes an own field as JSON.parse would make it.
-      if (typeof node === 'object' && node !== null) return { ...node, [edit.key]: edit.value };
+      if (typeof node === 'object' && node !== null) {
+        return { ...node, [edit.key]: edit.value };
+      }
       return edit.value;
     case 'repeat':
       return Array.isArray(node) ? [...node, ...node] : node;
@@ -389,7 +523,9 @@ function editedJson(seeds: readonly Buffer[]): fc.Arbitrary<Buffer> {
   const paths = parsed.map((p) => nodePaths(p));
   return fc.record({ seed: fc.nat({ max: seeds.length - 1 }), edits: jsonEdits }).map(({ seed, edits }) => {
     let body = parsed[seed];
-    for (const edit of edits) body = editAt(body, paths[seed]![edit.at % paths[seed]!.length]!, (node) => applyEdit(node, edit));
+    for (const edit of edits) {
+      body = editAt(body, paths[seed]![edit.at % paths[seed]!.length]!, (node) => applyEdit(node, edit));
+    }
     return Buffer.from(JSON.stringify(body) ?? '');
   });
 }
@@ -402,7 +538,24 @@ const DECLARED_KEYS = [...new Set(METRIC_CATALOG.flatMap((m) => m.attributes))];
 
 /** The characters that break escaping, sanitising and UTF-8 (quotes, backslashes, newlines, braces, lone surrogates). */
 const trickyString = fc.string({
-  unit: fc.constantFrom('"', '\\', '\n', '\r', '{', '}', '=', ',', '\u0000', '\ud83d', '\udc00', '📈', 'é', '@', '.', 'a'),
+  unit: fc.constantFrom(
+    '"',
+    '\\',
+    '\n',
+    '\r',
+    '{',
+    '}',
+    '=',
+    ',',
+    '\u0000',
+    '\ud83d',
+    '\udc00',
+    '📈',
+    'é',
+    '@',
+    '.',
+    'a'
+  ),
   minLength: 1,
   maxLength: 12,
 });
@@ -414,12 +567,16 @@ const hostileString = fc.oneof(
   // fc.string of that length costs ten times as much to generate, and generation is most of an iteration.
   {
     weight: 1,
-    arbitrary: fc.tuple(trickyString, fc.integer({ min: 250, max: 300 })).map(([s, n]) => s.repeat(Math.ceil(n / s.length)).slice(0, n)),
+    arbitrary: fc
+      .tuple(trickyString, fc.integer({ min: 250, max: 300 }))
+      .map(([s, n]) => s.repeat(Math.ceil(n / s.length)).slice(0, n)),
   },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 8 }), fc.constantFrom('corp.example', 'b.co')).map(([local, domain]) => `${local}@${domain}`),
-  },
+    arbitrary: fc
+      .tuple(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 8 }), fc.constantFrom('corp.example', 'b.co'))
+      .map(([local, domain]) => `${local}@${domain}`),
+  }
 );
 
 const attributeKey = fc.oneof(
@@ -430,8 +587,11 @@ const attributeKey = fc.oneof(
       .tuple(fc.constantFrom(...DECLARED_KEYS), fc.constantFrom('_', '-', ' ', '..', 'K', '\u212a'), fc.boolean())
       .map(([key, sep, upper]) => (upper ? key.toUpperCase() : key).replace('.', sep)),
   },
-  { weight: 1, arbitrary: fc.constantFrom('', '_', '__name__', 'le', 'quantile', 'otel_metric_overflow', '0key', 'x'.repeat(200)) },
-  { weight: 2, arbitrary: hostileString },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('', '_', '__name__', 'le', 'quantile', 'otel_metric_overflow', '0key', 'x'.repeat(200)),
+  },
+  { weight: 2, arbitrary: hostileString }
 );
 
 const int64Text = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String);
@@ -444,35 +604,52 @@ const anyValue = fc.oneof(
   { weight: 1, arbitrary: fc.record({ bytesValue: fc.base64String({ maxLength: 12 }) }) },
   { weight: 1, arbitrary: fc.constant({ arrayValue: { values: [{ stringValue: 'nested' }] } }) },
   { weight: 1, arbitrary: fc.constant({ kvlistValue: { values: [{ key: 'k', value: { stringValue: 'v' } }] } }) },
-  { weight: 1, arbitrary: fc.constant({}) },
+  { weight: 1, arbitrary: fc.constant({}) }
 );
 
 const attributes = fc.array(fc.record({ key: attributeKey, value: anyValue }), { maxLength: 8 });
 
-const numberPoint = fc.record(
-  {
+const numberPoint = fc
+  .record({
     attributes,
     value: fc.oneof(
       fc.record({ asInt: fc.oneof(fc.nat({ max: 100 }).map(String), int64Text) }),
       fc.record({ asDouble: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double()) }),
-      fc.constant({}),
+      fc.constant({})
     ),
-  },
-).map(({ attributes, value }) => ({ attributes, ...value, timeUnixNano: '1700000000000000000' }));
+  })
+  .map(({ attributes, value }) => ({ attributes, ...value, timeUnixNano: '1700000000000000000' }));
 
 function histogramPoint(catalogBounds: readonly number[]): fc.Arbitrary<object> {
   const bounds = fc.oneof(
     { weight: 4, arbitrary: fc.constant([...catalogBounds]) },
     // Finer buckets that still contain every catalog boundary merge exactly.
-    { weight: 1, arbitrary: fc.double({ min: 0, max: 1e5, noNaN: true }).map((extra) => [...new Set([...catalogBounds, extra])].sort((a, b) => a - b)) },
-    { weight: 1, arbitrary: fc.array(fc.double(), { maxLength: 12 }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .double({ min: 0, max: 1e5, noNaN: true })
+        .map((extra) => [...new Set([...catalogBounds, extra])].sort((a, b) => a - b)),
+    },
+    { weight: 1, arbitrary: fc.array(fc.double(), { maxLength: 12 }) }
   );
   return fc
-    .record({ attributes, bounds, counts: fc.array(fc.nat({ max: 50 }), { maxLength: 13 }), sum: fc.double(), exact: fc.boolean() })
+    .record({
+      attributes,
+      bounds,
+      counts: fc.array(fc.nat({ max: 50 }), { maxLength: 13 }),
+      sum: fc.double(),
+      exact: fc.boolean(),
+    })
     .map(({ attributes, bounds, counts, sum, exact }) => {
       const bucketCounts = exact ? Array.from({ length: bounds.length + 1 }, (_, i) => counts[i] ?? 0) : counts;
       const count = bucketCounts.reduce((a, b) => a + b, 0) + (exact ? 0 : 1);
-      return { attributes, count: String(count), sum: exact ? Math.abs(sum) : sum, bucketCounts: bucketCounts.map(String), explicitBounds: bounds };
+      return {
+        attributes,
+        count: String(count),
+        sum: exact ? Math.abs(sum) : sum,
+        bucketCounts: bucketCounts.map(String),
+        explicitBounds: bounds,
+      };
     });
 }
 
@@ -481,7 +658,13 @@ const temporality = fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight:
 const mostlyTrue = fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
 
 const metric: fc.Arbitrary<object> = fc
-  .record({ name: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...CATALOG_NAMES) }, { weight: 1, arbitrary: hostileString }), shape: fc.nat({ max: 19 }) })
+  .record({
+    name: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...CATALOG_NAMES) },
+      { weight: 1, arbitrary: hostileString }
+    ),
+    shape: fc.nat({ max: 19 }),
+  })
   .chain(({ name, shape }) => {
     const bounds = METRIC_CATALOG.find((m) => m.name === name)?.buckets ?? [1, 10];
     const numberPoints = fc.array(numberPoint, { maxLength: 4 });
@@ -490,9 +673,16 @@ const metric: fc.Arbitrary<object> = fc
     const kind = shape < 16 ? declared : (['gauge', 'exponentialHistogram', 'summary', 'none'] as const)[shape - 16]!;
     switch (kind) {
       case 'sum':
-        return fc.record({ aggregationTemporality: temporality, isMonotonic: mostlyTrue, dataPoints: numberPoints }).map((sum) => ({ name, sum }));
+        return fc
+          .record({ aggregationTemporality: temporality, isMonotonic: mostlyTrue, dataPoints: numberPoints })
+          .map((sum) => ({ name, sum }));
       case 'histogram':
-        return fc.record({ aggregationTemporality: temporality, dataPoints: fc.array(histogramPoint(bounds), { maxLength: 3 }) }).map((histogram) => ({ name, histogram }));
+        return fc
+          .record({
+            aggregationTemporality: temporality,
+            dataPoints: fc.array(histogramPoint(bounds), { maxLength: 3 }),
+          })
+          .map((histogram) => ({ name, histogram }));
       case 'gauge':
         return numberPoints.map((dataPoints) => ({ name, gauge: { dataPoints } }));
       case 'exponentialHistogram':
@@ -506,8 +696,11 @@ const metric: fc.Arbitrary<object> = fc
 /** A well-typed ExportMetricsServiceRequest (proto3 JSON shape) with hostile attributes and values. */
 const typedRequest: fc.Arbitrary<object> = fc
   .array(
-    fc.record({ resourceAttributes: attributes, scopes: fc.array(fc.array(metric, { maxLength: 4 }), { minLength: 1, maxLength: 2 }) }),
-    { minLength: 1, maxLength: 2 },
+    fc.record({
+      resourceAttributes: attributes,
+      scopes: fc.array(fc.array(metric, { maxLength: 4 }), { minLength: 1, maxLength: 2 }),
+    }),
+    { minLength: 1, maxLength: 2 }
   )
   .map((resources) => ({
     resourceMetrics: resources.map((r) => ({
@@ -523,23 +716,37 @@ const typedRequest: fc.Arbitrary<object> = fc
  */
 const longAttribute: fc.Arbitrary<object> = fc
   .record({
-    pattern: fc.string({ unit: fc.constantFrom('a', 'Z', '@', '.', '_', ' ', '-', '1', 'é', '"', '\\'), minLength: 1, maxLength: 6 }),
+    pattern: fc.string({
+      unit: fc.constantFrom('a', 'Z', '@', '.', '_', ' ', '-', '1', 'é', '"', '\\'),
+      minLength: 1,
+      maxLength: 6,
+    }),
     length: fc.integer({ min: 1_000, max: 60_000 }),
     asKey: fc.boolean(),
     name: fc.constantFrom(...METRIC_CATALOG.filter((m) => m.kind === 'counter').map((m) => m.name)),
   })
   .map(({ pattern, length, asKey, name }) => {
     const text = pattern.repeat(Math.ceil(length / pattern.length)).slice(0, length);
-    const attribute = asKey ? { key: text, value: { stringValue: 'v' } } : { key: ATTR.DASHBOARD_NAME, value: { stringValue: text } };
+    const attribute = asKey
+      ? { key: text, value: { stringValue: 'v' } }
+      : { key: ATTR.DASHBOARD_NAME, value: { stringValue: text } };
     const sum = { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: '1', attributes: [attribute] }] };
-    return { resourceMetrics: [{ resource: { attributes: [attribute] }, scopeMetrics: [{ metrics: [{ name, sum }] }] }] };
+    return {
+      resourceMetrics: [{ resource: { attributes: [attribute] }, scopeMetrics: [{ metrics: [{ name, sum }] }] }],
+    };
   });
 
 /** A copy with every string made well-formed UTF-16 (lone surrogates → U+FFFD). */
 function wellFormed(value: unknown): unknown {
-  if (typeof value === 'string') return value.toWellFormed();
-  if (Array.isArray(value)) return value.map(wellFormed);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
+  if (typeof value === 'string') {
+    return value.toWellFormed();
+  }
+  if (Array.isArray(value)) {
+    return value.map(wellFormed);
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
+  }
   return value;
 }
 
@@ -551,12 +758,16 @@ function wellFormed(value: unknown): unknown {
 function deepJson(depth: number): Buffer {
   const open = '{"arrayValue":{"values":['.repeat(depth);
   const close = ']}}'.repeat(depth);
-  return Buffer.from(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"deep","value":${open}{"stringValue":"leaf"}${close}}]},"scopeMetrics":[]}]}`);
+  return Buffer.from(
+    `{"resourceMetrics":[{"resource":{"attributes":[{"key":"deep","value":${open}{"stringValue":"leaf"}${close}}]},"scopeMetrics":[]}]}`
+  );
 }
 /** The protobuf twin of deepJson, encoded by hand so no encoder's own depth limit is in the way: AnyValue{array_value: ArrayValue{values: […]}}. */
 function deepProtobuf(depth: number): Buffer {
   let value = field(1, Buffer.from('leaf')); // AnyValue.string_value
-  for (let i = 0; i < depth; i++) value = field(5, field(1, value)); // AnyValue.array_value → ArrayValue.values
+  for (let i = 0; i < depth; i++) {
+    value = field(5, field(1, value));
+  } // AnyValue.array_value → ArrayValue.values
   const keyValue = Buffer.concat([field(1, Buffer.from('deep')), field(2, value)]);
   return field(1, field(1, field(1, keyValue))); // request.resource_metrics → resource → attributes
 }
@@ -566,13 +777,19 @@ function field(number: number, payload: Buffer): Buffer {
 }
 function varint(n: number): Buffer {
   const bytes: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 128)) bytes.push((n % 128) | 0x80);
+  for (; n >= 0x80; n = Math.floor(n / 128)) {
+    bytes.push((n % 128) | 0x80);
+  }
   bytes.push(n);
   return Buffer.from(bytes);
 }
 const DEEP_DEPTHS = [99, 100, 101, 1000, 2600] as const;
 
-function createInputs(seeds: SeedBodies, types: OtlpTypes, maxBodyBytes: number): Record<DecodePath, fc.Arbitrary<Uint8Array>> {
+function createInputs(
+  seeds: SeedBodies,
+  types: OtlpTypes,
+  maxBodyBytes: number
+): Record<DecodePath, fc.Arbitrary<Uint8Array>> {
   const toProtobuf = (request: object): Uint8Array => types.Request.encode(types.Request.fromObject(request)).finish();
 
   const jsonInput = fc.oneof(
@@ -590,43 +807,78 @@ function createInputs(seeds: SeedBodies, types: OtlpTypes, maxBodyBytes: number)
         Buffer.from(`{"resourceMetrics":[${'{},'.repeat(20_000)}{}]}`),
         ...seeds.json,
       ]),
-    },
+    }
   );
 
   const deepProtobufs = DEEP_DEPTHS.map(deepProtobuf);
   const protobufInput = fc.oneof(
     { weight: 2, arbitrary: RANDOM_BYTES },
-    { weight: 5, arbitrary: fc.tuple(pick([...seeds.protobuf, ...deepProtobufs]), byteMutations).map(([seed, m]) => mutateBytes(seed, m)) },
-    { weight: 1, arbitrary: fc.tuple(pick(seeds.protobuf), fc.nat()).map(([seed, cut]) => seed.subarray(0, cut % (seed.length + 1))) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(pick([...seeds.protobuf, ...deepProtobufs]), byteMutations)
+        .map(([seed, m]) => mutateBytes(seed, m)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(pick(seeds.protobuf), fc.nat())
+        .map(([seed, cut]) => seed.subarray(0, cut % (seed.length + 1))),
+    },
     // Concatenated messages merge (repeated fields append): a second request glued on, damaged or not.
-    { weight: 1, arbitrary: fc.tuple(pick(seeds.protobuf), pick(seeds.protobuf), byteMutations).map(([a, b, m]) => Buffer.concat([a, mutateBytes(b, m)])) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(pick(seeds.protobuf), pick(seeds.protobuf), byteMutations)
+        .map(([a, b, m]) => Buffer.concat([a, mutateBytes(b, m)])),
+    },
     // protobufjs refuses a string that is not valid UTF-8 (a lone surrogate) and with it the whole request,
     // so most typed requests are made well-formed first, or they would rarely get past the decoder.
     { weight: 3, arbitrary: typedRequest.map((r) => toProtobuf(wellFormed(r) as object)) },
     { weight: 1, arbitrary: typedRequest.map(toProtobuf) },
     { weight: 1, arbitrary: longAttribute.map(toProtobuf) },
-    { weight: 1, arbitrary: pick([...deepProtobufs, ...seeds.protobuf]) },
+    { weight: 1, arbitrary: pick([...deepProtobufs, ...seeds.protobuf]) }
   );
 
   // Small compressed bodies that inflate past the limit: the 413 must come from the inflated size.
-  const bombs = [gzipSync(Buffer.alloc(maxBodyBytes * 10, 0x20)), gzipSync(Buffer.from(`{"resourceMetrics":[${'{},'.repeat(maxBodyBytes)}{}]}`))];
+  const bombs = [
+    gzipSync(Buffer.alloc(maxBodyBytes * 10, 0x20)),
+    gzipSync(Buffer.from(`{"resourceMetrics":[${'{},'.repeat(maxBodyBytes)}{}]}`)),
+  ];
   const gzipHeader = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
   const structuredJson = fc.oneof(
     { weight: 4, arbitrary: editedJson(seeds.json) },
     { weight: 4, arbitrary: typedRequest.map((r) => Buffer.from(JSON.stringify(r))) },
-    { weight: 1, arbitrary: longAttribute.map((r) => Buffer.from(JSON.stringify(r))) },
+    { weight: 1, arbitrary: longAttribute.map((r) => Buffer.from(JSON.stringify(r))) }
   );
   const gzipInput = fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(structuredJson, fc.constantFrom(1, 6)).map(([body, level]) => gzipSync(body, { level })) },
-    { weight: 1, arbitrary: fc.tuple(pick(seeds.json), byteMutations).map(([seed, m]) => gzipSync(mutateBytes(seed, m), { level: 1 })) },
-    { weight: 2, arbitrary: fc.tuple(pick(seeds.gzipJson), fc.nat()).map(([gz, cut]) => gz.subarray(0, cut % gz.length)) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(structuredJson, fc.constantFrom(1, 6)).map(([body, level]) => gzipSync(body, { level })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(pick(seeds.json), byteMutations)
+        .map(([seed, m]) => gzipSync(mutateBytes(seed, m), { level: 1 })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(pick(seeds.gzipJson), fc.nat()).map(([gz, cut]) => gz.subarray(0, cut % gz.length)),
+    },
     { weight: 3, arbitrary: fc.tuple(pick(seeds.gzipJson), byteMutations).map(([gz, m]) => mutateBytes(gz, m)) },
     // Two gzip members, or one with bytes after its trailer.
-    { weight: 1, arbitrary: fc.tuple(pick(seeds.gzipJson), pick(seeds.gzipJson)).map(([a, b]) => Buffer.concat([a, b])) },
-    { weight: 1, arbitrary: fc.tuple(pick(seeds.gzipJson), RANDOM_BYTES).map(([gz, tail]) => Buffer.concat([gz, tail])) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(pick(seeds.gzipJson), pick(seeds.gzipJson)).map(([a, b]) => Buffer.concat([a, b])),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(pick(seeds.gzipJson), RANDOM_BYTES).map(([gz, tail]) => Buffer.concat([gz, tail])),
+    },
     { weight: 1, arbitrary: RANDOM_BYTES.map((tail) => Buffer.concat([gzipHeader, tail])) },
     { weight: 1, arbitrary: RANDOM_BYTES },
-    { weight: 1, arbitrary: pick([...bombs, ...seeds.gzipJson]) },
+    { weight: 1, arbitrary: pick([...bombs, ...seeds.gzipJson]) }
   );
 
   return { json: jsonInput, protobuf: protobufInput, 'gzip-json': gzipInput };
@@ -716,12 +968,17 @@ export function describeInput(input: SavedInput): string {
 async function settle(target: DecodeTarget, input: Uint8Array): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FuzzFinding('hang', input, `the ${target.path} request did not settle in ${DEADLINE_MS} ms`)), DEADLINE_MS);
+    timer = setTimeout(
+      () => reject(new FuzzFinding('hang', input, `the ${target.path} request did not settle in ${DEADLINE_MS} ms`)),
+      DEADLINE_MS
+    );
   });
   try {
     return await Promise.race([target.run(input), deadline]);
   } catch (err) {
-    if (err instanceof FuzzFinding) throw err;
+    if (err instanceof FuzzFinding) {
+      throw err;
+    }
     throw new FuzzFinding('crash', input, `${target.path}: ${(err as Error)?.stack ?? String(err)}`, err);
   } finally {
     clearTimeout(timer);
@@ -753,7 +1010,15 @@ export async function fuzzPath(harness: FuzzHarness, path: DecodePath, options: 
   const target = harness.targets[path];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const progressEvery = options.progressEvery ?? 0;
-  const stats: FuzzStats = { iterations: 0, accepted: 0, refused: 0, points: 0, slowestMs: 0, slowestInput: undefined, stalls: 0 };
+  const stats: FuzzStats = {
+    iterations: 0,
+    accepted: 0,
+    refused: 0,
+    points: 0,
+    slowestMs: 0,
+    slowestInput: undefined,
+    stalls: 0,
+  };
   const escaped: FuzzFinding[] = [];
   let current: Uint8Array | undefined;
   const onRejection = (reason: unknown): void => {
@@ -774,10 +1039,18 @@ export async function fuzzPath(harness: FuzzHarness, path: DecodePath, options: 
     // Let a rejection the request left behind surface now, while its input is still the current one.
     await nextTurn();
     const leaked = escaped.shift();
-    if (leaked) throw leaked;
+    if (leaked) {
+      throw leaked;
+    }
     if (ms > HANG_MS) {
       const cost = await rerunCost(target, input);
-      if (cost > HANG_MS) throw new FuzzFinding('hang', input, `${path}: ${ms.toFixed(1)} ms, and at least ${cost.toFixed(1)} ms on each rerun (limit ${HANG_MS} ms)`);
+      if (cost > HANG_MS) {
+        throw new FuzzFinding(
+          'hang',
+          input,
+          `${path}: ${ms.toFixed(1)} ms, and at least ${cost.toFixed(1)} ms on each rerun (limit ${HANG_MS} ms)`
+        );
+      }
       stats.stalls++;
     }
     if (ms > stats.slowestMs) {
@@ -791,7 +1064,9 @@ export async function fuzzPath(harness: FuzzHarness, path: DecodePath, options: 
     } else {
       stats.refused++;
     }
-    if (progressEvery > 0 && stats.iterations % progressEvery === 0) options.onProgress?.(stats);
+    if (progressEvery > 0 && stats.iterations % progressEvery === 0) {
+      options.onProgress?.(stats);
+    }
   });
 
   process.on('unhandledRejection', onRejection);
@@ -813,8 +1088,16 @@ export async function fuzzPath(harness: FuzzHarness, path: DecodePath, options: 
   return { ...report, failure: failureOf(details, escaped, report) };
 }
 
-function failureOf(details: fc.RunDetails<[Uint8Array]>, escaped: readonly FuzzFinding[], report: Omit<FuzzReport, 'failure'>): FuzzFailure | undefined {
-  const finding = details.failed ? (details.errorInstance instanceof FuzzFinding ? details.errorInstance : undefined) : escaped[0];
+function failureOf(
+  details: fc.RunDetails<[Uint8Array]>,
+  escaped: readonly FuzzFinding[],
+  report: Omit<FuzzReport, 'failure'>
+): FuzzFailure | undefined {
+  const finding = details.failed
+    ? details.errorInstance instanceof FuzzFinding
+      ? details.errorInstance
+      : undefined
+    : escaped[0];
   if (details.failed || finding) {
     const input = finding?.input ?? details.counterexample?.[0];
     return {

@@ -55,7 +55,13 @@ export interface ServedApp {
   update(patch: AppPluginSettingsPatch): void;
 }
 
-const EMPTY_EXTENSIONS = { addedLinks: [], addedComponents: [], exposedComponents: [], extensionPoints: [], addedFunctions: [] };
+const EMPTY_EXTENSIONS = {
+  addedLinks: [],
+  addedComponents: [],
+  exposedComponents: [],
+  extensionPoints: [],
+  addedFunctions: [],
+};
 
 /** Reads `dir/plugin.json`; throws when it is missing or not an app, so a wrong folder fails at start. */
 export function serveApp(options: AppPluginOptions): ServedApp {
@@ -65,7 +71,9 @@ export function serveApp(options: AppPluginOptions): ServedApp {
   } catch (error) {
     throw new Error(`no readable plugin.json in the app folder ${options.dir}: ${String(error)}`);
   }
-  if (plugin.type !== 'app') throw new Error(`${plugin.id} in ${options.dir} is a ${plugin.type} plugin, not an app`);
+  if (plugin.type !== 'app') {
+    throw new Error(`${plugin.id} in ${options.dir} is a ${plugin.type} plugin, not an app`);
+  }
   let { jsonData = null, access = true, enabled = true } = options;
   const baseUrl = `public/plugins/${plugin.id}`;
   const dependencies = {
@@ -90,7 +98,9 @@ export function serveApp(options: AppPluginOptions): ServedApp {
       dependencies,
     }),
     settings() {
-      if (!access) return { status: 403, body: { message: 'Access Denied' } };
+      if (!access) {
+        return { status: 403, body: { message: 'Access Denied' } };
+      }
       return {
         status: 200,
         body: {
@@ -131,9 +141,15 @@ export function serveApp(options: AppPluginOptions): ServedApp {
       };
     },
     update(patch) {
-      if (patch.jsonData !== undefined) jsonData = patch.jsonData;
-      if (patch.access !== undefined) access = patch.access;
-      if (patch.enabled !== undefined) enabled = patch.enabled;
+      if (patch.jsonData !== undefined) {
+        jsonData = patch.jsonData;
+      }
+      if (patch.access !== undefined) {
+        access = patch.access;
+      }
+      if (patch.enabled !== undefined) {
+        enabled = patch.enabled;
+      }
     },
   };
 }

@@ -23,7 +23,7 @@ export interface ConfiguredCollector extends CollectorProcess {
  */
 export async function spawnWithConfig(
   config: Record<string, unknown>,
-  options: { readonly env?: Record<string, string>; readonly args?: string[] } = {},
+  options: { readonly env?: Record<string, string>; readonly args?: string[] } = {}
 ): Promise<ConfiguredCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'footfall-auth-'));
   const file = join(dir, 'collector.yaml');
@@ -78,7 +78,9 @@ export function sessionsBody(options: Pick<ExportOptions, 'uid' | 'value' | 'cla
   const claim: JsonKeyValue[] = options.claimedLogin === undefined ? [] : [kv('user.login', options.claimedLogin)];
   const metric = sessionsMetric([{ uid: options.uid, value: options.value ?? 1 }]);
   const points = (metric.sum as { dataPoints: Array<{ attributes: JsonKeyValue[] }> }).dataPoints;
-  for (const point of points) point.attributes.push(...claim);
+  for (const point of points) {
+    point.attributes.push(...claim);
+  }
   return Buffer.from(JSON.stringify(exportRequest([metric], [...PANEL_RESOURCE, ...claim])));
 }
 
@@ -88,8 +90,13 @@ export function sessionsBody(options: Pick<ExportOptions, 'uid' | 'value' | 'cla
  */
 export function exportTo(collectorUrl: string, options: ExportOptions): Promise<Answer> {
   const body = options.noBody ? undefined : sessionsBody(options);
-  const headers: Record<string, string | readonly string[]> = { ...(body ? { 'content-type': 'application/json' } : {}), ...options.headers };
-  if (body) headers['content-length'] = String(body.length);
+  const headers: Record<string, string | readonly string[]> = {
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...options.headers,
+  };
+  if (body) {
+    headers['content-length'] = String(body.length);
+  }
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
@@ -104,13 +111,15 @@ export function exportTo(collectorUrl: string, options: ExportOptions): Promise<
           let rpc: Answer['rpc'];
           try {
             const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
-            if (typeof parsed.code === 'number' && typeof parsed.message === 'string') rpc = { code: parsed.code, message: parsed.message };
+            if (typeof parsed.code === 'number' && typeof parsed.message === 'string') {
+              rpc = { code: parsed.code, message: parsed.message };
+            }
           } catch {
             rpc = undefined;
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, ms: performance.now() - started, rpc });
         });
-      },
+      }
     );
     req.on('error', reject);
     req.end(body);
@@ -146,7 +155,9 @@ export function delta(before: Record<string, number>, after: Record<string, numb
   const out: Record<string, number> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const d = (after[key] ?? 0) - (before[key] ?? 0);
-    if (d !== 0) out[key] = d;
+    if (d !== 0) {
+      out[key] = d;
+    }
   }
   return out;
 }

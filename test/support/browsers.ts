@@ -96,7 +96,7 @@ export function createBrowser(options: BrowserOptions): SimulatedBrowser {
     timeoutMillis: 5_000,
   };
   const exporter = new RecordingExporter(
-    options.protocol === 'json' ? new JsonMetricExporter(exporterOptions) : new ProtobufMetricExporter(exporterOptions),
+    options.protocol === 'json' ? new JsonMetricExporter(exporterOptions) : new ProtobufMetricExporter(exporterOptions)
   );
   const reader = new PeriodicExportingMetricReader({
     exporter,
@@ -139,7 +139,9 @@ export function createBrowser(options: BrowserOptions): SimulatedBrowser {
       await reader.forceFlush();
       const cycle = exporter.results.slice(before);
       const failed = cycle.find((r) => r.code !== ExportResultCode.SUCCESS);
-      if (failed) throw new Error(`export failed: ${failed.error?.message ?? 'unknown error'}`);
+      if (failed) {
+        throw new Error(`export failed: ${failed.error?.message ?? 'unknown error'}`);
+      }
       return cycle.length;
     },
     shutdown: () => provider.shutdown(),

@@ -73,9 +73,13 @@ export interface RunningChromium {
 
 export async function launchChromium(): Promise<RunningChromium> {
   const executable = findChromium();
-  if (!executable) throw new Error('chromium is not installed: run scripts/install-test-tools.sh (Debian package chromium)');
+  if (!executable) {
+    throw new Error('chromium is not installed: run scripts/install-test-tools.sh (Debian package chromium)');
+  }
   const profile = mkdtempSync(join(tmpdir(), 'footfall-chromium-'));
-  const child = spawn(executable, [...SWITCHES, `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(executable, [...SWITCHES, `--user-data-dir=${profile}`, 'about:blank'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const started = new Promise<string>((resolve, reject) => {
     const stderr: string[] = [];
@@ -89,7 +93,9 @@ export async function launchChromium(): Promise<RunningChromium> {
     void exited.then(() => fail(new Error(`chromium exited:\n${stderr.join('\n')}`)));
     // Read stderr to the end even after start: a full pipe would stall the browser.
     createInterface({ input: child.stderr! }).on('line', (line) => {
-      if (listening) return;
+      if (listening) {
+        return;
+      }
       stderr.push(line);
       const match = /^DevTools listening on (ws:\/\/\S+)/.exec(line);
       if (match) {
@@ -116,7 +122,9 @@ export async function launchChromium(): Promise<RunningChromium> {
       const session = await browser.newBrowserCDPSession().catch(() => undefined);
       await session?.send('Browser.close').catch(() => undefined);
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      if (child.exitCode === null && child.signalCode === null) await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        await exited;
+      }
       clearTimeout(killer);
       await browser.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });

@@ -53,7 +53,9 @@ export async function spawnCollector(args: string[] = [], env: Record<string, st
     output,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null) {
+          return resolve(child.exitCode);
+        }
         child.once('exit', (code) => resolve(code));
         child.kill('SIGTERM');
       }),

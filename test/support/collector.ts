@@ -1,5 +1,10 @@
 import { pino } from 'pino';
-import { configSchema, createCollector, type Collector, type CollectorConfigInput } from '../../packages/collector/src/index.ts';
+import {
+  configSchema,
+  createCollector,
+  type Collector,
+  type CollectorConfigInput,
+} from '../../packages/collector/src/index.ts';
 
 export interface RunningCollector {
   readonly url: string;

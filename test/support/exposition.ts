@@ -27,34 +27,52 @@ export function parseExposition(text: string): Sample[] {
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!;
-    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.trim() === '' || line.startsWith('#')) {
+      continue;
+    }
     const fail = (why: string): never => {
       throw new Error(`exposition line ${n + 1} ${why}: ${JSON.stringify(line)}`);
     };
     let i = 0;
-    while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') i++;
+    while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') {
+      i++;
+    }
     const name = line.slice(0, i);
-    if (name === '') fail('has no metric name');
+    if (name === '') {
+      fail('has no metric name');
+    }
     const pairs: Array<[string, string]> = [];
     if (line[i] === '{') {
       i++;
       while (line[i] !== '}') {
         const eq = line.indexOf('=', i);
-        if (eq === -1) fail('has a label without "="');
+        if (eq === -1) {
+          fail('has a label without "="');
+        }
         const labelName = line.slice(i, eq).trim();
         i = eq + 1;
-        if (line[i] !== '"') fail('has an unquoted label value');
+        if (line[i] !== '"') {
+          fail('has an unquoted label value');
+        }
         i++;
         let value = '';
         for (;;) {
-          if (i >= line.length) fail('has an unterminated label value');
+          if (i >= line.length) {
+            fail('has an unterminated label value');
+          }
           const c = line[i]!;
-          if (c === '"') break;
+          if (c === '"') {
+            break;
+          }
           if (c === '\\') {
             const next = line[i + 1];
-            if (next === 'n') value += '\n';
-            else if (next === '\\' || next === '"') value += next;
-            else fail(`has an invalid escape \\${next ?? ''}`);
+            if (next === 'n') {
+              value += '\n';
+            } else if (next === '\\' || next === '"') {
+              value += next;
+            } else {
+              fail(`has an invalid escape \\${next ?? ''}`);
+            }
             i += 2;
             continue;
           }
@@ -63,13 +81,18 @@ export function parseExposition(text: string): Sample[] {
         }
         i++;
         pairs.push([labelName, value]);
-        if (line[i] === ',') i++;
-        else if (line[i] !== '}') fail('has garbage after a label value');
+        if (line[i] === ',') {
+          i++;
+        } else if (line[i] !== '}') {
+          fail('has garbage after a label value');
+        }
       }
       i++;
     }
     const rest = line.slice(i).trim().split(/\s+/);
-    if (rest.length < 1 || rest.length > 2 || rest[0] === '') fail('has no value');
+    if (rest.length < 1 || rest.length > 2 || rest[0] === '') {
+      fail('has no value');
+    }
     // fromEntries, not assignment: a label named __proto__ must stay a label.
     samples.push({ line: n + 1, raw: line, name, pairs, labels: Object.fromEntries(pairs), value: Number(rest[0]) });
   }
@@ -103,16 +126,26 @@ export function isCatalogSample(s: Sample): boolean {
 export function catalogSeries(samples: readonly Sample[], summedOver: readonly string[] = []): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of samples) {
-    if (!isCatalogSample(s)) continue;
-    const key = `${s.name}${JSON.stringify(Object.entries(s.labels).filter(([k]) => !summedOver.includes(k)).sort())}`;
+    if (!isCatalogSample(s)) {
+      continue;
+    }
+    const key = `${s.name}${JSON.stringify(
+      Object.entries(s.labels)
+        .filter(([k]) => !summedOver.includes(k))
+        .sort()
+    )}`;
     out[key] = (out[key] ?? 0) + s.value;
   }
   return out;
 }
 
-export async function scrape(baseUrl: string): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
+export async function scrape(
+  baseUrl: string
+): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
   const res = await fetch(`${baseUrl}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  if (res.status !== 200) {
+    throw new Error(`/metrics answered ${res.status}`);
+  }
   const text = await res.text();
   return { text, samples: parseExposition(text), contentType: res.headers.get('content-type') };
 }
@@ -123,7 +156,11 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function invalidLabelNames(samples: readonly Sample[]): string[] {
   const bad: string[] = [];
   for (const s of samples) {
-    for (const [name] of s.pairs) if (!LABEL_NAME.test(name)) bad.push(`line ${s.line}: ${JSON.stringify(name)} on ${s.name}`);
+    for (const [name] of s.pairs) {
+      if (!LABEL_NAME.test(name)) {
+        bad.push(`line ${s.line}: ${JSON.stringify(name)} on ${s.name}`);
+      }
+    }
   }
   return bad;
 }
@@ -148,11 +185,16 @@ export function duplicateSeries(samples: readonly Sample[]): string[] {
   const dups: string[] = [];
   for (const s of samples) {
     const names = s.pairs.map(([k]) => k);
-    if (new Set(names).size !== names.length) dups.push(`repeated label name on line ${s.line}: ${s.raw}`);
+    if (new Set(names).size !== names.length) {
+      dups.push(`repeated label name on line ${s.line}: ${s.raw}`);
+    }
     const id = seriesIdentity(s);
     const first = seen.get(id);
-    if (first === undefined) seen.set(id, s);
-    else dups.push(`series ${id} twice: line ${first.line}: ${first.raw} | line ${s.line}: ${s.raw}`);
+    if (first === undefined) {
+      seen.set(id, s);
+    } else {
+      dups.push(`series ${id} twice: line ${first.line}: ${first.raw} | line ${s.line}: ${s.raw}`);
+    }
   }
   return dups;
 }

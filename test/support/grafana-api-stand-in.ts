@@ -57,7 +57,13 @@ export interface GrafanaApiStandIn {
   addDashboard(
     uid: string,
     title: string,
-    options?: { orgId?: number; folderUid?: string; folderTitle?: string; provisioned?: boolean; model?: Record<string, unknown> },
+    options?: {
+      orgId?: number;
+      folderUid?: string;
+      folderTitle?: string;
+      provisioned?: boolean;
+      model?: Record<string, unknown>;
+    }
   ): StoredDashboard;
   setMode(mode: ApiStandInMode): void;
   setDelay(ms: number): void;
@@ -97,7 +103,9 @@ function intParam(value: string | null, fallback: number): number {
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer);
+  }
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
@@ -111,7 +119,9 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
   let nextId = 1;
   const ids = new Map<string, number>();
   const idOf = (uid: string): number => {
-    if (!ids.has(uid)) ids.set(uid, nextId++);
+    if (!ids.has(uid)) {
+      ids.set(uid, nextId++);
+    }
     return ids.get(uid)!;
   };
 
@@ -159,7 +169,9 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
   /** The resource version part of a v2 dashboard's apiVersion, or undefined for a classic one. */
   function v2Version(stored: StoredDashboard): string | undefined {
     const apiVersion = stored.model['apiVersion'];
-    return typeof apiVersion === 'string' && apiVersion.startsWith('dashboard.grafana.app/v2') ? apiVersion.split('/')[1] : undefined;
+    return typeof apiVersion === 'string' && apiVersion.startsWith('dashboard.grafana.app/v2')
+      ? apiVersion.split('/')[1]
+      : undefined;
   }
 
   function resourcePath(version: string, uid: string): string {
@@ -174,12 +186,23 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
       annotations['grafana.app/managedBy'] = 'classic-file-provisioning';
       annotations['grafana.app/managerId'] = 'default';
     }
-    return { ...stored.model, metadata: { ...metadata, namespace: 'default', resourceVersion: String(stored.version), generation: stored.version, annotations } };
+    return {
+      ...stored.model,
+      metadata: {
+        ...metadata,
+        namespace: 'default',
+        resourceVersion: String(stored.version),
+        generation: stored.version,
+        annotations,
+      },
+    };
   }
 
   async function putResource(req: IncomingMessage, uid: string, orgId: number, res: ServerResponse): Promise<void> {
     const stored = dashboards.get(uid);
-    if (!stored || stored.orgId !== orgId || v2Version(stored) === undefined) return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+    if (!stored || stored.orgId !== orgId || v2Version(stored) === undefined) {
+      return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+    }
     const body = (await readJson(req)) as Record<string, unknown>;
     const metadata = (body['metadata'] ?? {}) as Record<string, unknown>;
     if (metadata['resourceVersion'] !== String(stored.version)) {
@@ -201,10 +224,14 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
 
   function read(uid: string, orgId: number, res: ServerResponse): void {
     const stored = dashboards.get(uid);
-    if (!stored || stored.orgId !== orgId) return json(res, 404, { message: 'Dashboard not found' });
+    if (!stored || stored.orgId !== orgId) {
+      return json(res, 404, { message: 'Dashboard not found' });
+    }
     const version = v2Version(stored);
     if (version !== undefined) {
-      return json(res, 406, { message: `dashboard api version not supported, use ${resourcePath(version, uid)} instead` });
+      return json(res, 406, {
+        message: `dashboard api version not supported, use ${resourcePath(version, uid)} instead`,
+      });
     }
     const { title } = identity(stored.model);
     json(res, 200, {
@@ -244,12 +271,20 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
       return json(res, 400, { message: 'bad request data' });
     }
     const model = body?.dashboard;
-    if (!model || typeof model !== 'object') return json(res, 400, { message: 'bad request data' });
+    if (!model || typeof model !== 'object') {
+      return json(res, 400, { message: 'bad request data' });
+    }
     const { uid, title } = identity(model);
-    if (title.trim() === '') return json(res, 400, { message: 'Dashboard title cannot be empty', status: 'empty-name' });
+    if (title.trim() === '') {
+      return json(res, 400, { message: 'Dashboard title cannot be empty', status: 'empty-name' });
+    }
     const stored = dashboards.get(uid);
-    if (stored && stored.orgId !== orgId) return json(res, 404, { message: 'Dashboard not found' });
-    if (stored?.provisioned) return json(res, 400, { message: 'Cannot save provisioned dashboard' });
+    if (stored && stored.orgId !== orgId) {
+      return json(res, 404, { message: 'Dashboard not found' });
+    }
+    if (stored?.provisioned) {
+      return json(res, 400, { message: 'Cannot save provisioned dashboard' });
+    }
     if (stored && body.overwrite !== true && model['version'] !== stored.version) {
       return json(res, 412, { message: 'The dashboard has been changed by someone else', status: 'version-mismatch' });
     }
@@ -265,7 +300,14 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
       dashboards.set(uid, { model: kept, orgId, version, ...(folderUid === undefined ? {} : { folderUid }) });
     }
     saves.push({ uid, folderUid: body.folderUid, overwrite: body.overwrite, message: body.message });
-    json(res, 200, { id: idOf(uid), uid, url: dashboardUrl(uid, title), status: 'success', version, slug: slugify(title) });
+    json(res, 200, {
+      id: idOf(uid),
+      uid,
+      url: dashboardUrl(uid, title),
+      status: 'success',
+      version,
+      slug: slugify(title),
+    });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -277,36 +319,53 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
       res.destroy();
       return;
     }
-    if (mode === 'error') return json(res, 500, { message: 'Internal Server Error' });
+    if (mode === 'error') {
+      return json(res, 500, { message: 'Internal Server Error' });
+    }
     if (mode === 'garbage') {
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Grafana is starting</body></html>');
       return;
     }
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const orgId = bearer === undefined ? undefined : tokens.get(bearer);
-    if (orgId === undefined) return json(res, 401, UNAUTHORIZED);
-    if (req.method === 'GET' && path === '/api/search') return search(url, orgId, res);
+    if (orgId === undefined) {
+      return json(res, 401, UNAUTHORIZED);
+    }
+    if (req.method === 'GET' && path === '/api/search') {
+      return search(url, orgId, res);
+    }
     if (req.method === 'GET' && path.startsWith('/api/dashboards/uid/')) {
       return read(decodeURIComponent(path.slice('/api/dashboards/uid/'.length)), orgId, res);
     }
-    if (req.method === 'POST' && path === '/api/dashboards/db') return save(req, orgId, res);
+    if (req.method === 'POST' && path === '/api/dashboards/db') {
+      return save(req, orgId, res);
+    }
     const apis = /^\/apis\/dashboard\.grafana\.app\/([^/]+)\/namespaces\/default\/dashboards\/([^/]+)$/.exec(path);
     if (apis && req.method === 'GET') {
       const stored = dashboards.get(decodeURIComponent(apis[2]!));
-      if (!stored || stored.orgId !== orgId || v2Version(stored) !== apis[1]) return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+      if (!stored || stored.orgId !== orgId || v2Version(stored) !== apis[1]) {
+        return json(res, 404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+      }
       return json(res, 200, resource(stored));
     }
-    if (apis && req.method === 'PUT') return putResource(req, decodeURIComponent(apis[2]!), orgId, res);
+    if (apis && req.method === 'PUT') {
+      return putResource(req, decodeURIComponent(apis[2]!), orgId, res);
+    }
     json(res, 404, { message: 'Not found' });
   }
 
   const server = createServer((req, res) => {
     const answer = (): void =>
       void route(req, res).catch(() => {
-        if (!res.headersSent) json(res, 500, { message: 'Internal Server Error' });
+        if (!res.headersSent) {
+          json(res, 500, { message: 'Internal Server Error' });
+        }
       });
-    if (delay > 0) setTimeout(answer, delay);
-    else answer();
+    if (delay > 0) {
+      setTimeout(answer, delay);
+    } else {
+      answer();
+    }
   });
   const { port, close } = await listenOnLoopback(server);
   return {
@@ -317,7 +376,14 @@ export async function startGrafanaApiStandIn(subPath = '/grafana'): Promise<Graf
     saves,
     addDashboard(uid, title, options = {}) {
       const stored: StoredDashboard = {
-        model: options.model ?? { uid, title, panels: [], schemaVersion: 41, tags: [], time: { from: 'now-6h', to: 'now' } },
+        model: options.model ?? {
+          uid,
+          title,
+          panels: [],
+          schemaVersion: 41,
+          tags: [],
+          time: { from: 'now-6h', to: 'now' },
+        },
         orgId: options.orgId ?? 1,
         folderUid: options.folderUid,
         folderTitle: options.folderTitle,

@@ -43,7 +43,9 @@ const COOKIE_NAME = 'grafana_session';
 function sessionToken(req: IncomingMessage): string {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === COOKIE_NAME) return rest.join('=');
+    if (name === COOKIE_NAME) {
+      return rest.join('=');
+    }
   }
   return '';
 }
@@ -82,26 +84,54 @@ export async function startGrafanaStandIn(subPath = '/grafana'): Promise<Grafana
 
   const server = createServer((req, res) => {
     const answer = (): void => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== `${subPath}/api/user`) return json(res, 404, { message: 'Not found' });
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== `${subPath}/api/user`) {
+        return json(res, 404, { message: 'Not found' });
+      }
       const token = sessionToken(req);
       calls.set(token, (calls.get(token) ?? 0) + 1);
       if (mode === 'bad-gateway') {
         res.writeHead(502, { 'Content-Type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
         return;
       }
-      if (mode === 'error') return json(res, 500, { message: 'Failed to get user' });
+      if (mode === 'error') {
+        return json(res, 500, { message: 'Failed to get user' });
+      }
       const state = tokens.get(token);
-      if (state === undefined) return json(res, 401, { message: 'Unauthorized', messageId: 'auth.unauthorized', statusCode: 401, traceID: '' });
-      if (state === 'rotate') return json(res, 401, { message: 'Unauthorized', messageId: 'session.token.rotate', statusCode: 401, traceID: '' });
-      if (state === 'revoked') return json(res, 401, { message: 'Token revoked', error: { id: 'ERR_TOKEN_REVOKED', maxConcurrentSessions: 0 } });
-      if (state === 'deleted') return json(res, 404, { message: 'user not found' });
+      if (state === undefined) {
+        return json(res, 401, {
+          message: 'Unauthorized',
+          messageId: 'auth.unauthorized',
+          statusCode: 401,
+          traceID: '',
+        });
+      }
+      if (state === 'rotate') {
+        return json(res, 401, {
+          message: 'Unauthorized',
+          messageId: 'session.token.rotate',
+          statusCode: 401,
+          traceID: '',
+        });
+      }
+      if (state === 'revoked') {
+        return json(res, 401, {
+          message: 'Token revoked',
+          error: { id: 'ERR_TOKEN_REVOKED', maxConcurrentSessions: 0 },
+        });
+      }
+      if (state === 'deleted') {
+        return json(res, 404, { message: 'user not found' });
+      }
       return json(res, 200, profile(state.user));
     };
     concurrent++;
     maxConcurrent = Math.max(maxConcurrent, concurrent);
     res.once('close', () => concurrent--);
-    if (delay > 0) setTimeout(answer, delay);
-    else answer();
+    if (delay > 0) {
+      setTimeout(answer, delay);
+    } else {
+      answer();
+    }
   });
   const { port, close } = await listenOnLoopback(server);
   return {

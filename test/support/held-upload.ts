@@ -2,7 +2,9 @@ import { request, type Agent } from 'node:http';
 import type { HttpResult } from './requests.ts';
 
 /** How a held upload ended: the server's answer, or the error that ended the connection without one. */
-export type UploadOutcome = { readonly result: HttpResult; readonly error?: undefined } | { readonly result?: undefined; readonly error: NodeJS.ErrnoException };
+export type UploadOutcome =
+  | { readonly result: HttpResult; readonly error?: undefined }
+  | { readonly result?: undefined; readonly error: NodeJS.ErrnoException };
 
 export interface HeldUpload {
   /** Sends the next `bytes` of the body, as a slow client trickling its upload. */
@@ -40,7 +42,14 @@ export async function holdUpload(url: string, options: HeldUploadOptions): Promi
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
-        resolve({ result: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started } }),
+        resolve({
+          result: {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            ms: performance.now() - started,
+          },
+        })
       );
       res.on('error', (error: NodeJS.ErrnoException) => resolve({ error }));
     });
@@ -58,11 +67,15 @@ export async function holdUpload(url: string, options: HeldUploadOptions): Promi
   return {
     outcome,
     sendMore(bytes) {
-      if (!req.destroyed) req.write(body.subarray(sent, sent + bytes));
+      if (!req.destroyed) {
+        req.write(body.subarray(sent, sent + bytes));
+      }
       sent = Math.min(body.length, sent + bytes);
     },
     finish() {
-      if (!req.destroyed) req.end(body.subarray(sent));
+      if (!req.destroyed) {
+        req.end(body.subarray(sent));
+      }
       return outcome;
     },
   };

@@ -57,21 +57,27 @@ export async function startLoadBalancer(replicas: readonly string[]): Promise<Lo
     next.set(client, (replica + 1) % replicas.length);
     const fail = (): void => {
       routed.push({ client, replica, status: 502 });
-      if (!res.headersSent) res.writeHead(502);
+      if (!res.headersSent) {
+        res.writeHead(502);
+      }
       res.end();
     };
     buffer(req).then((body) => {
       const headers = { ...req.headers };
       delete headers.host;
       delete headers.connection;
-      const upstream = request(new URL(path, replicas[replica]), { method: req.method, headers, agent: false }, (answer) => {
-        buffer(answer).then((answerBody) => {
-          routed.push({ client, replica, status: answer.statusCode ?? 0 });
-          const { connection: _connection, 'transfer-encoding': _te, ...answerHeaders } = answer.headers;
-          res.writeHead(answer.statusCode ?? 502, { ...answerHeaders, 'content-length': String(answerBody.length) });
-          res.end(answerBody);
-        }, fail);
-      });
+      const upstream = request(
+        new URL(path, replicas[replica]),
+        { method: req.method, headers, agent: false },
+        (answer) => {
+          buffer(answer).then((answerBody) => {
+            routed.push({ client, replica, status: answer.statusCode ?? 0 });
+            const { connection: _connection, 'transfer-encoding': _te, ...answerHeaders } = answer.headers;
+            res.writeHead(answer.statusCode ?? 502, { ...answerHeaders, 'content-length': String(answerBody.length) });
+            res.end(answerBody);
+          }, fail);
+        }
+      );
       upstream.on('error', fail);
       upstream.end(body);
     }, fail);
@@ -81,9 +87,13 @@ export async function startLoadBalancer(replicas: readonly string[]): Promise<Lo
 
   return {
     clientUrl(client) {
-      if (!/^[\w.-]+$/.test(client)) throw new Error(`client id ${JSON.stringify(client)}: use letters, digits, _ . -`);
+      if (!/^[\w.-]+$/.test(client)) {
+        throw new Error(`client id ${JSON.stringify(client)}: use letters, digits, _ . -`);
+      }
       // Each new client starts at the next replica, so that first exports spread over all replicas too.
-      if (!next.has(client)) next.set(client, next.size % replicas.length);
+      if (!next.has(client)) {
+        next.set(client, next.size % replicas.length);
+      }
       return `http://127.0.0.1:${port}/client/${client}`;
     },
     routed,

@@ -5,7 +5,16 @@
  * relies on root privileges that users' nginx would not have either.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chownSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +68,9 @@ export interface NginxServer {
  */
 export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const binary = findNginx();
-  if (binary === undefined) throw new Error('nginx is not installed: run scripts/install-test-tools.sh (Debian package nginx)');
+  if (binary === undefined) {
+    throw new Error('nginx is not installed: run scripts/install-test-tools.sh (Debian package nginx)');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'footfall-nginx-'));
   const port = await freePort();
   // Relative paths resolve against the prefix (-p). Every path nginx writes is set here: Debian's
@@ -82,9 +93,15 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
     '',
   ].join('\n');
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    writeFileSync(join(dir, name), text);
+  }
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) for (const path of [dir, ...readdirSync(dir).map((f) => join(dir, f))]) chownSync(path, NOBODY, NOBODY);
+  if (asRoot) {
+    for (const path of [dir, ...readdirSync(dir).map((f) => join(dir, f))]) {
+      chownSync(path, NOBODY, NOBODY);
+    }
+  }
   const identity = asRoot ? { uid: NOBODY, gid: NOBODY } : {};
   // -e: the error log before the configuration is read, else nginx tries /var/log/nginx/error.log first.
   const args = ['-p', `${dir}/`, '-c', 'nginx.conf', '-e', 'error.log'];

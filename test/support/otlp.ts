@@ -3,19 +3,28 @@
  * exact shape a test controls. Encoding them for the wire (JSON or protobuf bytes) and sending them is
  * requests.ts's job.
  */
-import { METRIC_CATALOG, PANEL_SCOPE_NAME, PANEL_SERVICE_NAME, type CatalogMetric } from '../../packages/collector/src/index.ts';
+import {
+  METRIC_CATALOG,
+  PANEL_SCOPE_NAME,
+  PANEL_SERVICE_NAME,
+  type CatalogMetric,
+} from '../../packages/collector/src/index.ts';
 
 /** The catalog entry of a metric; throws for a name the catalog does not have. */
 export function catalogMetric(name: string): CatalogMetric {
   const metric = METRIC_CATALOG.find((m) => m.name === name);
-  if (metric === undefined) throw new Error(`${name} is not in the catalog`);
+  if (metric === undefined) {
+    throw new Error(`${name} is not in the catalog`);
+  }
   return metric;
 }
 
 /** The catalog's bucket boundaries for a histogram metric (the panel records with exactly these). */
 export function catalogBuckets(name: string): number[] {
   const { buckets } = catalogMetric(name);
-  if (buckets === undefined) throw new Error(`${name} is not a histogram in the catalog`);
+  if (buckets === undefined) {
+    throw new Error(`${name} is not a histogram in the catalog`);
+  }
   return [...buckets];
 }
 
@@ -30,9 +39,15 @@ export interface JsonKeyValue {
 
 /** An OTLP KeyValue: strings as stringValue, booleans as boolValue, integers as intValue (a string, as int64 is), other numbers as doubleValue. */
 export function kv(key: string, value: AttributeValue): JsonKeyValue {
-  if (typeof value === 'string') return { key, value: { stringValue: value } };
-  if (typeof value === 'boolean') return { key, value: { boolValue: value } };
-  if (Number.isSafeInteger(value)) return { key, value: { intValue: String(value) } };
+  if (typeof value === 'string') {
+    return { key, value: { stringValue: value } };
+  }
+  if (typeof value === 'boolean') {
+    return { key, value: { boolValue: value } };
+  }
+  if (Number.isSafeInteger(value)) {
+    return { key, value: { intValue: String(value) } };
+  }
   return { key, value: { doubleValue: value } };
 }
 
@@ -57,7 +72,10 @@ function window(): { startTimeUnixNano: string; timeUnixNano: string } {
 }
 
 /** A DELTA monotonic sum with one point per entry. */
-export function deltaSum(name: string, points: ReadonlyArray<{ value: number; attributes: JsonKeyValue[] }>): JsonMetric {
+export function deltaSum(
+  name: string,
+  points: ReadonlyArray<{ value: number; attributes: JsonKeyValue[] }>
+): JsonMetric {
   return {
     name,
     sum: {
@@ -75,7 +93,7 @@ export function deltaSum(name: string, points: ReadonlyArray<{ value: number; at
 /** A DELTA histogram on the catalog's buckets; each point holds the given observations. */
 export function deltaHistogram(
   name: string,
-  points: ReadonlyArray<{ observations: readonly number[]; attributes: JsonKeyValue[] }>,
+  points: ReadonlyArray<{ observations: readonly number[]; attributes: JsonKeyValue[] }>
 ): JsonMetric {
   const bounds = catalogBuckets(name);
   return {
@@ -108,14 +126,19 @@ export function deltaHistogram(
 export type ExportRequest = {
   readonly resourceMetrics: ReadonlyArray<{
     readonly resource: { readonly attributes: readonly JsonKeyValue[] };
-    readonly scopeMetrics: ReadonlyArray<{ readonly scope: { readonly name: string }; readonly metrics: readonly JsonMetric[] }>;
+    readonly scopeMetrics: ReadonlyArray<{
+      readonly scope: { readonly name: string };
+      readonly metrics: readonly JsonMetric[];
+    }>;
   }>;
 };
 
 /** One resource (with these attributes, none by default), one scope, these metrics. */
 export function exportRequest(metrics: readonly JsonMetric[], resource: readonly JsonKeyValue[] = []): ExportRequest {
   return {
-    resourceMetrics: [{ resource: { attributes: resource }, scopeMetrics: [{ scope: { name: PANEL_SCOPE_NAME }, metrics }] }],
+    resourceMetrics: [
+      { resource: { attributes: resource }, scopeMetrics: [{ scope: { name: PANEL_SCOPE_NAME }, metrics }] },
+    ],
   };
 }
 
@@ -129,7 +152,13 @@ export interface SessionPoint {
 
 /** A delta monotonic sum of session counts per dashboard (or under another metric name). */
 export function sessionsMetric(points: readonly SessionPoint[], name = 'grafana.dashboard.sessions'): JsonMetric {
-  return { ...deltaSum(name, points.map((p) => ({ value: p.value, attributes: [kv('dashboard.uid', p.uid)] }))), unit: '{session}' };
+  return {
+    ...deltaSum(
+      name,
+      points.map((p) => ({ value: p.value, attributes: [kv('dashboard.uid', p.uid)] }))
+    ),
+    unit: '{session}',
+  };
 }
 
 /** A request as the panel's SDK would send it, holding one sessionsMetric. */

@@ -41,12 +41,17 @@ export async function startPrometheusWithRules(options: RulesPrometheusOptions):
     output,
     async query(expr, time) {
       const params = new URLSearchParams({ query: expr });
-      if (time !== undefined) params.set('time', String(time));
+      if (time !== undefined) {
+        params.set('time', String(time));
+      }
       const res = await fetch(`${url}/api/v1/query?${params}`);
       const body = (await res.json()) as {
         status: 'success' | 'error';
         error?: string;
-        data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> | [number, string] };
+        data?: {
+          resultType: string;
+          result: Array<{ metric: Record<string, string>; value: [number, string] }> | [number, string];
+        };
       };
       const data = body.data;
       // A scalar or string result is one value; a vector is a list of series.
@@ -54,14 +59,21 @@ export async function startPrometheusWithRules(options: RulesPrometheusOptions):
         data === undefined
           ? []
           : data.resultType === 'vector'
-            ? (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((r) => ({ metric: r.metric, value: r.value[1] }))
+            ? (data.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((r) => ({
+                metric: r.metric,
+                value: r.value[1],
+              }))
             : [{ metric: {}, value: String((data.result as [number, string])[1]) }];
       return { httpStatus: res.status, status: body.status, error: body.error, resultType: data?.resultType, result };
     },
     async labelValues(name, selector) {
-      const res = await fetch(`${url}/api/v1/label/${encodeURIComponent(name)}/values?${new URLSearchParams({ 'match[]': selector })}`);
+      const res = await fetch(
+        `${url}/api/v1/label/${encodeURIComponent(name)}/values?${new URLSearchParams({ 'match[]': selector })}`
+      );
       const body = (await res.json()) as { status: string; error?: string; data?: string[] };
-      if (body.status !== 'success') throw new Error(`label values ${name} of ${selector}: ${res.status} ${body.error ?? ''}`);
+      if (body.status !== 'success') {
+        throw new Error(`label values ${name} of ${selector}: ${res.status} ${body.error ?? ''}`);
+      }
       return body.data ?? [];
     },
     stop,

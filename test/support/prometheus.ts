@@ -15,7 +15,9 @@ export async function freePort(): Promise<number> {
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not learn a free port');
+  if (address === null || typeof address === 'string') {
+    throw new Error('could not learn a free port');
+  }
   return address.port;
 }
 
@@ -29,7 +31,9 @@ export interface ToolResult {
 /** `promtool <args>`, with `input` on stdin. */
 export function promtool(args: readonly string[], input?: string): ToolResult {
   const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 20_000 });
-  if (result.error) throw result.error;
+  if (result.error) {
+    throw result.error;
+  }
   return { code: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
@@ -100,7 +104,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       '    static_configs:',
       `      - targets: [${targets}]`,
       '',
-    ].join('\n'),
+    ].join('\n')
   );
   // `check config` checks the rule files it names as well.
   const check = promtool(['check', 'config', configPath]);
@@ -118,7 +122,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }
   );
   const output: string[] = [];
   const collect = (chunk: Buffer): void => void output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -141,7 +145,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     try {
       const res = await fetch(`${url}/-/ready`);
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (res.status === 200) {
+        break;
+      }
     } catch {
       // not listening yet
     }
@@ -162,13 +168,17 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       if (body.status !== 'success' || body.data === undefined) {
         throw new Error(`query ${expr} failed: ${res.status} ${body.errorType ?? ''} ${body.error ?? ''}`);
       }
-      if (body.data.resultType !== 'vector') throw new Error(`query ${expr} gave a ${body.data.resultType}`);
+      if (body.data.resultType !== 'vector') {
+        throw new Error(`query ${expr} gave a ${body.data.resultType}`);
+      }
       return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
     },
     async targets() {
       const res = await fetch(`${url}/api/v1/targets?state=active`);
       const body = (await res.json()) as { status: string; data: { activeTargets: ActiveTarget[] } };
-      if (body.status !== 'success') throw new Error(`/api/v1/targets answered ${res.status}`);
+      if (body.status !== 'success') {
+        throw new Error(`/api/v1/targets answered ${res.status}`);
+      }
       return body.data.activeTargets;
     },
     stop,
@@ -193,12 +203,14 @@ export async function pollUntil<T>(
   read: () => Promise<T>,
   accept: (value: T) => boolean,
   timeoutMs = 30_000,
-  intervalMs = 250,
+  intervalMs = 250
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (accept(value) || Date.now() > deadline) return value;
+    if (accept(value) || Date.now() > deadline) {
+      return value;
+    }
     await sleep(intervalMs);
   }
 }

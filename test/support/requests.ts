@@ -8,7 +8,10 @@ import protobuf from 'protobufjs';
 import type { ExportRequest } from './otlp.ts';
 
 /** The collector's own OTLP metrics schema: the wire contract the tests decode answers with. */
-export const OTLP_PROTO = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/collector/proto/otlp-metrics.proto');
+export const OTLP_PROTO = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../packages/collector/proto/otlp-metrics.proto'
+);
 
 export interface OtlpTypes {
   readonly Request: protobuf.Type;
@@ -48,12 +51,19 @@ export function send(url: string, options: SendOptions = {}): Promise<HttpResult
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : Buffer.from(options.body);
     const headers: Record<string, string> = { ...options.headers };
-    if (body !== undefined) headers['content-length'] = String(body.length);
+    if (body !== undefined) {
+      headers['content-length'] = String(body.length);
+    }
     const req = request(url, { method: options.method ?? 'POST', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          ms: performance.now() - started,
+        })
       );
       res.on('error', reject);
     });
@@ -128,7 +138,10 @@ export interface ExportResponse {
 
 /** POSTs an OTLP/JSON export request to the collector's /v1/metrics. */
 export async function postJson(collectorUrl: string, request: ExportRequest): Promise<ExportResponse> {
-  const res = await send(`${collectorUrl}/v1/metrics`, { headers: { 'content-type': 'application/json' }, body: toJson(request) });
+  const res = await send(`${collectorUrl}/v1/metrics`, {
+    headers: { 'content-type': 'application/json' },
+    body: toJson(request),
+  });
   return { status: res.status, body: decodeJsonResponse(res.body) };
 }
 
@@ -153,7 +166,11 @@ export interface LargeUpload {
  * also wait for the body), sends the rest, as an HTTP client still uploading does. Reports the answer
  * and whether the connection was reset under the client before it had sent what it announced.
  */
-export async function uploadLargeBody(url: string, headers: Readonly<Record<string, string>>, declared: number): Promise<LargeUpload> {
+export async function uploadLargeBody(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  declared: number
+): Promise<LargeUpload> {
   const target = new URL(url);
   const socket = connect(Number(target.port), target.hostname);
   let error: string | undefined;
@@ -164,28 +181,43 @@ export async function uploadLargeBody(url: string, headers: Readonly<Record<stri
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
       const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
+      if (end === -1) {
+        return;
+      }
       const length = /\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end));
-      if (received.length >= end + 4 + Number(length?.[1] ?? 0)) resolve(true);
+      if (received.length >= end + 4 + Number(length?.[1] ?? 0)) {
+        resolve(true);
+      }
     });
     socket.on('close', () => resolve(false));
   });
-  const lines = Object.entries({ host: target.host, 'content-length': String(declared), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+  const lines = Object.entries({ host: target.host, 'content-length': String(declared), ...headers }).map(
+    ([k, v]) => `${k}: ${v}\r\n`
+  );
   socket.write(`POST ${target.pathname} HTTP/1.1\r\n${lines.join('')}\r\n`);
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   let sent = 0;
   const write = (n: number) =>
     new Promise<boolean>((resolve) => {
-      if (error !== undefined || socket.destroyed) return resolve(false);
+      if (error !== undefined || socket.destroyed) {
+        return resolve(false);
+      }
       socket.write(chunk.subarray(0, n), (err) => {
-        if (err) error ??= (err as NodeJS.ErrnoException).code ?? err.message;
-        else sent += n;
+        if (err) {
+          error ??= (err as NodeJS.ErrnoException).code ?? err.message;
+        } else {
+          sent += n;
+        }
         resolve(!err);
       });
     });
   await write(Math.min(chunk.length, declared));
   await Promise.race([answered, sleep(300)]);
-  while (sent < declared) if (!(await write(Math.min(chunk.length, declared - sent)))) break;
+  while (sent < declared) {
+    if (!(await write(Math.min(chunk.length, declared - sent)))) {
+      break;
+    }
+  }
   await Promise.race([answered, sleep(5_000)]);
   // Give a reset caused by the last writes the time to arrive.
   await sleep(100);

@@ -10,7 +10,9 @@ export const MAX_VALUE_LENGTH = 128;
 
 /** `text` cut to at most `max` UTF-16 code units, never between the two halves of a surrogate pair. */
 export function capText(text: string, max: number = MAX_VALUE_LENGTH): string {
-  if (text.length <= max) return text;
+  if (text.length <= max) {
+    return text;
+  }
   const end = Math.max(0, Math.floor(max));
   const last = text.charCodeAt(end - 1);
   // A high surrogate last would be half a character: a lone surrogate, sent as U+FFFD.

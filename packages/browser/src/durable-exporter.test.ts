@@ -30,13 +30,14 @@ function openMeter(net: RecordingFetch, url = `${server.url}/v1/metrics`): Panel
   return meter;
 }
 
-const sessions = (meter: PanelMeter, n: number, uid = 'abc') => meter.recorder.record(METRIC.SESSIONS, n, { [ATTR.DASHBOARD_UID]: uid });
+const sessions = (meter: PanelMeter, n: number, uid = 'abc') =>
+  meter.recorder.record(METRIC.SESSIONS, n, { [ATTR.DASHBOARD_UID]: uid });
 
 /** Sessions the server answered 2xx for. */
 function acceptedSessions(): number {
   return totalOf(
     server.received.filter((r) => r.status !== undefined && r.status < 300).flatMap((r) => decodeOtlpJson(r.body)),
-    METRIC.SESSIONS,
+    METRIC.SESSIONS
   );
 }
 
@@ -52,7 +53,9 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const m of meters.splice(0)) await m.shutdown();
+  for (const m of meters.splice(0)) {
+    await m.shutdown();
+  }
   vi.useRealTimers();
   await server.close();
 });
@@ -68,7 +71,13 @@ describe('delivery to a real HTTP server', () => {
     expect(server.received[0]!.contentType).toBe('application/json');
     expect(net.exchanges[0]!.credentials).toBe('same-origin');
     expect(acceptedSessions()).toBe(3);
-    expect(meter.status()).toMatchObject({ delivered: 1, pending: 0, dropped: 0, lastError: undefined, lastSuccessAt: Date.now() });
+    expect(meter.status()).toMatchObject({
+      delivered: 1,
+      pending: 0,
+      dropped: 0,
+      lastError: undefined,
+      lastSuccessAt: Date.now(),
+    });
   });
 
   test('503 with Retry-After: 5 holds everything back for 5 s, then sends it all at once', async () => {
@@ -141,7 +150,9 @@ describe('delivery to a real HTTP server', () => {
     const net = createRecordingFetch(globalThis.fetch);
     const meter = openMeter(net);
     server.script.push({ status: 400 });
-    for (const uid of ['a', 'b', 'c', 'd']) sessions(meter, 1, uid);
+    for (const uid of ['a', 'b', 'c', 'd']) {
+      sessions(meter, 1, uid);
+    }
     await flush(meter, net);
     expect(meter.status()).toMatchObject({ dropped: 4, pending: 0, lastError: expect.stringContaining('400') });
 
@@ -216,7 +227,10 @@ describe('delivery to a real HTTP server', () => {
     }
     await flush(meter, net, true);
     const withKeepalive = net.exchanges.filter((e) => e.keepalive === true);
-    const sentWithKeepalive = totalOf(withKeepalive.flatMap((e) => e.points), METRIC.VARIABLE_SELECTIONS);
+    const sentWithKeepalive = totalOf(
+      withKeepalive.flatMap((e) => e.points),
+      METRIC.VARIABLE_SELECTIONS
+    );
     const stored = createRecordingFetch(globalThis.fetch);
     const nextPage = openMeter(stored); // a reload sends what the storage kept
     await stored.idle();

@@ -73,7 +73,9 @@ export function createDurableExporter(settings: DurableExporterSettings): Durabl
   let unloading = false;
 
   function scheduleRetry(): void {
-    if (retryTimer !== undefined || shutDown || outbox.size === 0) return;
+    if (retryTimer !== undefined || shutDown || outbox.size === 0) {
+      return;
+    }
     const delay = Math.max(notBefore - settings.now(), backoffMs(failures));
     retryTimer = settings.setTimeout(() => {
       retryTimer = undefined;
@@ -107,10 +109,14 @@ export function createDurableExporter(settings: DurableExporterSettings): Durabl
   }
 
   function send(): void {
-    if (shutDown) return;
+    if (shutDown) {
+      return;
+    }
     const waiting = settings.now() < notBefore;
     if (waiting || (unloading && failures > 0)) {
-      if (!unloading) scheduleRetry();
+      if (!unloading) {
+        scheduleRetry();
+      }
       return;
     }
     // While unloading there is no later: everything goes now, in as many keepalive bodies as it takes.
@@ -132,7 +138,9 @@ export function createDurableExporter(settings: DurableExporterSettings): Durabl
         settle(points, { code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
       }
       // After a failure the rest waits for the retry rather than fail body after body.
-      if (failures > 0) break;
+      if (failures > 0) {
+        break;
+      }
     }
   }
 
@@ -155,7 +163,9 @@ export function createDurableExporter(settings: DurableExporterSettings): Durabl
     },
     async shutdown() {
       shutDown = true;
-      if (retryTimer !== undefined) settings.clearTimeout(retryTimer);
+      if (retryTimer !== undefined) {
+        settings.clearTimeout(retryTimer);
+      }
       await inner.shutdown();
     },
     selectAggregationTemporality() {

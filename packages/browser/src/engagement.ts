@@ -8,6 +8,8 @@ import type { EngagementState } from './machine.ts';
 
 /** The state of a document right now. */
 export function engagementOf(doc: Pick<Document, 'visibilityState' | 'hasFocus'>): EngagementState {
-  if (doc.visibilityState === 'hidden') return 'hidden';
+  if (doc.visibilityState === 'hidden') {
+    return 'hidden';
+  }
   return doc.hasFocus() ? 'focused' : 'visible';
 }

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { config } from '@grafana/runtime';
-import { legacyReplaceVariables, resetGrafana, scenesReplaceVariables, uninterpolated, USER_11, USER_12_1, USER_13_1 } from './testing/grafana.ts';
+import {
+  legacyReplaceVariables,
+  resetGrafana,
+  scenesReplaceVariables,
+  uninterpolated,
+  USER_11,
+  USER_12_1,
+  USER_13_1,
+} from './testing/grafana.ts';
 import { currentGrafana, dashboardIdentity, readUser, resolveEndpoint } from './grafana-context.ts';
 import { classifyPath } from './machine.ts';
 
@@ -31,8 +39,25 @@ describe('readUser', () => {
   });
 
   test('anonymous access', () => {
-    const anonymous = { isSignedIn: false, id: 0, login: '', name: '', orgRole: 'Viewer', orgId: 1, theme: 'light', timezone: '', language: '' };
-    expect(readUser(anonymous, 'sv-SE')).toEqual({ role: 'Anonymous', theme: 'light', timezone: browserZone, locale: 'sv-SE', login: '', name: '' });
+    const anonymous = {
+      isSignedIn: false,
+      id: 0,
+      login: '',
+      name: '',
+      orgRole: 'Viewer',
+      orgId: 1,
+      theme: 'light',
+      timezone: '',
+      language: '',
+    };
+    expect(readUser(anonymous, 'sv-SE')).toEqual({
+      role: 'Anonymous',
+      theme: 'light',
+      timezone: browserZone,
+      locale: 'sv-SE',
+      login: '',
+      name: '',
+    });
   });
 
   test('a user without a role in this org', () => {
@@ -105,14 +130,14 @@ describe('dashboardIdentity', () => {
     expect(
       dashboardIdentity(() => {
         throw new Error('interpolation failed');
-      }),
+      })
     ).toEqual({ uid: '', title: '' });
     expect(dashboardIdentity((() => undefined) as unknown as (t: string) => string)).toEqual({ uid: '', title: '' });
   });
 });
 
 describe('resolveEndpoint', () => {
-  test('default: /footfall/v1/metrics on Grafana\'s origin', () => {
+  test("default: /footfall/v1/metrics on Grafana's origin", () => {
     config.appSubUrl = '';
     expect(resolveEndpoint('')).toBe('/footfall/v1/metrics');
   });
@@ -126,7 +151,9 @@ describe('resolveEndpoint', () => {
 
   test('an explicit endpoint is used as given', () => {
     config.appSubUrl = '/grafana';
-    expect(resolveEndpoint('https://collector.example.com/v1/metrics')).toBe('https://collector.example.com/v1/metrics');
+    expect(resolveEndpoint('https://collector.example.com/v1/metrics')).toBe(
+      'https://collector.example.com/v1/metrics'
+    );
   });
 });
 
@@ -134,10 +161,15 @@ describe('currentGrafana', () => {
   test('host from appUrl, env, version and edition from buildInfo', () => {
     resetGrafana();
     config.appUrl = 'https://grafana.example.com:3443/grafana/';
-    expect(currentGrafana()).toEqual({ host: 'grafana.example.com:3443', env: 'production', version: '13.1.0', edition: 'Open Source' });
+    expect(currentGrafana()).toEqual({
+      host: 'grafana.example.com:3443',
+      env: 'production',
+      version: '13.1.0',
+      edition: 'Open Source',
+    });
   });
 
-  test('without appUrl, the page\'s host', () => {
+  test("without appUrl, the page's host", () => {
     config.appUrl = '';
     expect(currentGrafana().host).toBe(window.location.host);
   });

@@ -97,7 +97,9 @@ export function dashboardIdentity(replaceVariables: (text: string) => string): {
   const read = (expr: string): string => {
     try {
       const value = replaceVariables(expr);
-      return typeof value === 'string' && !value.includes('${__dashboard') && !value.includes('$__dashboard') ? value : '';
+      return typeof value === 'string' && !value.includes('${__dashboard') && !value.includes('$__dashboard')
+        ? value
+        : '';
     } catch {
       return '';
     }

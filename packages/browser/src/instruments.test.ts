@@ -31,8 +31,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('the panel records the collector\'s catalog', () => {
-  test('every metric, with the catalog\'s kind, DELTA temporality, unit, buckets and only its attributes', async () => {
+describe("the panel records the collector's catalog", () => {
+  test("every metric, with the catalog's kind, DELTA temporality, unit, buckets and only its attributes", async () => {
     const net = createRecordingFetch();
     const meter = createPanelMeter({
       endpoint: '/footfall/v1/metrics',
@@ -44,7 +44,9 @@ describe('the panel records the collector\'s catalog', () => {
       now: () => Date.now(),
     });
     const metrics = Object.values(METRIC);
-    for (const name of metrics) meter.recorder.record(name, 2, EVERY_ATTRIBUTE);
+    for (const name of metrics) {
+      meter.recorder.record(name, 2, EVERY_ATTRIBUTE);
+    }
     meter.flush(false);
     await net.idle();
     await meter.shutdown();
@@ -70,7 +72,9 @@ describe('the panel records the collector\'s catalog', () => {
         expect(point.histogram!.count, name).toBe(1);
       }
       // The attributes any of the metric's series reads (its own, legacy, derived), and nothing else.
-      expect(new Set(Object.keys(point.attributes)), name).toEqual(new Set(readAttributes(entry!).filter((a) => a in EVERY_ATTRIBUTE)));
+      expect(new Set(Object.keys(point.attributes)), name).toEqual(
+        new Set(readAttributes(entry!).filter((a) => a in EVERY_ATTRIBUTE))
+      );
     }
   });
 
@@ -93,7 +97,9 @@ describe('the panel records the collector\'s catalog', () => {
     await net.idle();
     await meter.shutdown();
     const points = net.delivered();
-    expect(points.map((p) => [p.metric, p.value, p.attributes])).toEqual([[METRIC.SESSIONS, 1, { [ATTR.DASHBOARD_UID]: 'a' }]]);
+    expect(points.map((p) => [p.metric, p.value, p.attributes])).toEqual([
+      [METRIC.SESSIONS, 1, { [ATTR.DASHBOARD_UID]: 'a' }],
+    ]);
   });
 });
 
@@ -147,12 +153,30 @@ describe('a whole session against a real collector', () => {
       const page = createTestPage(net.fetch);
       const t = createPageTracker(page.platform, '1.2.3');
       tracker = t;
-      registerEchoBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => t.onEchoEvent(e) });
+      registerEchoBackend({
+        supportedEvents: [EchoEventType.MetaAnalytics],
+        options: {},
+        flush: () => undefined,
+        addEvent: (e) => t.onEchoEvent(e),
+      });
       const options = resolveOptions({ endpoint: `${collector.url}/v1/metrics`, heartbeatIntervalSeconds: 30 });
-      t.attach({}, { dashboardUid: 'agree-1', dashboardTitle: 'Orders', timeZone: 'utc', timeFrom: 'now-6h', timeTo: 'now', options });
+      t.attach(
+        {},
+        {
+          dashboardUid: 'agree-1',
+          dashboardTitle: 'Orders',
+          timeZone: 'utc',
+          timeFrom: 'now-6h',
+          timeTo: 'now',
+          options,
+        }
+      );
 
       const request = (payload: Record<string, unknown>) =>
-        getEchoSrv().addEvent({ type: EchoEventType.MetaAnalytics, payload: { eventName: 'data-request', dashboardUid: 'agree-1', dashboardName: 'Orders', ...payload } });
+        getEchoSrv().addEvent({
+          type: EchoEventType.MetaAnalytics,
+          payload: { eventName: 'data-request', dashboardUid: 'agree-1', dashboardName: 'Orders', ...payload },
+        });
       request({ datasourceType: 'prometheus', duration: 230 });
       request({ datasourceType: 'loki', duration: 4100, error: 'timeout' });
       await vi.advanceTimersByTimeAsync(45_000);
@@ -173,7 +197,13 @@ describe('a whole session against a real collector', () => {
       expect(sumOf(samples, 'footfall_collector_points_refused_total')).toBe(0);
       expect(sumOf(samples, 'footfall_collector_attributes_dropped_total')).toBe(0);
       expect(sumOf(samples, 'footfall_collector_points_accepted_total')).toBe(wire.length);
-      expect(sumOf(samples, 'grafana_analytics_sessions_total', { dashboard_uid: 'agree-1', dashboard_timezone: 'utc', user_role: 'Editor' })).toBe(1);
+      expect(
+        sumOf(samples, 'grafana_analytics_sessions_total', {
+          dashboard_uid: 'agree-1',
+          dashboard_timezone: 'utc',
+          user_role: 'Editor',
+        })
+      ).toBe(1);
       expect(sumOf(samples, 'footfall_dashboard_session_duration_seconds_sum', { dashboard_uid: 'agree-1' })).toBe(120);
     } finally {
       await collector.close();

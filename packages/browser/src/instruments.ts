@@ -34,25 +34,34 @@ function createInstrument(meter: Meter, name: MetricName): Instrument {
     });
     return { entry, keys, kind: 'histogram', histogram };
   }
-  if (entry.kind === 'counter') return { entry, keys, kind: 'counter', counter: meter.createCounter(entry.name, options) };
+  if (entry.kind === 'counter') {
+    return { entry, keys, kind: 'counter', counter: meter.createCounter(entry.name, options) };
+  }
   throw new Error(`footfall: the panel does not record ${entry.kind} metrics (${entry.name})`);
 }
 
 export function createRecorder(meter: Meter): Recorder {
   const instruments = new Map<MetricName, Instrument>(
-    Object.values(METRIC).map((name) => [name, createInstrument(meter, name)]),
+    Object.values(METRIC).map((name) => [name, createInstrument(meter, name)])
   );
   return {
     record(metric, value, attributes) {
       const instrument = instruments.get(metric);
-      if (instrument === undefined || !Number.isFinite(value) || value < 0) return;
+      if (instrument === undefined || !Number.isFinite(value) || value < 0) {
+        return;
+      }
       const kept: Attributes = {};
       for (const key of Object.keys(attributes)) {
         const v = attributes[key];
-        if (instrument.keys.has(key) && v !== undefined && v !== '') kept[key] = typeof v === 'string' ? capText(v) : v;
+        if (instrument.keys.has(key) && v !== undefined && v !== '') {
+          kept[key] = typeof v === 'string' ? capText(v) : v;
+        }
       }
-      if (instrument.kind === 'counter') instrument.counter.add(value, kept);
-      else instrument.histogram.record(value, kept);
+      if (instrument.kind === 'counter') {
+        instrument.counter.add(value, kept);
+      } else {
+        instrument.histogram.record(value, kept);
+      }
     },
   };
 }

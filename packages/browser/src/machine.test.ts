@@ -9,7 +9,10 @@ const T0 = Date.UTC(2026, 0, 5, 9);
 const SETTINGS = { inactivityMs: 30 * 60_000, identity: undefined };
 const none = new Map<string, readonly string[]>();
 
-function run(events: readonly MachineEvent[], state = initialState({ at: T0, settings: SETTINGS, engagement: 'focused', stored: undefined, render: false })) {
+function run(
+  events: readonly MachineEvent[],
+  state = initialState({ at: T0, settings: SETTINGS, engagement: 'focused', stored: undefined, render: false })
+) {
   const effects: Effect[] = [];
   for (const event of events) {
     const next = step(state, event);
@@ -53,7 +56,13 @@ describe('the session machine', () => {
   });
 
   test('holds a session’s records until its dashboard is named, then records them with title and folder', () => {
-    const held = run([app, { ...(go(0, '/d/a/x', new Map([['env', ['prod']]]), 'now-6h') as Extract<MachineEvent, { type: 'location' }>), timeZone: 'utc' }]);
+    const held = run([
+      app,
+      {
+        ...(go(0, '/d/a/x', new Map([['env', ['prod']]]), 'now-6h') as Extract<MachineEvent, { type: 'location' }>),
+        timeZone: 'utc',
+      },
+    ]);
     expect(held.effects.filter((e) => e.type === 'record')).toEqual([]);
     expect(held.effects).toContainEqual({ type: 'lookup-identity', uid: 'a' });
     const named_ = step(held.state, named(1, 'a', 'A', 'Ops'));
@@ -81,7 +90,12 @@ describe('the session machine', () => {
   });
 
   test('the session duration is observed once, at the first end', () => {
-    const { effects, state } = run([app, go(0, '/d/a/x'), named(0, 'a', 'A', ''), { type: 'pagehide', at: at(30), persisted: true }]);
+    const { effects, state } = run([
+      app,
+      go(0, '/d/a/x'),
+      named(0, 'a', 'A', ''),
+      { type: 'pagehide', at: at(30), persisted: true },
+    ]);
     expect(records(effects, METRIC.SESSION_DURATION).map((e) => e.value)).toEqual([30]);
     // Back from the back/forward cache: the same session, already observed.
     const back = run([{ type: 'pageshow', at: at(40), persisted: true, state: 'focused' }, go(41, '/explore')], state);
@@ -107,13 +121,25 @@ describe('the session machine', () => {
 
   test('a request counts its queries, capped; one from another dashboard is not this session’s', () => {
     const started = run([app, go(0, '/d/a/x'), named(0, 'a', 'A', '')]);
-    const query = (uid: string, queries: number): MachineEvent => ({ type: 'query', at: at(1), uid, queries, failed: false, datasourceType: 'loki', durationSeconds: 0.2 });
+    const query = (uid: string, queries: number): MachineEvent => ({
+      type: 'query',
+      at: at(1),
+      uid,
+      queries,
+      failed: false,
+      datasourceType: 'loki',
+      durationSeconds: 0.2,
+    });
     const { effects } = run([query('a', 3), query('a', 1e9), query('b', 5)], started.state);
     expect(records(effects, METRIC.QUERIES).map((e) => e.value)).toEqual([3, 100]);
   });
 
   test('a render=1 location makes the page not count, even after it', () => {
-    const { state } = run([app, { ...(go(0, '/d/a/x') as Extract<MachineEvent, { type: 'location' }>), render: true }, go(5, '/d/b/y')]);
+    const { state } = run([
+      app,
+      { ...(go(0, '/d/a/x') as Extract<MachineEvent, { type: 'location' }>), render: true },
+      go(5, '/d/b/y'),
+    ]);
     expect(state.session).toBeUndefined();
     expect(state.skipped).toBe('image renderer');
   });

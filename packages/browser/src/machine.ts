@@ -133,7 +133,13 @@ export type MachineEvent =
     }
   | { readonly type: 'panel'; readonly at: number; readonly panel: PanelContext | undefined }
   /** Grafana's `dashboard-view`, a `data-request`'s dashboard fields, or the lookup's answer. */
-  | { readonly type: 'identity'; readonly at: number; readonly uid: string; readonly identity: DashboardIdentity; readonly fromView: boolean }
+  | {
+      readonly type: 'identity';
+      readonly at: number;
+      readonly uid: string;
+      readonly identity: DashboardIdentity;
+      readonly fromView: boolean;
+    }
   /** The lookup gave up: release what is held with what is known. */
   | { readonly type: 'identity-unavailable'; readonly at: number; readonly uid: string }
   | { readonly type: 'engagement'; readonly at: number; readonly state: EngagementState }
@@ -185,13 +191,25 @@ export const MAX_QUERIES_PER_REQUEST = 100;
  * dashboard has no uid yet.
  */
 export function classifyPath(pathname: string): PageKind {
-  if (pathname.startsWith('/d-solo/')) return { kind: 'skipped', reason: 'solo' };
-  if (pathname.startsWith('/dashboard/snapshot/')) return { kind: 'skipped', reason: 'snapshot' };
-  if (pathname.startsWith('/public-dashboards/') || pathname.startsWith('/dashboard/public/')) return { kind: 'skipped', reason: 'public' };
-  if (pathname === '/dashboard/new' || pathname.startsWith('/dashboard/new/') || pathname.startsWith('/dashboard/import')) {
+  if (pathname.startsWith('/d-solo/')) {
+    return { kind: 'skipped', reason: 'solo' };
+  }
+  if (pathname.startsWith('/dashboard/snapshot/')) {
+    return { kind: 'skipped', reason: 'snapshot' };
+  }
+  if (pathname.startsWith('/public-dashboards/') || pathname.startsWith('/dashboard/public/')) {
+    return { kind: 'skipped', reason: 'public' };
+  }
+  if (
+    pathname === '/dashboard/new' ||
+    pathname.startsWith('/dashboard/new/') ||
+    pathname.startsWith('/dashboard/import')
+  ) {
     return { kind: 'skipped', reason: 'new' };
   }
-  if (pathname === '/' || pathname === '') return { kind: 'home' };
+  if (pathname === '/' || pathname === '') {
+    return { kind: 'home' };
+  }
   const match = /^\/d\/([^/?#]+)/.exec(pathname);
   if (match?.[1]) {
     try {
@@ -242,7 +260,9 @@ class Transition {
 
   setSession(patch: Partial<Session>): void {
     const session = this.state.session;
-    if (session) this.set({ session: { ...session, ...patch } });
+    if (session) {
+      this.set({ session: { ...session, ...patch } });
+    }
   }
 
   emit(effect: Effect): void {
@@ -254,12 +274,16 @@ class Transition {
   /** Records for the running session, or holds the record until its identity is known. */
   record(metric: MetricName, value: number, extra: Attributes = {}): void {
     const session = this.state.session;
-    if (!session) return;
+    if (!session) {
+      return;
+    }
     if (session.identity === undefined && session.held.length < MAX_HELD_RECORDS) {
       this.setSession({ held: [...session.held, { metric, value, extra }] });
       return;
     }
-    if (session.identity === undefined) this.release();
+    if (session.identity === undefined) {
+      this.release();
+    }
     this.emit({ type: 'record', metric, value, attributes: { ...this.attributes(session), ...extra } });
   }
 
@@ -286,15 +310,21 @@ class Transition {
   /** Gives the session its identity (once) and records what was held for it. */
   identify(identity: DashboardIdentity): void {
     const session = this.state.session;
-    if (!session || session.identity !== undefined) return;
+    if (!session || session.identity !== undefined) {
+      return;
+    }
     this.setSession({ identity, held: [] });
-    for (const h of session.held) this.record(h.metric, h.value, h.extra);
+    for (const h of session.held) {
+      this.record(h.metric, h.value, h.extra);
+    }
   }
 
   /** Records what is held with what is known: the page must send now. */
   release(): void {
     const session = this.state.session;
-    if (!session || session.identity !== undefined) return;
+    if (!session || session.identity !== undefined) {
+      return;
+    }
     const title = this.panelFor(session.uid)?.title ?? '';
     this.identify({ title, folder: '' });
   }
@@ -306,12 +336,16 @@ class Transition {
     const e = this.state.engagement;
     const seconds = Math.max(0, at - e.credited) / 1000;
     this.set({ engagement: { ...e, credited: Math.max(e.credited, at) } });
-    if (seconds > 0) this.record(METRIC.ENGAGED_TIME, seconds, { [ATTR.ENGAGEMENT_STATE]: e.state });
+    if (seconds > 0) {
+      this.record(METRIC.ENGAGED_TIME, seconds, { [ATTR.ENGAGEMENT_STATE]: e.state });
+    }
   }
 
   changeEngagement(next: EngagementState, at: number): void {
     const e = this.state.engagement;
-    if (next === e.state) return;
+    if (next === e.state) {
+      return;
+    }
     this.settle(at);
     this.set({ engagement: { state: next, since: Math.max(e.since, at), credited: this.state.engagement.credited } });
   }
@@ -321,10 +355,16 @@ class Transition {
   /** The dashboard uid the page shows and that this host counts, or why none. */
   target(): { uid: string } | { skipped: string } {
     const s = this.state;
-    if (s.render) return { skipped: 'image renderer' };
+    if (s.render) {
+      return { skipped: 'image renderer' };
+    }
     const page = s.location.page;
-    if (page.kind === 'skipped') return { skipped: page.reason };
-    if (page.kind === 'other') return { skipped: 'not a dashboard' };
+    if (page.kind === 'skipped') {
+      return { skipped: page.reason };
+    }
+    if (page.kind === 'other') {
+      return { skipped: 'not a dashboard' };
+    }
     const urlUid = page.kind === 'dashboard' ? page.uid : s.homeUid;
     if (s.zeroTouch) {
       const uid = urlUid || s.panel?.uid || '';
@@ -332,8 +372,12 @@ class Transition {
     }
     // The panel alone: only where it is mounted, and only for the dashboard the URL shows (the panel
     // of the dashboard being left is still mounted for a moment when the URL has moved on).
-    if (!s.panel) return { skipped: 'no panel on this page' };
-    if (page.kind === 'dashboard' && s.panel.uid !== '' && s.panel.uid !== page.uid) return { skipped: 'the panel is of another dashboard' };
+    if (!s.panel) {
+      return { skipped: 'no panel on this page' };
+    }
+    if (page.kind === 'dashboard' && s.panel.uid !== '' && s.panel.uid !== page.uid) {
+      return { skipped: 'the panel is of another dashboard' };
+    }
     const uid = s.panel.uid || urlUid || '';
     return uid === '' ? { skipped: 'no dashboard uid (unsaved dashboard)' } : { uid };
   }
@@ -341,7 +385,9 @@ class Transition {
   /** Starts (or resumes) a session if the page shows a dashboard that counts and none runs. */
   maybeStart(at: number): void {
     const s = this.state;
-    if (s.session || s.idle) return;
+    if (s.session || s.idle) {
+      return;
+    }
     const target = this.target();
     if ('skipped' in target) {
       this.set({ skipped: target.skipped });
@@ -357,7 +403,9 @@ class Transition {
     // A stored session is for the first page of this tab only: gone once read, so a duplicate of
     // this tab (which copies sessionStorage) cannot resume it too.
     this.set({ stored: undefined, skipped: undefined });
-    if (stored !== undefined) this.emit({ type: 'store', session: undefined });
+    if (stored !== undefined) {
+      this.emit({ type: 'store', session: undefined });
+    }
     // Time before the session is nobody's.
     this.set({ engagement: { ...this.state.engagement, credited: Math.max(this.state.engagement.credited, at) } });
     const known = s.known.get(uid) ?? (resumable ? stored.identity : undefined);
@@ -384,13 +432,19 @@ class Transition {
       this.setSession({ timeRange: this.state.panel?.timeRange || s.location.timeRange });
     }
     this.emit({ type: 'heartbeat-timer', running: true });
-    if (known === undefined) this.emit({ type: 'lookup-identity', uid });
-    if (this.state.engagement.state === 'hidden') this.armInactivity();
+    if (known === undefined) {
+      this.emit({ type: 'lookup-identity', uid });
+    }
+    if (this.state.engagement.state === 'hidden') {
+      this.armInactivity();
+    }
   }
 
   end(reason: 'navigation' | 'inactivity' | 'pagehide', at: number): void {
     const session = this.state.session;
-    if (!session) return;
+    if (!session) {
+      return;
+    }
     this.settle(at);
     this.release();
     if (!this.state.session!.durationObserved) {
@@ -413,18 +467,24 @@ class Transition {
     this.set({ session: undefined, stored });
     this.emit({ type: 'heartbeat-timer', running: false });
     this.emit({ type: 'inactivity-timer', at: undefined });
-    if (reason !== 'pagehide') this.emit({ type: 'flush', unloading: false });
+    if (reason !== 'pagehide') {
+      this.emit({ type: 'flush', unloading: false });
+    }
   }
 
   recordVariables(selection: VariableSelection): void {
     for (const [name, values] of selection) {
-      for (const value of values) this.record(METRIC.VARIABLE_SELECTIONS, 1, { [ATTR.VARIABLE_NAME]: name, [ATTR.VARIABLE_VALUE]: value });
+      for (const value of values) {
+        this.record(METRIC.VARIABLE_SELECTIONS, 1, { [ATTR.VARIABLE_NAME]: name, [ATTR.VARIABLE_VALUE]: value });
+      }
     }
   }
 
   recordTimeRange(label: string): void {
     const session = this.state.session;
-    if (!session || label === '' || label === session.timeRange) return;
+    if (!session || label === '' || label === session.timeRange) {
+      return;
+    }
     this.setSession({ timeRange: label });
     this.record(METRIC.TIME_RANGE_SELECTIONS, 1, { [ATTR.TIME_RANGE]: label });
   }
@@ -438,9 +498,13 @@ class Transition {
   /** Ends the session if the tab has been hidden past the timeout; true if it did. */
   checkInactivity(at: number): boolean {
     const { session, engagement, settings } = this.state;
-    if (!session || engagement.state !== 'hidden') return false;
+    if (!session || engagement.state !== 'hidden') {
+      return false;
+    }
     const deadline = engagement.since + settings.inactivityMs;
-    if (at < deadline) return false;
+    if (at < deadline) {
+      return false;
+    }
     // Background timers are throttled and may fire late: the session ended at the deadline, not now.
     this.end('inactivity', deadline);
     this.set({ idle: true });
@@ -455,11 +519,17 @@ export function newSessionId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function remember(known: ReadonlyMap<string, DashboardIdentity>, uid: string, identity: DashboardIdentity): ReadonlyMap<string, DashboardIdentity> {
+function remember(
+  known: ReadonlyMap<string, DashboardIdentity>,
+  uid: string,
+  identity: DashboardIdentity
+): ReadonlyMap<string, DashboardIdentity> {
   const next = new Map(known);
   next.delete(uid);
   next.set(uid, identity);
-  while (next.size > KNOWN_IDENTITIES) next.delete(next.keys().next().value!);
+  while (next.size > KNOWN_IDENTITIES) {
+    next.delete(next.keys().next().value!);
+  }
   return next;
 }
 
@@ -476,13 +546,21 @@ export function step(state: MachineState, event: MachineEvent): Step {
       const session = t.state.session;
       t.set({
         render: t.state.render || event.render,
-        location: { pathname: event.pathname, page, variables: event.variables, timeRange: event.timeRange, timeZone: event.timeZone },
+        location: {
+          pathname: event.pathname,
+          page,
+          variables: event.variables,
+          timeRange: event.timeRange,
+          timeZone: event.timeZone,
+        },
         // A new page of the SPA: the home dashboard's uid is learnt again.
         ...(event.pathname === t.state.location.pathname ? {} : { homeUid: undefined }),
       });
       if (session) {
         // Same page (only the query changed), or the same dashboard under another slug: still this session.
-        const same = !event.render && (event.pathname === session.pathname || (page.kind === 'dashboard' && page.uid === session.uid));
+        const same =
+          !event.render &&
+          (event.pathname === session.pathname || (page.kind === 'dashboard' && page.uid === session.uid));
         if (!same) {
           t.end('navigation', event.at);
         } else {
@@ -500,12 +578,16 @@ export function step(state: MachineState, event: MachineEvent): Step {
       const session = t.state.session;
       const previous = t.state.panel;
       t.set({ panel: event.panel });
-      if (!event.panel) break; // unmounting (view panel, edit, a collapsed row) does not end the session
+      if (!event.panel) {
+        break;
+      } // unmounting (view panel, edit, a collapsed row) does not end the session
       if (session && event.panel.uid !== '' && event.panel.uid !== session.uid && !t.state.zeroTouch) {
         t.end('navigation', event.at);
       }
       if (t.state.session) {
-        if (previous?.timeRange !== event.panel.timeRange) t.recordTimeRange(event.panel.timeRange);
+        if (previous?.timeRange !== event.panel.timeRange) {
+          t.recordTimeRange(event.panel.timeRange);
+        }
       } else {
         t.maybeStart(event.at);
       }
@@ -517,20 +599,30 @@ export function step(state: MachineState, event: MachineEvent): Step {
         t.set({ homeUid: event.uid });
         t.maybeStart(event.at);
       }
-      if (t.state.session?.uid === event.uid) t.identify(event.identity);
+      if (t.state.session?.uid === event.uid) {
+        t.identify(event.identity);
+      }
       break;
     }
     case 'identity-unavailable': {
-      if (t.state.session?.uid === event.uid) t.release();
+      if (t.state.session?.uid === event.uid) {
+        t.release();
+      }
       break;
     }
     case 'engagement': {
       const before = t.state.engagement.state;
-      if (event.state === before) break;
-      if (before === 'hidden') t.checkInactivity(event.at);
+      if (event.state === before) {
+        break;
+      }
+      if (before === 'hidden') {
+        t.checkInactivity(event.at);
+      }
       t.changeEngagement(event.state, event.at);
       if (event.state === 'hidden') {
-        if (t.state.session) t.armInactivity();
+        if (t.state.session) {
+          t.armInactivity();
+        }
         // The tab may never come back: send what is pending while the page can still do so.
         t.release();
         t.emit({ type: 'flush', unloading: false });
@@ -543,9 +635,13 @@ export function step(state: MachineState, event: MachineEvent): Step {
       break;
     }
     case 'heartbeat': {
-      if (!t.state.session || t.checkInactivity(event.at)) break;
+      if (!t.state.session || t.checkInactivity(event.at)) {
+        break;
+      }
       t.settle(event.at);
-      if (t.state.engagement.state !== 'hidden') t.record(METRIC.HEARTBEATS, 1);
+      if (t.state.engagement.state !== 'hidden') {
+        t.record(METRIC.HEARTBEATS, 1);
+      }
       break;
     }
     case 'inactivity-check': {
@@ -559,7 +655,9 @@ export function step(state: MachineState, event: MachineEvent): Step {
     }
     case 'pageshow': {
       // Back from the back/forward cache: the page lives on, and so may its session.
-      if (!event.persisted) break;
+      if (!event.persisted) {
+        break;
+      }
       t.emit({ type: 'resumed' });
       t.changeEngagement(event.state, event.at);
       // The session ended at pagehide; this page is its continuation, as a reload would be.
@@ -568,10 +666,14 @@ export function step(state: MachineState, event: MachineEvent): Step {
     }
     case 'query': {
       const session = t.state.session;
-      if (!session || (event.uid !== '' && event.uid !== session.uid)) break;
+      if (!session || (event.uid !== '' && event.uid !== session.uid)) {
+        break;
+      }
       const extra: Attributes = { [ATTR.DATASOURCE_TYPE]: event.datasourceType || 'unknown' };
       t.record(METRIC.QUERIES, Math.min(MAX_QUERIES_PER_REQUEST, Math.max(1, Math.floor(event.queries))), extra);
-      if (event.failed) t.record(METRIC.QUERY_ERRORS, 1, extra);
+      if (event.failed) {
+        t.record(METRIC.QUERY_ERRORS, 1, extra);
+      }
       if (event.durationSeconds !== undefined && Number.isFinite(event.durationSeconds) && event.durationSeconds >= 0) {
         t.record(METRIC.QUERY_DURATION, event.durationSeconds, extra);
       }
@@ -582,7 +684,12 @@ export function step(state: MachineState, event: MachineEvent): Step {
 }
 
 /** What the debug view shows. */
-export function debugSummary(state: MachineState): { sessionId: string | undefined; dashboardUid: string | undefined; engagement: EngagementState; skipped: string | undefined } {
+export function debugSummary(state: MachineState): {
+  sessionId: string | undefined;
+  dashboardUid: string | undefined;
+  engagement: EngagementState;
+  skipped: string | undefined;
+} {
   return {
     sessionId: state.session?.id,
     dashboardUid: state.session?.uid,

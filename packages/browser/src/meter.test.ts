@@ -59,7 +59,7 @@ describe('pending points and the pages of a tab', () => {
     expect(sessionsOf(net, 'sales')).toBe(1);
   });
 
-  test("a duplicated tab does not send the pending points of the tab it copied, which is still open", async () => {
+  test('a duplicated tab does not send the pending points of the tab it copied, which is still open', async () => {
     const tab = new MemoryStorage();
     await pageWithPendingSession(tab);
 

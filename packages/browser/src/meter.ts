@@ -43,7 +43,7 @@ const EXPORT_TIMEOUT_MS = 10_000;
 
 export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
   const resource = resourceFromAttributes(
-    Object.fromEntries(Object.entries(settings.resource).map(([k, v]) => [k, typeof v === 'string' ? capText(v) : v])),
+    Object.fromEntries(Object.entries(settings.resource).map(([k, v]) => [k, typeof v === 'string' ? capText(v) : v]))
   );
   let unloading = false;
   const transport = createFetchTransport({
@@ -64,7 +64,7 @@ export function createPanelMeter(settings: PanelMeterSettings): PanelMeter {
       meterProvider: undefined,
       responseAttributesFromError: () => ({}),
     }),
-    transport,
+    transport
   );
   const otlp = new OTLPMetricExporterBase(delegate, { temporalityPreference: AggregationTemporalityPreference.DELTA });
   const outbox = createOutbox({ storage: settings.storage, storageKey: OUTBOX_STORAGE_KEY, maxSeries: 500 });

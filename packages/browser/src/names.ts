@@ -33,6 +33,8 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 /** The catalog entry of a metric the panel records; a name missing from the catalog fails at load, in tests. */
 export function catalogEntry(name: MetricName): CatalogMetric {
   const entry = METRIC_CATALOG.find((m) => m.name === name);
-  if (entry === undefined) throw new Error(`footfall: ${name} is not in the collector's metric catalog`);
+  if (entry === undefined) {
+    throw new Error(`footfall: ${name} is not in the collector's metric catalog`);
+  }
   return entry;
 }

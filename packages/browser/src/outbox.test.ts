@@ -87,9 +87,13 @@ describe('outbox', () => {
     const outbox = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500 });
     const first = [5, 45, 300];
     const second = [45, 4000, 40_000, 10];
-    for (const v of first) source.recorder.record(METRIC.SESSION_DURATION, v, dash('a'));
+    for (const v of first) {
+      source.recorder.record(METRIC.SESSION_DURATION, v, dash('a'));
+    }
     outbox.add(await source.collect());
-    for (const v of second) source.recorder.record(METRIC.SESSION_DURATION, v, dash('a'));
+    for (const v of second) {
+      source.recorder.record(METRIC.SESSION_DURATION, v, dash('a'));
+    }
     outbox.add(await source.collect());
 
     const [point] = outbox.take(100);
@@ -133,7 +137,9 @@ describe('outbox', () => {
   test('keeps at most maxSeries series and counts the points it turns away', async () => {
     const source = createSource();
     const outbox = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 3 });
-    for (const uid of ['a', 'b', 'c', 'd', 'e']) source.recorder.record(METRIC.SESSIONS, 1, dash(uid));
+    for (const uid of ['a', 'b', 'c', 'd', 'e']) {
+      source.recorder.record(METRIC.SESSIONS, 1, dash(uid));
+    }
     outbox.add(await source.collect());
     expect(outbox.size).toBe(3);
     expect(outbox.dropped).toBe(2);
@@ -142,13 +148,17 @@ describe('outbox', () => {
     const taken = outbox.take(3);
     const kept = taken.map((p) => p.attributes[ATTR.DASHBOARD_UID] as string);
     outbox.restore(taken);
-    for (const uid of kept) source.recorder.record(METRIC.SESSIONS, 10, dash(uid));
+    for (const uid of kept) {
+      source.recorder.record(METRIC.SESSIONS, 10, dash(uid));
+    }
     source.recorder.record(METRIC.SESSIONS, 1, dash('f'));
     outbox.add(await source.collect());
     expect(outbox.size).toBe(3);
     expect(outbox.dropped).toBe(3);
     const points = outbox.take(100);
-    for (const uid of kept) expect(sumFor(points, METRIC.SESSIONS, uid)).toBe(11);
+    for (const uid of kept) {
+      expect(sumFor(points, METRIC.SESSIONS, uid)).toBe(11);
+    }
   });
 
   test('is kept in sessionStorage: the next page of the tab (a reload) loads what the page released at pagehide', async () => {
@@ -163,10 +173,15 @@ describe('outbox', () => {
     expect(after.size).toBe(2);
     const points = after.take(100);
     expect(sumFor(points, METRIC.SESSIONS, 'a')).toBe(3);
-    expect(points.find((p) => p.descriptor.name === METRIC.SESSION_DURATION)?.value).toMatchObject({ count: 1, sum: 42 });
+    expect(points.find((p) => p.descriptor.name === METRIC.SESSION_DURATION)?.value).toMatchObject({
+      count: 1,
+      sum: 42,
+    });
     // What was taken for sending is no longer there for a third page.
     after.release();
-    expect(createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'third' }).size).toBe(0);
+    expect(
+      createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'third' }).size
+    ).toBe(0);
   });
 
   test('points put back during the unload (a failed keepalive export) stay released for the next page', async () => {
@@ -201,7 +216,12 @@ describe('outbox', () => {
     source.recorder.record(METRIC.SESSIONS, 1, dash('b'));
     duplicate.add(await source.collect());
     duplicate.release();
-    const reloaded = createOutbox({ storage: duplicateTab, storageKey: KEY, maxSeries: 500, pageId: 'duplicate, reloaded' });
+    const reloaded = createOutbox({
+      storage: duplicateTab,
+      storageKey: KEY,
+      maxSeries: 500,
+      pageId: 'duplicate, reloaded',
+    });
     const points = reloaded.take(100);
     expect(sumFor(points, METRIC.SESSIONS, 'a')).toBe(0);
     expect(sumFor(points, METRIC.SESSIONS, 'b')).toBe(1);
@@ -217,7 +237,9 @@ describe('outbox', () => {
     outbox.reclaim();
 
     expect(outbox.size).toBe(1);
-    expect(createOutbox({ storage: tab.duplicate(), storageKey: KEY, maxSeries: 500, pageId: 'duplicate' }).size).toBe(0);
+    expect(createOutbox({ storage: tab.duplicate(), storageKey: KEY, maxSeries: 500, pageId: 'duplicate' }).size).toBe(
+      0
+    );
     expect(sumFor(outbox.take(100), METRIC.SESSIONS, 'a')).toBe(3);
   });
 
@@ -259,7 +281,12 @@ describe('outbox', () => {
     const stored = JSON.parse(window.sessionStorage.getItem(KEY)!) as { points: unknown[] };
     window.sessionStorage.setItem(KEY, JSON.stringify(stored.points));
 
-    const upgraded = createOutbox({ storage: window.sessionStorage, storageKey: KEY, maxSeries: 500, pageId: 'upgraded' });
+    const upgraded = createOutbox({
+      storage: window.sessionStorage,
+      storageKey: KEY,
+      maxSeries: 500,
+      pageId: 'upgraded',
+    });
     expect(sumFor(upgraded.take(100), METRIC.SESSIONS, 'a')).toBe(7);
   });
 

@@ -79,7 +79,10 @@ export interface Outbox {
   /** Points refused because the outbox was full, since the page loaded. */
   readonly dropped: number;
   /** Pending points as OTLP-ready metric data, grouped by metric, under one resource and scope. */
-  toResourceMetrics(points: readonly PendingPoint[], template: Pick<ResourceMetrics, 'resource'> & Pick<ScopeMetrics, 'scope'>): ResourceMetrics;
+  toResourceMetrics(
+    points: readonly PendingPoint[],
+    template: Pick<ResourceMetrics, 'resource'> & Pick<ScopeMetrics, 'scope'>
+  ): ResourceMetrics;
 }
 
 function seriesKey(name: string, attributes: Attributes): string {
@@ -90,7 +93,9 @@ function seriesKey(name: string, attributes: Attributes): string {
 }
 
 function mergeValues(a: PointValue, b: PointValue): PointValue {
-  if (a.type === 'sum' && b.type === 'sum') return { type: 'sum', value: a.value + b.value };
+  if (a.type === 'sum' && b.type === 'sum') {
+    return { type: 'sum', value: a.value + b.value };
+  }
   if (a.type === 'histogram' && b.type === 'histogram' && sameBoundaries(a.boundaries, b.boundaries)) {
     return {
       type: 'histogram',
@@ -132,7 +137,9 @@ function merge(a: PendingPoint, b: PendingPoint): PendingPoint {
 }
 
 function pointsOf(metric: MetricData): PendingPoint[] {
-  if (metric.aggregationTemporality !== AggregationTemporality.DELTA) return [];
+  if (metric.aggregationTemporality !== AggregationTemporality.DELTA) {
+    return [];
+  }
   const base = { descriptor: { ...metric.descriptor } };
   if (metric.dataPointType === DataPointType.SUM) {
     return metric.dataPoints.map((p) => ({
@@ -176,9 +183,15 @@ const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isFinit
 const isOptionalNumber = (x: unknown): boolean => x === undefined || (typeof x === 'number' && Number.isFinite(x));
 
 function isPointValue(v: unknown): boolean {
-  if (!isObject(v)) return false;
-  if (v.type === 'sum') return isCount(v.value);
-  if (v.type !== 'histogram') return false;
+  if (!isObject(v)) {
+    return false;
+  }
+  if (v.type === 'sum') {
+    return isCount(v.value);
+  }
+  if (v.type !== 'histogram') {
+    return false;
+  }
   const { boundaries, counts } = v;
   return (
     Array.isArray(boundaries) &&
@@ -198,7 +211,9 @@ function isPointValue(v: unknown): boolean {
  * the panel wrote, and one malformed point must not block the delivery of the others.
  */
 function isPendingPoint(x: unknown): x is PendingPoint {
-  if (!isObject(x) || !isObject(x.descriptor) || !isObject(x.attributes)) return false;
+  if (!isObject(x) || !isObject(x.descriptor) || !isObject(x.attributes)) {
+    return false;
+  }
   const d = x.descriptor;
   return (
     typeof x.key === 'string' &&
@@ -220,21 +235,35 @@ function isPendingPoint(x: unknown): x is PendingPoint {
  * old version would count its points twice, once; dropping every upgrading tab's points would be worse).
  */
 type Stored =
-  | { readonly kind: 'outbox'; readonly page: string | undefined; readonly released: boolean; readonly points: readonly unknown[] }
+  | {
+      readonly kind: 'outbox';
+      readonly page: string | undefined;
+      readonly released: boolean;
+      readonly points: readonly unknown[];
+    }
   | { readonly kind: 'none' }
   /** The storage threw: nothing is known about what it holds. */
   | { readonly kind: 'unreadable' };
 
 function parseStored(text: string | null | undefined): Stored {
-  if (!text) return { kind: 'none' };
+  if (!text) {
+    return { kind: 'none' };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return { kind: 'none' };
   }
-  if (Array.isArray(parsed)) return { kind: 'outbox', page: undefined, released: true, points: parsed };
-  if (!isObject(parsed) || typeof parsed.page !== 'string' || typeof parsed.released !== 'boolean' || !Array.isArray(parsed.points)) {
+  if (Array.isArray(parsed)) {
+    return { kind: 'outbox', page: undefined, released: true, points: parsed };
+  }
+  if (
+    !isObject(parsed) ||
+    typeof parsed.page !== 'string' ||
+    typeof parsed.released !== 'boolean' ||
+    !Array.isArray(parsed.points)
+  ) {
     return { kind: 'none' };
   }
   return { kind: 'outbox', page: parsed.page, released: parsed.released, points: parsed.points };
@@ -274,19 +303,32 @@ export function createOutbox(settings: OutboxSettings): Outbox {
 
   /** Takes over what is stored when its page released it, or when it is this page's own (a rebuilt meter). */
   function adopt(stored: Stored): void {
-    if (stored.kind !== 'outbox' || !(stored.released || stored.page === page)) return;
+    if (stored.kind !== 'outbox' || !(stored.released || stored.page === page)) {
+      return;
+    }
     // One malformed point must not block the delivery of the others.
-    for (const p of stored.points) if (isPendingPoint(p) && pending.size < settings.maxSeries) pending.set(p.key, p);
+    for (const p of stored.points) {
+      if (isPendingPoint(p) && pending.size < settings.maxSeries) {
+        pending.set(p.key, p);
+      }
+    }
     // Claimed at once: a duplicate of this tab made from now on leaves these points to this page.
     save();
   }
 
   function save(): void {
-    if (!storage) return;
+    if (!storage) {
+      return;
+    }
     try {
-      if (pending.size === 0) storage.removeItem(storageKey);
-      else storage.setItem(storageKey, JSON.stringify({ page, released, points: [...pending.values()] }));
-      if (released) releaseSeen = true;
+      if (pending.size === 0) {
+        storage.removeItem(storageKey);
+      } else {
+        storage.setItem(storageKey, JSON.stringify({ page, released, points: [...pending.values()] }));
+      }
+      if (released) {
+        releaseSeen = true;
+      }
     } catch {
       // Quota exceeded or storage disabled: the points stay in memory and are sent from there.
     }
@@ -294,26 +336,40 @@ export function createOutbox(settings: OutboxSettings): Outbox {
 
   function put(point: PendingPoint): void {
     const existing = pending.get(point.key);
-    if (existing) pending.set(point.key, merge(existing, point));
-    else if (pending.size < settings.maxSeries) pending.set(point.key, point);
-    else dropped += 1;
+    if (existing) {
+      pending.set(point.key, merge(existing, point));
+    } else if (pending.size < settings.maxSeries) {
+      pending.set(point.key, point);
+    } else {
+      dropped += 1;
+    }
   }
 
   adopt(read());
 
   return {
     add(metrics) {
-      for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) for (const p of pointsOf(metric)) put(p);
+      for (const scope of metrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          for (const p of pointsOf(metric)) {
+            put(p);
+          }
+        }
+      }
       save();
     },
     take(max) {
       const out: PendingPoint[] = [];
       for (const [key, point] of pending) {
-        if (out.length >= max) break;
+        if (out.length >= max) {
+          break;
+        }
         out.push(point);
         pending.delete(key);
       }
-      if (out.length > 0) save();
+      if (out.length > 0) {
+        save();
+      }
       return out;
     },
     restore(points) {
@@ -322,7 +378,9 @@ export function createOutbox(settings: OutboxSettings): Outbox {
         const newer = pending.get(p.key);
         pending.delete(p.key);
         put(p);
-        if (newer) put(newer);
+        if (newer) {
+          put(newer);
+        }
       }
       save();
     },
@@ -332,7 +390,9 @@ export function createOutbox(settings: OutboxSettings): Outbox {
       save();
     },
     reclaim() {
-      if (!released) return;
+      if (!released) {
+        return;
+      }
       released = false;
       const stored = releaseSeen ? read() : undefined;
       releaseSeen = false;
@@ -354,8 +414,11 @@ export function createOutbox(settings: OutboxSettings): Outbox {
       const byMetric = new Map<string, PendingPoint[]>();
       for (const p of points) {
         const list = byMetric.get(p.descriptor.name);
-        if (list) list.push(p);
-        else byMetric.set(p.descriptor.name, [p]);
+        if (list) {
+          list.push(p);
+        } else {
+          byMetric.set(p.descriptor.name, [p]);
+        }
       }
       const metrics: MetricData[] = [];
       for (const list of byMetric.values()) {
@@ -371,7 +434,7 @@ export function createOutbox(settings: OutboxSettings): Outbox {
             dataPointType: DataPointType.SUM,
             isMonotonic: first.monotonic,
             dataPoints: list.flatMap((p) =>
-              p.value.type === 'sum' ? [{ ...times(p), attributes: p.attributes, value: p.value.value }] : [],
+              p.value.type === 'sum' ? [{ ...times(p), attributes: p.attributes, value: p.value.value }] : []
             ),
           });
         } else {
@@ -394,7 +457,7 @@ export function createOutbox(settings: OutboxSettings): Outbox {
                       },
                     },
                   ]
-                : [],
+                : []
             ),
           });
         }

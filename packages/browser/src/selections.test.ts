@@ -78,8 +78,17 @@ describe('variables', () => {
   });
 
   test('from the URL: var-* only, values as strings, at most 25 variables', () => {
-    const search: Record<string, unknown> = { orgId: '1', from: 'now-6h', 'var-a': 'x', 'var-n': 5, 'var-b': true, 'var-f': { key: 'k' } };
-    for (let i = 0; i < 40; i++) search[`var-v${i}`] = `${i}`;
+    const search: Record<string, unknown> = {
+      orgId: '1',
+      from: 'now-6h',
+      'var-a': 'x',
+      'var-n': 5,
+      'var-b': true,
+      'var-f': { key: 'k' },
+    };
+    for (let i = 0; i < 40; i++) {
+      search[`var-v${i}`] = `${i}`;
+    }
     const selection = variablesFromSearch(search, DEFAULT);
     expect(selection.get('a')).toEqual(['x']);
     expect(selection.get('n')).toEqual(['5']);
@@ -98,7 +107,7 @@ describe('variables', () => {
         { name: 'broken', current: null },
         { current: { value: 'nameless' } },
       ],
-      DEFAULT,
+      DEFAULT
     );
     expect([...selection]).toEqual([
       ['host', ['a', 'b']],
@@ -126,7 +135,13 @@ describe('variables', () => {
  * with `|`, after escaping `|` as `__gfp__`, `#` as `__gfh__` and, within key and value, `,` as
  * `__gfc__` (a bare comma separates a label); filters a dashboard brought carry `#dashboard#restorable`.
  */
-function urlFilter(f: { key: string; operator: string; values: readonly string[]; keyLabel?: string; origin?: string }): string {
+function urlFilter(f: {
+  key: string;
+  operator: string;
+  values: readonly string[];
+  keyLabel?: string;
+  origin?: string;
+}): string {
   const escape = (part: string) => part.replaceAll('|', '__gfp__').replaceAll('#', '__gfh__');
   const commas = (part: string) => part.replaceAll(',', '__gfc__');
   const key = f.keyLabel === undefined ? commas(f.key) : `${commas(f.key)},${commas(f.keyLabel)}`;
@@ -151,7 +166,15 @@ describe('ad-hoc filters are recorded by their keys only', () => {
       'var-one': 'host|!~|db-.*',
     };
     const selection = variablesFromSearch(search, DEFAULT);
-    expect(selection.get('filters')).toEqual(['trace_id', 'user_email', 'namespace', 'pod|name', 'cluster', 'service', 'http,status']);
+    expect(selection.get('filters')).toEqual([
+      'trace_id',
+      'user_email',
+      'namespace',
+      'pod|name',
+      'cluster',
+      'service',
+      'http,status',
+    ]);
     expect(selection.get('one')).toEqual(['host']);
   });
 
@@ -185,17 +208,28 @@ describe('ad-hoc filters are recorded by their keys only', () => {
         const kinds = typed ? variableKinds([{ name: 'f', type: 'adhoc', hide: 0 }]) : undefined;
         const fromUrl = variablesFromSearch({ 'var-f': filters.map(urlFilter) }, DEFAULT, kinds).get('f');
         const fromModel = variablesFromModels(
-          [{ name: 'f', type: 'adhoc', hide: 0, filters: filters.map((f) => ({ key: f.key, operator: f.operator, value: f.values[0] })) }],
-          DEFAULT,
+          [
+            {
+              name: 'f',
+              type: 'adhoc',
+              hide: 0,
+              filters: filters.map((f) => ({ key: f.key, operator: f.operator, value: f.values[0] })),
+            },
+          ],
+          DEFAULT
         ).get('f');
         for (const recorded of [fromUrl ?? [], fromModel ?? []]) {
           // Plain checks: expect() in a loop of a few thousand runs would dominate the test's time.
-          if (recorded.length === 0 || recorded.length > MAX_VALUES_PER_VARIABLE) return false;
-          if (!recorded.every((v) => keys.has(v) && v.length <= MAX_VALUE_LENGTH)) return false;
+          if (recorded.length === 0 || recorded.length > MAX_VALUES_PER_VARIABLE) {
+            return false;
+          }
+          if (!recorded.every((v) => keys.has(v) && v.length <= MAX_VALUE_LENGTH)) {
+            return false;
+          }
         }
         return true;
       }),
-      { numRuns: 100 },
+      { numRuns: 100 }
     );
   });
 });
@@ -230,7 +264,13 @@ describe('text, constant and hidden variables', () => {
     const text = variablePolicy('', { recordTextVariables: true });
     expect([...variablesFromModels(models, text).keys()]).toEqual(['env', 'note', 'region', 'team']);
     const hidden = variablePolicy('', { recordHiddenVariables: true });
-    expect([...variablesFromSearch(search, hidden, variableKinds(models)).keys()]).toEqual(['env', 'shard', 'region', 'team', 'zone']);
+    expect([...variablesFromSearch(search, hidden, variableKinds(models)).keys()]).toEqual([
+      'env',
+      'shard',
+      'region',
+      'team',
+      'zone',
+    ]);
     const both = variablePolicy('tenant note', { recordTextVariables: true, recordHiddenVariables: true });
     expect([...variablesFromModels(models, both)]).toEqual([
       ['note', ['ticket 4711 for Jane Doe']],
@@ -240,7 +280,9 @@ describe('text, constant and hidden variables', () => {
 
   test('variableKinds reads only what it understands', () => {
     expect(variableKinds(undefined).size).toBe(0);
-    expect([...variableKinds([null, { name: 3 }, { name: 'a', type: 7 }, { name: 'b', type: 'adhoc', hide: 2 }])]).toEqual([
+    expect([
+      ...variableKinds([null, { name: 3 }, { name: 'a', type: 7 }, { name: 'b', type: 'adhoc', hide: 2 }]),
+    ]).toEqual([
       ['a', { type: undefined, hide: undefined }],
       ['b', { type: 'adhoc', hide: 2 }],
     ]);
@@ -270,7 +312,7 @@ describe('recorded strings are capped', () => {
           const splitsPair = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
           expect(splitsPair).toBe(false);
         }
-      }),
+      })
     );
   });
 
@@ -279,7 +321,10 @@ describe('recorded strings are capped', () => {
     const longName = `n${'x'.repeat(300)}`;
     const longValue = `v${'é'.repeat(300)}`;
     const fromUrl = variablesFromSearch({ [`var-${longName}`]: [longValue, `${longValue}2`] }, DEFAULT);
-    const fromModels = variablesFromModels([{ name: longName, type: 'custom', hide: 0, current: { value: [longValue] } }], DEFAULT);
+    const fromModels = variablesFromModels(
+      [{ name: longName, type: 'custom', hide: 0, current: { value: [longValue] } }],
+      DEFAULT
+    );
     for (const selection of [fromUrl, fromModels]) {
       expect([...selection]).toEqual([[capText(longName, MAX_VALUE_LENGTH), [capText(longValue, MAX_VALUE_LENGTH)]]]);
     }
@@ -291,17 +336,24 @@ describe('recorded strings are capped', () => {
     fc.assert(
       fc.property(fc.dictionary(text, value, { maxKeys: 40 }), (params) => {
         const search = Object.fromEntries(Object.entries(params).map(([k, v]) => [`var-${k}`, v]));
-        const models = Object.entries(params).map(([name, v]) => ({ name, type: 'custom', hide: 0, current: { value: v } }));
+        const models = Object.entries(params).map(([name, v]) => ({
+          name,
+          type: 'custom',
+          hide: 0,
+          current: { value: v },
+        }));
         return [variablesFromSearch(search, DEFAULT), variablesFromModels(models, DEFAULT)].every(
           (selection) =>
             selection.size <= MAX_VARIABLES &&
             [...selection].every(
               ([name, values]) =>
-                name.length <= MAX_VALUE_LENGTH && values.length <= MAX_VALUES_PER_VARIABLE && values.every((v) => v.length <= MAX_VALUE_LENGTH),
-            ),
+                name.length <= MAX_VALUE_LENGTH &&
+                values.length <= MAX_VALUES_PER_VARIABLE &&
+                values.every((v) => v.length <= MAX_VALUE_LENGTH)
+            )
         );
       }),
-      { numRuns: 200 },
+      { numRuns: 200 }
     );
   });
 });

@@ -41,7 +41,7 @@ export function parseAllowList(option: string): ReadonlySet<string> | undefined 
 /** The policy from the allow-list option; text and hidden variables stay out unless asked for. */
 export function variablePolicy(
   allowListOption: string,
-  include: { readonly recordTextVariables?: boolean; readonly recordHiddenVariables?: boolean } = {},
+  include: { readonly recordTextVariables?: boolean; readonly recordHiddenVariables?: boolean } = {}
 ): VariablePolicy {
   return {
     allowList: parseAllowList(allowListOption),
@@ -71,9 +71,13 @@ export interface VariableModel {
 /** name → kind, from the models of Grafana's TemplateSrv.getVariables(); empty for anything else. */
 export function variableKinds(models: unknown): ReadonlyMap<string, VariableKind> {
   const out = new Map<string, VariableKind>();
-  if (!Array.isArray(models)) return out;
+  if (!Array.isArray(models)) {
+    return out;
+  }
   for (const model of models as ReadonlyArray<VariableModel | null>) {
-    if (typeof model?.name === 'string') out.set(model.name, { type: typeof model.type === 'string' ? model.type : undefined, hide: model.hide });
+    if (typeof model?.name === 'string') {
+      out.set(model.name, { type: typeof model.type === 'string' ? model.type : undefined, hide: model.hide });
+    }
   }
   return out;
 }
@@ -84,10 +88,18 @@ const isHidden = (hide: unknown): boolean => hide === 2 || hide === 'hideVariabl
 
 /** Whether a variable is recorded at all; Grafana's own variables (__dashboard, __user …) are not choices a user made. */
 function recorded(name: string, kind: VariableKind | undefined, policy: VariablePolicy): boolean {
-  if (name === '' || name.startsWith('__')) return false;
-  if (policy.allowList !== undefined && !policy.allowList.has(name)) return false;
-  if (kind === undefined) return true;
-  if (!policy.recordTextVariables && kind.type !== undefined && TEXT_TYPES.has(kind.type)) return false;
+  if (name === '' || name.startsWith('__')) {
+    return false;
+  }
+  if (policy.allowList !== undefined && !policy.allowList.has(name)) {
+    return false;
+  }
+  if (kind === undefined) {
+    return true;
+  }
+  if (!policy.recordTextVariables && kind.type !== undefined && TEXT_TYPES.has(kind.type)) {
+    return false;
+  }
   return policy.recordHiddenVariables || !isHidden(kind.hide);
 }
 
@@ -95,7 +107,9 @@ function recorded(name: string, kind: VariableKind | undefined, policy: Variable
 function bounded(values: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const v of values) {
-    if (out.size >= MAX_VALUES_PER_VARIABLE) break;
+    if (out.size >= MAX_VALUES_PER_VARIABLE) {
+      break;
+    }
     out.add(capText(v, MAX_VALUE_LENGTH));
   }
   return [...out];
@@ -105,8 +119,11 @@ function valuesOf(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
   const out: string[] = [];
   for (const v of list) {
-    if (typeof v === 'string') out.push(v);
-    else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
+    if (typeof v === 'string') {
+      out.push(v);
+    } else if (typeof v === 'number' || typeof v === 'boolean') {
+      out.push(String(v));
+    }
     // Anything else (objects, null) is not a selectable value.
   }
   return out;
@@ -119,7 +136,8 @@ function valuesOf(value: unknown): string[] {
 const ADHOC_OPERATORS = new Set(['=', '!=', '=|', '!=|', '=~', '!~', '<', '<=', '>', '>=', 'groupBy']);
 
 /** Grafana escapes the URL's delimiters inside a filter's parts: `|`, `,` (key from label) and `#` (origin). */
-const unescapeUrlDelimiters = (part: string): string => part.replaceAll('__gfp__', '|').replaceAll('__gfc__', ',').replaceAll('__gfh__', '#');
+const unescapeUrlDelimiters = (part: string): string =>
+  part.replaceAll('__gfp__', '|').replaceAll('__gfc__', ',').replaceAll('__gfh__', '#');
 
 /**
  * The key of an ad-hoc filter as Grafana puts it in a `var-<name>` value, or undefined when the value
@@ -129,9 +147,13 @@ const unescapeUrlDelimiters = (part: string): string => part.replaceAll('__gfp__
  */
 function adhocFilterKey(text: string): string | undefined {
   const parts = text.split('|');
-  if (parts.length < 2) return undefined;
+  if (parts.length < 2) {
+    return undefined;
+  }
   const operator = unescapeUrlDelimiters((parts[1] ?? '').split('#')[0] ?? '');
-  if (!ADHOC_OPERATORS.has(operator)) return undefined;
+  if (!ADHOC_OPERATORS.has(operator)) {
+    return undefined;
+  }
   return unescapeUrlDelimiters((parts[0] ?? '').split(',')[0] ?? '');
 }
 
@@ -148,16 +170,21 @@ function adhocKeysFromUrl(values: readonly string[]): string[] {
 export function variablesFromSearch(
   search: Readonly<Record<string, unknown>>,
   policy: VariablePolicy,
-  kinds?: ReadonlyMap<string, VariableKind>,
+  kinds?: ReadonlyMap<string, VariableKind>
 ): VariableSelection {
   const out = new Map<string, readonly string[]>();
   for (const [key, value] of Object.entries(search)) {
-    if (!key.startsWith('var-')) continue;
+    if (!key.startsWith('var-')) {
+      continue;
+    }
     const name = key.slice(4);
     const kind = kinds?.get(name);
-    if (!recorded(name, kind, policy) || out.size >= MAX_VARIABLES) continue;
+    if (!recorded(name, kind, policy) || out.size >= MAX_VARIABLES) {
+      continue;
+    }
     const values = valuesOf(value);
-    const adhoc = kind?.type === 'adhoc' || (kind?.type === undefined && values.some((v) => adhocFilterKey(v) !== undefined));
+    const adhoc =
+      kind?.type === 'adhoc' || (kind?.type === undefined && values.some((v) => adhocFilterKey(v) !== undefined));
     out.set(capText(name, MAX_VALUE_LENGTH), adhoc ? adhocKeysFromUrl(values) : bounded(values));
   }
   return out;
@@ -165,19 +192,26 @@ export function variablesFromSearch(
 
 /** Keys of an ad-hoc variable model's filters. */
 function adhocKeysFromModel(filters: unknown): string[] {
-  if (!Array.isArray(filters)) return [];
+  if (!Array.isArray(filters)) {
+    return [];
+  }
   const keys = (filters as ReadonlyArray<{ readonly key?: unknown } | null>).map((f) => f?.key);
   return bounded(keys.filter((k): k is string => typeof k === 'string' && k !== ''));
 }
 
 /** Variables as Grafana's template service lists them (`current.value` is a string or a list; an ad-hoc one has `filters`). */
-export function variablesFromModels(models: ReadonlyArray<VariableModel>, policy: VariablePolicy): VariableSelection {
+export function variablesFromModels(models: readonly VariableModel[], policy: VariablePolicy): VariableSelection {
   const out = new Map<string, readonly string[]>();
   for (const model of models) {
     const name = typeof model.name === 'string' ? model.name : '';
     const type = typeof model.type === 'string' ? model.type : undefined;
-    if (!recorded(name, { type, hide: model.hide }, policy) || out.size >= MAX_VARIABLES) continue;
-    out.set(capText(name, MAX_VALUE_LENGTH), type === 'adhoc' ? adhocKeysFromModel(model.filters) : bounded(valuesOf(model.current?.value)));
+    if (!recorded(name, { type, hide: model.hide }, policy) || out.size >= MAX_VARIABLES) {
+      continue;
+    }
+    out.set(
+      capText(name, MAX_VALUE_LENGTH),
+      type === 'adhoc' ? adhocKeysFromModel(model.filters) : bounded(valuesOf(model.current?.value))
+    );
   }
   return out;
 }
@@ -187,7 +221,9 @@ export function changedVariables(before: VariableSelection, after: VariableSelec
   const out = new Map<string, readonly string[]>();
   for (const [name, values] of after) {
     const old = before.get(name);
-    if (old === undefined || old.join('\u0000') !== values.join('\u0000')) out.set(name, values);
+    if (old === undefined || old.join('\u0000') !== values.join('\u0000')) {
+      out.set(name, values);
+    }
   }
   return out;
 }
@@ -203,14 +239,22 @@ const RELATIVE = /^now([+-]\d+[smhdwMQy])*(\/f?[smhdwMQy])?$/;
 export function timeRangeLabel(from: string, to: string): string {
   const f = from.trim();
   const t = to.trim();
-  if (f === '' || t === '') return '';
-  if (!RELATIVE.test(f) || !RELATIVE.test(t)) return ABSOLUTE_TIME_RANGE;
+  if (f === '' || t === '') {
+    return '';
+  }
+  if (!RELATIVE.test(f) || !RELATIVE.test(t)) {
+    return ABSOLUTE_TIME_RANGE;
+  }
   return t === 'now' ? f : `${f}..${t}`;
 }
 
 /** A raw time-range end as Grafana hands it over: a string, or a date object for absolute ranges ('' if none). */
 export function rawTimeText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (typeof value === 'number') {
+    return String(value);
+  }
   return value === undefined || value === null ? '' : ABSOLUTE_TIME_RANGE;
 }

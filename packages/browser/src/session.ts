@@ -9,8 +9,11 @@ export const SESSION_STORAGE_KEY = 'footfall.session';
 
 export function saveStoredSession(storage: Storage | undefined, session: StoredSession | undefined): void {
   try {
-    if (session === undefined) storage?.removeItem(SESSION_STORAGE_KEY);
-    else storage?.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
+    if (session === undefined) {
+      storage?.removeItem(SESSION_STORAGE_KEY);
+    } else {
+      storage?.setItem(SESSION_STORAGE_KEY, JSON.stringify(session));
+    }
   } catch {
     // Storage blocked or full: the session still works, it just cannot be resumed after a reload.
   }
@@ -20,7 +23,9 @@ const isText = (x: unknown): x is string => typeof x === 'string';
 const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 
 function identityOf(x: unknown): DashboardIdentity | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
+  if (typeof x !== 'object' || x === null) {
+    return undefined;
+  }
   const { title, folder } = x as Record<string, unknown>;
   return isText(title) && isText(folder) ? { title, folder } : undefined;
 }
@@ -29,12 +34,24 @@ function identityOf(x: unknown): DashboardIdentity | undefined {
 export function loadStoredSession(storage: Storage | undefined): StoredSession | undefined {
   try {
     const text = storage?.getItem(SESSION_STORAGE_KEY);
-    if (!text) return undefined;
+    if (!text) {
+      return undefined;
+    }
     const s = JSON.parse(text) as Record<string, unknown>;
-    if (!isText(s.id) || !isText(s.dashboardUid) || s.dashboardUid === '' || !isTime(s.startedAt) || !isTime(s.lastSeenAt)) return undefined;
+    if (
+      !isText(s.id) ||
+      !isText(s.dashboardUid) ||
+      s.dashboardUid === '' ||
+      !isTime(s.startedAt) ||
+      !isTime(s.lastSeenAt)
+    ) {
+      return undefined;
+    }
     // Written by the panel before 0.2: only a session its pagehide ended (which recorded its duration) may resume.
     const legacy = s.endedByPagehide === true;
-    if (typeof s.durationObserved !== 'boolean' && !legacy) return undefined;
+    if (typeof s.durationObserved !== 'boolean' && !legacy) {
+      return undefined;
+    }
     const identity = identityOf(s.identity);
     return {
       id: s.id,

@@ -17,14 +17,22 @@ describe('resolveOptions', () => {
     expect(o.heartbeatIntervalSeconds).toBe(30);
     expect(o.exportIntervalSeconds).toBe(1);
     expect(o.inactivityTimeoutMinutes).toBe(24 * 60);
-    const nonsense = resolveOptions({ heartbeatIntervalSeconds: 'often', exportIntervalSeconds: Number.NaN, inactivityTimeoutMinutes: null } as unknown as Partial<FootfallOptions>);
+    const nonsense = resolveOptions({
+      heartbeatIntervalSeconds: 'often',
+      exportIntervalSeconds: Number.NaN,
+      inactivityTimeoutMinutes: null,
+    } as unknown as Partial<FootfallOptions>);
     expect(nonsense.heartbeatIntervalSeconds).toBe(DEFAULT_OPTIONS.heartbeatIntervalSeconds);
     expect(nonsense.exportIntervalSeconds).toBe(DEFAULT_OPTIONS.exportIntervalSeconds);
     expect(nonsense.inactivityTimeoutMinutes).toBe(DEFAULT_OPTIONS.inactivityTimeoutMinutes);
   });
 
   test('switches are on only when true; the endpoint is trimmed', () => {
-    const o = resolveOptions({ sendIdentity: 'true', debug: 1, endpoint: '  https://c.example.com/v1/metrics ' } as unknown as Partial<FootfallOptions>);
+    const o = resolveOptions({
+      sendIdentity: 'true',
+      debug: 1,
+      endpoint: '  https://c.example.com/v1/metrics ',
+    } as unknown as Partial<FootfallOptions>);
     expect(o.sendIdentity).toBe(false);
     expect(o.debug).toBe(false);
     expect(o.endpoint).toBe('https://c.example.com/v1/metrics');

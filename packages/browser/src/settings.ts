@@ -48,7 +48,9 @@ const LIMITS = {
 
 function bounded(value: unknown, fallback: number, [min, max]: readonly [number, number]): number {
   const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n)) return fallback;
+  if (typeof n !== 'number' || !Number.isFinite(n)) {
+    return fallback;
+  }
   return Math.min(max, Math.max(min, n));
 }
 
@@ -57,10 +59,23 @@ export function resolveOptions(raw: Partial<FootfallOptions> | null | undefined)
   const o = raw ?? {};
   return {
     endpoint: typeof o.endpoint === 'string' ? o.endpoint.trim() : DEFAULT_OPTIONS.endpoint,
-    heartbeatIntervalSeconds: bounded(o.heartbeatIntervalSeconds, DEFAULT_OPTIONS.heartbeatIntervalSeconds, LIMITS.heartbeatIntervalSeconds),
-    exportIntervalSeconds: bounded(o.exportIntervalSeconds, DEFAULT_OPTIONS.exportIntervalSeconds, LIMITS.exportIntervalSeconds),
-    inactivityTimeoutMinutes: bounded(o.inactivityTimeoutMinutes, DEFAULT_OPTIONS.inactivityTimeoutMinutes, LIMITS.inactivityTimeoutMinutes),
-    variableAllowList: typeof o.variableAllowList === 'string' ? o.variableAllowList : DEFAULT_OPTIONS.variableAllowList,
+    heartbeatIntervalSeconds: bounded(
+      o.heartbeatIntervalSeconds,
+      DEFAULT_OPTIONS.heartbeatIntervalSeconds,
+      LIMITS.heartbeatIntervalSeconds
+    ),
+    exportIntervalSeconds: bounded(
+      o.exportIntervalSeconds,
+      DEFAULT_OPTIONS.exportIntervalSeconds,
+      LIMITS.exportIntervalSeconds
+    ),
+    inactivityTimeoutMinutes: bounded(
+      o.inactivityTimeoutMinutes,
+      DEFAULT_OPTIONS.inactivityTimeoutMinutes,
+      LIMITS.inactivityTimeoutMinutes
+    ),
+    variableAllowList:
+      typeof o.variableAllowList === 'string' ? o.variableAllowList : DEFAULT_OPTIONS.variableAllowList,
     recordTextVariables: o.recordTextVariables === true,
     recordHiddenVariables: o.recordHiddenVariables === true,
     sendIdentity: o.sendIdentity === true,
@@ -69,10 +84,13 @@ export function resolveOptions(raw: Partial<FootfallOptions> | null | undefined)
 }
 
 /** Each setting's name and help, shared by the app's configuration page and the panel's option editor. */
-export const SETTINGS_HELP: Readonly<Record<keyof FootfallOptions, { readonly name: string; readonly description: string }>> = {
+export const SETTINGS_HELP: Readonly<
+  Record<keyof FootfallOptions, { readonly name: string; readonly description: string }>
+> = {
   endpoint: {
     name: 'Endpoint',
-    description: 'OTLP/HTTP metrics URL. Empty: <Grafana sub-path>/footfall/v1/metrics on this origin, so the session cookie goes along.',
+    description:
+      'OTLP/HTTP metrics URL. Empty: <Grafana sub-path>/footfall/v1/metrics on this origin, so the session cookie goes along.',
   },
   heartbeatIntervalSeconds: {
     name: 'Heartbeat interval (s)',
@@ -88,7 +106,8 @@ export const SETTINGS_HELP: Readonly<Record<keyof FootfallOptions, { readonly na
   },
   variableAllowList: {
     name: 'Variables to record',
-    description: 'Comma-separated variable names. Empty records every variable. Ad-hoc filters are recorded by key only.',
+    description:
+      'Comma-separated variable names. Empty records every variable. Ad-hoc filters are recorded by key only.',
   },
   recordTextVariables: {
     name: 'Record constants and text boxes',

@@ -22,7 +22,11 @@ const MINUTE = 60 * SECOND;
 const DURATION_BUCKETS = METRIC_CATALOG.find((m) => m.name === METRIC.SESSION_DURATION)!.buckets!;
 const QUERY_BUCKETS = METRIC_CATALOG.find((m) => m.name === METRIC.QUERY_DURATION)!.buckets!;
 
-function viewOf(dashboard = DASHBOARD, options: Partial<FootfallOptions> = {}, time: { from: string; to: string } = { from: 'now-6h', to: 'now' }): PanelView {
+function viewOf(
+  dashboard = DASHBOARD,
+  options: Partial<FootfallOptions> = {},
+  time: { from: string; to: string } = { from: 'now-6h', to: 'now' }
+): PanelView {
   return {
     dashboardUid: dashboard.uid,
     dashboardTitle: dashboard.title,
@@ -90,7 +94,15 @@ describe('a session', () => {
     });
     expect(h.net.exchanges[0]!.url).toBe('/footfall/v1/metrics');
     for (const e of h.net.exchanges) {
-      for (const secret of ['jdoe', 'Jane Doe', 'jane.doe@example.com', 'user.login', 'user.name', 'user.email', 'user.id']) {
+      for (const secret of [
+        'jdoe',
+        'Jane Doe',
+        'jane.doe@example.com',
+        'user.login',
+        'user.name',
+        'user.email',
+        'user.id',
+      ]) {
         expect(e.body).not.toContain(secret);
       }
     }
@@ -123,7 +135,9 @@ describe('a session', () => {
     await advance(60 * SECOND); // 3 beats
     h.page.pagehide();
     const points = await h.delivered();
-    expect(totalOf(points, METRIC.HEARTBEATS, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toBe(100 / 20 + 40 / 20 + 60 / 20);
+    expect(totalOf(points, METRIC.HEARTBEATS, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toBe(
+      100 / 20 + 40 / 20 + 60 / 20
+    );
   });
 
   test('splits engaged seconds into focused, visible and hidden at the event times; the duration is their sum', async () => {
@@ -185,16 +199,27 @@ describe('a session', () => {
     await advance(45 * SECOND);
     locationService.push(`/d/${OTHER.uid}/infra`);
     const ended = await h.delivered(); // leaving a dashboard sends at once
-    expect(histogramOf(ended, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toMatchObject({ count: 1, sum: 45 });
+    expect(histogramOf(ended, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toMatchObject({
+      count: 1,
+      sum: 45,
+    });
     h.tracker.detach(a);
     h.tracker.attach({}, viewOf(OTHER));
     await advance(30 * SECOND);
     h.page.pagehide();
     const points = await h.delivered();
     expect(totalOf(points, METRIC.SESSIONS, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toBe(1);
-    expect(totalOf(points, METRIC.SESSIONS, { [ATTR.DASHBOARD_UID]: OTHER.uid, [ATTR.DASHBOARD_NAME]: OTHER.title })).toBe(1);
-    expect(histogramOf(points, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: OTHER.uid })).toMatchObject({ count: 1, sum: 30 });
-    expect(histogramOf(points, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toMatchObject({ count: 1, sum: 45 });
+    expect(
+      totalOf(points, METRIC.SESSIONS, { [ATTR.DASHBOARD_UID]: OTHER.uid, [ATTR.DASHBOARD_NAME]: OTHER.title })
+    ).toBe(1);
+    expect(histogramOf(points, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: OTHER.uid })).toMatchObject({
+      count: 1,
+      sum: 30,
+    });
+    expect(histogramOf(points, METRIC.SESSION_DURATION, { [ATTR.DASHBOARD_UID]: DASHBOARD.uid })).toMatchObject({
+      count: 1,
+      sum: 45,
+    });
   });
 
   test('going to Explore ends the session and starts none', async () => {
@@ -374,7 +399,11 @@ describe('pages that are not recorded', () => {
     ['a solo panel (image renderer)', `/d-solo/${DASHBOARD.uid}/sales-overview?panelId=2`, () => undefined],
     ['a snapshot', '/dashboard/snapshot/Qx7kP2mNs', () => undefined],
     ['a public dashboard URL', '/public-dashboards/8f1e0c2d9b7a4e6f', () => undefined],
-    ['a public dashboard by its access token', `/d/${DASHBOARD.uid}/sales-overview`, () => (config.publicDashboardAccessToken = '8f1e0c2d9b7a4e6f')],
+    [
+      'a public dashboard by its access token',
+      `/d/${DASHBOARD.uid}/sales-overview`,
+      () => (config.publicDashboardAccessToken = '8f1e0c2d9b7a4e6f'),
+    ],
   ];
   test.each(cases)('%s', async (_name, path, arrange) => {
     arrange();
@@ -426,7 +455,10 @@ describe('choices on the dashboard', () => {
     expect(variable(points, 'region', 'us')).toBe(1);
     expect(variable(points, 'host', 'web-1')).toBe(1);
     expect(totalOf(points, METRIC.VARIABLE_SELECTIONS)).toBe(4);
-    expect(pointsOf(points, METRIC.VARIABLE_SELECTIONS)[0]!.attributes).toMatchObject({ [ATTR.DASHBOARD_UID]: DASHBOARD.uid, [ATTR.DASHBOARD_NAME]: DASHBOARD.title });
+    expect(pointsOf(points, METRIC.VARIABLE_SELECTIONS)[0]!.attributes).toMatchObject({
+      [ATTR.DASHBOARD_UID]: DASHBOARD.uid,
+      [ATTR.DASHBOARD_NAME]: DASHBOARD.title,
+    });
   });
 
   test("on the home dashboard (path '/'), choices are recorded and do not end the session", async () => {
@@ -454,11 +486,13 @@ describe('choices on the dashboard', () => {
     const points = await h.delivered();
     const recorded = pointsOf(points, METRIC.VARIABLE_SELECTIONS, { [ATTR.VARIABLE_NAME]: 'host' });
     // web-1 was selected at the start too; the new selection adds its first ten values.
-    expect(totalOf(points, METRIC.VARIABLE_SELECTIONS, { [ATTR.VARIABLE_NAME]: 'host' })).toBe(1 + MAX_VALUES_PER_VARIABLE);
+    expect(totalOf(points, METRIC.VARIABLE_SELECTIONS, { [ATTR.VARIABLE_NAME]: 'host' })).toBe(
+      1 + MAX_VALUES_PER_VARIABLE
+    );
     expect(new Set(recorded.map((p) => p.attributes[ATTR.VARIABLE_VALUE]))).toEqual(new Set(hosts.slice(0, 10)));
   });
 
-  test('the allow-list limits the variables recorded; Grafana\'s __ variables never are', async () => {
+  test("the allow-list limits the variables recorded; Grafana's __ variables never are", async () => {
     const h = openPage();
     h.tracker.attach({}, viewOf(DASHBOARD, { variableAllowList: 'region, $__interval' }));
     locationService.partial({ 'var-region': 'apac', 'var-host': 'web-9', 'var-__interval': '1m' });
@@ -519,11 +553,19 @@ describe("Grafana's data-request events", () => {
   beforeEach(() => {
     installDeliveringEchoSrv();
     // As the page hub (hub.ts) wires the page's tracker.
-    registerEchoBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => tracker.onEchoEvent(e) });
+    registerEchoBackend({
+      supportedEvents: [EchoEventType.MetaAnalytics],
+      options: {},
+      flush: () => undefined,
+      addEvent: (e) => tracker.onEchoEvent(e),
+    });
   });
 
   const request = (payload: Record<string, unknown>) =>
-    getEchoSrv().addEvent({ type: EchoEventType.MetaAnalytics, payload: { eventName: 'data-request', dashboardUid: DASHBOARD.uid, dashboardName: DASHBOARD.title, ...payload } });
+    getEchoSrv().addEvent({
+      type: EchoEventType.MetaAnalytics,
+      payload: { eventName: 'data-request', dashboardUid: DASHBOARD.uid, dashboardName: DASHBOARD.title, ...payload },
+    });
 
   test('become queries, query errors and query durations in seconds', async () => {
     const h = openPage();
@@ -534,7 +576,10 @@ describe("Grafana's data-request events", () => {
     request({ datasourceType: 'prometheus', duration: 12000, error: 'bad_data: parse error' });
     request({ datasourceType: 'loki', duration: 300, error: { message: 'timeout' } });
     request({ duration: 40 }); // a data source that does not say what it is
-    getEchoSrv().addEvent({ type: EchoEventType.MetaAnalytics, payload: { eventName: 'dashboard-view', dashboardUid: DASHBOARD.uid } });
+    getEchoSrv().addEvent({
+      type: EchoEventType.MetaAnalytics,
+      payload: { eventName: 'dashboard-view', dashboardUid: DASHBOARD.uid },
+    });
     h.page.pagehide();
     const points = await h.delivered();
     const ds = (type: string) => ({ [ATTR.DATASOURCE_TYPE]: type, [ATTR.DASHBOARD_UID]: DASHBOARD.uid });
@@ -580,13 +625,17 @@ describe('an outage', () => {
 
       gate.failWith = { status: 502 };
       locationService.partial({ 'var-region': 'us' });
-      for (let i = 0; i < 12; i++) await advance(10 * SECOND, net); // export cycles 2 and 3 fail, retries too
+      for (let i = 0; i < 12; i++) {
+        await advance(10 * SECOND, net);
+      } // export cycles 2 and 3 fail, retries too
       const failed = gate.received.filter((r) => r.status === 502).length;
       expect(failed).toBeGreaterThanOrEqual(2);
       expect(h.tracker.debugInfo().delivery?.lastError).toContain('502');
 
       gate.failWith = undefined;
-      for (let i = 0; i < 6; i++) await advance(10 * SECOND, net); // back: what was kept goes out, merged
+      for (let i = 0; i < 6; i++) {
+        await advance(10 * SECOND, net);
+      } // back: what was kept goes out, merged
       h.page.pagehide();
       await net.idle();
 
@@ -594,9 +643,17 @@ describe('an outage', () => {
       const { samples } = await scrape(collector.url);
       const mine = { dashboard_uid: DASHBOARD.uid };
       expect(sumOf(samples, 'grafana_analytics_sessions_total', mine)).toBe(1);
-      expect(sumOf(samples, 'footfall_dashboard_engaged_seconds_total', { ...mine, engagement_state: 'focused' })).toBe(seconds);
+      expect(sumOf(samples, 'footfall_dashboard_engaged_seconds_total', { ...mine, engagement_state: 'focused' })).toBe(
+        seconds
+      );
       expect(sumOf(samples, 'footfall_dashboard_heartbeats_total', mine)).toBe(seconds / 20);
-      expect(sumOf(samples, 'footfall_dashboard_variable_selections_total', { ...mine, variable_name: 'region', variable_value: 'us' })).toBe(1);
+      expect(
+        sumOf(samples, 'footfall_dashboard_variable_selections_total', {
+          ...mine,
+          variable_name: 'region',
+          variable_value: 'us',
+        })
+      ).toBe(1);
       expect(sumOf(samples, 'footfall_dashboard_variable_selections_total', mine)).toBe(3);
       expect(sumOf(samples, 'footfall_dashboard_session_duration_seconds_count', mine)).toBe(1);
       expect(sumOf(samples, 'footfall_dashboard_session_duration_seconds_sum', mine)).toBe(seconds);

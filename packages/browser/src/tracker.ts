@@ -13,7 +13,13 @@ import { engagementOf } from './engagement.ts';
 import { locationEvent, variablesAt } from './adapters/dashboard-context.ts';
 import { echoEvents, type EchoEventLike } from './adapters/echo.ts';
 import { followPageLifecycle } from './adapters/page-lifecycle.ts';
-import { currentGrafana, currentUser, isPublicDashboard, resolveEndpoint, type UserContext } from './grafana-context.ts';
+import {
+  currentGrafana,
+  currentUser,
+  isPublicDashboard,
+  resolveEndpoint,
+  type UserContext,
+} from './grafana-context.ts';
 import {
   debugSummary,
   initialState,
@@ -104,7 +110,7 @@ export function createPageTracker(
   platform: Platform,
   version: string,
   early: readonly EarlyLocation[] = [],
-  zeroTouch: Partial<FootfallOptions> | undefined = undefined,
+  zeroTouch: Partial<FootfallOptions> | undefined = undefined
 ): PageTracker {
   const panels = new Map<object, PanelView>();
   let reporter: object | undefined;
@@ -118,7 +124,8 @@ export function createPageTracker(
   const lookups = new Set<ReturnType<typeof setTimeout>>();
   let disposed = false;
 
-  const options = (): FootfallOptions => appOptions ?? (reporter ? panels.get(reporter)?.options : undefined) ?? DEFAULT_OPTIONS;
+  const options = (): FootfallOptions =>
+    appOptions ?? (reporter ? panels.get(reporter)?.options : undefined) ?? DEFAULT_OPTIONS;
 
   function machineSettings(): MachineSettings {
     const o = options();
@@ -140,10 +147,14 @@ export function createPageTracker(
   // ---- the machine ---------------------------------------------------------------------------------
 
   function dispatch(event: MachineEvent): void {
-    if (disposed) return;
+    if (disposed) {
+      return;
+    }
     const next = step(state, event);
     state = next.state;
-    for (const effect of next.effects) run(effect);
+    for (const effect of next.effects) {
+      run(effect);
+    }
   }
 
   function run(effect: Effect): void {
@@ -161,16 +172,21 @@ export function createPageTracker(
         meter?.resumed();
         break;
       case 'heartbeat-timer':
-        if (effect.running) startHeartbeat();
-        else stopHeartbeat();
+        if (effect.running) {
+          startHeartbeat();
+        } else {
+          stopHeartbeat();
+        }
         break;
       case 'inactivity-timer':
-        if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
+        if (inactivityTimer !== undefined) {
+          clearTimeout(inactivityTimer);
+        }
         inactivityTimer = undefined;
         if (effect.at !== undefined) {
           inactivityTimer = setTimeout(
             guarded(() => dispatch({ type: 'inactivity-check', at: platform.now() })),
-            Math.max(0, effect.at - platform.now()) + INACTIVITY_SLACK_MS,
+            Math.max(0, effect.at - platform.now()) + INACTIVITY_SLACK_MS
           );
         }
         break;
@@ -191,15 +207,21 @@ export function createPageTracker(
       guarded(() => {
         lookups.delete(timer);
         // Grafana's own event named the dashboard meanwhile, or the session is over.
-        if (state.session?.uid !== uid || state.session.identity !== undefined) return;
+        if (state.session?.uid !== uid || state.session.identity !== undefined) {
+          return;
+        }
         lookup(uid).then(
           guarded((identity: DashboardIdentity | undefined) =>
-            dispatch(identity ? { type: 'identity', at: platform.now(), uid, identity, fromView: false } : { type: 'identity-unavailable', at: platform.now(), uid }),
+            dispatch(
+              identity
+                ? { type: 'identity', at: platform.now(), uid, identity, fromView: false }
+                : { type: 'identity-unavailable', at: platform.now(), uid }
+            )
           ),
-          guarded(() => dispatch({ type: 'identity-unavailable', at: platform.now(), uid })),
+          guarded(() => dispatch({ type: 'identity-unavailable', at: platform.now(), uid }))
         );
       }),
-      LOOKUP_DELAY_MS,
+      LOOKUP_DELAY_MS
     );
     lookups.add(timer);
   }
@@ -210,7 +232,9 @@ export function createPageTracker(
     const o = options();
     const endpoint = resolveEndpoint(o.endpoint);
     const key = `${endpoint} ${o.exportIntervalSeconds}`;
-    if (meter && key === meterKey) return;
+    if (meter && key === meterKey) {
+      return;
+    }
     const previous = meter;
     if (previous) {
       previous.flush(false);
@@ -252,9 +276,18 @@ export function createPageTracker(
   function applyOptions(reread = true): void {
     ensureMeter();
     const ms = options().heartbeatIntervalSeconds * 1000;
-    if (heartbeatTimer !== undefined && ms !== heartbeatMs) startHeartbeat();
-    dispatch({ type: 'settings', at: platform.now(), settings: machineSettings(), ...(appOptions ? { zeroTouch: true } : {}) });
-    if (reread) relocate();
+    if (heartbeatTimer !== undefined && ms !== heartbeatMs) {
+      startHeartbeat();
+    }
+    dispatch({
+      type: 'settings',
+      at: platform.now(),
+      settings: machineSettings(),
+      ...(appOptions ? { zeroTouch: true } : {}),
+    });
+    if (reread) {
+      relocate();
+    }
   }
 
   // ---- timers ------------------------------------------------------------------------------------------
@@ -262,11 +295,16 @@ export function createPageTracker(
   function startHeartbeat(): void {
     stopHeartbeat();
     heartbeatMs = options().heartbeatIntervalSeconds * 1000;
-    heartbeatTimer = setInterval(guarded(() => dispatch({ type: 'heartbeat', at: platform.now() })), heartbeatMs);
+    heartbeatTimer = setInterval(
+      guarded(() => dispatch({ type: 'heartbeat', at: platform.now() })),
+      heartbeatMs
+    );
   }
 
   function stopHeartbeat(): void {
-    if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
+    if (heartbeatTimer !== undefined) {
+      clearInterval(heartbeatTimer);
+    }
     heartbeatTimer = undefined;
   }
 
@@ -292,44 +330,74 @@ export function createPageTracker(
       // No template service (a page Grafana did not set up): the URL is all there is.
     }
     const preferModels = state.session === undefined && reporter !== undefined && appOptions === undefined;
-    dispatch(locationEvent(pathname, search, at, variablesAt(search, models, variablePolicy(o.variableAllowList, o), preferModels)));
+    dispatch(
+      locationEvent(
+        pathname,
+        search,
+        at,
+        variablesAt(search, models, variablePolicy(o.variableAllowList, o), preferModels)
+      )
+    );
   }
 
   /** The location again, read with the current options (the variable allow-list may have changed). */
   function relocate(): void {
-    onLocation(locationService.getLocation().pathname, locationService.getSearchObject() as Record<string, unknown>, platform.now());
+    onLocation(
+      locationService.getLocation().pathname,
+      locationService.getSearchObject() as Record<string, unknown>,
+      platform.now()
+    );
   }
 
   const stopFollowingPage = followPageLifecycle(platform, guarded(dispatch));
 
   // The app's settings first, so the locations the page showed before the tracker loaded are tracked.
-  if (appOptions) guarded(applyOptions)(false);
-  for (const location of early) guarded(onLocation)(location.pathname, location.search, location.at);
+  if (appOptions) {
+    guarded(applyOptions)(false);
+  }
+  for (const location of early) {
+    guarded(onLocation)(location.pathname, location.search, location.at);
+  }
   // A BehaviorSubject: the current location arrives at once.
   const locationSubscription = locationService
     .getLocationObservable()
-    .subscribe(guarded((location: { pathname: string }) => onLocation(location.pathname, locationService.getSearchObject() as Record<string, unknown>, platform.now())));
+    .subscribe(
+      guarded((location: { pathname: string }) =>
+        onLocation(location.pathname, locationService.getSearchObject() as Record<string, unknown>, platform.now())
+      )
+    );
 
   // ---- the hosts -----------------------------------------------------------------------------------------
 
   function panelContext(view: PanelView): PanelContext {
-    return { uid: view.dashboardUid, title: view.dashboardTitle, timeZone: view.timeZone, timeRange: timeRangeLabel(view.timeFrom, view.timeTo) };
+    return {
+      uid: view.dashboardUid,
+      title: view.dashboardTitle,
+      timeZone: view.timeZone,
+      timeRange: timeRangeLabel(view.timeFrom, view.timeTo),
+    };
   }
 
   return {
     attach: guarded((instance: object, view: PanelView) => {
       panels.set(instance, view);
       reporter ??= instance;
-      if (instance !== reporter) return; // another copy of the panel on the same page: one report
+      if (instance !== reporter) {
+        return;
+      } // another copy of the panel on the same page: one report
       applyOptions();
       dispatch({ type: 'panel', at: platform.now(), panel: panelContext(view) });
     }),
     detach: guarded((instance: object) => {
       panels.delete(instance);
-      if (instance !== reporter) return;
+      if (instance !== reporter) {
+        return;
+      }
       reporter = panels.keys().next().value;
       const next = reporter === undefined ? undefined : panels.get(reporter);
-      if (next) applyOptions();
+      if (next) {
+        applyOptions();
+      }
       dispatch({ type: 'panel', at: platform.now(), panel: next ? panelContext(next) : undefined });
     }),
     enableZeroTouch: guarded((raw: Partial<FootfallOptions>) => {
@@ -344,8 +412,12 @@ export function createPageTracker(
       stopFollowingPage();
       locationSubscription.unsubscribe();
       stopHeartbeat();
-      if (inactivityTimer !== undefined) clearTimeout(inactivityTimer);
-      for (const timer of lookups) clearTimeout(timer);
+      if (inactivityTimer !== undefined) {
+        clearTimeout(inactivityTimer);
+      }
+      for (const timer of lookups) {
+        clearTimeout(timer);
+      }
       disposed = true;
       await meter?.shutdown();
       meter = undefined;

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startScriptedServer, type ScriptedServer } from './testing/http-server.ts';
 import { answering, createRecordingFetch } from './testing/recording-fetch.ts';
-import { createFetchTransport, DeliveryError, KEEPALIVE_MAX_BYTES, MAX_RETRY_AFTER_MS, parseRetryAfter } from './transport.ts';
+import {
+  createFetchTransport,
+  DeliveryError,
+  KEEPALIVE_MAX_BYTES,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+} from './transport.ts';
 
 const NOW = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -43,7 +49,13 @@ describe('the fetch transport against a real HTTP server', () => {
 
   test('posts the body with keepalive and answers success on 2xx', async () => {
     const net = createRecordingFetch(globalThis.fetch);
-    const transport = createFetchTransport({ url: `${server.url}/v1/metrics`, headers: { 'Content-Type': 'application/json' }, fetch: net.fetch, now: () => NOW, unloading: () => false });
+    const transport = createFetchTransport({
+      url: `${server.url}/v1/metrics`,
+      headers: { 'Content-Type': 'application/json' },
+      fetch: net.fetch,
+      now: () => NOW,
+      unloading: () => false,
+    });
     const response = await transport.send(body, 5_000);
     expect(response.status).toBe('success');
     expect(server.received[0]!.body).toBe('{"resourceMetrics":[]}');
@@ -61,7 +73,13 @@ describe('the fetch transport against a real HTTP server', () => {
     [503, 'retryable'],
   ] as const)('HTTP %i is a %s', async (status, kind) => {
     server.script.push({ status, headers: status === 429 ? { 'Retry-After': '7' } : {} });
-    const transport = createFetchTransport({ url: `${server.url}/v1/metrics`, headers: {}, fetch: globalThis.fetch, now: () => NOW, unloading: () => false });
+    const transport = createFetchTransport({
+      url: `${server.url}/v1/metrics`,
+      headers: {},
+      fetch: globalThis.fetch,
+      now: () => NOW,
+      unloading: () => false,
+    });
     const response = await transport.send(body, 5_000);
     expect(response.status).toBe(kind);
     const error = 'error' in response ? response.error : undefined;
@@ -76,7 +94,13 @@ describe('the fetch transport against a real HTTP server', () => {
   test('no answer (connection refused) is retryable, status 0', async () => {
     const port = server.port;
     await server.close();
-    const transport = createFetchTransport({ url: `http://127.0.0.1:${port}/v1/metrics`, headers: {}, fetch: globalThis.fetch, now: () => NOW, unloading: () => false });
+    const transport = createFetchTransport({
+      url: `http://127.0.0.1:${port}/v1/metrics`,
+      headers: {},
+      fetch: globalThis.fetch,
+      now: () => NOW,
+      unloading: () => false,
+    });
     const response = await transport.send(body, 5_000);
     expect(response.status).toBe('retryable');
     const error = 'error' in response ? response.error : undefined;
@@ -87,7 +111,13 @@ describe('the fetch transport against a real HTTP server', () => {
 
   test('bodies in flight together share the keepalive budget; the budget frees up when they finish', async () => {
     const net = createRecordingFetch(globalThis.fetch);
-    const transport = createFetchTransport({ url: `${server.url}/v1/metrics`, headers: {}, fetch: net.fetch, now: () => NOW, unloading: () => false });
+    const transport = createFetchTransport({
+      url: `${server.url}/v1/metrics`,
+      headers: {},
+      fetch: net.fetch,
+      now: () => NOW,
+      unloading: () => false,
+    });
     const big = new Uint8Array(Math.floor(KEEPALIVE_MAX_BYTES / 2) - 10).fill(0x20);
     await Promise.all([transport.send(big, 5_000), transport.send(big, 5_000), transport.send(big, 5_000)]);
     expect(net.exchanges.map((e) => e.keepalive)).toEqual([true, true, false]);
@@ -147,19 +177,26 @@ describe('keepalive across the page', () => {
   /** A browser whose keepalive budget someone else (Grafana's own agents) has used up. */
   const refusingKeepalive = (how: 'throws' | 'rejects'): typeof fetch =>
     ((input: RequestInfo | URL, init?: RequestInit) => {
-      if (!init?.keepalive) return answering(200)(input, init);
+      if (!init?.keepalive) {
+        return answering(200)(input, init);
+      }
       const refusal = new TypeError('Failed to fetch');
-      if (how === 'throws') throw refusal;
+      if (how === 'throws') {
+        throw refusal;
+      }
       return Promise.reject(refusal);
     }) as typeof fetch;
 
-  test.each(['throws', 'rejects'] as const)('a keepalive request the browser refuses (fetch %s with a TypeError) is sent once more without keepalive', async (how) => {
-    const net = createRecordingFetch(refusingKeepalive(how));
-    const response = await transportOn(net.fetch).send(bytes(1_000), 5_000);
-    expect(response.status).toBe('success');
-    expect(net.exchanges.map((e) => e.keepalive)).toEqual([true, false]);
-    expect(pageBudget()).toEqual({ bytes: 0, requests: 0 });
-  });
+  test.each(['throws', 'rejects'] as const)(
+    'a keepalive request the browser refuses (fetch %s with a TypeError) is sent once more without keepalive',
+    async (how) => {
+      const net = createRecordingFetch(refusingKeepalive(how));
+      const response = await transportOn(net.fetch).send(bytes(1_000), 5_000);
+      expect(response.status).toBe('success');
+      expect(net.exchanges.map((e) => e.keepalive)).toEqual([true, false]);
+      expect(pageBudget()).toEqual({ bytes: 0, requests: 0 });
+    }
+  );
 
   test('while the page unloads a refused keepalive request is not sent again (it would be cancelled): retryable, back to the outbox', async () => {
     const net = createRecordingFetch(refusingKeepalive('rejects'));

@@ -28,7 +28,9 @@ interface KeepaliveBudget {
 const KEEPALIVE_BUDGET_KEY: unique symbol = Symbol.for('footfall.keepalive-budget');
 
 function isBudget(x: unknown): x is KeepaliveBudget {
-  if (typeof x !== 'object' || x === null) return false;
+  if (typeof x !== 'object' || x === null) {
+    return false;
+  }
   const { bytes, requests } = x as Partial<Record<keyof KeepaliveBudget, unknown>>;
   return Number.isFinite(bytes) && Number.isFinite(requests);
 }
@@ -36,10 +38,17 @@ function isBudget(x: unknown): x is KeepaliveBudget {
 /** The page's keepalive tally, made on first use by whichever copy of the code comes first. */
 function pageKeepaliveBudget(): KeepaliveBudget {
   const existing = (globalThis as { [KEEPALIVE_BUDGET_KEY]?: unknown })[KEEPALIVE_BUDGET_KEY];
-  if (isBudget(existing)) return existing;
+  if (isBudget(existing)) {
+    return existing;
+  }
   const budget: KeepaliveBudget = { bytes: 0, requests: 0 };
   try {
-    Object.defineProperty(globalThis, KEEPALIVE_BUDGET_KEY, { value: budget, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(globalThis, KEEPALIVE_BUDGET_KEY, {
+      value: budget,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   } catch {
     // A frozen global: this copy keeps its own tally, as before the tally was shared.
   }
@@ -55,7 +64,7 @@ export class DeliveryError extends Error {
     /** False for answers that will not change on retry (bad request, payload too large). */
     readonly retryable: boolean,
     /** From the collector's `Retry-After`, when it sent one. */
-    readonly retryAfterMs: number | undefined,
+    readonly retryAfterMs: number | undefined
   ) {
     super(message);
     this.name = 'DeliveryError';
@@ -70,11 +79,17 @@ export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** `Retry-After` as delay-seconds or an HTTP date, capped; undefined when absent or unreadable. */
 export function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
+  if (header === null) {
+    return undefined;
+  }
   const text = header.trim();
-  if (/^\d+$/.test(text)) return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);
+  if (/^\d+$/.test(text)) {
+    return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);
+  }
   // An HTTP date always names the day or month; this keeps Date.parse from reading "1.5" as a date.
-  if (!/[a-z]/i.test(text)) return undefined;
+  if (!/[a-z]/i.test(text)) {
+    return undefined;
+  }
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now));
 }
@@ -114,9 +129,16 @@ export function createFetchTransport(settings: FetchTransportSettings): IExporte
     });
     // Drain the body: the keepalive quota is released only once the response is consumed.
     const body = new Uint8Array(await response.arrayBuffer());
-    if (response.ok) return { status: 'success', data: body };
+    if (response.ok) {
+      return { status: 'success', data: body };
+    }
     const retryAfterMs = parseRetryAfter(response.headers.get('Retry-After'), settings.now());
-    const error = new DeliveryError(`collector answered ${response.status}`, response.status, !PERMANENT.has(response.status), retryAfterMs);
+    const error = new DeliveryError(
+      `collector answered ${response.status}`,
+      response.status,
+      !PERMANENT.has(response.status),
+      retryAfterMs
+    );
     return error.retryable
       ? { status: 'retryable', error, ...(retryAfterMs === undefined ? {} : { retryInMillis: retryAfterMs }) }
       : { status: 'failure', error };
@@ -134,10 +156,13 @@ export function createFetchTransport(settings: FetchTransportSettings): IExporte
     async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
       // Looked up per send: another copy of the code may have made the tally since this transport was.
       const budget = pageKeepaliveBudget();
-      const keepalive = data.byteLength + budget.bytes <= KEEPALIVE_MAX_BYTES && budget.requests < KEEPALIVE_MAX_REQUESTS;
+      const keepalive =
+        data.byteLength + budget.bytes <= KEEPALIVE_MAX_BYTES && budget.requests < KEEPALIVE_MAX_REQUESTS;
       if (!keepalive) {
         // Not sent at all while unloading, so the points go back to the outbox (and its storage) instead of being lost.
-        if (settings.unloading()) return retryableError('keepalive budget used up while the page unloads');
+        if (settings.unloading()) {
+          return retryableError('keepalive budget used up while the page unloads');
+        }
         return postWithoutKeepalive(data, timeoutMillis);
       }
       budget.bytes += data.byteLength;
@@ -152,8 +177,12 @@ export function createFetchTransport(settings: FetchTransportSettings): IExporte
         budget.requests -= 1;
       }
       // Grafana's own agents share the browser's budget, and the tally above cannot see them.
-      if (isRefusal(failure) && !settings.unloading()) return postWithoutKeepalive(data, timeoutMillis);
-      return retryableError(`no answer from the collector: ${failure instanceof Error ? failure.message : String(failure)}`);
+      if (isRefusal(failure) && !settings.unloading()) {
+        return postWithoutKeepalive(data, timeoutMillis);
+      }
+      return retryableError(
+        `no answer from the collector: ${failure instanceof Error ? failure.message : String(failure)}`
+      );
     },
     shutdown() {},
   };

@@ -20,11 +20,26 @@ const SALES = { uid: 'sales', title: 'Sales overview', folder: 'Business' };
 const INFRA = { uid: 'infra', title: 'Infra', folder: '' };
 const PERSONAL = ['user.login', 'user.name', 'user.email', 'user.id', 'enduser.id'];
 
-function openTab(options: { net?: RecordingFetch; lookup?: Platform['lookup']; renderer?: boolean; jsonData?: Record<string, unknown> } = {}): TestTab {
-  const tab = openTestTab(options.net, { ...(options.lookup ? { lookup: options.lookup } : {}), renderer: options.renderer === true });
+function openTab(
+  options: {
+    net?: RecordingFetch;
+    lookup?: Platform['lookup'];
+    renderer?: boolean;
+    jsonData?: Record<string, unknown>;
+  } = {}
+): TestTab {
+  const tab = openTestTab(options.net, {
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    renderer: options.renderer === true,
+  });
   tab.tracker.enableZeroTouch({ heartbeatIntervalSeconds: 10, exportIntervalSeconds: 60, ...options.jsonData });
   // What the page hub does for the tracker it loaded.
-  getEchoSrv().addBackend({ supportedEvents: [EchoEventType.MetaAnalytics], options: {}, flush: () => undefined, addEvent: (e) => tab.tracker.onEchoEvent(e) });
+  getEchoSrv().addBackend({
+    supportedEvents: [EchoEventType.MetaAnalytics],
+    options: {},
+    flush: () => undefined,
+    addEvent: (e) => tab.tracker.onEchoEvent(e),
+  });
   return tab;
 }
 
@@ -37,7 +52,13 @@ function openDashboard(d: { uid: string; title: string; folder: string }, search
 function dashboardView(d: { uid: string; title: string; folder: string }): void {
   getEchoSrv().addEvent({
     type: EchoEventType.MetaAnalytics,
-    payload: { eventName: 'dashboard-view', dashboardUid: d.uid, dashboardName: d.title, folderName: d.folder, dashboardId: 1 },
+    payload: {
+      eventName: 'dashboard-view',
+      dashboardUid: d.uid,
+      dashboardName: d.title,
+      folderName: d.folder,
+      dashboardId: 1,
+    },
   });
 }
 
@@ -119,7 +140,9 @@ describe('zero-touch', () => {
     }
     // Nothing personal on the wire with default settings.
     const bodies = tab.net.exchanges.map((e) => e.body).join('\n');
-    for (const key of PERSONAL) expect(bodies).not.toContain(`"${key}"`);
+    for (const key of PERSONAL) {
+      expect(bodies).not.toContain(`"${key}"`);
+    }
     expect(bodies).not.toContain('jane.doe');
     expect(tab.tracker.debugInfo().host).toBe('app');
   });
@@ -136,9 +159,17 @@ describe('zero-touch', () => {
     await tab.page.unload();
     const points = await tab.delivered();
     expect(lookups).toEqual([SALES.uid]);
-    expect(totalOf(points, METRIC.SESSIONS, { ...of(SALES), [ATTR.DASHBOARD_FOLDER]: SALES.folder, [ATTR.DASHBOARD_NAME]: SALES.title })).toBe(1);
+    expect(
+      totalOf(points, METRIC.SESSIONS, {
+        ...of(SALES),
+        [ATTR.DASHBOARD_FOLDER]: SALES.folder,
+        [ATTR.DASHBOARD_NAME]: SALES.title,
+      })
+    ).toBe(1);
     // One series per metric: no point went out before the folder was known.
-    expect(pointsOf(points, METRIC.SESSIONS).every((p) => p.attributes[ATTR.DASHBOARD_FOLDER] === SALES.folder)).toBe(true);
+    expect(pointsOf(points, METRIC.SESSIONS).every((p) => p.attributes[ATTR.DASHBOARD_FOLDER] === SALES.folder)).toBe(
+      true
+    );
     expect(totalOf(points, METRIC.TIME_RANGE_SELECTIONS, { ...of(SALES), [ATTR.TIME_RANGE]: 'now-6h' })).toBe(1);
   });
 
@@ -201,7 +232,10 @@ describe('zero-touch', () => {
       { at: t0 - SECOND, pathname: `/d/${INFRA.uid}/infra`, search: { orgId: '1' } },
     ];
     const tracker = createPageTracker(page.platform, '1.2.3', early, { heartbeatIntervalSeconds: 10 });
-    tracker.onEchoEvent({ type: 'meta-analytics', payload: { eventName: 'dashboard-view', dashboardUid: INFRA.uid, dashboardName: INFRA.title, folderName: '' } });
+    tracker.onEchoEvent({
+      type: 'meta-analytics',
+      payload: { eventName: 'dashboard-view', dashboardUid: INFRA.uid, dashboardName: INFRA.title, folderName: '' },
+    });
     await advance(5 * SECOND);
     page.pagehide();
     await net.idle();

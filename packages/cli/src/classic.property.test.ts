@@ -26,22 +26,38 @@ function layout(blocks: readonly Block[], ids: readonly number[]): JsonObject[] 
   const nextId = (): number => ids[n++ % ids.length]!;
   const line = (widths: number[], height: number, top: number): JsonObject[] => {
     let x = 0;
-    return widths.map((w) => {
-      const width = Math.min(w, 24 - x);
-      const panel = { gridPos: { h: height, w: width, x, y: top }, id: nextId(), title: `p${n}`, type: 'timeseries' };
-      x += width;
-      return panel;
-    }).filter((p) => p.gridPos.w > 0);
+    return widths
+      .map((w) => {
+        const width = Math.min(w, 24 - x);
+        const panel = { gridPos: { h: height, w: width, x, y: top }, id: nextId(), title: `p${n}`, type: 'timeseries' };
+        x += width;
+        return panel;
+      })
+      .filter((p) => p.gridPos.w > 0);
   };
   for (const block of blocks) {
     if (block.kind === 'panels') {
       panels.push(...line(block.widths, block.height, y));
       y += block.height;
     } else if (block.kind === 'row') {
-      panels.push({ collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, id: nextId(), panels: [], title: 'row', type: 'row' });
+      panels.push({
+        collapsed: false,
+        gridPos: { h: 1, w: 24, x: 0, y },
+        id: nextId(),
+        panels: [],
+        title: 'row',
+        type: 'row',
+      });
       y += 1;
     } else {
-      const row: JsonObject = { collapsed: true, gridPos: { h: 1, w: 24, x: 0, y }, id: nextId(), panels: [], title: 'closed', type: 'row' };
+      const row: JsonObject = {
+        collapsed: true,
+        gridPos: { h: 1, w: 24, x: 0, y },
+        id: nextId(),
+        panels: [],
+        title: 'closed',
+        type: 'row',
+      };
       row['panels'] = line(block.widths, block.height, y + 1);
       panels.push(row);
       y += 1;
@@ -64,7 +80,13 @@ const dashboardText = fc
     newline: fc.boolean(),
   })
   .map(({ blocks, ids, indent, newline }) => {
-    const dashboard = { title: 'generated', uid: 'gen', schemaVersion: 41, panels: layout(blocks, ids), time: { from: 'now-6h', to: 'now' } };
+    const dashboard = {
+      title: 'generated',
+      uid: 'gen',
+      schemaVersion: 41,
+      panels: layout(blocks, ids),
+      time: { from: 'now-6h', to: 'now' },
+    };
     return JSON.stringify(dashboard, null, indent) + (newline ? '\n' : '');
   });
 
@@ -82,7 +104,7 @@ describe('inject and remove on generated classic dashboards', () => {
         expect(transformDashboard(injected.text, 'inject', SETTINGS).text).toBe(injected.text);
         expect(transformDashboard(injected.text, 'remove', SETTINGS).text).toBe(text);
       }),
-      { numRuns: 300 },
+      { numRuns: 300 }
     );
   });
 });

@@ -7,7 +7,15 @@
  * open, and on expanding moves them by (first nested y − (row y + row h)). Shifting them together with
  * their row keeps that difference, so the row opens exactly as it would have before.
  */
-import { isObject, reshapeObject, valueAt, type JsonDocument, type JsonObject, type JsonPath, type JsonValue } from './json-document.js';
+import {
+  isObject,
+  reshapeObject,
+  valueAt,
+  type JsonDocument,
+  type JsonObject,
+  type JsonPath,
+  type JsonValue,
+} from './json-document.js';
 import { FOOTFALL_PANEL_NAME, FOOTFALL_PANEL_TYPE, OLD_PANEL_TYPE, TOP_GRID_POS } from './panel.js';
 
 interface FoundPanel {
@@ -32,12 +40,16 @@ function topPanels(doc: JsonDocument, base: JsonPath): JsonValue[] {
 function allPanels(doc: JsonDocument, base: JsonPath): FoundPanel[] {
   const found: FoundPanel[] = [];
   topPanels(doc, base).forEach((panel, top) => {
-    if (!isObject(panel)) return;
+    if (!isObject(panel)) {
+      return;
+    }
     found.push({ path: [...panelsPath(base), top], panel, top, nested: -1 });
     const nested = panel['panels'];
     if (Array.isArray(nested)) {
       nested.forEach((child, n) => {
-        if (isObject(child)) found.push({ path: [...panelsPath(base), top, 'panels', n], panel: child, top, nested: n });
+        if (isObject(child)) {
+          found.push({ path: [...panelsPath(base), top, 'panels', n], panel: child, top, nested: n });
+        }
       });
     }
   });
@@ -68,14 +80,22 @@ function placedPanel(doc: JsonDocument, base: JsonPath): JsonObject | undefined 
 /** Moves every top-level item, and the panels each collapsed row carries, down by `delta` rows. */
 function shift(doc: JsonDocument, base: JsonPath, delta: number): void {
   topPanels(doc, base).forEach((panel, top) => {
-    if (!isObject(panel)) return;
+    if (!isObject(panel)) {
+      return;
+    }
     const y = gridNumber(panel, 'y');
-    if (y !== undefined) doc.set([...panelsPath(base), top, 'gridPos', 'y'], y + delta);
+    if (y !== undefined) {
+      doc.set([...panelsPath(base), top, 'gridPos', 'y'], y + delta);
+    }
     const nested = panel['panels'];
-    if (!Array.isArray(nested)) return;
+    if (!Array.isArray(nested)) {
+      return;
+    }
     nested.forEach((child, n) => {
       const childY = isObject(child) ? gridNumber(child, 'y') : undefined;
-      if (childY !== undefined) doc.set([...panelsPath(base), top, 'panels', n, 'gridPos', 'y'], childY + delta);
+      if (childY !== undefined) {
+        doc.set([...panelsPath(base), top, 'panels', n, 'gridPos', 'y'], childY + delta);
+      }
     });
   });
 }
@@ -89,15 +109,21 @@ function removePanels(doc: JsonDocument, base: JsonPath, panels: readonly FoundP
   for (const found of ordered) {
     doc.remove(found.path);
     const height = gridNumber(found.panel, 'h') ?? 0;
-    if (found.nested !== -1 || !spansTop(found.panel) || height <= 0) continue;
+    if (found.nested !== -1 || !spansTop(found.panel) || height <= 0) {
+      continue;
+    }
     const rest = topPanels(doc, base).filter(isObject);
-    if (rest.every((p) => (gridNumber(p, 'y') ?? height) >= height)) shift(doc, base, -height);
+    if (rest.every((p) => (gridNumber(p, 'y') ?? height) >= height)) {
+      shift(doc, base, -height);
+    }
   }
 }
 
 /** An id no panel uses: the highest over all panels, nested ones included, plus one. */
 function unusedId(doc: JsonDocument, base: JsonPath): number {
-  const ids = allPanels(doc, base).map((p) => p.panel['id']).filter((id): id is number => typeof id === 'number');
+  const ids = allPanels(doc, base)
+    .map((p) => p.panel['id'])
+    .filter((id): id is number => typeof id === 'number');
   return Math.max(0, ...ids) + 1;
 }
 
@@ -118,14 +144,18 @@ function requiresIndex(doc: JsonDocument, base: JsonPath, id: string): number {
 /** Adds the panel to an export's `__requires`, kept sorted by id as Grafana's exporter writes it. */
 function ensureRequires(doc: JsonDocument, base: JsonPath, version: string): void {
   const requires = valueAt(doc.root, [...base, '__requires']);
-  if (!Array.isArray(requires) || requiresIndex(doc, base, FOOTFALL_PANEL_TYPE) !== -1) return;
+  if (!Array.isArray(requires) || requiresIndex(doc, base, FOOTFALL_PANEL_TYPE) !== -1) {
+    return;
+  }
   const after = requires.findIndex((r) => isObject(r) && typeof r['id'] === 'string' && r['id'] > FOOTFALL_PANEL_TYPE);
   doc.insert([...base, '__requires'], after === -1 ? requires.length : after, requiresEntry(version));
 }
 
 function dropRequires(doc: JsonDocument, base: JsonPath, id: string): void {
   const index = requiresIndex(doc, base, id);
-  if (index !== -1) doc.remove([...base, '__requires', index]);
+  if (index !== -1) {
+    doc.remove([...base, '__requires', index]);
+  }
 }
 
 export interface ClassicInjectSettings {
@@ -143,11 +173,17 @@ export interface ClassicInjectSettings {
  */
 export function injectClassic(doc: JsonDocument, base: JsonPath, settings: ClassicInjectSettings): string[] {
   const notes: string[] = [];
-  if (!Array.isArray(valueAt(doc.root, panelsPath(base)))) doc.set(panelsPath(base), []);
+  if (!Array.isArray(valueAt(doc.root, panelsPath(base)))) {
+    doc.set(panelsPath(base), []);
+  }
   const placed = placedPanel(doc, base);
   const footfall = allPanels(doc, base).filter(ofType(FOOTFALL_PANEL_TYPE));
   const strays = footfall.filter((f) => f.panel !== placed);
-  if (strays.length > 0) notes.push(`moved ${strays.length === 1 ? 'a footfall panel' : `${strays.length} footfall panels`} to one at the top`);
+  if (strays.length > 0) {
+    notes.push(
+      `moved ${strays.length === 1 ? 'a footfall panel' : `${strays.length} footfall panels`} to one at the top`
+    );
+  }
   removePanels(doc, base, strays);
   if (placed === undefined) {
     const reused = strays[0]?.panel;
@@ -173,7 +209,9 @@ export function removeClassic(doc: JsonDocument, base: JsonPath): string[] {
 function convertedPanel(old: JsonObject, options: JsonObject): JsonObject {
   const next: JsonObject = {};
   for (const [key, value] of Object.entries(old)) {
-    if (key === 'pluginVersion' || key === 'targets' || key === 'datasource') continue;
+    if (key === 'pluginVersion' || key === 'targets' || key === 'datasource') {
+      continue;
+    }
     next[key] = value;
   }
   Object.assign(next, { options, title: '', transparent: true, type: FOOTFALL_PANEL_TYPE });
@@ -186,16 +224,23 @@ function convertedPanel(old: JsonObject, options: JsonObject): JsonObject {
  */
 export function migrateClassic(doc: JsonDocument, base: JsonPath, settings: ClassicInjectSettings): string[] {
   const old = allPanels(doc, base).filter(ofType(OLD_PANEL_TYPE));
-  if (old.length === 0) return [];
+  if (old.length === 0) {
+    return [];
+  }
   const hasFootfall = allPanels(doc, base).some(ofType(FOOTFALL_PANEL_TYPE));
   const first = old[0]!;
   const inPlace = !hasFootfall && first.nested === -1 && first.top === 0 && spansTop(first.panel);
-  if (inPlace) reshapeObject(doc, first.path, convertedPanel(first.panel, settings.options));
+  if (inPlace) {
+    reshapeObject(doc, first.path, convertedPanel(first.panel, settings.options));
+  }
   removePanels(doc, base, inPlace ? old.slice(1) : old);
   dropRequires(doc, base, OLD_PANEL_TYPE);
   const oldId = first.panel['id'];
   const notes = injectClassic(doc, base, { ...settings, ...(typeof oldId === 'number' ? { id: oldId } : {}) });
-  return [`replaced ${old.length === 1 ? OLD_PANEL_TYPE : `${old.length} ${OLD_PANEL_TYPE}s`}${inPlace ? ' in place' : ' with one at the top'}`, ...notes];
+  return [
+    `replaced ${old.length === 1 ? OLD_PANEL_TYPE : `${old.length} ${OLD_PANEL_TYPE}s`}${inPlace ? ' in place' : ' with one at the top'}`,
+    ...notes,
+  ];
 }
 
 /** What keeps the dashboard from passing `check`; empty when it passes. */
@@ -203,11 +248,17 @@ export function inspectClassic(doc: JsonDocument, base: JsonPath): string[] {
   const problems: string[] = [];
   const panels = allPanels(doc, base);
   const footfall = panels.filter(ofType(FOOTFALL_PANEL_TYPE));
-  if (footfall.length === 0) problems.push('no footfall panel');
-  else if (placedPanel(doc, base) === undefined) problems.push('the footfall panel is not at the top (x 0, y 0, width 24, first panel)');
-  if (footfall.length > 1) problems.push(`${footfall.length} footfall panels, one expected`);
+  if (footfall.length === 0) {
+    problems.push('no footfall panel');
+  } else if (placedPanel(doc, base) === undefined) {
+    problems.push('the footfall panel is not at the top (x 0, y 0, width 24, first panel)');
+  }
+  if (footfall.length > 1) {
+    problems.push(`${footfall.length} footfall panels, one expected`);
+  }
   const old = panels.filter(ofType(OLD_PANEL_TYPE)).length;
-  if (old > 0) problems.push(`still has ${old === 1 ? OLD_PANEL_TYPE : `${old} ${OLD_PANEL_TYPE}s`} (run migrate)`);
+  if (old > 0) {
+    problems.push(`still has ${old === 1 ? OLD_PANEL_TYPE : `${old} ${OLD_PANEL_TYPE}s`} (run migrate)`);
+  }
   return problems;
 }
-

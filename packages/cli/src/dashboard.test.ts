@@ -51,13 +51,19 @@ describe('the corpus', () => {
     expect(large.length).toBeGreaterThanOrEqual(60);
     expect(large.some((p) => p['repeat'] === 'instance')).toBe(true);
     expect(large.filter((p) => p['id'] === 5).length).toBeGreaterThanOrEqual(2);
-    for (const file of files) expect(overlaps(classicOrV2Rects(read(file))), file).toEqual([]);
+    for (const file of files) {
+      expect(overlaps(classicOrV2Rects(read(file))), file).toEqual([]);
+    }
   });
 });
 
 function classicOrV2Rects(text: string) {
   const root = JSON.parse(text) as JsonObject;
-  if (typeof root['apiVersion'] === 'string') return v2Grids((root['spec'] as JsonObject)['layout']).filter((g) => g.kind === 'GridLayout').flatMap((g) => overlaps(v2Rects(g)).map((o) => ({ x: 0, y: 0, w: 0, h: 0, label: o })));
+  if (typeof root['apiVersion'] === 'string') {
+    return v2Grids((root['spec'] as JsonObject)['layout'])
+      .filter((g) => g.kind === 'GridLayout')
+      .flatMap((g) => overlaps(v2Rects(g)).map((o) => ({ x: 0, y: 0, w: 0, h: 0, label: o })));
+  }
   return classicRects(classicDashboard(root));
 }
 
@@ -78,15 +84,24 @@ describe.each(files)('%s', (file) => {
     const after = JSON.parse(result.text) as JsonObject;
     if (typeof before['apiVersion'] === 'string') {
       const elements = (after['spec'] as JsonObject)['elements'] as JsonObject;
-      const footfall = new Set(Object.keys(elements).filter((k) => v2ElementPlugin(elements[k]) === FOOTFALL_PANEL_TYPE));
+      const footfall = new Set(
+        Object.keys(elements).filter((k) => v2ElementPlugin(elements[k]) === FOOTFALL_PANEL_TYPE)
+      );
       expect(footfall.size).toBeGreaterThanOrEqual(1);
-      for (const [key, element] of Object.entries((before['spec'] as JsonObject)['elements'] as JsonObject)) expect(elements[key]).toEqual(element);
+      for (const [key, element] of Object.entries((before['spec'] as JsonObject)['elements'] as JsonObject)) {
+        expect(elements[key]).toEqual(element);
+      }
       for (const grid of v2Grids((after['spec'] as JsonObject)['layout'])) {
         const refs = grid.items.map(itemElement);
         const at = refs.findIndex((r) => footfall.has(r));
-        if (at === -1) continue;
+        if (at === -1) {
+          continue;
+        }
         expect(at, grid.where).toBe(0);
-        expect(refs.filter((r) => footfall.has(r)), grid.where).toHaveLength(1);
+        expect(
+          refs.filter((r) => footfall.has(r)),
+          grid.where
+        ).toHaveLength(1);
         if (grid.kind === 'GridLayout') {
           expect(grid.items[0]!['spec'], grid.where).toMatchObject({ x: 0, y: 0, width: 24, height: 1 });
           expect(overlaps(v2Rects(grid)), grid.where).toEqual([]);
@@ -98,7 +113,12 @@ describe.each(files)('%s', (file) => {
     const dashboard = classicDashboard(after);
     const panels = dashboard['panels'] as JsonObject[];
     expect(classicAllPanels(dashboard).filter(isFootfall)).toHaveLength(1);
-    expect(panels[0]).toMatchObject({ type: FOOTFALL_PANEL_TYPE, gridPos: { x: 0, y: 0, w: 24, h: 1 }, transparent: true, title: '' });
+    expect(panels[0]).toMatchObject({
+      type: FOOTFALL_PANEL_TYPE,
+      gridPos: { x: 0, y: 0, w: 24, h: 1 },
+      transparent: true,
+      title: '',
+    });
     expect(overlaps(classicRects(dashboard))).toEqual([]);
     expect(panels.slice(1)).toEqual(withoutFootfall(classicDashboard(before)['panels']).map((p) => movedDown(p, 1)));
     const ids = classicAllPanels(classicDashboard(before)).map((p) => p['id']);
@@ -117,7 +137,9 @@ describe.each(files)('%s', (file) => {
 
   it('is given back byte for byte by remove', () => {
     expect(remove(inject(original))).toBe(remove(original));
-    if (!original.includes(FOOTFALL_PANEL_TYPE)) expect(remove(original)).toBe(original);
+    if (!original.includes(FOOTFALL_PANEL_TYPE)) {
+      expect(remove(original)).toBe(original);
+    }
   });
 });
 
@@ -125,14 +147,28 @@ describe('inject on particular shapes', () => {
   it('keeps the options and id of a footfall panel found in a collapsed row, and moves it to the top', () => {
     const after = JSON.parse(inject(read('footfall-in-row.json'))) as JsonObject;
     const panels = after['panels'] as JsonObject[];
-    expect(panels[0]).toMatchObject({ id: 7, options: { endpoint: '/grafana/footfall/v1/metrics', heartbeatIntervalSeconds: 30 } });
+    expect(panels[0]).toMatchObject({
+      id: 7,
+      options: { endpoint: '/grafana/footfall/v1/metrics', heartbeatIntervalSeconds: 30 },
+    });
     expect(panels.find((p) => p['type'] === 'row')!['panels']).toEqual([]);
   });
 
   it('adds the panel to a share export’s __requires, sorted by id as Grafana writes it, and remove takes it out', () => {
     const after = JSON.parse(inject(read('share-export.json'))) as JsonObject;
-    expect((after['__requires'] as JsonObject[]).map((r) => r['id'])).toEqual(['footfall-usage-panel', 'grafana', 'prometheus', 'stat', 'timeseries']);
-    expect((after['__requires'] as JsonObject[])[0]).toEqual({ type: 'panel', id: FOOTFALL_PANEL_TYPE, name: 'footfall usage', version: '0.1.0' });
+    expect((after['__requires'] as JsonObject[]).map((r) => r['id'])).toEqual([
+      'footfall-usage-panel',
+      'grafana',
+      'prometheus',
+      'stat',
+      'timeseries',
+    ]);
+    expect((after['__requires'] as JsonObject[])[0]).toEqual({
+      type: 'panel',
+      id: FOOTFALL_PANEL_TYPE,
+      name: 'footfall usage',
+      version: '0.1.0',
+    });
   });
 
   it('edits the dashboard inside an API response and leaves meta alone', () => {
@@ -153,7 +189,9 @@ describe('inject on particular shapes', () => {
 
   it('puts a hidden-header row before a collapsed first row (v2 RowsLayout)', () => {
     const after = JSON.parse(inject(read('v2-rows-collapsed-first.json'))) as JsonObject;
-    const rows = (((after['spec'] as JsonObject)['layout'] as JsonObject)['spec'] as JsonObject)['rows'] as JsonObject[];
+    const rows = (((after['spec'] as JsonObject)['layout'] as JsonObject)['spec'] as JsonObject)[
+      'rows'
+    ] as JsonObject[];
     expect(rows).toHaveLength(3);
     expect(rows[0]!['spec']).toMatchObject({ hideHeader: true, collapse: false, layout: { kind: 'GridLayout' } });
     expect(rows[1]!['spec']).toMatchObject({ title: 'First', collapse: true });
@@ -161,9 +199,11 @@ describe('inject on particular shapes', () => {
 
   it('puts the panel into the first open row of a v2 RowsLayout, not a new row', () => {
     const after = JSON.parse(inject(read('v2-rows-open-first.json'))) as JsonObject;
-    const rows = (((after['spec'] as JsonObject)['layout'] as JsonObject)['spec'] as JsonObject)['rows'] as JsonObject[];
+    const rows = (((after['spec'] as JsonObject)['layout'] as JsonObject)['spec'] as JsonObject)[
+      'rows'
+    ] as JsonObject[];
     expect(rows).toHaveLength(2);
-    const items = v2Grids(((rows[0]!['spec'] as JsonObject)['layout'] as JsonObject))[0]!.items;
+    const items = v2Grids((rows[0]!['spec'] as JsonObject)['layout'] as JsonObject)[0]!.items;
     expect(items).toHaveLength(2);
     expect(items[1]!['spec']).toMatchObject({ y: 1 });
   });
@@ -174,8 +214,13 @@ describe('inject on particular shapes', () => {
     const footfall = Object.keys(elements).filter((k) => v2ElementPlugin(elements[k]) === FOOTFALL_PANEL_TYPE);
     // Overview grid, Inner A auto-grid, Inner B grid, and a new row before the collapsed one in the third tab.
     expect(footfall).toEqual(['panel-7', 'panel-8', 'panel-9', 'panel-10']);
-    expect((elements['panel-7'] as JsonObject)['spec']).toMatchObject({ id: 7, vizConfig: { kind: FOOTFALL_PANEL_TYPE } });
-    const heads = v2Grids((after['spec'] as JsonObject)['layout']).map((g) => `${g.where} ${g.items[0] ? itemElement(g.items[0]) : ''}`);
+    expect((elements['panel-7'] as JsonObject)['spec']).toMatchObject({
+      id: 7,
+      vizConfig: { kind: FOOTFALL_PANEL_TYPE },
+    });
+    const heads = v2Grids((after['spec'] as JsonObject)['layout']).map(
+      (g) => `${g.where} ${g.items[0] ? itemElement(g.items[0]) : ''}`
+    );
     expect(heads).toEqual([
       'layout/tabs[0] panel-7',
       'layout/tabs[1]/rows[0]/tabs[0] panel-8',
@@ -209,7 +254,9 @@ describe('migrate', () => {
       type: FOOTFALL_PANEL_TYPE,
     });
     expect(panels.slice(1)).toEqual(((JSON.parse(original) as JsonObject)['panels'] as JsonObject[]).slice(1));
-    expect(result.notes.join('\n')).toMatch(/dropped server="\/analytics-plugin\/write": the old \/write URL is not an OTLP endpoint/);
+    expect(result.notes.join('\n')).toMatch(
+      /dropped server="\/analytics-plugin\/write": the old \/write URL is not an OTLP endpoint/
+    );
     expect(result.notes.join('\n')).toMatch(/dropped postStart=true/);
     expect(checkDashboard(result.text).status).toBe('ok');
     expect(transformDashboard(result.text, 'migrate', SETTINGS).status).toBe('unchanged');
@@ -221,7 +268,10 @@ describe('migrate', () => {
     const result = transformDashboard(original, 'migrate', { ...SETTINGS, endpoint: '/grafana/footfall/v1/metrics' });
     const panels = (JSON.parse(result.text) as JsonObject)['panels'] as JsonObject[];
     expect(panels[0]).toMatchObject({ id: 9, type: FOOTFALL_PANEL_TYPE, gridPos: { x: 0, y: 0, w: 24, h: 1 } });
-    expect(panels[0]!['options']).toMatchObject({ heartbeatIntervalSeconds: 30, endpoint: '/grafana/footfall/v1/metrics' });
+    expect(panels[0]!['options']).toMatchObject({
+      heartbeatIntervalSeconds: 30,
+      endpoint: '/grafana/footfall/v1/metrics',
+    });
     expect(panels[2]!['panels']).toEqual([]);
     expect(result.notes.join('\n')).toMatch(/dropped flatten=true/);
     expect(checkDashboard(result.text).status).toBe('ok');
@@ -232,7 +282,12 @@ describe('migrate', () => {
     const after = JSON.parse(result.text) as JsonObject;
     const elements = (after['spec'] as JsonObject)['elements'] as JsonObject;
     expect(v2ElementPlugin(elements['panel-9'])).toBe(FOOTFALL_PANEL_TYPE);
-    expect((elements['panel-9'] as JsonObject)['spec']).toMatchObject({ id: 9, title: '', transparent: true, data: { spec: { queries: [] } } });
+    expect((elements['panel-9'] as JsonObject)['spec']).toMatchObject({
+      id: 9,
+      title: '',
+      transparent: true,
+      data: { spec: { queries: [] } },
+    });
     expect(Object.keys(elements)).toEqual(['panel-1', 'panel-2', 'panel-9']);
     expect(checkDashboard(result.text).status).toBe('ok');
   });

@@ -4,7 +4,14 @@
  */
 import jsonc from 'jsonc-parser';
 import { injectClassic, inspectClassic, migrateClassic, removeClassic } from './classic.js';
-import { createJsonDocument, isObject, type JsonDocument, type JsonObject, type JsonPath, type JsonValue } from './json-document.js';
+import {
+  createJsonDocument,
+  isObject,
+  type JsonDocument,
+  type JsonObject,
+  type JsonPath,
+  type JsonValue,
+} from './json-document.js';
 import { migrateOptions } from './migrate-options.js';
 import { DEFAULT_PANEL_OPTIONS, OLD_PANEL_TYPE } from './panel.js';
 import { injectV2, inspectV2, migrateV2, removeV2 } from './v2.js';
@@ -58,7 +65,9 @@ export function parseJson(text: string): JsonValue {
     const errors: jsonc.ParseError[] = [];
     jsonc.parse(text, errors, { allowTrailingComma: false, disallowComments: true });
     const first = errors[0];
-    if (first === undefined) throw new InvalidJsonError(`invalid JSON: ${(error as Error).message}`);
+    if (first === undefined) {
+      throw new InvalidJsonError(`invalid JSON: ${(error as Error).message}`);
+    }
     const before = text.slice(0, first.offset).split('\n');
     const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
     throw new InvalidJsonError(`invalid JSON at ${where}: ${jsonc.printParseErrorCode(first.error)}`);
@@ -66,42 +75,69 @@ export function parseJson(text: string): JsonValue {
 }
 
 function isV2(value: JsonObject): boolean {
-  return typeof value['apiVersion'] === 'string' && value['apiVersion'].startsWith('dashboard.grafana.app/v2') && isObject(value['spec']);
+  return (
+    typeof value['apiVersion'] === 'string' &&
+    value['apiVersion'].startsWith('dashboard.grafana.app/v2') &&
+    isObject(value['spec'])
+  );
 }
 
 function isClassic(value: JsonObject): boolean {
-  return Array.isArray(value['panels']) || (typeof value['schemaVersion'] === 'number' && typeof value['title'] === 'string');
+  return (
+    Array.isArray(value['panels']) || (typeof value['schemaVersion'] === 'number' && typeof value['title'] === 'string')
+  );
 }
 
 /** Where the dashboard sits in a document, or why the document is not one the CLI edits. */
 export function locateDashboard(root: JsonValue): LocatedDashboard | { readonly skip: string } {
-  if (!isObject(root)) return { skip: 'not a dashboard (not a JSON object)' };
+  if (!isObject(root)) {
+    return { skip: 'not a dashboard (not a JSON object)' };
+  }
   if (isObject(root['dashboard']) && isObject(root['meta'])) {
     const inner = locateDashboard(root['dashboard']);
     return 'skip' in inner ? inner : { ...inner, form: 'API response', base: ['dashboard'] };
   }
   if (isV2(root)) {
     const spec = root['spec'] as JsonObject;
-    if (!isObject(spec['elements']) || !isObject(spec['layout'])) return { skip: 'a v2 dashboard without spec.elements and spec.layout' };
+    if (!isObject(spec['elements']) || !isObject(spec['layout'])) {
+      return { skip: 'a v2 dashboard without spec.elements and spec.layout' };
+    }
     return { schema: 'v2', form: 'v2 resource', base: [] };
   }
   if (Array.isArray(root['rows']) && !Array.isArray(root['panels'])) {
     return { skip: 'a pre-Grafana-5 dashboard (rows, no panels): open and save it in Grafana first' };
   }
-  if (isClassic(root)) return { schema: 'classic', form: Array.isArray(root['__requires']) ? 'share export' : 'classic', base: [] };
+  if (isClassic(root)) {
+    return { schema: 'classic', form: Array.isArray(root['__requires']) ? 'share export' : 'classic', base: [] };
+  }
   return { skip: 'not a dashboard (no panels, no schemaVersion, no dashboard.grafana.app apiVersion)' };
 }
 
-function run(doc: JsonDocument, located: LocatedDashboard, action: DashboardAction, settings: TransformSettings): string[] {
+function run(
+  doc: JsonDocument,
+  located: LocatedDashboard,
+  action: DashboardAction,
+  settings: TransformSettings
+): string[] {
   const { base } = located;
-  if (action === 'remove') return located.schema === 'v2' ? removeV2(doc, base) : removeClassic(doc, base);
+  if (action === 'remove') {
+    return located.schema === 'v2' ? removeV2(doc, base) : removeClassic(doc, base);
+  }
   if (action === 'inject') {
-    const options: JsonObject = { ...DEFAULT_PANEL_OPTIONS, ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }) };
-    return located.schema === 'v2' ? injectV2(doc, base, { options }) : injectClassic(doc, base, { options, version: settings.version });
+    const options: JsonObject = {
+      ...DEFAULT_PANEL_OPTIONS,
+      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    };
+    return located.schema === 'v2'
+      ? injectV2(doc, base, { options })
+      : injectClassic(doc, base, { options, version: settings.version });
   }
   const old = findOldOptions(doc.root, located);
   const { options, dropped } = migrateOptions(old, settings.endpoint);
-  const notes = located.schema === 'v2' ? migrateV2(doc, base, { options }) : migrateClassic(doc, base, { options, version: settings.version });
+  const notes =
+    located.schema === 'v2'
+      ? migrateV2(doc, base, { options })
+      : migrateClassic(doc, base, { options, version: settings.version });
   return notes.length === 0 ? notes : [...notes, ...dropped.map((d) => `dropped ${d}`)];
 }
 
@@ -109,26 +145,41 @@ function run(doc: JsonDocument, located: LocatedDashboard, action: DashboardActi
 function findOldOptions(root: JsonValue, located: LocatedDashboard): JsonValue | undefined {
   const found: JsonValue[] = [];
   const visit = (value: JsonValue): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (isObject(value)) {
-      if (value['type'] === OLD_PANEL_TYPE) found.push(value['options'] ?? null);
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (isObject(value)) {
+      if (value['type'] === OLD_PANEL_TYPE) {
+        found.push(value['options'] ?? null);
+      }
       const viz = value['vizConfig'];
-      if (isObject(viz) && (viz['group'] === OLD_PANEL_TYPE || viz['kind'] === OLD_PANEL_TYPE) && isObject(viz['spec'])) {
+      if (
+        isObject(viz) &&
+        (viz['group'] === OLD_PANEL_TYPE || viz['kind'] === OLD_PANEL_TYPE) &&
+        isObject(viz['spec'])
+      ) {
         found.push(viz['spec']['options'] ?? null);
       }
       Object.values(value).forEach(visit);
     }
   };
   let node: JsonValue = root;
-  for (const step of located.base) node = (node as JsonObject)[step as string] ?? null;
+  for (const step of located.base) {
+    node = (node as JsonObject)[step as string] ?? null;
+  }
   visit(node);
   return found[0];
 }
 
-export function transformDashboard(text: string, action: DashboardAction, settings: TransformSettings): TransformResult {
+export function transformDashboard(
+  text: string,
+  action: DashboardAction,
+  settings: TransformSettings
+): TransformResult {
   const root = parseJson(text);
   const located = locateDashboard(root);
-  if ('skip' in located) return { status: 'skipped', text, notes: [located.skip] };
+  if ('skip' in located) {
+    return { status: 'skipped', text, notes: [located.skip] };
+  }
   const doc = createJsonDocument(text, root);
   const notes = run(doc, located, action, settings);
   doc.verify();
@@ -138,7 +189,9 @@ export function transformDashboard(text: string, action: DashboardAction, settin
 export function checkDashboard(text: string): CheckResult {
   const root = parseJson(text);
   const located = locateDashboard(root);
-  if ('skip' in located) return { status: 'skipped', problems: [located.skip] };
+  if ('skip' in located) {
+    return { status: 'skipped', problems: [located.skip] };
+  }
   const doc = createJsonDocument(text, root);
   const problems = located.schema === 'v2' ? inspectV2(doc, located.base) : inspectClassic(doc, located.base);
   return { status: problems.length === 0 ? 'ok' : 'failing', form: located.form, problems };

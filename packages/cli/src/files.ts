@@ -30,9 +30,17 @@ export async function dashboardFiles(paths: readonly string[]): Promise<string[]
     }
     const entries = await readdir(path, { recursive: true, withFileTypes: true });
     for (const entry of entries) {
-      if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
+      if (!entry.isFile() || !entry.name.endsWith('.json')) {
+        continue;
+      }
       const full = join(entry.parentPath, entry.name);
-      if (relative(path, full).split(/[\\/]/).some((part) => SKIPPED_FOLDERS.has(part))) continue;
+      if (
+        relative(path, full)
+          .split(/[\\/]/)
+          .some((part) => SKIPPED_FOLDERS.has(part))
+      ) {
+        continue;
+      }
       files.add(full);
     }
   }
@@ -41,14 +49,23 @@ export async function dashboardFiles(paths: readonly string[]): Promise<string[]
 
 export async function runOnFiles(run: FilesRun): Promise<number> {
   const files = await dashboardFiles(run.paths);
-  const reporter = createReporter({ check: run.action === 'check', dryRun: run.dryRun, total: files.length, stdout: run.stdout, stderr: run.stderr });
+  const reporter = createReporter({
+    check: run.action === 'check',
+    dryRun: run.dryRun,
+    total: files.length,
+    stdout: run.stdout,
+    stderr: run.stderr,
+  });
   for (const file of files) {
     try {
       const text = await readFile(file, 'utf8');
       if (run.action === 'check') {
         const result = checkDashboard(text);
-        if (result.status === 'skipped') reporter.notDashboard(file, result.problems.join('; '));
-        else reporter.dashboard(file, result.status === 'ok' ? 'pass' : 'fail', { notes: result.problems });
+        if (result.status === 'skipped') {
+          reporter.notDashboard(file, result.problems.join('; '));
+        } else {
+          reporter.dashboard(file, result.status === 'ok' ? 'pass' : 'fail', { notes: result.problems });
+        }
         continue;
       }
       const result = transformDashboard(text, run.action, run.settings);
@@ -56,7 +73,9 @@ export async function runOnFiles(run: FilesRun): Promise<number> {
         reporter.notDashboard(file, result.notes.join('; '));
         continue;
       }
-      if (result.status === 'changed' && !run.dryRun) await writeFile(file, result.text);
+      if (result.status === 'changed' && !run.dryRun) {
+        await writeFile(file, result.text);
+      }
       reporter.dashboard(file, result.status, { notes: result.notes, before: text, after: result.text });
     } catch (error) {
       reporter.dashboard(file, 'failed', { notes: [(error as Error).message] });

@@ -33,7 +33,7 @@ export class GrafanaApiError extends Error {
   override readonly name = 'GrafanaApiError';
   constructor(
     message: string,
-    readonly status: number,
+    readonly status: number
   ) {
     super(message);
   }
@@ -55,10 +55,14 @@ type Stored =
 
 /** Managed elsewhere (file provisioning, Git Sync, another tool) and not open to edits through the API. */
 function managed(stored: Stored): boolean {
-  if (stored.schema === 'classic') return stored.meta['provisioned'] === true;
+  if (stored.schema === 'classic') {
+    return stored.meta['provisioned'] === true;
+  }
   const metadata = stored.resource['metadata'];
   const annotations = isObject(metadata) && isObject(metadata['annotations']) ? metadata['annotations'] : {};
-  return typeof annotations['grafana.app/managedBy'] === 'string' && annotations['grafana.app/managerAllowsEdits'] !== 'true';
+  return (
+    typeof annotations['grafana.app/managedBy'] === 'string' && annotations['grafana.app/managerAllowsEdits'] !== 'true'
+  );
 }
 
 interface SearchHit {
@@ -69,12 +73,19 @@ interface SearchHit {
 }
 
 function explain(status: number, body: unknown, what: string): string {
-  const message = isObject(body as JsonObject) && typeof (body as JsonObject)['message'] === 'string' ? String((body as JsonObject)['message']) : '';
+  const message =
+    isObject(body as JsonObject) && typeof (body as JsonObject)['message'] === 'string'
+      ? String((body as JsonObject)['message'])
+      : '';
   if (status === 401) {
     return 'Grafana answered 401 Unauthorized: the token is missing, wrong or expired. Use a service-account token (FOOTFALL_GRAFANA_TOKEN) of an Editor or Admin.';
   }
-  if (status === 403) return `${what}: 403 Forbidden${message ? ` (${message})` : ''}: the service account may not do this; give it the Editor role or dashboard write permission`;
-  if (status === 412 || status === 409) return `${what}: changed in Grafana since it was read (${status} ${message || 'version-mismatch'}); run again`;
+  if (status === 403) {
+    return `${what}: 403 Forbidden${message ? ` (${message})` : ''}: the service account may not do this; give it the Editor role or dashboard write permission`;
+  }
+  if (status === 412 || status === 409) {
+    return `${what}: changed in Grafana since it was read (${status} ${message || 'version-mismatch'}); run again`;
+  }
   return `${what}: Grafana answered ${status}${message ? ` (${message})` : ''}`;
 }
 
@@ -85,26 +96,40 @@ function createClient(grafana: string, token: string) {
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new GrafanaApiError(`cannot reach Grafana at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, 0);
+      throw new GrafanaApiError(
+        `cannot reach Grafana at ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`,
+        0
+      );
     }
     const text = await res.text();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new GrafanaApiError(`${what}: Grafana answered ${res.status} with something that is not JSON; is ${base} Grafana's URL (with its sub-path)?`, res.status);
+      throw new GrafanaApiError(
+        `${what}: Grafana answered ${res.status} with something that is not JSON; is ${base} Grafana's URL (with its sub-path)?`,
+        res.status
+      );
     }
-    if (!res.ok) throw new GrafanaApiError(explain(res.status, parsed, what), res.status);
+    if (!res.ok) {
+      throw new GrafanaApiError(explain(res.status, parsed, what), res.status);
+    }
     return parsed;
   };
   return {
     async search(page: number, limit: number): Promise<SearchHit[]> {
       const hits = await call('GET', `/api/search?type=dash-db&limit=${limit}&page=${page}`, 'dashboard search');
-      if (!Array.isArray(hits)) throw new GrafanaApiError('dashboard search: Grafana answered with something that is not a list', 200);
+      if (!Array.isArray(hits)) {
+        throw new GrafanaApiError('dashboard search: Grafana answered with something that is not a list', 200);
+      }
       return hits as SearchHit[];
     },
     async read(uid: string): Promise<Stored> {
@@ -112,13 +137,20 @@ function createClient(grafana: string, token: string) {
       try {
         body = await call('GET', `/api/dashboards/uid/${encodeURIComponent(uid)}`, 'read');
       } catch (error) {
-        const resource = error instanceof GrafanaApiError && error.status === 406 ? V2_RESOURCE.exec(error.message)?.[0] : undefined;
-        if (resource === undefined) throw error;
+        const resource =
+          error instanceof GrafanaApiError && error.status === 406 ? V2_RESOURCE.exec(error.message)?.[0] : undefined;
+        if (resource === undefined) {
+          throw error;
+        }
         const v2 = await call('GET', resource, 'read');
-        if (!isObject(v2 as JsonObject)) throw new GrafanaApiError('read: no dashboard resource in the answer', 200);
+        if (!isObject(v2 as JsonObject)) {
+          throw new GrafanaApiError('read: no dashboard resource in the answer', 200);
+        }
         return { schema: 'v2', resource: v2 as JsonObject, path: resource };
       }
-      if (!isObject(body as JsonObject) || !isObject((body as JsonObject)['dashboard'])) throw new GrafanaApiError('read: no dashboard in the answer', 200);
+      if (!isObject(body as JsonObject) || !isObject((body as JsonObject)['dashboard'])) {
+        throw new GrafanaApiError('read: no dashboard in the answer', 200);
+      }
       const { dashboard, meta } = body as { dashboard: JsonObject; meta?: JsonObject };
       return { schema: 'classic', dashboard, meta: isObject(meta) ? meta : {} };
     },
@@ -146,13 +178,21 @@ export async function runOnGrafana(run: ApiRun): Promise<number> {
     for (let page = 1; ; page++) {
       const batch = await client.search(page, run.pageSize);
       hits.push(...batch);
-      if (batch.length < run.pageSize) break;
+      if (batch.length < run.pageSize) {
+        break;
+      }
     }
   } catch (error) {
     run.stderr.write(`error: ${(error as Error).message}\n`);
     return EXIT.unreachable;
   }
-  const reporter = createReporter({ check: run.action === 'check', dryRun: run.dryRun, total: hits.length, stdout: run.stdout, stderr: run.stderr });
+  const reporter = createReporter({
+    check: run.action === 'check',
+    dryRun: run.dryRun,
+    total: hits.length,
+    stdout: run.stdout,
+    stderr: run.stderr,
+  });
   const limit = pLimit(run.concurrency);
   let unauthorized = false;
   await Promise.all(
@@ -161,31 +201,45 @@ export async function runOnGrafana(run: ApiRun): Promise<number> {
         const name = `${hit.uid} (${hit.folderTitle ? `${hit.folderTitle}/` : ''}${hit.title})`;
         try {
           const stored = await client.read(hit.uid);
-          if (managed(stored)) return reporter.dashboard(name, 'provisioned');
+          if (managed(stored)) {
+            return reporter.dashboard(name, 'provisioned');
+          }
           const text = JSON.stringify(stored.schema === 'classic' ? stored.dashboard : stored.resource, null, 2);
           if (run.action === 'check') {
             const result = checkDashboard(text);
-            if (result.status === 'skipped') return reporter.notDashboard(name, result.problems.join('; '));
+            if (result.status === 'skipped') {
+              return reporter.notDashboard(name, result.problems.join('; '));
+            }
             return reporter.dashboard(name, result.status === 'ok' ? 'pass' : 'fail', { notes: result.problems });
           }
           const result = transformDashboard(text, run.action, run.settings);
-          if (result.status === 'skipped') return reporter.notDashboard(name, result.notes.join('; '));
+          if (result.status === 'skipped') {
+            return reporter.notDashboard(name, result.notes.join('; '));
+          }
           if (result.status === 'changed' && !run.dryRun) {
             const changed = JSON.parse(result.text) as JsonObject;
             if (stored.schema === 'v2') {
               await client.put(stored.path, withMessage(changed, SAVE_MESSAGES[run.action]));
             } else {
-              const folderUid = typeof stored.meta['folderUid'] === 'string' ? stored.meta['folderUid'] : (hit.folderUid ?? '');
-              await client.save({ dashboard: changed, folderUid, overwrite: false, message: SAVE_MESSAGES[run.action] });
+              const folderUid =
+                typeof stored.meta['folderUid'] === 'string' ? stored.meta['folderUid'] : (hit.folderUid ?? '');
+              await client.save({
+                dashboard: changed,
+                folderUid,
+                overwrite: false,
+                message: SAVE_MESSAGES[run.action],
+              });
             }
           }
           return reporter.dashboard(name, result.status, { notes: result.notes, before: text, after: result.text });
         } catch (error) {
-          if (error instanceof GrafanaApiError && error.status === 401) unauthorized = true;
+          if (error instanceof GrafanaApiError && error.status === 401) {
+            unauthorized = true;
+          }
           return reporter.dashboard(name, 'failed', { notes: [(error as Error).message] });
         }
-      }),
-    ),
+      })
+    )
   );
   const status = reporter.finish();
   return unauthorized ? EXIT.unreachable : status;

@@ -40,8 +40,12 @@ export interface JsonFormatting {
 export function detectFormatting(text: string): JsonFormatting {
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const first = /\n([ \t]+)\S/.exec(text)?.[1];
-  if (first === undefined) return { indent: 2, eol };
-  if (first.startsWith('\t')) return { indent: '\t', eol };
+  if (first === undefined) {
+    return { indent: 2, eol };
+  }
+  if (first.startsWith('\t')) {
+    return { indent: '\t', eol };
+  }
   return { indent: first.length, eol };
 }
 
@@ -97,11 +101,16 @@ export function createJsonDocument(text: string, root: JsonValue = JSON.parse(te
     remove(path) {
       edit(path, undefined);
       const { container, key } = parent(root, path);
-      if (Array.isArray(container)) container.splice(key as number, 1);
-      else delete (container as JsonObject)[key];
+      if (Array.isArray(container)) {
+        container.splice(key as number, 1);
+      } else {
+        delete (container as JsonObject)[key];
+      }
     },
     verify() {
-      if (!isDeepStrictEqual(JSON.parse(current), root)) throw new Error('internal error: an edit changed the file differently than intended');
+      if (!isDeepStrictEqual(JSON.parse(current), root)) {
+        throw new Error('internal error: an edit changed the file differently than intended');
+      }
     },
   };
 }
@@ -110,7 +119,9 @@ export function createJsonDocument(text: string, root: JsonValue = JSON.parse(te
 export function valueAt(root: JsonValue, path: JsonPath): JsonValue | undefined {
   let node: JsonValue | undefined = root;
   for (const step of path) {
-    if (node === null || typeof node !== 'object') return undefined;
+    if (node === null || typeof node !== 'object') {
+      return undefined;
+    }
     node = (node as Record<string | number, JsonValue>)[step];
   }
   return node;
@@ -132,9 +143,13 @@ export function reshapeObject(doc: JsonDocument, path: JsonPath, next: JsonObjec
     return;
   }
   for (const key of Object.keys(before)) {
-    if (!(key in next)) doc.remove([...path, key]);
+    if (!(key in next)) {
+      doc.remove([...path, key]);
+    }
   }
   for (const [key, value] of Object.entries(next)) {
-    if (!isDeepStrictEqual(before[key], value)) doc.set([...path, key], value);
+    if (!isDeepStrictEqual(before[key], value)) {
+      doc.set([...path, key], value);
+    }
   }
 }

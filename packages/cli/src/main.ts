@@ -10,7 +10,8 @@ import { runOnGrafana } from './grafana-api.js';
 import { EXIT } from './report.js';
 import { findUnused, formatJson, formatTable } from './unused.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 const HELP = `footfall ${VERSION}: roll the footfall usage panel out to Grafana dashboards
 
@@ -47,9 +48,13 @@ Exit status: 0 done (check: all pass), 1 check found dashboards to fix, 2 bad co
 class UsageError extends Error {}
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
+  if (value === undefined) {
+    return fallback;
+  }
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of 1 or more, not "${value}"`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} needs a whole number of 1 or more, not "${value}"`);
+  }
   return n;
 }
 
@@ -89,10 +94,16 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
   }
   try {
     const [group, command, ...paths] = positionals;
-    if (group !== 'dashboards') throw new UsageError(`unknown command "${group}"`);
+    if (group !== 'dashboards') {
+      throw new UsageError(`unknown command "${group}"`);
+    }
     if (command === 'unused') {
-      if (values.prometheus === undefined) throw new UsageError('unused needs --prometheus URL');
-      if (paths.length > 0) throw new UsageError('unused takes no paths');
+      if (values.prometheus === undefined) {
+        throw new UsageError('unused needs --prometheus URL');
+      }
+      if (paths.length > 0) {
+        throw new UsageError('unused takes no paths');
+      }
       const days = positiveInt(values.days, '--days', 30);
       try {
         const rows = await findUnused(values.prometheus, days);
@@ -107,20 +118,41 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.en
       throw new UsageError(`unknown dashboards command "${command ?? ''}"`);
     }
     const action: DashboardAction | 'check' = command;
-    const settings: TransformSettings = { version: VERSION, ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }) };
+    const settings: TransformSettings = {
+      version: VERSION,
+      ...(values.endpoint === undefined ? {} : { endpoint: values.endpoint }),
+    };
     const dryRun = values['dry-run'] === true;
     if (values.grafana !== undefined) {
-      if (paths.length > 0) throw new UsageError('give either --grafana or paths, not both');
+      if (paths.length > 0) {
+        throw new UsageError('give either --grafana or paths, not both');
+      }
       const token = values.token ?? env['FOOTFALL_GRAFANA_TOKEN'];
-      if (!token) throw new UsageError('--grafana needs a service-account token: set FOOTFALL_GRAFANA_TOKEN (or pass --token)');
+      if (!token) {
+        throw new UsageError('--grafana needs a service-account token: set FOOTFALL_GRAFANA_TOKEN (or pass --token)');
+      }
       const concurrency = positiveInt(values.concurrency, '--concurrency', 4);
       const pageSize = Math.min(5000, positiveInt(values['page-size'], '--page-size', 1000));
-      return await runOnGrafana({ action, grafana: values.grafana, token, dryRun, concurrency, pageSize, settings, stdout, stderr });
+      return await runOnGrafana({
+        action,
+        grafana: values.grafana,
+        token,
+        dryRun,
+        concurrency,
+        pageSize,
+        settings,
+        stdout,
+        stderr,
+      });
     }
-    if (paths.length === 0) throw new UsageError(`${command} needs dashboard files or folders, or --grafana URL`);
+    if (paths.length === 0) {
+      throw new UsageError(`${command} needs dashboard files or folders, or --grafana URL`);
+    }
     return await runOnFiles({ action, paths, dryRun, settings, stdout, stderr });
   } catch (error) {
-    if (!(error instanceof UsageError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (!(error instanceof UsageError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw error;
+    }
     stderr.write(`footfall: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
@@ -134,5 +166,5 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     process.stderr.write(`footfall: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = EXIT.someFailed;
-  },
+  }
 );

@@ -28,21 +28,29 @@ const [MIN_HEARTBEAT, MAX_HEARTBEAT] = [1, 3600];
 export function migrateOptions(panelOptions: JsonValue | undefined, endpoint?: string): MigratedOptions {
   const options: JsonObject = { ...DEFAULT_PANEL_OPTIONS };
   const dropped: string[] = [];
-  if (endpoint !== undefined) options['endpoint'] = endpoint;
-  const old = isObject(panelOptions) && isObject(panelOptions['analyticsOptions']) ? panelOptions['analyticsOptions'] : {};
+  if (endpoint !== undefined) {
+    options['endpoint'] = endpoint;
+  }
+  const old =
+    isObject(panelOptions) && isObject(panelOptions['analyticsOptions']) ? panelOptions['analyticsOptions'] : {};
   for (const [key, value] of Object.entries(old)) {
     const shown = `${key}=${JSON.stringify(value)}`;
     if (key === 'server') {
       // The old panel posted its own JSON to `/write`; footfall speaks OTLP/HTTP. The collector answers
       // the old `/write` for the time both panels run, but the new panel must not post OTLP there.
-      const where = endpoint === undefined ? "footfall's default endpoint (<Grafana sub-path>/footfall/v1/metrics)" : `--endpoint ${endpoint}`;
+      const where =
+        endpoint === undefined
+          ? "footfall's default endpoint (<Grafana sub-path>/footfall/v1/metrics)"
+          : `--endpoint ${endpoint}`;
       dropped.push(`${shown}: the old /write URL is not an OTLP endpoint; the panel uses ${where}`);
     } else if (key === 'heartbeatInterval') {
       const seconds = typeof value === 'string' ? Number(value) : value;
       if (typeof seconds === 'number' && Number.isFinite(seconds)) {
         const bounded = Math.min(MAX_HEARTBEAT, Math.max(MIN_HEARTBEAT, Math.round(seconds)));
         options['heartbeatIntervalSeconds'] = bounded;
-        if (bounded !== seconds) dropped.push(`${shown}: out of footfall's range, set to ${bounded}`);
+        if (bounded !== seconds) {
+          dropped.push(`${shown}: out of footfall's range, set to ${bounded}`);
+        }
       } else {
         dropped.push(`${shown}: not a number of seconds`);
       }

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS } from '../../browser/src/settings.ts';
 import { DEFAULT_PANEL_OPTIONS, FOOTFALL_PANEL_NAME, FOOTFALL_PANEL_TYPE } from './panel.js';
 
-const plugin = JSON.parse(readFileSync(new URL('../../panel/src/plugin.json', import.meta.url), 'utf8')) as { id: string; name: string };
+const plugin = JSON.parse(readFileSync(new URL('../../panel/src/plugin.json', import.meta.url), 'utf8')) as {
+  id: string;
+  name: string;
+};
 
 describe('the panel the CLI writes', () => {
   it('has the panel plugin’s id and name', () => {

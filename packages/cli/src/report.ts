@@ -26,7 +26,11 @@ export const EXIT = {
 
 export interface Reporter {
   /** A dashboard done. `before`/`after` give the dry-run diff. */
-  dashboard(name: string, outcome: Outcome, details?: { notes?: readonly string[]; before?: string; after?: string }): void;
+  dashboard(
+    name: string,
+    outcome: Outcome,
+    details?: { notes?: readonly string[]; before?: string; after?: string }
+  ): void;
   /** A file that is not a dashboard: a note, not a failure. */
   notDashboard(name: string, why: string): void;
   /** Prints the summary line and returns the exit status. */
@@ -54,9 +58,12 @@ export function createReporter(settings: ReporterSettings): Reporter {
   // About ten progress lines however long the run: enough to see it moving, few enough for CI logs.
   const step = Math.max(1, Math.ceil(total / 10));
   const progress = (): void => {
-    if (total >= PROGRESS_FROM && (seen % step === 0 || seen === total)) stderr.write(`footfall: ${seen}/${total} done\n`);
+    if (total >= PROGRESS_FROM && (seen % step === 0 || seen === total)) {
+      stderr.write(`footfall: ${seen}/${total} done\n`);
+    }
   };
-  const suffix = (notes: readonly string[] | undefined): string => (notes && notes.length > 0 ? `\n    ${notes.join('\n    ')}` : '');
+  const suffix = (notes: readonly string[] | undefined): string =>
+    notes && notes.length > 0 ? `\n    ${notes.join('\n    ')}` : '';
   return {
     dashboard(name, outcome, details = {}) {
       counts[outcome]++;
@@ -65,7 +72,9 @@ export function createReporter(settings: ReporterSettings): Reporter {
       if (outcome === 'changed') {
         stdout.write(`${dryRun ? 'would change' : 'changed'} ${name}${suffix(details.notes)}\n`);
         if (dryRun && details.before !== undefined && details.after !== undefined) {
-          stdout.write(createTwoFilesPatch(name, name, details.before, details.after, '', '', { context: 2 }).replace(/^=+\n/, ''));
+          stdout.write(
+            createTwoFilesPatch(name, name, details.before, details.after, '', '', { context: 2 }).replace(/^=+\n/, '')
+          );
         }
       } else if (outcome === 'fail') {
         stdout.write(`FAIL ${name}${suffix(details.notes)}\n`);
@@ -89,9 +98,15 @@ export function createReporter(settings: ReporterSettings): Reporter {
         ? `${n} dashboards: ${counts.pass} pass, ${counts.fail} fail the check, ${tail}`
         : `${n} dashboards: ${counts.changed} changed, ${counts.unchanged} unchanged, ${tail}${dryRun ? ' (dry run: nothing written)' : ''}`;
       stdout.write(`${line}\n`);
-      if (notDashboards > 0) stdout.write(`${notDashboards} file${notDashboards === 1 ? '' : 's'} skipped: not dashboards\n`);
-      if (counts.failed > 0) return EXIT.someFailed;
-      if (counts.fail > 0) return EXIT.checkFailed;
+      if (notDashboards > 0) {
+        stdout.write(`${notDashboards} file${notDashboards === 1 ? '' : 's'} skipped: not dashboards\n`);
+      }
+      if (counts.failed > 0) {
+        return EXIT.someFailed;
+      }
+      if (counts.fail > 0) {
+        return EXIT.checkFailed;
+      }
       return EXIT.ok;
     },
   };

@@ -35,7 +35,9 @@ export function neverOpenedQuery(): string {
  * the age before the join copies the name and folder.
  */
 export function notOpenedForQuery(days: number): string {
-  if (!Number.isFinite(days) || days < 0) throw new RangeError(`days must be a number of days, not ${days}`);
+  if (!Number.isFinite(days) || days < 0) {
+    throw new RangeError(`days must be a number of days, not ${days}`);
+  }
   return (
     `((time() - max by (dashboard_uid) (footfall_dashboard_last_opened_timestamp_seconds)) / ${SECONDS_PER_DAY} > ${days})` +
     ` * on (dashboard_uid) group_left (dashboard_name, dashboard_folder) ${INFO}`

@@ -32,16 +32,27 @@ async function instantQuery(prometheus: string, expr: string): Promise<VectorSam
   try {
     res = await fetch(url, { headers: { Accept: 'application/json' } });
   } catch (error) {
-    throw new PrometheusQueryError(`cannot reach Prometheus at ${prometheus}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
+    throw new PrometheusQueryError(
+      `cannot reach Prometheus at ${prometheus}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`
+    );
   }
-  let body: { status?: string; errorType?: string; error?: string; data?: { resultType?: string; result?: VectorSample[] } };
+  let body: {
+    status?: string;
+    errorType?: string;
+    error?: string;
+    data?: { resultType?: string; result?: VectorSample[] };
+  };
   try {
     body = (await res.json()) as typeof body;
   } catch {
-    throw new PrometheusQueryError(`Prometheus at ${prometheus} answered ${res.status} with something that is not its query API's JSON; is the URL right?`);
+    throw new PrometheusQueryError(
+      `Prometheus at ${prometheus} answered ${res.status} with something that is not its query API's JSON; is the URL right?`
+    );
   }
   if (body.status !== 'success' || body.data?.resultType !== 'vector' || !Array.isArray(body.data.result)) {
-    throw new PrometheusQueryError(`Prometheus answered ${res.status}: ${body.errorType ?? 'error'}: ${body.error ?? 'no vector result'}`);
+    throw new PrometheusQueryError(
+      `Prometheus answered ${res.status}: ${body.errorType ?? 'error'}: ${body.error ?? 'no vector result'}`
+    );
   }
   return body.data.result;
 }
@@ -52,7 +63,10 @@ function day(unixSeconds: number): string {
 
 /** Never-opened dashboards first, then the rest; longest unused first within each. */
 export async function findUnused(prometheus: string, days: number): Promise<UnusedDashboard[]> {
-  const [never, stale] = await Promise.all([instantQuery(prometheus, neverOpenedQuery()), instantQuery(prometheus, notOpenedForQuery(days))]);
+  const [never, stale] = await Promise.all([
+    instantQuery(prometheus, neverOpenedQuery()),
+    instantQuery(prometheus, notOpenedForQuery(days)),
+  ]);
   const row = (sample: VectorSample, opened: boolean): UnusedDashboard => {
     const age = Number(sample.value[1]);
     return {
@@ -73,9 +87,19 @@ export async function findUnused(prometheus: string, days: number): Promise<Unus
  */
 export function formatTable(rows: readonly UnusedDashboard[]): string {
   const header = ['UID', 'NAME', 'FOLDER', 'LAST OPENED', 'DAYS'];
-  const cells = rows.map((r) => [r.uid, r.name, r.folder === '' ? 'General' : r.folder, r.lastOpened ?? 'never', String(r.days)]);
+  const cells = rows.map((r) => [
+    r.uid,
+    r.name,
+    r.folder === '' ? 'General' : r.folder,
+    r.lastOpened ?? 'never',
+    String(r.days),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  return [header, ...cells].map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    [header, ...cells]
+      .map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+      .join('\n') + '\n'
+  );
 }
 
 export function formatJson(rows: readonly UnusedDashboard[], days: number): string {

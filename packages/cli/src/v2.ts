@@ -12,11 +12,21 @@
  *
  * v2alpha1 names the plugin in `vizConfig.kind`; v2beta1 and v2 in `vizConfig.group`.
  */
-import { isObject, reshapeObject, valueAt, type JsonDocument, type JsonObject, type JsonPath, type JsonValue } from './json-document.js';
+import {
+  isObject,
+  reshapeObject,
+  valueAt,
+  type JsonDocument,
+  type JsonObject,
+  type JsonPath,
+  type JsonValue,
+} from './json-document.js';
 import { FOOTFALL_PANEL_TYPE, OLD_PANEL_TYPE } from './panel.js';
 
 /** Where a footfall panel must be: the layout (grid or auto-grid) to head, or a rows layout to prepend a row to. */
-type Slot = { readonly kind: 'GridLayout' | 'AutoGridLayout'; readonly path: JsonPath } | { readonly kind: 'new-row'; readonly path: JsonPath };
+type Slot =
+  | { readonly kind: 'GridLayout' | 'AutoGridLayout'; readonly path: JsonPath }
+  | { readonly kind: 'new-row'; readonly path: JsonPath };
 
 interface Reference {
   /** Path of the layout item. */
@@ -30,9 +40,13 @@ interface Reference {
 }
 
 function pluginOf(element: JsonValue | undefined): string | undefined {
-  if (!isObject(element) || element['kind'] !== 'Panel' || !isObject(element['spec'])) return undefined;
+  if (!isObject(element) || element['kind'] !== 'Panel' || !isObject(element['spec'])) {
+    return undefined;
+  }
   const viz = element['spec']['vizConfig'];
-  if (!isObject(viz)) return undefined;
+  if (!isObject(viz)) {
+    return undefined;
+  }
   const plugin = viz['kind'] === 'VizConfig' ? viz['group'] : viz['kind'];
   return typeof plugin === 'string' ? plugin : undefined;
 }
@@ -75,7 +89,9 @@ function references(doc: JsonDocument, layout: JsonPath, row?: JsonPath): Refere
     });
   }
   if (kind === 'TabsLayout') {
-    return arrayAt(doc, [...layout, 'spec', 'tabs']).flatMap((_, i) => references(doc, [...layout, 'spec', 'tabs', i, 'spec', 'layout']));
+    return arrayAt(doc, [...layout, 'spec', 'tabs']).flatMap((_, i) =>
+      references(doc, [...layout, 'spec', 'tabs', i, 'spec', 'layout'])
+    );
   }
   return [];
 }
@@ -83,14 +99,20 @@ function references(doc: JsonDocument, layout: JsonPath, row?: JsonPath): Refere
 /** The places a footfall panel must head, in document order. */
 function slots(doc: JsonDocument, layout: JsonPath): Slot[] {
   const kind = kindAt(doc, layout);
-  if (kind === 'GridLayout' || kind === 'AutoGridLayout') return [{ kind, path: layout }];
+  if (kind === 'GridLayout' || kind === 'AutoGridLayout') {
+    return [{ kind, path: layout }];
+  }
   if (kind === 'RowsLayout') {
     const first = arrayAt(doc, [...layout, 'spec', 'rows'])[0];
-    if (first === undefined || valueAt(first, ['spec', 'collapse']) === true) return [{ kind: 'new-row', path: layout }];
+    if (first === undefined || valueAt(first, ['spec', 'collapse']) === true) {
+      return [{ kind: 'new-row', path: layout }];
+    }
     return slots(doc, [...layout, 'spec', 'rows', 0, 'spec', 'layout']);
   }
   if (kind === 'TabsLayout') {
-    return arrayAt(doc, [...layout, 'spec', 'tabs']).flatMap((_, i) => slots(doc, [...layout, 'spec', 'tabs', i, 'spec', 'layout']));
+    return arrayAt(doc, [...layout, 'spec', 'tabs']).flatMap((_, i) =>
+      slots(doc, [...layout, 'spec', 'tabs', i, 'spec', 'layout'])
+    );
   }
   return [];
 }
@@ -106,9 +128,13 @@ function spansTop(item: JsonValue | undefined): boolean {
 
 /** The name of the element heading a slot, when the slot is filled the way the CLI fills it. */
 function slotHead(doc: JsonDocument, slot: Slot): string | undefined {
-  if (slot.kind === 'new-row') return undefined;
+  if (slot.kind === 'new-row') {
+    return undefined;
+  }
   const first = arrayAt(doc, [...slot.path, 'spec', 'items'])[0];
-  if (first === undefined || (slot.kind === 'GridLayout' && !spansTop(first))) return undefined;
+  if (first === undefined || (slot.kind === 'GridLayout' && !spansTop(first))) {
+    return undefined;
+  }
   const name = valueAt(first, ['spec', 'element', 'name']);
   return typeof name === 'string' ? name : undefined;
 }
@@ -117,7 +143,9 @@ function slotHead(doc: JsonDocument, slot: Slot): string | undefined {
 function shiftGrid(doc: JsonDocument, layout: JsonPath, delta: number): void {
   arrayAt(doc, [...layout, 'spec', 'items']).forEach((item, index) => {
     const y = gridNumber(item, 'y');
-    if (y !== undefined) doc.set([...layout, 'spec', 'items', index, 'spec', 'y'], y + delta);
+    if (y !== undefined) {
+      doc.set([...layout, 'spec', 'items', index, 'spec', 'y'], y + delta);
+    }
   });
 }
 
@@ -137,9 +165,15 @@ function removeReferences(doc: JsonDocument, refs: readonly Reference[]): void {
     if (kindAt(doc, ref.layout) === 'GridLayout' && spansTop(item)) {
       const height = gridNumber(item, 'height') ?? 0;
       const rest = arrayAt(doc, [...ref.layout, 'spec', 'items']);
-      if (height > 0 && rest.every((other) => (gridNumber(other, 'y') ?? height) >= height)) shiftGrid(doc, ref.layout, -height);
+      if (height > 0 && rest.every((other) => (gridNumber(other, 'y') ?? height) >= height)) {
+        shiftGrid(doc, ref.layout, -height);
+      }
     }
-    if (ref.row && arrayAt(doc, [...ref.layout, 'spec', 'items']).length === 0 && valueAt(doc.root, [...ref.row, 'spec', 'hideHeader']) === true) {
+    if (
+      ref.row &&
+      arrayAt(doc, [...ref.layout, 'spec', 'items']).length === 0 &&
+      valueAt(doc.root, [...ref.row, 'spec', 'hideHeader']) === true
+    ) {
       doc.remove(ref.row);
     }
   }
@@ -157,7 +191,9 @@ function nextPanelNumber(doc: JsonDocument, base: JsonPath): number {
 
 function vizConfig(apiVersion: string, options: JsonObject): JsonObject {
   const fieldConfig = { defaults: {}, overrides: [] };
-  if (apiVersion.endsWith('/v2alpha1')) return { kind: FOOTFALL_PANEL_TYPE, spec: { pluginVersion: '', options, fieldConfig } };
+  if (apiVersion.endsWith('/v2alpha1')) {
+    return { kind: FOOTFALL_PANEL_TYPE, spec: { pluginVersion: '', options, fieldConfig } };
+  }
   return { kind: 'VizConfig', group: FOOTFALL_PANEL_TYPE, version: '', spec: { options, fieldConfig } };
 }
 
@@ -192,12 +228,17 @@ function fill(doc: JsonDocument, slot: Slot, name: string): void {
     doc.insert([...slot.path, 'spec', 'items'], 0, { kind: 'AutoGridLayoutItem', spec: { element: reference(name) } });
   } else {
     const layout = { kind: 'GridLayout', spec: { items: [gridItem(name)] } };
-    doc.insert([...slot.path, 'spec', 'rows'], 0, { kind: 'RowsLayoutRow', spec: { title: '', collapse: false, hideHeader: true, layout } });
+    doc.insert([...slot.path, 'spec', 'rows'], 0, {
+      kind: 'RowsLayoutRow',
+      spec: { title: '', collapse: false, hideHeader: true, layout },
+    });
   }
 }
 
 function optionsOf(doc: JsonDocument, base: JsonPath, name: string | undefined): JsonObject | undefined {
-  if (name === undefined) return undefined;
+  if (name === undefined) {
+    return undefined;
+  }
   const options = valueAt(elementsOf(doc, base)[name] ?? null, ['spec', 'vizConfig', 'spec', 'options']);
   return isObject(options) ? options : undefined;
 }
@@ -221,15 +262,25 @@ export function injectV2(doc: JsonDocument, base: JsonPath, settings: V2InjectSe
   const keptHeads = new Set<string>();
   for (const slot of slots(doc, layout)) {
     const head = slotHead(doc, slot);
-    if (head === undefined || !footfall.has(head) || kept.has(head)) continue;
+    if (head === undefined || !footfall.has(head) || kept.has(head)) {
+      continue;
+    }
     kept.add(head);
     keptHeads.add(pathKey([...slot.path, 'spec', 'items', 0]));
   }
   const strays = references(doc, layout).filter((ref) => footfall.has(ref.name) && !keptHeads.has(pathKey(ref.path)));
   removeReferences(doc, strays);
   const notes: string[] = [];
-  if (strays.length > 0) notes.push(`moved ${strays.length === 1 ? 'a footfall panel' : `${strays.length} footfall panels`} that were not at the top`);
-  for (const name of footfall) if (!kept.has(name)) doc.remove([...base, 'spec', 'elements', name]);
+  if (strays.length > 0) {
+    notes.push(
+      `moved ${strays.length === 1 ? 'a footfall panel' : `${strays.length} footfall panels`} that were not at the top`
+    );
+  }
+  for (const name of footfall) {
+    if (!kept.has(name)) {
+      doc.remove([...base, 'spec', 'elements', name]);
+    }
+  }
 
   let next = nextPanelNumber(doc, base);
   const open = slots(doc, layout).filter((slot) => {
@@ -238,20 +289,29 @@ export function injectV2(doc: JsonDocument, base: JsonPath, settings: V2InjectSe
   });
   // Last first: a row added to a rows layout moves only what follows it in that layout.
   const names = open.map(() => {
-    while (`panel-${next}` in elementsOf(doc, base)) next++;
+    while (`panel-${next}` in elementsOf(doc, base)) {
+      next++;
+    }
     const name = `panel-${next}`;
     doc.set([...base, 'spec', 'elements', name], footfallElement(apiVersion, next++, options));
     return name;
   });
-  for (let i = open.length - 1; i >= 0; i--) fill(doc, open[i]!, names[i]!);
+  for (let i = open.length - 1; i >= 0; i--) {
+    fill(doc, open[i]!, names[i]!);
+  }
   return notes;
 }
 
 /** Removes every footfall element and its placements, giving back the layout as it was. */
 export function removeV2(doc: JsonDocument, base: JsonPath): string[] {
   const footfall = new Set(namesOfPlugin(doc, base, FOOTFALL_PANEL_TYPE));
-  removeReferences(doc, references(doc, [...base, 'spec', 'layout']).filter((ref) => footfall.has(ref.name)));
-  for (const name of footfall) doc.remove([...base, 'spec', 'elements', name]);
+  removeReferences(
+    doc,
+    references(doc, [...base, 'spec', 'layout']).filter((ref) => footfall.has(ref.name))
+  );
+  for (const name of footfall) {
+    doc.remove([...base, 'spec', 'elements', name]);
+  }
   return [];
 }
 
@@ -263,24 +323,38 @@ export function migrateV2(doc: JsonDocument, base: JsonPath, settings: V2InjectS
   const layout = [...base, 'spec', 'layout'];
   const apiVersion = String(valueAt(doc.root, [...base, 'apiVersion']));
   const old = namesOfPlugin(doc, base, OLD_PANEL_TYPE);
-  if (old.length === 0) return [];
+  if (old.length === 0) {
+    return [];
+  }
   const heads = new Set(slots(doc, layout).map((slot) => slotHead(doc, slot)));
   const refs = references(doc, layout);
   const hasFootfall = namesOfPlugin(doc, base, FOOTFALL_PANEL_TYPE).length > 0;
-  const inPlace = old.filter((name) => !hasFootfall && heads.has(name) && refs.filter((r) => r.name === name).length === 1);
+  const inPlace = old.filter(
+    (name) => !hasFootfall && heads.has(name) && refs.filter((r) => r.name === name).length === 1
+  );
   for (const name of inPlace) {
     const path = [...base, 'spec', 'elements', name];
     const spec = valueAt(doc.root, [...path, 'spec']);
-    if (!isObject(spec)) continue;
+    if (!isObject(spec)) {
+      continue;
+    }
     const id = typeof spec['id'] === 'number' ? spec['id'] : nextPanelNumber(doc, base);
     const fresh = footfallElement(apiVersion, id, settings.options)['spec'] as JsonObject;
     reshapeObject(doc, [...path, 'spec'], { ...spec, ...fresh, id });
   }
   const removed = old.filter((name) => !inPlace.includes(name));
-  removeReferences(doc, refs.filter((ref) => removed.includes(ref.name)));
-  for (const name of removed) doc.remove([...base, 'spec', 'elements', name]);
+  removeReferences(
+    doc,
+    refs.filter((ref) => removed.includes(ref.name))
+  );
+  for (const name of removed) {
+    doc.remove([...base, 'spec', 'elements', name]);
+  }
   const notes = injectV2(doc, base, settings);
-  return [`replaced ${old.length === 1 ? OLD_PANEL_TYPE : `${old.length} ${OLD_PANEL_TYPE}s`}${inPlace.length > 0 ? ' in place' : ' with one at the top'}`, ...notes];
+  return [
+    `replaced ${old.length === 1 ? OLD_PANEL_TYPE : `${old.length} ${OLD_PANEL_TYPE}s`}${inPlace.length > 0 ? ' in place' : ' with one at the top'}`,
+    ...notes,
+  ];
 }
 
 /** What keeps the dashboard from passing `check`; empty when it passes. */
@@ -291,11 +365,22 @@ export function inspectV2(doc: JsonDocument, base: JsonPath): string[] {
   const all = slots(doc, layout);
   const heads = all.map((slot) => slotHead(doc, slot));
   const filled = heads.filter((head, i) => head !== undefined && footfall.has(head) && heads.indexOf(head) === i);
-  if (footfall.size === 0) problems.push('no footfall panel');
-  else if (filled.length < all.length) problems.push(`the footfall panel is not at the top of ${all.length - filled.length} of ${all.length} places (grids, first open row, every tab)`);
+  if (footfall.size === 0) {
+    problems.push('no footfall panel');
+  } else if (filled.length < all.length) {
+    problems.push(
+      `the footfall panel is not at the top of ${all.length - filled.length} of ${all.length} places (grids, first open row, every tab)`
+    );
+  }
   const placed = references(doc, layout).filter((ref) => footfall.has(ref.name)).length;
-  if (placed > filled.length) problems.push(`${placed - filled.length} more footfall panel${placed - filled.length === 1 ? '' : 's'} placed elsewhere`);
+  if (placed > filled.length) {
+    problems.push(
+      `${placed - filled.length} more footfall panel${placed - filled.length === 1 ? '' : 's'} placed elsewhere`
+    );
+  }
   const old = namesOfPlugin(doc, base, OLD_PANEL_TYPE).length;
-  if (old > 0) problems.push(`still has ${old === 1 ? OLD_PANEL_TYPE : `${old} ${OLD_PANEL_TYPE}s`} (run migrate)`);
+  if (old > 0) {
+    problems.push(`still has ${old === 1 ? OLD_PANEL_TYPE : `${old} ${OLD_PANEL_TYPE}s`} (run migrate)`);
+  }
   return problems;
 }

@@ -31,7 +31,13 @@ import { createAttributeLimiter, createSenderBudget, createSeriesRegistry, label
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createLegacyWriteHandler } from './macropower/index.js';
 import { containsEmailAddress, createPrivacyPolicy, REDACTED } from './privacy/index.js';
-import { createAdmission, createClientAddress, createOriginPolicy, createOtlpHandler, type IngestRouteSettings } from './receive/index.js';
+import {
+  createAdmission,
+  createClientAddress,
+  createOriginPolicy,
+  createOtlpHandler,
+  type IngestRouteSettings,
+} from './receive/index.js';
 import { wireDiagnostics } from './diagnostics.js';
 import { createSelfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
@@ -92,7 +98,14 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     families: counterFamilies(catalog, config.legacy.labels),
     cardinalityLimit: limits.maxSeriesPerMetric + 2,
   });
-  const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels: config.legacy.labels, now });
+  const aggregator = createAggregator({
+    catalog,
+    counters,
+    histograms,
+    registry,
+    legacyLabels: config.legacy.labels,
+    now,
+  });
   const catalogData = combineProducers([counters, histograms]);
   // The scrape and the state save share a collection when they meet (one walk over every series).
   const sharedCatalogData = shareCollections(catalogData);
@@ -109,7 +122,10 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const selfMetrics = createSelfMetrics(meterProvider, {
     seriesPerFamily: () => registry.sizes(),
     forwardQueuedPoints: () => forwarder?.queuedPoints(),
-    inventory: inventory && { dashboards: () => inventory.dashboards().size, lastSuccess: () => inventory.lastSuccess() },
+    inventory: inventory && {
+      dashboards: () => inventory.dashboards().size,
+      lastSuccess: () => inventory.lastSuccess(),
+    },
   });
   const health = createHealth();
   const authenticator = options.authenticator ?? createAuthenticator(config.auth);
@@ -168,7 +184,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     app.use((_req: Request, res: Response) => void res.status(404).type('text/plain').send('not found\n'));
     app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
       logger.error({ err }, 'request failed');
-      if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+      if (!res.headersSent) {
+        res.status(500).type('text/plain').send('internal error\n');
+      }
     });
     return app;
   }
@@ -178,8 +196,12 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   const metricsApart = config.server.metricsListen !== undefined;
   const app = routes((a) => {
     a.all('/v1/metrics', otlp);
-    for (const path of config.legacy.write.paths) a.all(path, write);
-    if (!metricsApart) a.get('/metrics', exposition.handle);
+    for (const path of config.legacy.write.paths) {
+      a.all(path, write);
+    }
+    if (!metricsApart) {
+      a.get('/metrics', exposition.handle);
+    }
     a.get('/healthz', health.live);
     a.get('/readyz', health.ready);
   });
@@ -197,8 +219,11 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
   };
   const server: Server = createServer(serverOptions, (req, res) => {
-    if (req.url === '/v1/metrics') void otlp(req, res);
-    else app(req, res);
+    if (req.url === '/v1/metrics') {
+      void otlp(req, res);
+    } else {
+      app(req, res);
+    }
   });
   const metricsServer: Server | undefined = metricsApart
     ? createServer(
@@ -207,13 +232,15 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
           a.get('/metrics', exposition.handle);
           a.get('/healthz', health.live);
           a.get('/readyz', health.ready);
-        }),
+        })
       )
     : undefined;
 
   /** Stops accepting, lets in-flight requests finish, and cuts off what is left at the shutdown deadline. */
   async function stop(target: Server): Promise<void> {
-    if (!target.listening) return;
+    if (!target.listening) {
+      return;
+    }
     const closed = once(target, 'close');
     target.close();
     // close() only drops the connections idle at that moment; a keep-alive connection whose request
@@ -222,10 +249,13 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     target.closeIdleConnections();
     // In-flight requests get most of the budget; whatever is left then is cut off, so the state
     // is still saved in time.
-    const cutOff = setTimeout(() => {
-      logger.warn('requests still in flight at the shutdown deadline: closing their connections');
-      target.closeAllConnections();
-    }, Math.max(0, config.server.shutdownTimeoutMs - 2000));
+    const cutOff = setTimeout(
+      () => {
+        logger.warn('requests still in flight at the shutdown deadline: closing their connections');
+        target.closeAllConnections();
+      },
+      Math.max(0, config.server.shutdownTimeoutMs - 2000)
+    );
     await closed;
     clearTimeout(cutOff);
     clearInterval(sweep);
@@ -240,12 +270,17 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
    * the collection a scrape is making; the final one (`fresh`) collects after the last request.
    */
   function saveState(fresh = false): Promise<void> {
-    if (!stateFile) return Promise.resolve();
+    if (!stateFile) {
+      return Promise.resolve();
+    }
     // `saving` never rejects, so a failed save (a full disk) does not stop the ones after it.
     saving = saving
       .then(async () => {
         const { resourceMetrics } = await (fresh ? sharedCatalogData.collectFresh() : sharedCatalogData.collect());
-        const state = await snapshotState(resourceMetrics, registry.lastUpdated, { now: now(), instanceId: keptInstanceId });
+        const state = await snapshotState(resourceMetrics, registry.lastUpdated, {
+          now: now(),
+          instanceId: keptInstanceId,
+        });
         await stateFile.save({ ...state, dashboards: await ledger.snapshot(), inventory: inventory?.snapshot() ?? [] });
       })
       .catch((err: unknown) => {
@@ -256,15 +291,22 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
 
   async function restoreState(): Promise<void> {
     const parsed = await stateFile?.load();
-    if (!parsed) return;
+    if (!parsed) {
+      return;
+    }
     keptInstanceId = parsed.state.instanceId;
     inventory?.restore(parsed.state.inventory ?? []);
     ledger.restore(parsed.state.dashboards ?? [], now());
     const { restored, skipped } = aggregator.restore(parsed.state);
     selfMetrics.stateRestored(restored, parsed.skipped + skipped);
     logger.info(
-      { stateFile: stateFile!.path, savedAt: new Date(parsed.state.savedAt).toISOString(), restored, skipped: parsed.skipped + skipped },
-      'counters restored from the state file',
+      {
+        stateFile: stateFile!.path,
+        savedAt: new Date(parsed.state.savedAt).toISOString(),
+        restored,
+        skipped: parsed.skipped + skipped,
+      },
+      'counters restored from the state file'
     );
   }
 
@@ -273,7 +315,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
   function sweepIdleSeries(): Promise<number> {
     expiring = expiring.then(async () => {
       const expired = await expireIdleSeries(registry, { histograms, counters }, now());
-      if (expired > 0) selfMetrics.seriesExpired(expired);
+      if (expired > 0) {
+        selfMetrics.seriesExpired(expired);
+      }
       return expired;
     });
     expiring = expiring.catch((err: unknown) => {
@@ -292,7 +336,9 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     async listen() {
       await restoreState();
       keptInstanceId ??= randomUUID();
-      if (config.forward.endpoint) forwarder = startForwarder(config.forward.instanceId ?? keptInstanceId);
+      if (config.forward.endpoint) {
+        forwarder = startForwarder(config.forward.instanceId ?? keptInstanceId);
+      }
       if (metricsServer && config.server.metricsListen) {
         metricsServer.listen(config.server.metricsListen.port, config.server.metricsListen.host);
         await once(metricsServer, 'listening');
@@ -332,7 +378,10 @@ export function createCollector(config: CollectorConfig, options: CollectorOptio
     const forward = config.forward;
     return createForwarder({
       url: forward.endpoint!,
-      headers: { ...forward.headers, ...(forward.bearerToken ? { Authorization: `Bearer ${forward.bearerToken}` } : {}) },
+      headers: {
+        ...forward.headers,
+        ...(forward.bearerToken ? { Authorization: `Bearer ${forward.bearerToken}` } : {}),
+      },
       compression: forward.compression,
       temporality: forward.temporality,
       intervalMs: forward.intervalSeconds * 1000,
@@ -357,7 +406,7 @@ function createInventoryStage(
   logger: Logger,
   ledger: ReturnType<typeof createDashboardLedger>,
   now: () => number,
-  report: (result: string) => void,
+  report: (result: string) => void
 ): Inventory | undefined {
   const settings = config.inventory;
   const base = settings.grafanaUrl ?? config.auth.grafana.url;
@@ -365,12 +414,16 @@ function createInventoryStage(
     ...(settings.token === undefined ? [] : [{ grafanaUrl: base!, token: settings.token }]),
     ...settings.orgs.map((o) => ({ grafanaUrl: o.grafanaUrl ?? base!, token: o.token })),
   ];
-  if (sources.length === 0) return undefined;
+  if (sources.length === 0) {
+    return undefined;
+  }
   const maxLength = config.limits.maxValueLength;
   return createInventory({
     sources,
     // The auth stage's TLS settings when the inventory asks the same Grafana without its own.
-    fetch: grafanaFetch(settings.tls.caFile || settings.tls.insecureSkipVerify ? settings.tls : config.auth.grafana.tls),
+    fetch: grafanaFetch(
+      settings.tls.caFile || settings.tls.insecureSkipVerify ? settings.tls : config.auth.grafana.tls
+    ),
     intervalMs: settings.intervalSeconds * 1000,
     minIntervalMs: settings.minIntervalSeconds * 1000,
     timeoutMs: settings.timeoutMs,

@@ -9,7 +9,9 @@ describe('OpenTelemetry diagnostics', () => {
 
   it("reach the collector's log at warn: an SDK warning is no longer lost", () => {
     const lines: Array<Record<string, unknown>> = [];
-    wireDiagnostics(pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }));
+    wireDiagnostics(
+      pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) })
+    );
     // A real SDK warning: an instrument name the API does not allow.
     new MeterProvider().getMeter('m').createCounter('1 not a valid name');
     diag.debug('below warn: not logged');

@@ -17,6 +17,6 @@ export function wireDiagnostics(logger: Logger): void {
       debug: (message, ...args) => log.debug(details(args), message),
       verbose: (message, ...args) => log.trace(details(args), message),
     },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true }
   );
 }

@@ -52,7 +52,7 @@ export class RequestError extends Error {
     rpcCode: number,
     reason: RejectionReason,
     message: string,
-    extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined; closeConnection?: boolean } = {},
+    extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined; closeConnection?: boolean } = {}
   ) {
     super(message);
     this.name = 'RequestError';
@@ -71,24 +71,44 @@ export function forbiddenOrigin(origin: string): RequestError {
     403,
     RpcCode.PERMISSION_DENIED,
     'forbidden_origin',
-    `origin ${JSON.stringify(origin)} may not send here; add Grafana's root URL to server.allowedOrigins (behind a TLS proxy, have it set X-Forwarded-Proto)`,
+    `origin ${JSON.stringify(origin)} may not send here; add Grafana's root URL to server.allowedOrigins (behind a TLS proxy, have it set X-Forwarded-Proto)`
   );
 }
 
 /** The authorize stage said no: 401 (credentials), 403 (sender not allowed) or 503 (cannot check now). */
-export function authRefused(status: 401 | 403 | 503, message: string, extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined }): RequestError {
-  if (status === 503) return new RequestError(503, RpcCode.UNAVAILABLE, 'auth_unavailable', message, extra);
-  return new RequestError(status, status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED, 'auth_refused', message, extra);
+export function authRefused(
+  status: 401 | 403 | 503,
+  message: string,
+  extra: { retryAfterSeconds?: number | undefined; challenge?: string | undefined }
+): RequestError {
+  if (status === 503) {
+    return new RequestError(503, RpcCode.UNAVAILABLE, 'auth_unavailable', message, extra);
+  }
+  return new RequestError(
+    status,
+    status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED,
+    'auth_refused',
+    message,
+    extra
+  );
 }
 
 /** Admission control shed the request before its body was read. */
 export function overloaded(
   status: 429 | 503,
-  reason: 'rate_limited' | 'address_rate_limited' | 'too_many_in_flight' | 'sender_too_many_in_flight' | 'memory_pressure' | 'shutting_down',
+  reason:
+    | 'rate_limited'
+    | 'address_rate_limited'
+    | 'too_many_in_flight'
+    | 'sender_too_many_in_flight'
+    | 'memory_pressure'
+    | 'shutting_down',
   message: string,
-  retryAfterSeconds: number,
+  retryAfterSeconds: number
 ): RequestError {
-  return new RequestError(status, status === 429 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.UNAVAILABLE, reason, message, { retryAfterSeconds });
+  return new RequestError(status, status === 429 ? RpcCode.RESOURCE_EXHAUSTED : RpcCode.UNAVAILABLE, reason, message, {
+    retryAfterSeconds,
+  });
 }
 
 /** A uid of the request is not in the inventory yet: retry once Grafana's dashboards are listed again. */
@@ -98,12 +118,17 @@ export function inventoryPending(retryAfterSeconds: number): RequestError {
     RpcCode.UNAVAILABLE,
     'inventory_pending',
     'a dashboard of this request is not in the inventory yet; it is being listed again: retry',
-    { retryAfterSeconds },
+    { retryAfterSeconds }
   );
 }
 
 export function methodNotAllowed(method: string): RequestError {
-  return new RequestError(405, RpcCode.UNIMPLEMENTED, 'method_not_allowed', `method ${method} is not allowed; use POST`);
+  return new RequestError(
+    405,
+    RpcCode.UNIMPLEMENTED,
+    'method_not_allowed',
+    `method ${method} is not allowed; use POST`
+  );
 }
 
 /** `accepted` says what the route takes instead, e.g. "application/json or application/x-protobuf". */
@@ -112,7 +137,7 @@ export function unsupportedMediaType(contentType: string | undefined, accepted: 
     415,
     RpcCode.INVALID_ARGUMENT,
     'unsupported_media_type',
-    `unsupported content type ${JSON.stringify(contentType ?? '')}; use ${accepted}`,
+    `unsupported content type ${JSON.stringify(contentType ?? '')}; use ${accepted}`
   );
 }
 
@@ -121,7 +146,7 @@ export function unsupportedEncoding(encoding: string): RequestError {
     415,
     RpcCode.INVALID_ARGUMENT,
     'unsupported_encoding',
-    `unsupported content encoding ${JSON.stringify(encoding)}; use gzip, deflate or none`,
+    `unsupported content encoding ${JSON.stringify(encoding)}; use gzip, deflate or none`
   );
 }
 
@@ -130,7 +155,7 @@ export function payloadTooLarge(limitBytes: number): RequestError {
     413,
     RpcCode.RESOURCE_EXHAUSTED,
     'payload_too_large',
-    `request body exceeds ${limitBytes} bytes after decompression`,
+    `request body exceeds ${limitBytes} bytes after decompression`
   );
 }
 
@@ -142,9 +167,15 @@ export function payloadTooLarge(limitBytes: number): RequestError {
  * usually lost to its network already.
  */
 export function bodyIdleTimeout(idleMs: number): RequestError {
-  return new RequestError(408, RpcCode.DEADLINE_EXCEEDED, 'body_idle_timeout', `no body bytes for ${idleMs} ms: the request was closed`, {
-    closeConnection: true,
-  });
+  return new RequestError(
+    408,
+    RpcCode.DEADLINE_EXCEEDED,
+    'body_idle_timeout',
+    `no body bytes for ${idleMs} ms: the request was closed`,
+    {
+      closeConnection: true,
+    }
+  );
 }
 
 export function malformedBody(message: string): RequestError {

@@ -58,7 +58,9 @@ async function main(): Promise<number> {
       flags: { listen: args.listen, logLevel: args['log-level'] },
     });
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError)) {
+      throw err;
+    }
     process.stderr.write(`footfall-collector: ${err.message}\n`);
     return 2;
   }
@@ -74,7 +76,7 @@ async function main(): Promise<number> {
   }
   if (config.auth.mode === 'none') {
     logger.warn(
-      'auth.mode is none: every request is accepted. Fine for local development; set auth.grafana.url before anything but this machine can reach the collector, proxies included',
+      'auth.mode is none: every request is accepted. Fine for local development; set auth.grafana.url before anything but this machine can reach the collector, proxies included'
     );
   }
   const address = await collector.listen();
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
       maxRequestsPerSecond: config.admission.maxRequestsPerSecond,
       stateFile: config.state.file,
     },
-    'footfall collector listening',
+    'footfall collector listening'
   );
 
   return new Promise<number>((resolve) => {
@@ -108,7 +110,7 @@ async function main(): Promise<number> {
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
           resolve(1);
-        },
+        }
       );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -121,5 +123,5 @@ main().then(
   (err: unknown) => {
     process.stderr.write(`footfall-collector: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
-  },
+  }
 );

@@ -11,8 +11,12 @@ export function memoize(work: (key: string) => string, max: number, maxKeyLength
     let value = known.get(key);
     if (value === undefined) {
       value = work(key);
-      if (key.length > maxKeyLength) return value;
-      if (known.size >= max) known.clear();
+      if (key.length > maxKeyLength) {
+        return value;
+      }
+      if (known.size >= max) {
+        known.clear();
+      }
       known.set(key, value);
     }
     return value;

@@ -88,7 +88,7 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
             stats.refuse(
               'unsupported_type',
               count,
-              `${metric.name}: ${metric.kind === 'empty' ? 'metric has no data' : `${metric.kind} is not supported`}`,
+              `${metric.name}: ${metric.kind === 'empty' ? 'metric has no data' : `${metric.kind} is not supported`}`
             );
             continue;
           }
@@ -112,7 +112,16 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
               stats.refuse(refused.reason, 1, refused.message);
               continue;
             }
-            checked.push({ route, point, labels: limiter.apply(privacy.apply(point.attributes, stats, pointSender), resourceLabels, route.labelNames, stats) });
+            checked.push({
+              route,
+              point,
+              labels: limiter.apply(
+                privacy.apply(point.attributes, stats, pointSender),
+                resourceLabels,
+                route.labelNames,
+                stats
+              ),
+            });
           }
         }
       }
@@ -120,7 +129,9 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
         // Decided for the whole request before anything is recorded: a 503 then leaves nothing half-counted.
         // A point with no uid needs no listing to be refused.
         const wait = inventory.waitFor(new Set(checked.flatMap((c) => c.labels[UID] ?? [])), sender.subject);
-        if (wait !== undefined) throw inventoryPending(wait);
+        if (wait !== undefined) {
+          throw inventoryPending(wait);
+        }
       }
       for (const { route, point, labels } of checked) {
         const uid = labels[UID];
@@ -131,8 +142,11 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
             continue;
           }
           labels[NAME] = listed.name;
-          if (listed.folder === '') delete labels[FOLDER];
-          else labels[FOLDER] = listed.folder;
+          if (listed.folder === '') {
+            delete labels[FOLDER];
+          } else {
+            labels[FOLDER] = listed.folder;
+          }
         }
         const recorded = route.record(point, labels, aggregateSender);
         if ('reason' in recorded) {
@@ -141,11 +155,20 @@ export function createPipeline(settings: PipelineSettings): Pipeline {
         }
         stats.accepted++;
         // Keyed by the catalog metric, whatever name the sender used for it.
-        if (recorded.overflow) stats.overflow(route.metric.name);
+        if (recorded.overflow) {
+          stats.overflow(route.metric.name);
+        }
         // Without an inventory a uid is the sender's word: one that overflowed the series cap is not
         // remembered either, so the ledger stays as bounded as the series are.
         const remember = inventory !== undefined || !recorded.overflow;
-        if (remember && uid !== undefined && route.metric.name === SESSIONS && ((point as NumberPoint).value ?? 0) > 0) ledger.opened(uid, now());
+        if (
+          remember &&
+          uid !== undefined &&
+          route.metric.name === SESSIONS &&
+          ((point as NumberPoint).value ?? 0) > 0
+        ) {
+          ledger.opened(uid, now());
+        }
       }
       selfMetrics.ingested(stats);
       const messages = [...stats.refusalMessages.values()];

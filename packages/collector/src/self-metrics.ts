@@ -38,7 +38,8 @@ export interface SelfMetricsSources {
   /** Points waiting for the forward upstream; undefined (or no source) while nothing is forwarded. */
   readonly forwardQueuedPoints?: () => number | undefined;
   /** The dashboard inventory, when there is one. */
-  readonly inventory?: { readonly dashboards: () => number; readonly lastSuccess: () => number | undefined } | undefined;
+  readonly inventory?:
+    { readonly dashboards: () => number; readonly lastSuccess: () => number | undefined } | undefined;
 }
 
 /** A monotonic count per label set, added to on the hot path and read by the SDK at each collection. */
@@ -57,13 +58,18 @@ interface Tally {
 function createTally(meter: Meter, name: string, description: string): Tally {
   const counts = new Map<string, { readonly attributes: Attributes; value: number }>();
   meter.createObservableCounter(name, { description }).addCallback((result) => {
-    for (const { attributes, value } of counts.values()) result.observe(value, attributes);
+    for (const { attributes, value } of counts.values()) {
+      result.observe(value, attributes);
+    }
   });
   return {
     add(n, key, attributes) {
       const entry = counts.get(key);
-      if (entry === undefined) counts.set(key, { attributes: attributes(), value: n });
-      else entry.value += n;
+      if (entry === undefined) {
+        counts.set(key, { attributes: attributes(), value: n });
+      } else {
+        entry.value += n;
+      }
     },
   };
 }
@@ -74,22 +80,50 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
     description: 'State file entries at start, by result (restored, skipped: unusable or no longer in the catalog).',
   });
   const expired = meter.createCounter('footfall_collector_series_expired_total', {
-    description: 'Series forgotten (gone from /metrics and the state file) after being idle for limits.seriesIdleExpiry.',
+    description:
+      'Series forgotten (gone from /metrics and the state file) after being idle for limits.seriesIdleExpiry.',
   });
   meter
     .createObservableGauge('footfall_collector_series', {
-      description: 'Series footfall keeps, per family (capped at limits.maxSeriesPerMetric, the overflow series included).',
+      description:
+        'Series footfall keeps, per family (capped at limits.maxSeriesPerMetric, the overflow series included).',
     })
     .addCallback((result) => {
-      for (const [family, n] of sources.seriesPerFamily()) result.observe(n, { family });
+      for (const [family, n] of sources.seriesPerFamily()) {
+        result.observe(n, { family });
+      }
     });
-  const requests = createTally(meter, 'footfall_collector_requests_total', "Ingest requests (OTLP exports, and the old panel's /write payloads as encoding macropower) by HTTP status code, outcome reason and encoding.");
+  const requests = createTally(
+    meter,
+    'footfall_collector_requests_total',
+    "Ingest requests (OTLP exports, and the old panel's /write payloads as encoding macropower) by HTTP status code, outcome reason and encoding."
+  );
   const accepted = createTally(meter, 'footfall_collector_points_accepted_total', 'Data points recorded.');
-  const refused = createTally(meter, 'footfall_collector_points_refused_total', 'Data points refused (reported to the sender as partial success), by reason.');
-  const skipped = createTally(meter, 'footfall_collector_points_skipped_total', 'Data points left out without a refusal, by reason (no_recorded_value: the sender flagged the point as empty).');
-  const dropped = createTally(meter, 'footfall_collector_attributes_dropped_total', 'Attributes removed from data points (privacy policy, limits), by reason.');
-  const overflow = createTally(meter, 'footfall_collector_series_overflow_total', 'Points folded into the otel_metric_overflow series because their metric reached its series cap.');
-  const auth = createTally(meter, 'footfall_collector_auth_total', 'Authorize decisions by auth mode and outcome (verified, cached, unauthorized, grafana_unavailable, ...).');
+  const refused = createTally(
+    meter,
+    'footfall_collector_points_refused_total',
+    'Data points refused (reported to the sender as partial success), by reason.'
+  );
+  const skipped = createTally(
+    meter,
+    'footfall_collector_points_skipped_total',
+    'Data points left out without a refusal, by reason (no_recorded_value: the sender flagged the point as empty).'
+  );
+  const dropped = createTally(
+    meter,
+    'footfall_collector_attributes_dropped_total',
+    'Attributes removed from data points (privacy policy, limits), by reason.'
+  );
+  const overflow = createTally(
+    meter,
+    'footfall_collector_series_overflow_total',
+    'Points folded into the otel_metric_overflow series because their metric reached its series cap.'
+  );
+  const auth = createTally(
+    meter,
+    'footfall_collector_auth_total',
+    'Authorize decisions by auth mode and outcome (verified, cached, unauthorized, grafana_unavailable, ...).'
+  );
   const forwardExports = meter.createCounter('footfall_collector_forward_exports_total', {
     description: 'Requests to the forward upstream, by result (ok; partial: points rejected; failed after retries).',
   });
@@ -99,19 +133,25 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
   });
   meter
     .createObservableGauge('footfall_collector_forward_queued_points', {
-      description: 'Data points waiting for the forward upstream: failed delta exports kept for a retry, and the request being sent.',
+      description:
+        'Data points waiting for the forward upstream: failed delta exports kept for a retry, and the request being sent.',
     })
     .addCallback((result) => {
       const queued = sources.forwardQueuedPoints?.();
-      if (queued !== undefined) result.observe(queued);
+      if (queued !== undefined) {
+        result.observe(queued);
+      }
     });
   const listings = meter.createCounter('footfall_collector_inventory_refreshes_total', {
-    description: "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many, empty).",
+    description:
+      "Listings of Grafana's dashboards, per org token, by result (ok, unauthorized, http_error, garbage, unreachable, too_many, empty).",
   });
   if (sources.inventory) {
     const inventory = sources.inventory;
     meter
-      .createObservableGauge('footfall_collector_inventory_dashboards', { description: 'Dashboards in the inventory (the last good listing of each org).' })
+      .createObservableGauge('footfall_collector_inventory_dashboards', {
+        description: 'Dashboards in the inventory (the last good listing of each org).',
+      })
       .addCallback((result) => result.observe(inventory.dashboards()));
     meter
       .createObservableGauge('footfall_collector_inventory_last_success_timestamp_seconds', {
@@ -120,7 +160,9 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       })
       .addCallback((result) => {
         const at = inventory.lastSuccess();
-        if (at !== undefined) result.observe(at / 1000);
+        if (at !== undefined) {
+          result.observe(at / 1000);
+        }
       });
   }
   const decodeTime = meter.createHistogram('footfall_collector_decode_duration_seconds', {
@@ -167,11 +209,21 @@ export function createSelfMetrics(meterProvider: MeterProvider, sources: SelfMet
       listings.add(1, { result });
     },
     ingested(stats) {
-      if (stats.accepted > 0) accepted.add(stats.accepted, '', () => ({}));
-      for (const [reason, n] of stats.refused) refused.add(n, reason, () => ({ reason }));
-      for (const [reason, n] of stats.skipped) skipped.add(n, reason, () => ({ reason }));
-      for (const [reason, n] of stats.droppedAttributes) dropped.add(n, reason, () => ({ reason }));
-      for (const [metric, n] of stats.overflowByMetric) overflow.add(n, metric, () => ({ metric }));
+      if (stats.accepted > 0) {
+        accepted.add(stats.accepted, '', () => ({}));
+      }
+      for (const [reason, n] of stats.refused) {
+        refused.add(n, reason, () => ({ reason }));
+      }
+      for (const [reason, n] of stats.skipped) {
+        skipped.add(n, reason, () => ({ reason }));
+      }
+      for (const [reason, n] of stats.droppedAttributes) {
+        dropped.add(n, reason, () => ({ reason }));
+      }
+      for (const [metric, n] of stats.overflowByMetric) {
+        overflow.add(n, metric, () => ({ metric }));
+      }
     },
   };
 }

@@ -16,7 +16,9 @@ export function shareInFlight<T>(work: () => Promise<T>): InFlight<T> {
     const started = work();
     underWay = started;
     const done = (): void => {
-      if (underWay === started) underWay = undefined;
+      if (underWay === started) {
+        underWay = undefined;
+      }
     };
     started.then(done, done);
     return started;

@@ -14,9 +14,13 @@ export class IngestStats {
   readonly refusalMessages = new Map<string, string>();
 
   refuse(reason: string, count: number, message: string): void {
-    if (count <= 0) return;
+    if (count <= 0) {
+      return;
+    }
     this.refused.set(reason, (this.refused.get(reason) ?? 0) + count);
-    if (!this.refusalMessages.has(reason)) this.refusalMessages.set(reason, message);
+    if (!this.refusalMessages.has(reason)) {
+      this.refusalMessages.set(reason, message);
+    }
   }
 
   dropAttribute(reason: string): void {
@@ -33,7 +37,9 @@ export class IngestStats {
 
   get refusedCount(): number {
     let total = 0;
-    for (const n of this.refused.values()) total += n;
+    for (const n of this.refused.values()) {
+      total += n;
+    }
     return total;
   }
 }

@@ -6,7 +6,9 @@ import { rootCertificates } from 'node:tls';
  * undefined for the system's alone. Read once at start; throws naming the setting when it cannot.
  */
 export function caBundle(caFile: string | undefined, setting: string): string[] | undefined {
-  if (caFile === undefined) return undefined;
+  if (caFile === undefined) {
+    return undefined;
+  }
   try {
     return [...rootCertificates, readFileSync(caFile, 'utf8')];
   } catch (err) {

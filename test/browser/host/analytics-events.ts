@@ -49,8 +49,12 @@ export function emitDataRequest(spec: DataRequestSpec, { dashboard, onExplore }:
     totalQueries: spec.totalQueries ?? 1,
     cachedQueries: spec.cachedQueries ?? 0,
   };
-  if (spec.panelPluginId !== undefined) payload.panelPluginId = spec.panelPluginId;
-  if (spec.panelName !== undefined) payload.panelName = spec.panelName;
+  if (spec.panelPluginId !== undefined) {
+    payload.panelPluginId = spec.panelPluginId;
+  }
+  if (spec.panelName !== undefined) {
+    payload.panelName = spec.panelName;
+  }
   const dashboardUid = spec.dashboardUid ?? dashboard?.uid;
   if (dashboardUid !== undefined) {
     Object.assign(payload, dashboardId(dashboard));
@@ -59,6 +63,8 @@ export function emitDataRequest(spec: DataRequestSpec, { dashboard, onExplore }:
     payload.folderName = spec.folderName ?? dashboard?.folderTitle;
   }
   // Grafana attaches errors to dashboard queries only, not to Explore's or Correlations'.
-  if (spec.error !== undefined && source !== 'explore' && source !== 'correlations') payload.error = spec.error;
+  if (spec.error !== undefined && source !== 'explore' && source !== 'correlations') {
+    payload.error = spec.error;
+  }
   reportMetaAnalytics(payload);
 }

@@ -21,7 +21,7 @@ import type { PluginLoader } from './plugin-loader.ts';
 class PluginSettingsError extends Error {
   constructor(
     readonly status: number,
-    readonly data: unknown,
+    readonly data: unknown
   ) {
     super(`${status} ${(data as { message?: string } | null)?.message ?? ''}`.trim());
     this.name = 'FetchError';
@@ -34,7 +34,9 @@ async function pluginSettings(id: string): Promise<AppPluginMeta> {
     headers: { accept: 'application/json, text/plain, */*', 'x-grafana-org-id': String(config.bootData.user.orgId) },
   });
   const data: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw new PluginSettingsError(response.status, data);
+  if (!response.ok) {
+    throw new PluginSettingsError(response.status, data);
+  }
   return data as AppPluginMeta;
 }
 
@@ -53,8 +55,12 @@ export function preloadApps(loader: PluginLoader): Promise<AppPreloadResult[]> {
   const user = config.bootData.user;
   const toggles = config.featureToggles as Record<string, boolean | undefined>;
   const skipRender =
-    hasRendererToggle(config.buildInfo.version) && toggles['rendererDisableAppPluginsPreload'] === true && user.authenticatedBy === 'render';
-  if (user.orgRole === '' || skipRender) return Promise.resolve(apps.map(({ id }) => ({ id, outcome: 'skipped' as const })));
+    hasRendererToggle(config.buildInfo.version) &&
+    toggles['rendererDisableAppPluginsPreload'] === true &&
+    user.authenticatedBy === 'render';
+  if (user.orgRole === '' || skipRender) {
+    return Promise.resolve(apps.map(({ id }) => ({ id, outcome: 'skipped' as const })));
+  }
 
   return Promise.all(
     apps.map(async ({ id, path, version }): Promise<AppPreloadResult> => {
@@ -70,6 +76,6 @@ export function preloadApps(loader: PluginLoader): Promise<AppPreloadResult[]> {
         console.error(`[Plugins] Failed to preload plugin: ${path} (version: ${version})`, error);
         return { id, outcome: 'failed', error: message(error) };
       }
-    }),
+    })
   );
 }

@@ -45,7 +45,9 @@ function syncsToUrl(spec: AnyVariableSpec): boolean {
 export function stateAtUrl(saved: SavedDashboardState, search: URLSearchParams): DashboardState {
   const variables = (saved.variables ?? []).map((spec): AnyVariableSpec => {
     const fromUrl = search.getAll(`var-${spec.name}`);
-    if (!syncsToUrl(spec) || fromUrl.length === 0) return spec;
+    if (!syncsToUrl(spec) || fromUrl.length === 0) {
+      return spec;
+    }
     if (spec.type === 'adhoc') {
       return { ...spec, filters: fromUrl.map(filterFromUrl).filter((f): f is AdHocFilterSpec => f !== undefined) };
     }
@@ -61,13 +63,22 @@ export function stateAtUrl(saved: SavedDashboardState, search: URLSearchParams):
 }
 
 /** What URL sync writes for a loaded dashboard: its range, time zone and syncing variables. */
-export function urlValues(range: RawRange, timeZone: string, models: readonly SceneVariableModel[]): Record<string, string | string[]> {
+export function urlValues(
+  range: RawRange,
+  timeZone: string,
+  models: readonly SceneVariableModel[]
+): Record<string, string | string[]> {
   const values: Record<string, string | string[]> = { from: range.from, to: range.to, timezone: timeZone };
   for (const model of models) {
-    if (model.type === 'constant' || model.skipUrlSync) continue;
+    if (model.type === 'constant' || model.skipUrlSync) {
+      continue;
+    }
     // An empty filter list is written as one empty value, so it still overrides saved filters.
-    if (model.type === 'adhoc') values[`var-${model.name}`] = model.filters?.length ? model.filters.map(filterToUrl) : [''];
-    else if (model.current) values[`var-${model.name}`] = model.current.value;
+    if (model.type === 'adhoc') {
+      values[`var-${model.name}`] = model.filters?.length ? model.filters.map(filterToUrl) : [''];
+    } else if (model.current) {
+      values[`var-${model.name}`] = model.current.value;
+    }
   }
   return values;
 }

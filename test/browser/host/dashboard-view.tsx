@@ -38,7 +38,12 @@ export function DashboardView({ theme, panel: Panel, panels, onPanelError }: Das
   return (
     <ThemeContext.Provider value={theme}>
       {panels.map((props) => (
-        <div key={props.id} className="panel-container" data-panel-id={props.id} style={{ width: props.width, height: props.height }}>
+        <div
+          key={props.id}
+          className="panel-container"
+          data-panel-id={props.id}
+          style={{ width: props.width, height: props.height }}
+        >
           <PanelErrorBoundary onError={onPanelError}>
             <Panel {...props} />
           </PanelErrorBoundary>

@@ -36,7 +36,9 @@ export function createEchoSrv(): EchoSrv {
 
   const echo: EchoSrv = {
     flush() {
-      for (const backend of backends) backend.flush();
+      for (const backend of backends) {
+        backend.flush();
+      }
     },
     addBackend(backend) {
       backends.push(backend);
@@ -44,12 +46,22 @@ export function createEchoSrv(): EchoSrv {
     addEvent<T extends EchoEvent>(event: Omit<T, 'meta'>, extraMeta?: object) {
       const full = { ...event, meta: { ...meta(), ...extraMeta } };
       if (full.type === 'interaction') {
-        const payload = full.payload as { interactionName?: string; properties?: Record<string, unknown>; silent?: boolean };
-        for (const callback of interactionSubscribers.get(payload.interactionName ?? '') ?? []) callback(payload.properties ?? {});
-        if (payload.silent) return;
+        const payload = full.payload as {
+          interactionName?: string;
+          properties?: Record<string, unknown>;
+          silent?: boolean;
+        };
+        for (const callback of interactionSubscribers.get(payload.interactionName ?? '') ?? []) {
+          callback(payload.properties ?? {});
+        }
+        if (payload.silent) {
+          return;
+        }
       }
       for (const backend of backends) {
-        if (backend.supportedEvents.length === 0 || backend.supportedEvents.includes(full.type)) backend.addEvent(full);
+        if (backend.supportedEvents.length === 0 || backend.supportedEvents.includes(full.type)) {
+          backend.addEvent(full);
+        }
       }
     },
     onInteraction(name, callback) {

@@ -56,9 +56,13 @@ interface MountedDashboard {
 
 /** Grafana's URL time parsing: epoch milliseconds, or date math (`now-6h`) and ISO dates. */
 function toDateTime(raw: string, roundUp: boolean, timeZone: string): DateTime {
-  if (/^\d+$/.test(raw)) return dateTime(Number(raw));
+  if (/^\d+$/.test(raw)) {
+    return dateTime(Number(raw));
+  }
   const parsed = dateMath.parse(raw, roundUp, timeZone === 'browser' ? undefined : timeZone);
-  if (!parsed?.isValid()) throw new Error(`invalid time ${raw}`);
+  if (!parsed?.isValid()) {
+    throw new Error(`invalid time ${raw}`);
+  }
   return parsed;
 }
 
@@ -81,7 +85,13 @@ function message(error: unknown): string {
 /** A macrotask later: where Grafana's router or React picks up what a navigation or state change scheduled. */
 const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
-export function createHarness({ system, templateSrv, container, errors, appPreloads }: HarnessDependencies): FootfallHarness {
+export function createHarness({
+  system,
+  templateSrv,
+  container,
+  errors,
+  appPreloads,
+}: HarnessDependencies): FootfallHarness {
   let plugin: PanelPlugin | undefined;
   let root: Root | undefined;
   let mounted: MountedDashboard | undefined;
@@ -89,35 +99,37 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
   let current: DashboardRef | undefined;
 
   const render = (dashboard: MountedDashboard): void => {
-    if (!plugin?.panel) throw new Error('load() the plugin before mounting it');
+    if (!plugin?.panel) {
+      throw new Error('load() the plugin before mounting it');
+    }
     root ??= createRoot(container);
     // A callback of a dashboard that is gone (the panel kept it) changes nothing, as in Grafana.
     const update = (change: () => void): void => {
-      if (mounted !== dashboard) return;
+      if (mounted !== dashboard) {
+        return;
+      }
       change();
       rerender(dashboard);
     };
     const range = timeRange(dashboard.range, dashboard.timeZone);
-    const panels = dashboard.eventBuses.map(
-      (eventBus, index): PanelProps => ({
-        id: index + 1,
-        data: { series: [], state: LoadingState.Done, timeRange: range },
-        timeRange: range,
-        timeZone: dashboard.timeZone,
-        options: dashboard.panelOptions,
-        fieldConfig: dashboard.fieldConfig,
-        transparent: true,
-        width: container.clientWidth,
-        height: PANEL_HEIGHT,
-        title: '',
-        renderCounter: dashboard.renderCounter,
-        eventBus,
-        replaceVariables: (value, scopedVars, format) => templateSrv.replace(value, scopedVars, format),
-        onOptionsChange: (options) => update(() => (dashboard.panelOptions = options)),
-        onFieldConfigChange: (fieldConfig) => update(() => (dashboard.fieldConfig = fieldConfig)),
-        onChangeTimeRange: ({ from, to }) => void harness.setTimeRange(String(from), String(to)),
-      }),
-    );
+    const panels = dashboard.eventBuses.map((eventBus, index): PanelProps => ({
+      id: index + 1,
+      data: { series: [], state: LoadingState.Done, timeRange: range },
+      timeRange: range,
+      timeZone: dashboard.timeZone,
+      options: dashboard.panelOptions,
+      fieldConfig: dashboard.fieldConfig,
+      transparent: true,
+      width: container.clientWidth,
+      height: PANEL_HEIGHT,
+      title: '',
+      renderCounter: dashboard.renderCounter,
+      eventBus,
+      replaceVariables: (value, scopedVars, format) => templateSrv.replace(value, scopedVars, format),
+      onOptionsChange: (options) => update(() => (dashboard.panelOptions = options)),
+      onFieldConfigChange: (fieldConfig) => update(() => (dashboard.fieldConfig = fieldConfig)),
+      onChangeTimeRange: ({ from, to }) => void harness.setTimeRange(String(from), String(to)),
+    }));
     const view = createElement(DashboardView, {
       theme: config.theme2,
       panel: plugin.panel,
@@ -139,9 +151,13 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
   const syncUrl = (values: Record<string, string | string[]>, replace: boolean): void => {
     const search = locationService.getSearch();
     const changed = Object.fromEntries(
-      Object.entries(values).filter(([key, value]) => search.getAll(key).join('\u0000') !== [value].flat().join('\u0000')),
+      Object.entries(values).filter(
+        ([key, value]) => search.getAll(key).join('\u0000') !== [value].flat().join('\u0000')
+      )
     );
-    if (Object.keys(changed).length > 0) locationService.partial(changed, replace);
+    if (Object.keys(changed).length > 0) {
+      locationService.partial(changed, replace);
+    }
   };
 
   // A tick after React's commit, so the panel's effects have run when a call resolves.
@@ -149,7 +165,9 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
 
   /** The dashboard page goes away (another route renders): Scenes deactivates its scene. */
   const leaveDashboard = async (): Promise<void> => {
-    if (mounted) await harness.unmount();
+    if (mounted) {
+      await harness.unmount();
+    }
     current = undefined;
     templateSrv.clear();
   };
@@ -158,7 +176,9 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
     async load(moduleUrl) {
       const module = await system.import(moduleUrl);
       const exported = module['plugin'] as PanelPlugin | undefined;
-      if (!exported?.panel) throw new Error(`${moduleUrl} exports no panel plugin`);
+      if (!exported?.panel) {
+        throw new Error(`${moduleUrl} exports no panel plugin`);
+      }
       plugin = exported;
     },
 
@@ -182,9 +202,13 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
     },
 
     async unmount() {
-      if (mounted && current === mounted.dashboard) current = undefined;
+      if (mounted && current === mounted.dashboard) {
+        current = undefined;
+      }
       mounted = undefined;
-      if (root) flushSync(() => root!.render(null));
+      if (root) {
+        flushSync(() => root!.render(null));
+      }
       await settled();
     },
 
@@ -206,7 +230,9 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
     },
 
     async setTimeRange(from, to) {
-      if (!mounted) throw new Error('no dashboard is mounted');
+      if (!mounted) {
+        throw new Error('no dashboard is mounted');
+      }
       // The time picker makes a history step (Scenes' shouldCreateHistoryStep), then panels re-render.
       syncUrl({ from, to }, false);
       mounted.range = { from, to };
@@ -216,7 +242,9 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
 
     emitDataRequest(request) {
       const { pathname, search } = locationService.getLocation();
-      if (new URLSearchParams(search).has('editPanel')) return false;
+      if (new URLSearchParams(search).has('editPanel')) {
+        return false;
+      }
       emitDataRequest(request, { dashboard: current, onExplore: pathname.startsWith('/explore') });
       return true;
     },
@@ -241,7 +269,9 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
       const route = options.solo ? 'd-solo' : 'd';
       // The history listener moves the location at once; the router renders the dashboard page a
       // task later, which unmounts the previous page and starts loading the dashboard.
-      locationService.push(`/${route}/${encodeURIComponent(options.dashboard.uid)}/${slugify(options.dashboard.title)}${options.search ?? ''}`);
+      locationService.push(
+        `/${route}/${encodeURIComponent(options.dashboard.uid)}/${slugify(options.dashboard.title)}${options.search ?? ''}`
+      );
       await nextTask();
       await leaveDashboard();
       await harness.loadDashboard(options);
@@ -256,7 +286,11 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
           range: { ...(options.range ?? { from: 'now-1h', to: 'now' }) },
         },
       };
-      const search = new URLSearchParams({ schemaVersion: '1', panes: JSON.stringify(panes), orgId: String(config.bootData.user.orgId) });
+      const search = new URLSearchParams({
+        schemaVersion: '1',
+        panes: JSON.stringify(panes),
+        orgId: String(config.bootData.user.orgId),
+      });
       locationService.push(`/explore?${search.toString()}`);
       void leaveDashboard();
     },
@@ -270,7 +304,11 @@ export function createHarness({ system, templateSrv, container, errors, appPrelo
 
     async versions() {
       const [react, reactDom] = await Promise.all([system.import('react'), system.import('react-dom')]);
-      return { react: String(react['version']), reactDom: String(reactDom['version']), grafana: config.buildInfo.version };
+      return {
+        react: String(react['version']),
+        reactDom: String(reactDom['version']),
+        grafana: config.buildInfo.version,
+      };
     },
 
     location() {

@@ -32,13 +32,24 @@ setTemplateSrv(templateSrv);
 setEchoSrv(createEchoSrv());
 
 const container = document.getElementById('reactRoot');
-if (!container) throw new Error('the page has no #reactRoot');
+if (!container) {
+  throw new Error('the page has no #reactRoot');
+}
 
 // The preload starts once the page's scripts have all run (the AMD extra comes after this bundle) and
 // is not awaited by anything on the page, as in Grafana.
 const appPreloads = new Promise<void>((resolve) => {
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
-  else resolve();
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', () => resolve(), { once: true });
+  } else {
+    resolve();
+  }
 }).then(() => preloadApps(loader));
 
-window.footfallHarness = createHarness({ system: window.System, templateSrv, container, errors: window.footfallPageErrors, appPreloads });
+window.footfallHarness = createHarness({
+  system: window.System,
+  templateSrv,
+  container,
+  errors: window.footfallPageErrors,
+  appPreloads,
+});

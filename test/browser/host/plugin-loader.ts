@@ -26,13 +26,17 @@ export function createPluginLoader(system: SystemJs, appSubUrl: string): PluginL
   system.resolve = (id, parentUrl) => {
     const url = resolve(id, parentUrl);
     const match = PLUGIN_MODULE.exec(url);
-    if (!match) return url;
+    if (!match) {
+      return url;
+    }
     return `${url}?_cache=${encodeURI(versions.get(match[1]!) ?? String(initialisedAt))}`;
   };
 
   return {
     register(pluginId, version) {
-      if (!versions.has(pluginId)) versions.set(pluginId, version);
+      if (!versions.has(pluginId)) {
+        versions.set(pluginId, version);
+      }
     },
     importModule(path) {
       const absolute = /^(https?:)?\//.test(path) ? path : `${appSubUrl}/${path}`;

@@ -101,17 +101,29 @@ function sceneModel(spec: AnyVariableSpec): SceneVariableModel {
         break;
     }
   }
-  if (model.hide === 0) delete model.hide;
-  if (!model.skipUrlSync) delete model.skipUrlSync;
-  if (!model.multi) delete model.multi;
-  if (model.label === undefined || model.label === '') delete model.label;
+  if (model.hide === 0) {
+    delete model.hide;
+  }
+  if (!model.skipUrlSync) {
+    delete model.skipUrlSync;
+  }
+  if (!model.multi) {
+    delete model.multi;
+  }
+  if (model.label === undefined || model.label === '') {
+    delete model.label;
+  }
   return model;
 }
 
 /** Grafana's formats for a multi-value variable: `glob` by default, `csv`/`raw` join with commas. */
 function format(value: string | string[], formatName: string | undefined): string {
-  if (!Array.isArray(value)) return value;
-  if (formatName === 'csv' || formatName === 'raw') return value.join(',');
+  if (!Array.isArray(value)) {
+    return value;
+  }
+  if (formatName === 'csv' || formatName === 'raw') {
+    return value.join(',');
+  }
   return value.length === 1 ? value[0]! : `{${value.join(',')}}`;
 }
 
@@ -140,9 +152,13 @@ export function createTemplateSrv(): DashboardTemplateSrv {
 
   const lookup = (name: string, fieldPath: string | undefined, formatName: string | undefined, scoped?: ScopedVars) => {
     const scopedValue = scoped?.[name]?.value;
-    if (scopedValue !== undefined) return format(scopedValue as string | string[], formatName);
+    if (scopedValue !== undefined) {
+      return format(scopedValue as string | string[], formatName);
+    }
     const system = builtIn(name);
-    if (system) return String(fieldPath === undefined ? system : (system[fieldPath] ?? ''));
+    if (system) {
+      return String(fieldPath === undefined ? system : (system[fieldPath] ?? ''));
+    }
     const value = variables.find((v) => v.name === name)?.current?.value;
     return value === undefined ? undefined : format(value, formatName);
   };
@@ -158,23 +174,42 @@ export function createTemplateSrv(): DashboardTemplateSrv {
     },
     setCurrent(name, values) {
       const variable = variables.find((v) => v.name === name);
-      if (!variable?.current) throw new Error(`no variable with values named ${name} on dashboard ${dashboard.uid}`);
+      if (!variable?.current) {
+        throw new Error(`no variable with values named ${name} on dashboard ${dashboard.uid}`);
+      }
       variable.current = currentOf(values, variable.multi === true);
-      for (const option of variable.options ?? []) option.selected = values.includes(String(option.value));
+      for (const option of variable.options ?? []) {
+        option.selected = values.includes(String(option.value));
+      }
       return variable;
     },
     models: () => variables,
     // Grafana hands plugins the saved-model shape under this type too (with a ts-expect-error).
     getVariables: () => variables.map((v) => structuredClone(v)) as unknown as TypedVariableModel[],
     replace(target, scopedVars, formatArg) {
-      if (!target) return target ?? '';
+      if (!target) {
+        return target ?? '';
+      }
       const formatName = typeof formatArg === 'string' ? formatArg : undefined;
       return target.replace(
         VARIABLE,
-        (match, bare?: string, bracketed?: string, bracketFormat?: string, braced?: string, path?: string, bracedFormat?: string) => {
-          const value = lookup((bare ?? bracketed ?? braced)!, path, bracedFormat ?? bracketFormat ?? formatName, scopedVars);
+        (
+          match,
+          bare?: string,
+          bracketed?: string,
+          bracketFormat?: string,
+          braced?: string,
+          path?: string,
+          bracedFormat?: string
+        ) => {
+          const value = lookup(
+            (bare ?? bracketed ?? braced)!,
+            path,
+            bracedFormat ?? bracketFormat ?? formatName,
+            scopedVars
+          );
           return value ?? match;
-        },
+        }
       );
     },
     containsTemplate: (target) => typeof target === 'string' && new RegExp(VARIABLE.source).test(target),

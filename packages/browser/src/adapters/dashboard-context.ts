@@ -26,13 +26,20 @@ export function variablesAt(
   search: Readonly<Record<string, unknown>>,
   models: unknown,
   policy: VariablePolicy,
-  preferModels: boolean,
+  preferModels: boolean
 ): VariableSelection {
-  if (preferModels && Array.isArray(models) && models.length > 0) return variablesFromModels(models, policy);
+  if (preferModels && Array.isArray(models) && models.length > 0) {
+    return variablesFromModels(models, policy);
+  }
   return variablesFromSearch(search, policy, variableKinds(models));
 }
 
-export function locationEvent(pathname: string, search: Readonly<Record<string, unknown>>, at: number, variables: VariableSelection): MachineEvent {
+export function locationEvent(
+  pathname: string,
+  search: Readonly<Record<string, unknown>>,
+  at: number,
+  variables: VariableSelection
+): MachineEvent {
   const { from, to } = search;
   return {
     type: 'location',

@@ -19,22 +19,43 @@ function payloadOf(event: EchoEventLike): Record<string, unknown> {
 }
 
 export function echoEvents(event: EchoEventLike, at: number): MachineEvent[] {
-  if (event.type !== 'meta-analytics') return [];
+  if (event.type !== 'meta-analytics') {
+    return [];
+  }
   const payload = payloadOf(event);
   const uid = text(payload.dashboardUid);
   if (payload.eventName === 'dashboard-view') {
-    if (uid === '') return [];
-    return [{ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: text(payload.folderName) }, fromView: true }];
+    if (uid === '') {
+      return [];
+    }
+    return [
+      {
+        type: 'identity',
+        at,
+        uid,
+        identity: { title: text(payload.dashboardName), folder: text(payload.folderName) },
+        fromView: true,
+      },
+    ];
   }
-  if (payload.eventName !== 'data-request' || NON_DASHBOARD_SOURCES.has(text(payload.source))) return [];
+  if (payload.eventName !== 'data-request' || NON_DASHBOARD_SOURCES.has(text(payload.source))) {
+    return [];
+  }
   const events: MachineEvent[] = [];
   // Every query event names its dashboard's folder too (Grafana 11.6+): enough to identify a session
   // whose `dashboard-view` fired before footfall was loaded.
   if (uid !== '' && typeof payload.folderName === 'string') {
-    events.push({ type: 'identity', at, uid, identity: { title: text(payload.dashboardName), folder: payload.folderName }, fromView: false });
+    events.push({
+      type: 'identity',
+      at,
+      uid,
+      identity: { title: text(payload.dashboardName), folder: payload.folderName },
+      fromView: false,
+    });
   }
   const ms = typeof payload.duration === 'number' ? payload.duration : Number.NaN;
-  const total = typeof payload.totalQueries === 'number' && Number.isFinite(payload.totalQueries) ? payload.totalQueries : 1;
+  const total =
+    typeof payload.totalQueries === 'number' && Number.isFinite(payload.totalQueries) ? payload.totalQueries : 1;
   events.push({
     type: 'query',
     at,

@@ -23,9 +23,13 @@ export function installDeliveringEchoSrv(): { readonly backends: readonly EchoBa
   const srv: EchoSrv = {
     flush: () => backends.forEach((b) => b.flush()),
     addBackend: (backend) => void backends.push(backend),
-    addEvent<T extends EchoEvent>(event: Omit<T, 'meta'>, meta?: {}) {
+    addEvent<T extends EchoEvent>(event: Omit<T, 'meta'>, meta?: Record<string, unknown>) {
       const full = { ...event, meta: { ...META, ts: Date.now(), ...meta } };
-      for (const b of backends) if (b.supportedEvents.includes(event.type)) b.addEvent(full);
+      for (const b of backends) {
+        if (b.supportedEvents.includes(event.type)) {
+          b.addEvent(full);
+        }
+      }
     },
     onInteraction: () => () => undefined,
   };

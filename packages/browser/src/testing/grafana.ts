@@ -49,7 +49,12 @@ export function setUser(user: object): void {
 export function resetGrafana(): void {
   setTemplateVariables([]);
   setUser(USER_13_1);
-  config.buildInfo = { ...config.buildInfo, version: '13.1.0', edition: 'Open Source' as typeof config.buildInfo.edition, env: 'production' };
+  config.buildInfo = {
+    ...config.buildInfo,
+    version: '13.1.0',
+    edition: 'Open Source' as typeof config.buildInfo.edition,
+    env: 'production',
+  };
   config.appUrl = 'https://grafana.example.com/';
   config.appSubUrl = '';
   config.publicDashboardAccessToken = undefined;
@@ -61,11 +66,17 @@ export interface DashboardMeta {
 }
 
 /** Grafana's `${name}` / `${name.path}` / `$name` syntax, resolved by `lookup` (undefined: left as written). */
-function interpolate(text: string, lookup: (name: string, fieldPath: string | undefined) => string | undefined): string {
-  return text.replace(/\$\{([\w]+)(?:\.([\w.]+))?(?::[\w]+)?\}|\$([\w]+)/g, (whole, braced: string | undefined, path: string | undefined, bare: string | undefined) => {
-    const value = lookup((braced ?? bare)!, path);
-    return value === undefined ? whole : value;
-  });
+function interpolate(
+  text: string,
+  lookup: (name: string, fieldPath: string | undefined) => string | undefined
+): string {
+  return text.replace(
+    /\$\{([\w]+)(?:\.([\w.]+))?(?::[\w]+)?\}|\$([\w]+)/g,
+    (whole, braced: string | undefined, path: string | undefined, bare: string | undefined) => {
+      const value = lookup((braced ?? bare)!, path);
+      return value === undefined ? whole : value;
+    }
+  );
 }
 
 /**
@@ -76,8 +87,12 @@ export function legacyReplaceVariables(dashboard: DashboardMeta): (text: string)
   const value = { name: dashboard.title, uid: dashboard.uid, toString: () => dashboard.title };
   return (text) =>
     interpolate(text, (name, path) => {
-      if (name !== '__dashboard') return undefined;
-      if (path === undefined) return String(value);
+      if (name !== '__dashboard') {
+        return undefined;
+      }
+      if (path === undefined) {
+        return String(value);
+      }
       const field = (value as Record<string, unknown>)[path];
       return field === undefined ? '' : String(field);
     });
@@ -85,7 +100,10 @@ export function legacyReplaceVariables(dashboard: DashboardMeta): (text: string)
 
 /** Scenes: a `__dashboard` macro whose value is the uid for `.uid` and the title for anything else. */
 export function scenesReplaceVariables(dashboard: DashboardMeta): (text: string) => string {
-  return (text) => interpolate(text, (name, path) => (name === '__dashboard' ? (path === 'uid' ? dashboard.uid : dashboard.title) : undefined));
+  return (text) =>
+    interpolate(text, (name, path) =>
+      name === '__dashboard' ? (path === 'uid' ? dashboard.uid : dashboard.title) : undefined
+    );
 }
 
 /** A Grafana where the macro is unknown (leaves the text as written). */
@@ -104,7 +122,7 @@ export function setTemplateVariables(variables: ReadonlyArray<{ name: string; va
         current: { text: v.value, value: v.value, selected: true },
         options: [],
         query: '',
-      }) as unknown as TypedVariableModel,
+      }) as unknown as TypedVariableModel
   );
   const srv: TemplateSrv = {
     getVariables: () => models,

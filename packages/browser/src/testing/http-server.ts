@@ -46,13 +46,20 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 /** `forwardTo`: a collector's base URL that unscripted requests are passed on to while no outage is set. */
-export async function startScriptedServer(options: { forwardTo?: string; port?: number } = {}): Promise<ScriptedServer> {
+export async function startScriptedServer(
+  options: { forwardTo?: string; port?: number } = {}
+): Promise<ScriptedServer> {
   const received: ReceivedRequest[] = [];
   const script: ScriptedAnswer[] = [];
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
-      const entry: ReceivedRequest = { path: req.url ?? '', body, contentType: req.headers['content-type'], status: undefined };
+      const entry: ReceivedRequest = {
+        path: req.url ?? '',
+        body,
+        contentType: req.headers['content-type'],
+        status: undefined,
+      };
       received.push(entry);
       const answer = script.shift() ?? state.failWith;
       if (answer) {

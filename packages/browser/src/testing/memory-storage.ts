@@ -25,7 +25,9 @@ export class MemoryStorage implements Storage {
   }
   duplicate(): MemoryStorage {
     const copy = new MemoryStorage();
-    for (const [k, v] of this.#items) copy.setItem(k, v);
+    for (const [k, v] of this.#items) {
+      copy.setItem(k, v);
+    }
     return copy;
   }
 }

@@ -38,10 +38,15 @@ interface KeyValue {
 function attributesOf(list: readonly KeyValue[] | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const { key, value } of list ?? []) {
-    if (value?.stringValue !== undefined) out[key] = value.stringValue;
-    else if (value?.intValue !== undefined) out[key] = Number(value.intValue);
-    else if (value?.doubleValue !== undefined) out[key] = value.doubleValue;
-    else if (value?.boolValue !== undefined) out[key] = value.boolValue;
+    if (value?.stringValue !== undefined) {
+      out[key] = value.stringValue;
+    } else if (value?.intValue !== undefined) {
+      out[key] = Number(value.intValue);
+    } else if (value?.doubleValue !== undefined) {
+      out[key] = value.doubleValue;
+    } else if (value?.boolValue !== undefined) {
+      out[key] = value.boolValue;
+    }
   }
   return out;
 }
@@ -140,12 +145,20 @@ function matches(point: WirePoint, metric: string, match: Readonly<Record<string
 }
 
 /** The points of `metric` whose attributes include `match`. */
-export function pointsOf(points: readonly WirePoint[], metric: string, match: Readonly<Record<string, AttributeValue>> = {}): WirePoint[] {
+export function pointsOf(
+  points: readonly WirePoint[],
+  metric: string,
+  match: Readonly<Record<string, AttributeValue>> = {}
+): WirePoint[] {
   return points.filter((p) => matches(p, metric, match));
 }
 
 /** Total of a sum metric (or count of a histogram) over the matching points. */
-export function totalOf(points: readonly WirePoint[], metric: string, match: Readonly<Record<string, AttributeValue>> = {}): number {
+export function totalOf(
+  points: readonly WirePoint[],
+  metric: string,
+  match: Readonly<Record<string, AttributeValue>> = {}
+): number {
   return pointsOf(points, metric, match).reduce((total, p) => total + p.value, 0);
 }
 
@@ -153,12 +166,14 @@ export function totalOf(points: readonly WirePoint[], metric: string, match: Rea
 export function histogramOf(
   points: readonly WirePoint[],
   metric: string,
-  match: Readonly<Record<string, AttributeValue>> = {},
+  match: Readonly<Record<string, AttributeValue>> = {}
 ): { count: number; sum: number; bucketCounts: number[]; explicitBounds: readonly number[] } {
   const hs = pointsOf(points, metric, match).flatMap((p) => (p.histogram ? [p.histogram] : []));
   const bounds = hs[0]?.explicitBounds ?? [];
   const bucketCounts = new Array<number>(bounds.length + 1).fill(0);
-  for (const h of hs) h.bucketCounts.forEach((c, i) => (bucketCounts[i] = (bucketCounts[i] ?? 0) + c));
+  for (const h of hs) {
+    h.bucketCounts.forEach((c, i) => (bucketCounts[i] = (bucketCounts[i] ?? 0) + c));
+  }
   return {
     count: hs.reduce((t, h) => t + h.count, 0),
     sum: hs.reduce((t, h) => t + h.sum, 0),

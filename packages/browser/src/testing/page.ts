@@ -71,10 +71,14 @@ export function createTestPage(fetchImpl: typeof fetch): TestPage {
     async unload() {
       // Each event is its own task in a browser: promise chains started by one run before the next.
       window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
-      for (let i = 0; i < 5; i++) await macrotask();
+      for (let i = 0; i < 5; i++) {
+        await macrotask();
+      }
       visibility = 'hidden';
       document.dispatchEvent(new Event('visibilitychange'));
-      for (let i = 0; i < 5; i++) await macrotask();
+      for (let i = 0; i < 5; i++) {
+        await macrotask();
+      }
     },
     pageshow(persisted) {
       visibility = 'visible';

@@ -30,19 +30,28 @@ export interface RecordingFetch {
 
 /** Answers every request itself with `status` (and headers), without a network. */
 export function answering(status = 200, headers: Record<string, string> = {}): typeof fetch {
-  return async () => new Response(status === 204 ? null : '{}', { status, headers: { 'Content-Type': 'application/json', ...headers } });
+  return async () =>
+    new Response(status === 204 ? null : '{}', { status, headers: { 'Content-Type': 'application/json', ...headers } });
 }
 
 function bodyText(body: unknown): string {
-  if (typeof body === 'string') return body;
+  if (typeof body === 'string') {
+    return body;
+  }
   // ArrayBuffer.isView, not instanceof: the SDK's bytes may come from another realm than jsdom's globals.
-  if (ArrayBuffer.isView(body)) return new TextDecoder().decode(body);
-  if (Object.prototype.toString.call(body) === '[object ArrayBuffer]') return new TextDecoder().decode(new Uint8Array(body as ArrayBuffer));
+  if (ArrayBuffer.isView(body)) {
+    return new TextDecoder().decode(body);
+  }
+  if (Object.prototype.toString.call(body) === '[object ArrayBuffer]') {
+    return new TextDecoder().decode(new Uint8Array(body as ArrayBuffer));
+  }
   return String(body);
 }
 
 function headerOf(headers: HeadersInit | undefined, name: string): string | undefined {
-  if (headers === undefined) return undefined;
+  if (headers === undefined) {
+    return undefined;
+  }
   return new Headers(headers).get(name) ?? undefined;
 }
 
@@ -84,7 +93,7 @@ export function createRecordingFetch(inner: typeof fetch = answering(200)): Reco
       (error: unknown) => {
         exchange.status = 0;
         throw error;
-      },
+      }
     );
     inFlight.add(answer);
     void answer.catch(() => undefined).finally(() => inFlight.delete(answer));
@@ -94,17 +103,25 @@ export function createRecordingFetch(inner: typeof fetch = answering(200)): Reco
   return {
     fetch: recording,
     exchanges,
-    delivered: () => exchanges.filter((e) => e.status !== undefined && e.status >= 200 && e.status < 300).flatMap((e) => e.points),
+    delivered: () =>
+      exchanges.filter((e) => e.status !== undefined && e.status >= 200 && e.status < 300).flatMap((e) => e.points),
     async idle() {
       // The SDK collects through promise chains and the transport reads each answer's body after the
       // fetch resolves, so a few turns pass between an answer and the next request.
       let quiet = 0;
       let seen = exchanges.length;
       while (quiet < 3) {
-        if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-        for (let i = 0; i < 5; i++) await macrotask();
-        if (inFlight.size === 0 && exchanges.length === seen) quiet += 1;
-        else quiet = 0;
+        if (inFlight.size > 0) {
+          await Promise.allSettled([...inFlight]);
+        }
+        for (let i = 0; i < 5; i++) {
+          await macrotask();
+        }
+        if (inFlight.size === 0 && exchanges.length === seen) {
+          quiet += 1;
+        } else {
+          quiet = 0;
+        }
         seen = exchanges.length;
       }
     },

@@ -36,5 +36,7 @@ export function openTestTab(net: RecordingFetch = createRecordingFetch(), platfo
 
 /** Disposes of every tracker `openTestTab` made. */
 export async function closeTestTabs(): Promise<void> {
-  for (const tracker of openTrackers.splice(0)) await tracker.dispose();
+  for (const tracker of openTrackers.splice(0)) {
+    await tracker.dispose();
+  }
 }

@@ -20,7 +20,9 @@ export function overlaps(rects: readonly Rect[]): string[] {
     for (let j = i + 1; j < rects.length; j++) {
       const a = rects[i]!;
       const b = rects[j]!;
-      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) found.push(`${a.label} overlaps ${b.label}`);
+      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) {
+        found.push(`${a.label} overlaps ${b.label}`);
+      }
     }
   }
   return found;
@@ -40,7 +42,13 @@ function asPanels(value: JsonValue | undefined): JsonObject[] {
 export function classicRects(dashboard: JsonObject): Rect[] {
   return asPanels(dashboard['panels']).map((p, i) => {
     const g = p['gridPos'] as JsonObject;
-    return { x: g['x'] as number, y: g['y'] as number, w: g['w'] as number, h: g['h'] as number, label: `panels[${i}] ${String(p['title'])}` };
+    return {
+      x: g['x'] as number,
+      y: g['y'] as number,
+      w: g['w'] as number,
+      h: g['h'] as number,
+      label: `panels[${i}] ${String(p['title'])}`,
+    };
   });
 }
 
@@ -57,8 +65,12 @@ export function isFootfall(panel: JsonObject): boolean {
 export function movedDown(panel: JsonObject, rows: number): JsonObject {
   const copy = structuredClone(panel);
   const g = copy['gridPos'];
-  if (isObject(g) && typeof g['y'] === 'number') g['y'] += rows;
-  if (Array.isArray(copy['panels'])) copy['panels'] = asPanels(copy['panels']).map((child) => movedDown(child, rows));
+  if (isObject(g) && typeof g['y'] === 'number') {
+    g['y'] += rows;
+  }
+  if (Array.isArray(copy['panels'])) {
+    copy['panels'] = asPanels(copy['panels']).map((child) => movedDown(child, rows));
+  }
   return copy;
 }
 
@@ -71,25 +83,45 @@ export interface V2Grid {
 
 /** Every grid and auto-grid in a v2 layout tree. */
 export function v2Grids(layout: JsonValue | undefined, where = 'layout'): V2Grid[] {
-  if (!isObject(layout) || !isObject(layout['spec'])) return [];
+  if (!isObject(layout) || !isObject(layout['spec'])) {
+    return [];
+  }
   const spec = layout['spec'];
   const kind = layout['kind'];
-  if (kind === 'GridLayout' || kind === 'AutoGridLayout') return [{ where, kind, items: asPanels(spec['items']) }];
-  if (kind === 'RowsLayout') return asPanels(spec['rows']).flatMap((row, i) => v2Grids((row['spec'] as JsonObject)['layout'], `${where}/rows[${i}]`));
-  if (kind === 'TabsLayout') return asPanels(spec['tabs']).flatMap((tab, i) => v2Grids((tab['spec'] as JsonObject)['layout'], `${where}/tabs[${i}]`));
+  if (kind === 'GridLayout' || kind === 'AutoGridLayout') {
+    return [{ where, kind, items: asPanels(spec['items']) }];
+  }
+  if (kind === 'RowsLayout') {
+    return asPanels(spec['rows']).flatMap((row, i) =>
+      v2Grids((row['spec'] as JsonObject)['layout'], `${where}/rows[${i}]`)
+    );
+  }
+  if (kind === 'TabsLayout') {
+    return asPanels(spec['tabs']).flatMap((tab, i) =>
+      v2Grids((tab['spec'] as JsonObject)['layout'], `${where}/tabs[${i}]`)
+    );
+  }
   return [];
 }
 
 export function v2Rects(grid: V2Grid): Rect[] {
   return grid.items.map((item, i) => {
     const s = item['spec'] as JsonObject;
-    return { x: s['x'] as number, y: s['y'] as number, w: s['width'] as number, h: s['height'] as number, label: `${grid.where}[${i}]` };
+    return {
+      x: s['x'] as number,
+      y: s['y'] as number,
+      w: s['width'] as number,
+      h: s['height'] as number,
+      label: `${grid.where}[${i}]`,
+    };
   });
 }
 
 export function v2ElementPlugin(element: JsonValue | undefined): string | undefined {
   const viz = isObject(element) && isObject(element['spec']) ? element['spec']['vizConfig'] : undefined;
-  if (!isObject(viz)) return undefined;
+  if (!isObject(viz)) {
+    return undefined;
+  }
   return String(viz['kind'] === 'VizConfig' ? viz['group'] : viz['kind']);
 }
 

@@ -9,8 +9,13 @@ const DOC = readFileSync(new URL('../../../../docs/metrics.md', import.meta.url)
 function rows(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of DOC.split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    if (cells.length === 6 && /^`grafana\.dashboard\./.test(cells[0]!)) out.set(cells[0]!.replaceAll('`', ''), cells);
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+    if (cells.length === 6 && /^`grafana\.dashboard\./.test(cells[0]!)) {
+      out.set(cells[0]!.replaceAll('`', ''), cells);
+    }
   }
   return out;
 }
@@ -35,20 +40,35 @@ describe('metric catalog', () => {
         prometheus: `\`${metric.prometheus}\``,
         bound: `${metric.increment.perPoint} + ${metric.increment.perSecond}/s`,
       });
-      if (metric.buckets) expect(DOC).toContain(`| \`${metric.name}\` | ${metric.buckets.join(', ')} |`);
-      for (const derived of metric.derived ?? []) expect(DOC).toContain(`| \`${derived.prometheus}\` | \`${metric.name}\``);
+      if (metric.buckets) {
+        expect(DOC).toContain(`| \`${metric.name}\` | ${metric.buckets.join(', ')} |`);
+      }
+      for (const derived of metric.derived ?? []) {
+        expect(DOC).toContain(`| \`${derived.prometheus}\` | \`${metric.name}\``);
+      }
     }
   });
 
-  it('keeps the old server\'s series names and labels', () => {
+  it("keeps the old server's series names and labels", () => {
     const legacyLabels = [
-      'dashboard_uid', 'dashboard_name', 'dashboard_timezone', 'grafana_host', 'grafana_env',
-      'user_role', 'user_theme', 'user_timezone', 'user_locale', 'user_login', 'user_name',
+      'dashboard_uid',
+      'dashboard_name',
+      'dashboard_timezone',
+      'grafana_host',
+      'grafana_env',
+      'user_role',
+      'user_theme',
+      'user_timezone',
+      'user_locale',
+      'user_login',
+      'user_name',
     ];
     expect(LEGACY_LABELS.map((a) => labelName(a))).toEqual(legacyLabels);
     const sessions = METRIC_CATALOG.find((m) => m.prometheus === 'grafana_analytics_sessions_total')!;
     expect(sessions.legacyAttributes).toEqual(LEGACY_LABELS);
-    const duration = METRIC_CATALOG.flatMap((m) => m.derived ?? []).find((d) => d.prometheus === 'grafana_analytics_sessions_duration_seconds_total')!;
+    const duration = METRIC_CATALOG.flatMap((m) => m.derived ?? []).find(
+      (d) => d.prometheus === 'grafana_analytics_sessions_duration_seconds_total'
+    )!;
     expect(duration.legacy).toBe(true);
     expect(duration.attributes).toEqual(LEGACY_LABELS);
     // What the old example dashboards group by (dashboard_name, user_name) is filled by default.
@@ -57,17 +77,26 @@ describe('metric catalog', () => {
 
   it('asks senders for every attribute any of its series reads', () => {
     const sessions = METRIC_CATALOG.find((m) => m.name === 'grafana.dashboard.sessions')!;
-    expect(readAttributes(sessions)).toEqual(expect.arrayContaining(['dashboard.folder', 'user.theme', 'user.timezone', 'user.locale', 'dashboard.timezone']));
+    expect(readAttributes(sessions)).toEqual(
+      expect.arrayContaining(['dashboard.folder', 'user.theme', 'user.timezone', 'user.locale', 'dashboard.timezone'])
+    );
   });
 
   it('follows Prometheus naming: counters end in _total, histograms do not, units are in the name', () => {
     for (const metric of METRIC_CATALOG) {
       expect(metric.prometheus).toMatch(/^[a-z_][a-z0-9_]*$/);
-      if (metric.kind === 'counter') expect(metric.prometheus).toMatch(/_total$/);
-      else expect(metric.prometheus).not.toMatch(/_total$/);
-      if (metric.unit === 's') expect(metric.prometheus).toMatch(/_seconds(_total)?$/);
+      if (metric.kind === 'counter') {
+        expect(metric.prometheus).toMatch(/_total$/);
+      } else {
+        expect(metric.prometheus).not.toMatch(/_total$/);
+      }
+      if (metric.unit === 's') {
+        expect(metric.prometheus).toMatch(/_seconds(_total)?$/);
+      }
       expect(new Set(metric.attributes).size).toBe(metric.attributes.length);
-      if (metric.buckets) expect([...metric.buckets].sort((a, b) => a - b)).toEqual(metric.buckets);
+      if (metric.buckets) {
+        expect([...metric.buckets].sort((a, b) => a - b)).toEqual(metric.buckets);
+      }
     }
   });
 });

@@ -176,7 +176,8 @@ export const METRIC_CATALOG: readonly CatalogMetric[] = [
     derived: [
       {
         prometheus: 'grafana_analytics_sessions_duration_seconds_total',
-        description: 'Seconds a dashboard was on screen (focused or visible). Series kept from the macropower-analytics-panel server.',
+        description:
+          'Seconds a dashboard was on screen (focused or visible). Series kept from the macropower-analytics-panel server.',
         attributes: LEGACY_LABELS,
         legacy: true,
         when: { attribute: ATTR.ENGAGEMENT_STATE, values: ['focused', 'visible'] },
@@ -258,5 +259,11 @@ export const METRIC_CATALOG: readonly CatalogMetric[] = [
  * and those of its derived series. What a sender should put on each point (or on the resource).
  */
 export function readAttributes(metric: CatalogMetric): readonly string[] {
-  return [...new Set([...metric.attributes, ...(metric.legacyAttributes ?? []), ...(metric.derived ?? []).flatMap((d) => d.attributes)])];
+  return [
+    ...new Set([
+      ...metric.attributes,
+      ...(metric.legacyAttributes ?? []),
+      ...(metric.derived ?? []).flatMap((d) => d.attributes),
+    ]),
+  ];
 }

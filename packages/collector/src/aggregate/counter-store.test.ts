@@ -18,8 +18,12 @@ function store(cardinalityLimit = SDK_BATCH + 2) {
 
 function pointsOf({ resourceMetrics }: CollectionResult, family = FAMILY) {
   const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === family);
-  if (!metric || metric.dataPointType !== DataPointType.SUM) return [];
-  return [...metric.dataPoints].sort((x, y) => String(x.attributes.dashboard_uid).localeCompare(String(y.attributes.dashboard_uid)));
+  if (!metric || metric.dataPointType !== DataPointType.SUM) {
+    return [];
+  }
+  return [...metric.dataPoints].sort((x, y) =>
+    String(x.attributes.dashboard_uid).localeCompare(String(y.attributes.dashboard_uid))
+  );
 }
 
 const startMs = ([s, ns]: readonly [number, number]): number => s * 1000 + ns / 1e6;
@@ -91,7 +95,9 @@ describe('counter store', () => {
 
   it('forgets the series retain() does not keep, and counts those it keeps on, also increments arriving meanwhile', async () => {
     const counters = store();
-    for (let i = 0; i < 25_000; i++) counters.add(FAMILY, 1, { dashboard_uid: `d${i}` }, `d${i}`);
+    for (let i = 0; i < 25_000; i++) {
+      counters.add(FAMILY, 1, { dashboard_uid: `d${i}` }, `d${i}`);
+    }
     await counters.collect();
     counters.add(FAMILY, 2, { dashboard_uid: 'd1' }, 'd1');
     const kept = new Set(['d1', 'd2', 'new']);
@@ -113,13 +119,17 @@ describe('counter store', () => {
   it('hands the SDK a bounded batch per turn, so other work gets in, and every series once with its total', async () => {
     const counters = store(SDK_BATCH + 2);
     const n = 5 * SDK_BATCH;
-    for (let i = 0; i < n; i++) counters.add(FAMILY, i, { dashboard_uid: `d${i}` }, `d${i}`);
+    for (let i = 0; i < n; i++) {
+      counters.add(FAMILY, i, { dashboard_uid: `d${i}` }, `d${i}`);
+    }
     counters.add(FAMILY, 5, { dashboard_uid: 'd1' }, 'd1');
     let turns = 0;
     let done = false;
     const count = (): void => {
       turns++;
-      if (!done) setImmediate(count);
+      if (!done) {
+        setImmediate(count);
+      }
     };
     setImmediate(count);
     const result = await counters.collect();
@@ -135,8 +145,12 @@ describe('counter store', () => {
 
   it('two collections that meet both see what came before them, and count nothing twice', async () => {
     const counters = store();
-    for (let i = 0; i < 3 * SDK_BATCH; i++) counters.add(FAMILY, 1, { dashboard_uid: `d${i % 10}` }, `d${i % 10}`);
-    for (let i = 0; i < 2 * SDK_BATCH; i++) counters.add(FAMILY, 1, { dashboard_uid: `e${i}` }, `e${i}`);
+    for (let i = 0; i < 3 * SDK_BATCH; i++) {
+      counters.add(FAMILY, 1, { dashboard_uid: `d${i % 10}` }, `d${i % 10}`);
+    }
+    for (let i = 0; i < 2 * SDK_BATCH; i++) {
+      counters.add(FAMILY, 1, { dashboard_uid: `e${i}` }, `e${i}`);
+    }
     const first = counters.collect();
     counters.add(FAMILY, 1, { dashboard_uid: 'd0' }, 'd0');
     const second = counters.collect();

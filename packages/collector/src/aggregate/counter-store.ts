@@ -122,7 +122,7 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
         counter: meter.createCounter(f.name, { description: f.description, unit: f.unit }),
         series: new Map(),
       },
-    ]),
+    ])
   );
   /** The series with increments the SDK has not had yet, so a collection does not walk every series. */
   let dirty: Series[] = [];
@@ -137,31 +137,48 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
   /** Hands the batch's pending sums to the SDK, SDK_BATCH series at a time, and adds what it aggregated to the totals. */
   async function absorb(batch: readonly Series[]): Promise<void> {
     for (let from = 0; from < batch.length; from += SDK_BATCH) {
-      if (from > 0) await nextTurn();
+      if (from > 0) {
+        await nextTurn();
+      }
       const handed = new Map<string, Map<Attributes, Series>>();
       for (let i = from; i < Math.min(from + SDK_BATCH, batch.length); i++) {
         const series = batch[i]!;
         series.dirty = false;
-        if (series.dropped) continue;
+        if (series.dropped) {
+          continue;
+        }
         series.family.counter.add(series.pending, series.attributes);
         series.pending = 0;
         const name = series.family.descriptor.name;
         let byAttributes = handed.get(name);
-        if (byAttributes === undefined) handed.set(name, (byAttributes = new Map()));
+        if (byAttributes === undefined) {
+          handed.set(name, (byAttributes = new Map()));
+        }
         byAttributes.set(series.attributes, series);
       }
       const { resourceMetrics, errors } = await reader.collect();
-      if (errors.length > 0) throw new AggregateError(errors, 'the SDK could not collect the counters');
+      if (errors.length > 0) {
+        throw new AggregateError(errors, 'the SDK could not collect the counters');
+      }
       const endTime = hrTime();
       for (const scope of resourceMetrics.scopeMetrics) {
         for (const metric of scope.metrics) {
-          if (metric.dataPointType !== DataPointType.SUM) continue;
+          if (metric.dataPointType !== DataPointType.SUM) {
+            continue;
+          }
           const byAttributes = handed.get(metric.descriptor.name);
           for (const point of metric.dataPoints) {
             const series = byAttributes?.get(point.attributes);
             // Each point carries the attributes object it was added with; anything else is a broken invariant, not a count to drop quietly.
-            if (series === undefined) throw new Error(`the SDK returned a ${metric.descriptor.name} point for a series it was not given`);
-            series.point = { attributes: series.attributes, startTime: series.startTime, endTime, value: (series.point?.value ?? 0) + point.value };
+            if (series === undefined) {
+              throw new Error(`the SDK returned a ${metric.descriptor.name} point for a series it was not given`);
+            }
+            series.point = {
+              attributes: series.attributes,
+              startTime: series.startTime,
+              endTime,
+              value: (series.point?.value ?? 0) + point.value,
+            };
           }
         }
       }
@@ -176,12 +193,18 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
     const metrics: SumMetricData[] = [];
     let visited = 0;
     for (const family of families.values()) {
-      const dataPoints: DataPoint<number>[] = [];
+      const dataPoints: Array<DataPoint<number>> = [];
       for (const series of family.series.values()) {
-        if (series.point !== undefined) dataPoints.push(series.point);
-        if (++visited % SLICE === 0) await nextTurn();
+        if (series.point !== undefined) {
+          dataPoints.push(series.point);
+        }
+        if (++visited % SLICE === 0) {
+          await nextTurn();
+        }
       }
-      if (dataPoints.length === 0) continue;
+      if (dataPoints.length === 0) {
+        continue;
+      }
       metrics.push({
         descriptor: family.descriptor,
         aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -204,7 +227,15 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
       const target = families.get(family)!;
       let series = target.series.get(key);
       if (series === undefined) {
-        series = { family: target, attributes, startTime: hrTime(), point: undefined, pending: 0, dirty: false, dropped: false };
+        series = {
+          family: target,
+          attributes,
+          startTime: hrTime(),
+          point: undefined,
+          pending: 0,
+          dirty: false,
+          dropped: false,
+        };
         target.series.set(key, series);
       }
       series.pending += value;
@@ -226,11 +257,15 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
               series.dropped = true;
               dropped++;
             }
-            if (++visited % SLICE === 0) await nextTurn();
+            if (++visited % SLICE === 0) {
+              await nextTurn();
+            }
           }
         }
         // Not kept until a collection comes (with no scraper, no state file and no forwarding, none does).
-        if (dropped > 0) dirty = dirty.filter((series) => !series.dropped);
+        if (dropped > 0) {
+          dirty = dirty.filter((series) => !series.dropped);
+        }
         return dropped;
       });
     },
@@ -241,7 +276,10 @@ export function createCounterStore(settings: CounterStoreSettings): CounterStore
         const metrics = await points();
         return {
           // Readers put producer metrics under their own resource; this one is ignored.
-          resourceMetrics: { resource: emptyResource(), scopeMetrics: metrics.length === 0 ? [] : [{ scope: { name: CATALOG_METER }, metrics }] },
+          resourceMetrics: {
+            resource: emptyResource(),
+            scopeMetrics: metrics.length === 0 ? [] : [{ scope: { name: CATALOG_METER }, metrics }],
+          },
           errors: [],
         };
       });

@@ -11,10 +11,12 @@ import type { HistogramStore } from './histogram-store.js';
 export async function expireIdleSeries(
   registry: SeriesRegistry,
   stores: { readonly histograms: HistogramStore; readonly counters: CounterStore },
-  now: number,
+  now: number
 ): Promise<number> {
   const expired = registry.expire(now);
-  if (expired === 0) return 0;
+  if (expired === 0) {
+    return 0;
+  }
   const keep = (family: string, attributes: Attributes) => registry.lastUpdated(family, attributes) !== undefined;
   stores.histograms.retain(keep);
   await stores.counters.retain(keep);

@@ -16,10 +16,23 @@ const METRIC: CatalogMetric = {
   maxObservation: 100,
 };
 
-const series = (attributes: Record<string, string>): AdmittedSeries => ({ attributes, key: seriesKey(attributes), overflow: false });
+const series = (attributes: Record<string, string>): AdmittedSeries => ({
+  attributes,
+  key: seriesKey(attributes),
+  overflow: false,
+});
 
 function point(explicitBounds: number[], bucketCounts: number[], sum: number): HistogramPoint {
-  return { attributes: [], explicitBounds, bucketCounts, sum, count: bucketCounts.reduce((a, b) => a + b, 0), startTime: 0, time: 0, noRecordedValue: false };
+  return {
+    attributes: [],
+    explicitBounds,
+    bucketCounts,
+    sum,
+    count: bucketCounts.reduce((a, b) => a + b, 0),
+    startTime: 0,
+    time: 0,
+    noRecordedValue: false,
+  };
 }
 
 describe('computeBucketMap', () => {
@@ -41,8 +54,14 @@ describe('histogram store', () => {
   it('merges delta points into exact cumulative buckets per series', async () => {
     const store = createHistogramStore([METRIC]);
     const a = series({ dashboard_uid: 'a' });
-    const points = [point([1, 10], [1, 2, 0], 12), point([0.5, 1, 5, 10, 50], [1, 1, 0, 3, 1, 1], 140), point([1, 10], [0, 0, 1], 30)];
-    for (const p of points) expect(store.check(METRIC, p)).toBeUndefined();
+    const points = [
+      point([1, 10], [1, 2, 0], 12),
+      point([0.5, 1, 5, 10, 50], [1, 1, 0, 3, 1, 1], 140),
+      point([1, 10], [0, 0, 1], 30),
+    ];
+    for (const p of points) {
+      expect(store.check(METRIC, p)).toBeUndefined();
+    }
     store.merge(METRIC, a, points[0]!);
     store.merge(METRIC, a, points[1]!);
     store.merge(METRIC, series({ dashboard_uid: 'b' }), points[2]!);

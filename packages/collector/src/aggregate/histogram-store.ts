@@ -56,7 +56,11 @@ export interface HistogramStore extends MetricProducer {
    * Adds a saved cumulative series (a restart's state file). False when it no longer fits: the metric
    * left the catalog or its boundaries changed.
    */
-  restore(metric: CatalogMetric, series: AdmittedSeries, saved: { boundaries: readonly number[]; counts: readonly number[]; sum: number; count: number }): boolean;
+  restore(
+    metric: CatalogMetric,
+    series: AdmittedSeries,
+    saved: { boundaries: readonly number[]; counts: readonly number[]; sum: number; count: number }
+  ): boolean;
   /** Whether a saved series would fit restore(). */
   fits(metric: CatalogMetric, boundaries: readonly number[]): boolean;
   /** Drops the series for which keep() is false (by family name and attributes); returns how many. */
@@ -66,7 +70,9 @@ export interface HistogramStore extends MetricProducer {
 export function createHistogramStore(catalog: readonly CatalogMetric[]): HistogramStore {
   const families = new Map<string, HistogramFamily>();
   for (const metric of catalog) {
-    if (metric.kind !== 'histogram') continue;
+    if (metric.kind !== 'histogram') {
+      continue;
+    }
     families.set(metric.name, {
       metric,
       // Shared by every point of the family, so frozen: no reader may change it under the others.
@@ -79,7 +85,13 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
   function bucketMap(family: HistogramFamily, bounds: readonly number[]): number[] | undefined {
     // Nearly every point comes with the bounds the last one had: compared first, without a key string.
     const last = family.last;
-    if (last !== undefined && last.bounds.length === bounds.length && last.bounds.every((b, i) => Object.is(b, bounds[i]))) return last.map;
+    if (
+      last !== undefined &&
+      last.bounds.length === bounds.length &&
+      last.bounds.every((b, i) => Object.is(b, bounds[i]))
+    ) {
+      return last.map;
+    }
     const cacheKey = bounds.join(',');
     let entry = family.mappings.get(cacheKey);
     if (entry === undefined) {
@@ -109,13 +121,17 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
   return {
     check(metric, point) {
       const family = families.get(metric.name);
-      if (!family) return refusal('unknown_metric', `${metric.name} is not a histogram in the catalog`);
+      if (!family) {
+        return refusal('unknown_metric', `${metric.name} is not a histogram in the catalog`);
+      }
       const invalid = validate(point);
-      if (invalid) return refusal('invalid_value', `${metric.name}: ${invalid}`);
+      if (invalid) {
+        return refusal('invalid_value', `${metric.name}: ${invalid}`);
+      }
       if (!bucketMap(family, point.explicitBounds)) {
         return refusal(
           'bucket_mismatch',
-          `${metric.name}: bucket boundaries must include [${family.boundaries.join(', ')}]`,
+          `${metric.name}: bucket boundaries must include [${family.boundaries.join(', ')}]`
         );
       }
       return undefined;
@@ -125,7 +141,9 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       const family = families.get(metric.name)!;
       const map = bucketMap(family, point.explicitBounds)!;
       const state = seriesState(family, series);
-      for (let i = 0; i < map.length; i++) state.counts[map[i]!]! += point.bucketCounts[i]!;
+      for (let i = 0; i < map.length; i++) {
+        state.counts[map[i]!]! += point.bucketCounts[i]!;
+      }
       state.sum += point.sum!;
       state.count += point.count;
       state.point = undefined;
@@ -133,14 +151,22 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
 
     fits(metric, boundaries) {
       const family = families.get(metric.name);
-      return family !== undefined && boundaries.length === family.boundaries.length && boundaries.every((b, i) => b === family.boundaries[i]);
+      return (
+        family !== undefined &&
+        boundaries.length === family.boundaries.length &&
+        boundaries.every((b, i) => b === family.boundaries[i])
+      );
     },
 
     restore(metric, series, saved) {
-      if (!this.fits(metric, saved.boundaries)) return false;
+      if (!this.fits(metric, saved.boundaries)) {
+        return false;
+      }
       const family = families.get(metric.name)!;
       const state = seriesState(family, series);
-      for (let i = 0; i < saved.counts.length; i++) state.counts[i]! += saved.counts[i]!;
+      for (let i = 0; i < saved.counts.length; i++) {
+        state.counts[i]! += saved.counts[i]!;
+      }
       state.sum += saved.sum;
       state.count += saved.count;
       state.point = undefined;
@@ -151,7 +177,9 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       let dropped = 0;
       for (const family of families.values()) {
         for (const [key, state] of family.series) {
-          if (keep(family.metric.prometheus, state.attributes)) continue;
+          if (keep(family.metric.prometheus, state.attributes)) {
+            continue;
+          }
           family.series.delete(key);
           dropped++;
         }
@@ -163,14 +191,20 @@ export function createHistogramStore(catalog: readonly CatalogMetric[]): Histogr
       const endTime = hrTime();
       const metrics: HistogramMetricData[] = [];
       for (const family of families.values()) {
-        if (family.series.size === 0) continue;
-        const dataPoints: DataPoint<Histogram>[] = [];
+        if (family.series.size === 0) {
+          continue;
+        }
+        const dataPoints: Array<DataPoint<Histogram>> = [];
         for (const state of family.series.values()) {
           state.point ??= {
             attributes: state.attributes,
             startTime: state.startTime,
             endTime,
-            value: { buckets: { boundaries: family.boundaries as number[], counts: [...state.counts] }, sum: state.sum, count: state.count },
+            value: {
+              buckets: { boundaries: family.boundaries as number[], counts: [...state.counts] },
+              sum: state.sum,
+              count: state.count,
+            },
           };
           dataPoints.push(state.point);
         }
@@ -204,10 +238,14 @@ function validate(point: HistogramPoint): string | undefined {
   }
   let total = 0;
   for (const c of point.bucketCounts) {
-    if (!Number.isSafeInteger(c) || c < 0) return 'bucket counts must be non-negative integers';
+    if (!Number.isSafeInteger(c) || c < 0) {
+      return 'bucket counts must be non-negative integers';
+    }
     total += c;
   }
-  if (total !== point.count) return 'count must equal the sum of bucketCounts';
+  if (total !== point.count) {
+    return 'count must equal the sum of bucketCounts';
+  }
   return undefined;
 }
 
@@ -217,15 +255,21 @@ function validate(point: HistogramPoint): string | undefined {
  */
 export function computeBucketMap(target: readonly number[], incoming: readonly number[]): number[] | undefined {
   for (let i = 0; i < incoming.length; i++) {
-    if (!Number.isFinite(incoming[i]!) || (i > 0 && incoming[i]! <= incoming[i - 1]!)) return undefined;
+    if (!Number.isFinite(incoming[i]!) || (i > 0 && incoming[i]! <= incoming[i - 1]!)) {
+      return undefined;
+    }
   }
   const bounds = new Set(incoming);
-  if (!target.every((b) => bounds.has(b))) return undefined;
+  if (!target.every((b) => bounds.has(b))) {
+    return undefined;
+  }
   const map: number[] = [];
   let j = 0;
   for (let i = 0; i <= incoming.length; i++) {
     const upper = i < incoming.length ? incoming[i]! : Infinity;
-    while (j < target.length && target[j]! < upper) j++;
+    while (j < target.length && target[j]! < upper) {
+      j++;
+    }
     map.push(j);
   }
   return map;

@@ -35,7 +35,9 @@ export function createStateFile(path: string, logger: Logger): StateFile {
   async function removeLeftovers(): Promise<void> {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
-      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+        await unlink(join(dir, name)).catch(() => undefined);
+      }
     }
   }
 
@@ -48,15 +50,24 @@ export function createStateFile(path: string, logger: Logger): StateFile {
         text = await readFile(path, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') logger.info({ stateFile: path }, 'no state file yet: counters start from zero');
-        else logger.warn({ stateFile: path, err: (err as Error).message }, 'cannot read the state file: counters start from zero');
+        if (code === 'ENOENT') {
+          logger.info({ stateFile: path }, 'no state file yet: counters start from zero');
+        } else {
+          logger.warn(
+            { stateFile: path, err: (err as Error).message },
+            'cannot read the state file: counters start from zero'
+          );
+        }
         return undefined;
       }
       let problem: string;
       try {
         const parsed = parseState(JSON.parse(text));
         if (parsed.skipped > 0) {
-          logger.warn({ stateFile: path, skipped: parsed.skipped, problems: parsed.problems }, 'state file entries that cannot be used were skipped');
+          logger.warn(
+            { stateFile: path, skipped: parsed.skipped, problems: parsed.problems },
+            'state file entries that cannot be used were skipped'
+          );
         }
         return parsed;
       } catch (err) {
@@ -71,7 +82,9 @@ export function createStateFile(path: string, logger: Logger): StateFile {
       const file = await open(temporary, CREATE_NEW, 0o600);
       try {
         // Chunk by chunk: each write gives the event loop back, so intake goes on while a large state is saved.
-        for (const chunk of serializeStateChunks(state)) await file.write(chunk);
+        for (const chunk of serializeStateChunks(state)) {
+          await file.write(chunk);
+        }
         await file.sync();
       } catch (err) {
         await file.close().catch(() => undefined);

@@ -19,18 +19,35 @@ function stage(options: TestAggregationOptions = {}) {
     ...s,
     record(metric: Metric, point: NumberPoint | HistogramPoint, labels: Labels) {
       const route = s.aggregator.route(metric);
-      if (!('record' in route)) throw new Error(route.message);
+      if (!('record' in route)) {
+        throw new Error(route.message);
+      }
       const refused = route.check(point, BROWSER);
-      if (refused) throw new Error(refused.message);
+      if (refused) {
+        throw new Error(refused.message);
+      }
       route.record(point, labels, BROWSER);
     },
     snapshot: async () => snapshotState((await s.data.collect()).resourceMetrics, s.registry.lastUpdated, { now: 0 }),
   };
 }
 
-const sessions: Metric = { name: 'grafana.dashboard.sessions', unit: '', type: 'sum', monotonic: true, temporality: 'delta', points: [] };
+const sessions: Metric = {
+  name: 'grafana.dashboard.sessions',
+  unit: '',
+  type: 'sum',
+  monotonic: true,
+  temporality: 'delta',
+  points: [],
+};
 const engaged: Metric = { ...sessions, name: 'grafana.dashboard.engaged_time' };
-const duration: Metric = { name: 'grafana.dashboard.session.duration', unit: '', type: 'histogram', temporality: 'delta', points: [] };
+const duration: Metric = {
+  name: 'grafana.dashboard.session.duration',
+  unit: '',
+  type: 'histogram',
+  temporality: 'delta',
+  points: [],
+};
 const BOUNDS = METRIC_CATALOG.find((m) => m.name === duration.name)!.buckets!;
 const TIMES = { startTime: 0, time: 0, noRecordedValue: false };
 
@@ -83,7 +100,10 @@ describe('state: snapshot and restore', () => {
     b.record(sessions, counter(1), { dashboard_uid: 'alpha', user_role: 'Viewer' });
     b.record(duration, histogramPoint(2, 50), { dashboard_uid: 'alpha' });
     const after = await b.snapshot();
-    expect(after.counters.find((c) => c.labels.dashboard_uid === 'alpha' && c.name === 'grafana_analytics_sessions_total')?.value).toBe(4);
+    expect(
+      after.counters.find((c) => c.labels.dashboard_uid === 'alpha' && c.name === 'grafana_analytics_sessions_total')
+        ?.value
+    ).toBe(4);
     expect(after.histograms[0]).toMatchObject({ count: 3, sum: 20_095 });
   });
 
@@ -91,12 +111,14 @@ describe('state: snapshot and restore', () => {
     const saved = await busyStage().snapshot();
     const small = stage({ maxSeries: 1 });
     small.aggregator.restore(saved);
-    const sessionsSeries = (await small.snapshot()).counters.filter((c) => c.name === 'grafana_analytics_sessions_total');
+    const sessionsSeries = (await small.snapshot()).counters.filter(
+      (c) => c.name === 'grafana_analytics_sessions_total'
+    );
     expect(sessionsSeries).toHaveLength(2);
     expect(sessionsSeries.find((c) => c.labels['otel.metric.overflow'] === 'true')?.value).toBe(2);
   });
 
-  it('keeps each series\' last update across a restart, so idle series still expire on time', async () => {
+  it("keeps each series' last update across a restart, so idle series still expire on time", async () => {
     const a = busyStage();
     a.clock.advance(50_000);
     a.record(sessions, counter(1), { dashboard_uid: 'beta', user_role: 'Editor' });
@@ -106,7 +128,9 @@ describe('state: snapshot and restore', () => {
     b.aggregator.restore(saved);
     await b.expire();
     const left = await b.snapshot();
-    expect(left.counters.filter((c) => c.name === 'grafana_analytics_sessions_total').map((c) => c.labels.dashboard_uid)).toEqual(['beta']);
+    expect(
+      left.counters.filter((c) => c.name === 'grafana_analytics_sessions_total').map((c) => c.labels.dashboard_uid)
+    ).toEqual(['beta']);
     expect(left.histograms).toEqual([]);
   });
 
@@ -128,7 +152,9 @@ describe('state: snapshot and restore', () => {
     a.record(sessions, counter(1), { dashboard_uid: 'gamma', user_role: 'Viewer' });
     a.registry.expire(a.clock.now());
     const names = (await a.snapshot()).counters.map((c) => `${c.name}:${c.labels.dashboard_uid ?? ''}`);
-    expect(names.filter((n) => n.startsWith('grafana_analytics_sessions_total'))).toEqual(['grafana_analytics_sessions_total:gamma']);
+    expect(names.filter((n) => n.startsWith('grafana_analytics_sessions_total'))).toEqual([
+      'grafana_analytics_sessions_total:gamma',
+    ]);
   });
 });
 
@@ -156,7 +182,12 @@ describe('state file: parsing', () => {
   });
 
   it('reads version 1 files (no last-update times: the time they were saved stands in)', () => {
-    const parsed = parseState({ ...frame, version: 1, counters: [{ name: 'n', labels: {}, value: 1 }], histograms: [] });
+    const parsed = parseState({
+      ...frame,
+      version: 1,
+      counters: [{ name: 'n', labels: {}, value: 1 }],
+      histograms: [],
+    });
     expect(parsed.state.savedAt).toBe(Date.parse(frame.savedAt));
     expect(parsed.state.counters).toEqual([{ name: 'n', labels: {}, value: 1 }]);
   });
@@ -186,12 +217,32 @@ describe('state file', () => {
   });
 
   it('writes a large state in chunks that make the same JSON, and loads every series of it back', async () => {
-    const counters = Array.from({ length: 5000 }, (_, i) => ({ name: 'grafana_analytics_sessions_total', labels: { dashboard_uid: `d${i}`, dashboard_name: 'say "hi"\\\n' }, value: i, updatedAt: 1 }));
-    const state: CollectorState = { savedAt: 0, instanceId: 'pod-1', counters, histograms: [], dashboards: [{ uid: 'd1', lastOpened: 5 }], inventory: [] };
+    const counters = Array.from({ length: 5000 }, (_, i) => ({
+      name: 'grafana_analytics_sessions_total',
+      labels: { dashboard_uid: `d${i}`, dashboard_name: 'say "hi"\\\n' },
+      value: i,
+      updatedAt: 1,
+    }));
+    const state: CollectorState = {
+      savedAt: 0,
+      instanceId: 'pod-1',
+      counters,
+      histograms: [],
+      dashboards: [{ uid: 'd1', lastOpened: 5 }],
+      inventory: [],
+    };
     const chunks = [...serializeStateChunks(state)];
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.join('')).toBe(
-      JSON.stringify({ version: 3, savedAt: new Date(0).toISOString(), instanceId: 'pod-1', counters, histograms: [], dashboards: state.dashboards, inventory: [] }),
+      JSON.stringify({
+        version: 3,
+        savedAt: new Date(0).toISOString(),
+        instanceId: 'pod-1',
+        counters,
+        histograms: [],
+        dashboards: state.dashboards,
+        inventory: [],
+      })
     );
     const path = join(dir(), 'state.json');
     const file = createStateFile(path, logger);

@@ -14,17 +14,33 @@ const updatedAt = z.number().int().nonnegative().optional();
 
 const counterEntry = z.object({ name: z.string(), labels, value: total, updatedAt }).strict();
 const histogramEntry = z
-  .object({ name: z.string(), labels, boundaries: z.array(z.number()), counts: z.array(count), sum: total, count, updatedAt })
+  .object({
+    name: z.string(),
+    labels,
+    boundaries: z.array(z.number()),
+    counts: z.array(count),
+    sum: total,
+    count,
+    updatedAt,
+  })
   .strict()
-  .refine((h) => h.counts.length === h.boundaries.length + 1, { message: 'counts must have one entry more than boundaries' })
+  .refine((h) => h.counts.length === h.boundaries.length + 1, {
+    message: 'counts must have one entry more than boundaries',
+  })
   .refine((h) => h.counts.reduce((a, b) => a + b, 0) === h.count, { message: 'count must equal the sum of counts' });
 
 const ms = z.number().int().nonnegative();
 /** A dashboard's first-listed and last-opened times (version 3). */
-const dashboardEntry = z.object({ uid: z.string().min(1), firstSeen: ms.optional(), lastOpened: ms.optional(), lastListed: ms.optional() }).strict();
+const dashboardEntry = z
+  .object({ uid: z.string().min(1), firstSeen: ms.optional(), lastOpened: ms.optional(), lastListed: ms.optional() })
+  .strict();
 /** One inventory source's last good listing (version 3): [uid, name, folder] per dashboard. */
 const listingEntry = z
-  .object({ source: z.string().min(1), listedAt: ms, dashboards: z.array(z.tuple([z.string().min(1), z.string(), z.string()])) })
+  .object({
+    source: z.string().min(1),
+    listedAt: ms,
+    dashboards: z.array(z.tuple([z.string().min(1), z.string(), z.string()])),
+  })
   .strict();
 
 /** The file's frame; each entry in it is checked on its own, so one bad entry costs only itself. */
@@ -73,7 +89,12 @@ export interface ParsedState {
 export function parseState(json: unknown): ParsedState {
   const frame = stateFileSchema.safeParse(json);
   if (!frame.success) {
-    throw new Error(frame.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
+    throw new Error(
+      frame.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`)
+        .join('; ')
+    );
   }
   const problems = new Set<string>();
   let skipped = 0;
@@ -81,11 +102,14 @@ export function parseState(json: unknown): ParsedState {
     const kept: T[] = [];
     list.forEach((entry, i) => {
       const parsed = schema.safeParse(entry);
-      if (parsed.success) kept.push(parsed.data);
-      else {
+      if (parsed.success) {
+        kept.push(parsed.data);
+      } else {
         skipped++;
         const issue = parsed.error.issues[0]!;
-        if (problems.size < 3) problems.add(`${field}[${i}].${issue.path.join('.')}: ${issue.message}`);
+        if (problems.size < 3) {
+          problems.add(`${field}[${i}].${issue.path.join('.')}: ${issue.message}`);
+        }
       }
     });
     return kept;
@@ -115,7 +139,9 @@ const SLICE_ENTRIES = 2000;
  */
 export function* serializeStateChunks(state: CollectorState): Generator<string> {
   yield `{"version":3,"savedAt":${JSON.stringify(new Date(state.savedAt).toISOString())}`;
-  if (state.instanceId !== undefined) yield `,"instanceId":${JSON.stringify(state.instanceId)}`;
+  if (state.instanceId !== undefined) {
+    yield `,"instanceId":${JSON.stringify(state.instanceId)}`;
+  }
   const lists: Array<[string, readonly unknown[]]> = [
     ['counters', state.counters],
     ['histograms', state.histograms],
@@ -146,30 +172,48 @@ export function serializeState(state: CollectorState): string {
 export async function snapshotState(
   resourceMetrics: ResourceMetrics,
   lastUpdated: (family: string, attributes: Attributes) => number | undefined,
-  settings: { readonly now: number; readonly instanceId?: string | undefined },
+  settings: { readonly now: number; readonly instanceId?: string | undefined }
 ): Promise<CollectorState> {
   const counters: CounterState[] = [];
   const histograms: HistogramState[] = [];
   let seen = 0;
   for (const scope of resourceMetrics.scopeMetrics) {
-    if (scope.scope.name !== CATALOG_METER) continue;
+    if (scope.scope.name !== CATALOG_METER) {
+      continue;
+    }
     for (const metric of scope.metrics) {
       const name = metric.descriptor.name;
       if (metric.dataPointType === DataPointType.SUM && metric.isMonotonic) {
         for (const point of metric.dataPoints) {
           // Inline, not a helper: an await per point would cost a promise per series.
-          if (++seen % SLICE_ENTRIES === 0) await nextTurn();
+          if (++seen % SLICE_ENTRIES === 0) {
+            await nextTurn();
+          }
           const at = lastUpdated(name, point.attributes);
-          if (at === undefined || !Number.isFinite(point.value)) continue;
+          if (at === undefined || !Number.isFinite(point.value)) {
+            continue;
+          }
           counters.push({ name, labels: stringLabels(point.attributes), value: point.value, updatedAt: at });
         }
       } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
         for (const point of metric.dataPoints) {
-          if (++seen % SLICE_ENTRIES === 0) await nextTurn();
+          if (++seen % SLICE_ENTRIES === 0) {
+            await nextTurn();
+          }
           const at = lastUpdated(name, point.attributes);
           const { buckets, sum = 0, count } = point.value;
-          if (at === undefined || !Number.isFinite(sum)) continue;
-          histograms.push({ name, labels: stringLabels(point.attributes), boundaries: [...buckets.boundaries], counts: [...buckets.counts], sum, count, updatedAt: at });
+          if (at === undefined || !Number.isFinite(sum)) {
+            continue;
+          }
+          histograms.push({
+            name,
+            labels: stringLabels(point.attributes),
+            boundaries: [...buckets.boundaries],
+            counts: [...buckets.counts],
+            sum,
+            count,
+            updatedAt: at,
+          });
         }
       }
     }
@@ -180,9 +224,17 @@ export async function snapshotState(
 /** The attributes as string labels: the object itself when it has only strings (nearly always), so a save copies nothing. */
 function stringLabels(attributes: Attributes): Record<string, string> {
   let strings = true;
-  for (const key in attributes) if (typeof attributes[key] !== 'string') strings = false;
-  if (strings) return attributes as Record<string, string>;
+  for (const key in attributes) {
+    if (typeof attributes[key] !== 'string') {
+      strings = false;
+    }
+  }
+  if (strings) {
+    return attributes as Record<string, string>;
+  }
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(attributes)) out[key] = String(value);
+  for (const [key, value] of Object.entries(attributes)) {
+    out[key] = String(value);
+  }
   return out;
 }

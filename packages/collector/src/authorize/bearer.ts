@@ -23,12 +23,18 @@ export function createBearerAuthenticator(settings: BearerSettings): Authenticat
   });
   function authenticate(req: IncomingMessage): AuthDecision {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!match) return refuse('no_token', 'an Authorization: Bearer token is required');
+    if (!match) {
+      return refuse('no_token', 'an Authorization: Bearer token is required');
+    }
     const presented = digest(match[1]!);
     let ok = false;
-    for (const token of known) ok = timingSafeEqual(token, presented) || ok;
+    for (const token of known) {
+      ok = timingSafeEqual(token, presented) || ok;
+    }
     // No subject: a token stands for a server-side sender, not a person to hold to a per-sender budget.
-    return ok ? { allowed: true, outcome: 'token_accepted', identity: undefined } : refuse('bad_token', 'the bearer token is not valid');
+    return ok
+      ? { allowed: true, outcome: 'token_accepted', identity: undefined }
+      : refuse('bad_token', 'the bearer token is not valid');
   }
   return {
     mode: 'bearer',

@@ -51,7 +51,12 @@ interface Remembered {
 /** A request's session as far as it can be known without asking Grafana. */
 type LookUp =
   | { readonly settled: AuthDecision }
-  | { readonly settled: undefined; readonly cookie: string; readonly key: string; readonly known: Remembered | undefined };
+  | {
+      readonly settled: undefined;
+      readonly cookie: string;
+      readonly key: string;
+      readonly known: Remembered | undefined;
+    };
 
 type Answer =
   | { readonly kind: 'user'; readonly identity: Identity }
@@ -59,10 +64,14 @@ type Answer =
 
 /** The value of one cookie in a `Cookie` header; undefined when it is absent or empty. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
+  if (!header) {
+    return undefined;
+  }
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq === -1) continue;
+    if (eq === -1) {
+      continue;
+    }
     if (part.slice(0, eq).trim() === name) {
       const value = part.slice(eq + 1).trim();
       return value === '' ? undefined : value;
@@ -72,9 +81,13 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 function readIdentity(body: unknown): Identity | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
+  if (typeof body !== 'object' || body === null) {
+    return undefined;
+  }
   const b = body as Record<string, unknown>;
-  if (typeof b.login !== 'string' || b.login === '') return undefined;
+  if (typeof b.login !== 'string' || b.login === '') {
+    return undefined;
+  }
   return {
     login: b.login,
     id: typeof b.id === 'number' ? b.id : undefined,
@@ -85,9 +98,13 @@ function readIdentity(body: unknown): Identity | undefined {
 /** Grafana's 401 bodies: `{"message":"Unauthorized","messageId":"auth.unauthorized"}`, `session.token.rotate`, or "Token revoked". */
 function classify401(body: unknown): 'rotate' | 'unauthorized' | 'revoked' {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (b.messageId === 'session.token.rotate') return 'rotate';
+  if (b.messageId === 'session.token.rotate') {
+    return 'rotate';
+  }
   const error = (typeof b.error === 'object' && b.error !== null ? b.error : {}) as Record<string, unknown>;
-  if (error.id === 'ERR_TOKEN_REVOKED' || b.message === 'Token revoked') return 'revoked';
+  if (error.id === 'ERR_TOKEN_REVOKED' || b.message === 'Token revoked') {
+    return 'revoked';
+  }
   return 'unauthorized';
 }
 
@@ -107,7 +124,11 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
   const perf = { now: settings.now };
   const clock = { perf, ttlResolution: 0 };
   const remembered = new LRUCache<string, Remembered>({ max: settings.maxEntries, ...clock });
-  const refused = new LRUCache<string, AuthDecision>({ max: settings.maxEntries, ttl: settings.negativeTtlMs, ...clock });
+  const refused = new LRUCache<string, AuthDecision>({
+    max: settings.maxEntries,
+    ttl: settings.negativeTtlMs,
+    ...clock,
+  });
   const inFlight = new Map<string, Promise<Answer>>();
   let grafanaCalls = 0;
   /** Until when Grafana is taken to be down, after it failed to answer: no calls before then. */
@@ -132,8 +153,12 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
         const identity = readIdentity(body);
         return identity ? { kind: 'user', identity } : { kind: 'unavailable' };
       }
-      if (response.status === 401) return { kind: classify401(body) };
-      if (response.status === 404) return { kind: 'not_found' };
+      if (response.status === 401) {
+        return { kind: classify401(body) };
+      }
+      if (response.status === 404) {
+        return { kind: 'not_found' };
+      }
       return { kind: 'unavailable' };
     } catch {
       // Timeout, refused connection, TLS failure: Grafana cannot say who this is right now.
@@ -144,8 +169,12 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
   /** undefined when Grafana already has maxConcurrentCalls calls from this collector in flight. */
   function askOnce(key: string, cookie: string): Promise<Answer> | undefined {
     const pending = inFlight.get(key);
-    if (pending) return pending;
-    if (inFlight.size >= settings.maxConcurrentCalls) return undefined;
+    if (pending) {
+      return pending;
+    }
+    if (inFlight.size >= settings.maxConcurrentCalls) {
+      return undefined;
+    }
     const call = ask(cookie).finally(() => inFlight.delete(key));
     inFlight.set(key, call);
     return call;
@@ -169,7 +198,10 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
     allowed: false,
     outcome,
     status: 503,
-    message: outcome === 'grafana_busy' ? 'too many sessions to check at once: retry shortly' : 'cannot check the session with Grafana right now',
+    message:
+      outcome === 'grafana_busy'
+        ? 'too many sessions to check at once: retry shortly'
+        : 'cannot check the session with Grafana right now',
     retryAfterSeconds,
   });
 
@@ -195,30 +227,45 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
       return {
         settled:
           settings.anonymous === 'accept'
-            ? { allowed: true, outcome: 'anonymous_accepted', identity: undefined, subject: addressSubject(clientAddress) }
+            ? {
+                allowed: true,
+                outcome: 'anonymous_accepted',
+                identity: undefined,
+                subject: addressSubject(clientAddress),
+              }
             : reject('no_cookie', 401),
       };
     }
     // Only a hash is kept: the cache must not become a store of live session tokens.
     const key = createHash('sha256').update(cookie).digest('base64url');
     const known = remembered.get(key);
-    if (known && settings.now() - known.verifiedAt < settings.cacheTtlMs) return { settled: asUser('cached', known) };
+    if (known && settings.now() - known.verifiedAt < settings.cacheTtlMs) {
+      return { settled: asUser('cached', known) };
+    }
     const refusal = refused.get(key);
-    if (refusal) return { settled: refusal };
+    if (refusal) {
+      return { settled: refusal };
+    }
     return { settled: undefined, cookie, key, known };
   }
 
   async function authorize(cookieHeader: string | undefined, clientAddress: string): Promise<AuthDecision> {
     const look = lookUp(cookieHeader, clientAddress);
-    if (look.settled) return look.settled;
+    if (look.settled) {
+      return look.settled;
+    }
     const { cookie, key, known } = look;
     const now = settings.now();
 
     // Grafana failed a moment ago: answer without another call, so an outage does not turn every
     // session's exports into a stampede of calls at a Grafana that is down or restarting.
-    if (now < downUntil) return whenUnavailable(key);
+    if (now < downUntil) {
+      return whenUnavailable(key);
+    }
     const call = askOnce(key, cookie);
-    if (call === undefined) return unavailable('grafana_busy', 1);
+    if (call === undefined) {
+      return unavailable('grafana_busy', 1);
+    }
     const answer = await call;
     switch (answer.kind) {
       case 'user': {
@@ -227,15 +274,23 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
           refused.set(key, decision);
           return decision;
         }
-        const verified: Remembered = { identity: answer.identity, subject: userSubject(answer.identity.login), verifiedAt: settings.now() };
+        const verified: Remembered = {
+          identity: answer.identity,
+          subject: userSubject(answer.identity.login),
+          verifiedAt: settings.now(),
+        };
         remembered.set(key, verified, { ttl: settings.rememberMs });
         return asUser('verified', verified);
       }
       case 'rotate':
         // Grafana found the token, unexpired and not revoked, before refusing it as due for rotation
         // (the browser rotates it when the user is next active): it is a real session.
-        if (known && now - known.verifiedAt < settings.rememberMs) return asUser('rotating_cached', known);
-        if (settings.onRotatingUnknown === 'accept-unverified') return asSession('rotating_unverified', key);
+        if (known && now - known.verifiedAt < settings.rememberMs) {
+          return asUser('rotating_cached', known);
+        }
+        if (settings.onRotatingUnknown === 'accept-unverified') {
+          return asSession('rotating_unverified', key);
+        }
         return reject('rotating_rejected', 401);
       case 'unauthorized':
       case 'revoked':
@@ -252,7 +307,9 @@ export function createGrafanaSessionAuthorizer(settings: GrafanaSessionSettings)
   }
 
   function whenUnavailable(key: string): AuthDecision {
-    if (settings.onUnavailable === 'accept-unverified') return asSession('grafana_unavailable_accepted', key);
+    if (settings.onUnavailable === 'accept-unverified') {
+      return asSession('grafana_unavailable_accepted', key);
+    }
     return unavailable('grafana_unavailable', settings.retryAfterSeconds);
   }
 

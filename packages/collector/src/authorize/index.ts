@@ -59,7 +59,11 @@ export function createAuthenticator(config: CollectorConfig['auth']): Authentica
 /** fetch with Grafana's TLS settings: an extra CA beside the system's, or (for testing only) no verification. */
 export function grafanaFetch(tls: CollectorConfig['auth']['grafana']['tls']): typeof fetch {
   const ca = caBundle(tls.caFile, 'auth.grafana.tls.caFile');
-  const dispatcher = new Agent({ connect: { ca, rejectUnauthorized: !tls.insecureSkipVerify }, keepAliveTimeout: 30_000 });
+  const dispatcher = new Agent({
+    connect: { ca, rejectUnauthorized: !tls.insecureSkipVerify },
+    keepAliveTimeout: 30_000,
+  });
   // undici's fetch is Node's own fetch, here with a dispatcher that carries the TLS options.
-  return ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  return ((input: string, init?: RequestInit) =>
+    undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }

@@ -24,8 +24,11 @@ export function addressList(entries: readonly string[]): BlockList {
   for (const entry of entries) {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
+    if (prefix === undefined) {
+      list.addAddress(address, family);
+    } else {
+      list.addSubnet(address, Number(prefix), family);
+    }
   }
   return list;
 }
@@ -41,19 +44,36 @@ export function createProxyHeaderAuthenticator(settings: ProxyHeaderSettings): A
     const peer = peerAddress(req);
     const family = isIP(peer) === 6 ? 'ipv6' : 'ipv4';
     if (isIP(peer) === 0 || !trusted.check(peer, family)) {
-      return { allowed: false, outcome: 'untrusted_proxy', status: 403, message: 'requests must come through the authenticating proxy' };
+      return {
+        allowed: false,
+        outcome: 'untrusted_proxy',
+        status: 403,
+        message: 'requests must come through the authenticating proxy',
+      };
     }
     // Every occurrence, not req.headers: Node joins a repeated custom header with ", ", which would
     // make "alice" and a second header "mallory" one login "alice, mallory". A login with a comma is
     // refused for the same reason: it cannot be told apart from two headers joined by a proxy.
     const values = req.headersDistinct[header] ?? [];
     if (values.length > 1 || values.some((v) => v.includes(','))) {
-      return { allowed: false, outcome: 'ambiguous_user', status: 401, message: `the proxy sent more than one ${settings.userHeader} value` };
+      return {
+        allowed: false,
+        outcome: 'ambiguous_user',
+        status: 401,
+        message: `the proxy sent more than one ${settings.userHeader} value`,
+      };
     }
     const login = values[0]?.trim();
-    if (login) return { allowed: true, outcome: 'proxy_user', identity: { login }, subject: userSubject(login) };
+    if (login) {
+      return { allowed: true, outcome: 'proxy_user', identity: { login }, subject: userSubject(login) };
+    }
     if (settings.requireUser) {
-      return { allowed: false, outcome: 'proxy_no_user', status: 401, message: `the proxy sent no ${settings.userHeader} header` };
+      return {
+        allowed: false,
+        outcome: 'proxy_no_user',
+        status: 401,
+        message: `the proxy sent no ${settings.userHeader} header`,
+      };
     }
     // The proxy vouches that the sender may send (e.g. it checked a session), not who it is.
     return { allowed: true, outcome: 'proxy_no_user', identity: undefined, subject: addressSubject(clientAddress) };

@@ -18,10 +18,11 @@ export const CONFIG_ENV = {
   FOOTFALL_LOG_LEVEL: 'log.level',
   FOOTFALL_HASH_SECRET: 'privacy.hash.secret (keep secrets out of files)',
   FOOTFALL_AUTH_MODE: 'auth.mode: grafana-session, proxy-header, bearer or none',
-  FOOTFALL_GRAFANA_URL: 'auth.grafana.url, with Grafana\'s sub-path',
+  FOOTFALL_GRAFANA_URL: "auth.grafana.url, with Grafana's sub-path",
   FOOTFALL_BEARER_TOKENS: 'auth.bearer.tokens, comma-separated (keep secrets out of files)',
   FOOTFALL_STATE_FILE: 'state.file',
-  FOOTFALL_INVENTORY_TOKEN: 'inventory.token: a Grafana service-account token to list dashboards with (keep secrets out of files)',
+  FOOTFALL_INVENTORY_TOKEN:
+    'inventory.token: a Grafana service-account token to list dashboards with (keep secrets out of files)',
   FOOTFALL_INVENTORY_TOKENS: 'inventory.orgs: one service-account token per further org, comma-separated',
   FOOTFALL_FORWARD_ENDPOINT: 'forward.endpoint',
   FOOTFALL_FORWARD_TOKEN: 'forward.bearerToken (keep secrets out of files)',
@@ -55,12 +56,22 @@ export function loadConfig(sources: ConfigSources): CollectorConfig {
   setIn(raw, ['forward', 'endpoint'], env.FOOTFALL_FORWARD_ENDPOINT);
   setIn(raw, ['forward', 'bearerToken'], env.FOOTFALL_FORWARD_TOKEN);
   setIn(raw, ['forward', 'instanceId'], env.FOOTFALL_INSTANCE_ID);
-  const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const tokens = env.FOOTFALL_BEARER_TOKENS?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   setIn(raw, ['auth', 'bearer', 'tokens'], tokens);
-  const orgTokens = env.FOOTFALL_INVENTORY_TOKENS?.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  setIn(raw, ['inventory', 'orgs'], orgTokens?.map((token) => ({ token })));
+  const orgTokens = env.FOOTFALL_INVENTORY_TOKENS?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  setIn(
+    raw,
+    ['inventory', 'orgs'],
+    orgTokens?.map((token) => ({ token }))
+  );
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(describe(result.error, path));
+  if (!result.success) {
+    throw new ConfigError(describe(result.error, path));
+  }
   return result.data;
 }
 
@@ -77,7 +88,9 @@ function readYaml(path: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
   }
-  if (parsed === null || parsed === undefined) return {};
+  if (parsed === null || parsed === undefined) {
+    return {};
+  }
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${path} must hold a mapping at the top level`);
   }
@@ -85,11 +98,15 @@ function readYaml(path: string): Record<string, unknown> {
 }
 
 function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  if (value === undefined) return;
+  if (value === undefined) {
+    return;
+  }
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      node[key] = {};
+    }
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;

@@ -6,17 +6,15 @@ import { PERSONAL_KEYS } from '../privacy/index.js';
 const LISTEN = /^(?:\[(?<v6>[0-9a-fA-F:.]+)\]|(?<host>[^:\s[\]]+)):(?<port>\d{1,5})$/;
 
 /** `host:port` or `[v6]:port`. */
-export const listenAddress = z
-  .string()
-  .transform((value, ctx) => {
-    const match = LISTEN.exec(value.trim());
-    const port = Number(match?.groups?.port);
-    if (!match || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: `expected host:port or [ipv6]:port, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return { host: (match.groups!.v6 ?? match.groups!.host)!, port };
-  });
+export const listenAddress = z.string().transform((value, ctx) => {
+  const match = LISTEN.exec(value.trim());
+  const port = Number(match?.groups?.port);
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port or [ipv6]:port, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host: (match.groups!.v6 ?? match.groups!.host)!, port };
+});
 
 const positiveInt = z.number().int().positive();
 
@@ -24,11 +22,16 @@ const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600
 
 /** A duration: a number of seconds, or a string such as `90s`, `12h`, `35d`, `5w`; becomes milliseconds. */
 export const duration = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value * 1000;
+  if (typeof value === 'number') {
+    return value * 1000;
+  }
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! * 1000 : NaN;
   if (!(ms > 0)) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 90s, 12h, 35d or 5w, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 90s, 12h, 35d or 5w, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -62,12 +65,16 @@ const origin = httpUrl.transform((value) => new URL(value).origin);
 const addressOrCidr = z.string().refine(
   (value) => {
     const [address, prefix, ...rest] = value.split('/');
-    if (rest.length > 0 || isIP(address ?? '') === 0) return false;
-    if (prefix === undefined) return true;
+    if (rest.length > 0 || isIP(address ?? '') === 0) {
+      return false;
+    }
+    if (prefix === undefined) {
+      return true;
+    }
     const bits = Number(prefix);
     return /^\d{1,3}$/.test(prefix) && bits <= (isIP(address!) === 4 ? 32 : 128);
   },
-  { message: 'expected an IP address or CIDR block (10.0.0.0/8, ::1)' },
+  { message: 'expected an IP address or CIDR block (10.0.0.0/8, ::1)' }
 );
 
 /** TLS towards a server the collector calls (Grafana, the forward upstream). */
@@ -95,8 +102,11 @@ const legacyWrite = z
       .array(
         z
           .string()
-          .regex(/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, 'expected a path such as /write or /analytics-plugin/write')
-          .refine((p) => !OWN_PATHS.includes(p), { message: `may not be one of ${OWN_PATHS.join(', ')}` }),
+          .regex(
+            /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/,
+            'expected a path such as /write or /analytics-plugin/write'
+          )
+          .refine((p) => !OWN_PATHS.includes(p), { message: `may not be one of ${OWN_PATHS.join(', ')}` })
       )
       .refine((p) => new Set(p).size === p.length, { message: 'each path at most once' })
       .default(['/write']),
@@ -247,7 +257,11 @@ const baseShape = z
           metrics.port === server.listen.port &&
           (metrics.host === server.listen.host || wildcard(metrics.host) || wildcard(server.listen.host))
         ) {
-          ctx.addIssue({ code: 'custom', path: ['metricsListen'], message: 'needs a port of its own: server.listen already uses it' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metricsListen'],
+            message: 'needs a port of its own: server.listen already uses it',
+          });
         }
       })
       .prefault({}),
@@ -302,7 +316,7 @@ const baseShape = z
         labels: z
           .array(z.enum(LEGACY_LABELS))
           .refine((l) => new Set(l).size === l.length, { message: 'each label at most once' })
-          .default([...DEFAULT_LEGACY_LABELS] as (typeof LEGACY_LABELS)[number][]),
+          .default([...DEFAULT_LEGACY_LABELS] as Array<(typeof LEGACY_LABELS)[number]>),
         write: legacyWrite,
       })
       .strict()
@@ -320,9 +334,7 @@ const baseShape = z
          * One entry per further org: a service account, and so its token, belongs to one org. Tokens
          * also from FOOTFALL_INVENTORY_TOKENS (comma-separated), each against grafanaUrl.
          */
-        orgs: z
-          .array(z.object({ token: z.string().min(1), grafanaUrl: httpUrl.optional() }).strict())
-          .default([]),
+        orgs: z.array(z.object({ token: z.string().min(1), grafanaUrl: httpUrl.optional() }).strict()).default([]),
         /** Listed again this often. */
         intervalSeconds: positiveInt.min(10).max(86_400).default(300),
         /** The soonest a listing follows the one before, when a uid it does not know asks for one. */
@@ -385,7 +397,9 @@ const baseShape = z
         /** The upstream's OTLP/HTTP metrics URL (an OTel Collector: http://otel-gateway:4318/v1/metrics); unset: no forwarding. */
         endpoint: httpUrl.optional(),
         /** Extra request headers (e.g. X-Scope-OrgID for Mimir). */
-        headers: z.record(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a header name'), z.string()).default({}),
+        headers: z
+          .record(z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a header name'), z.string())
+          .default({}),
         /** Sent as Authorization: Bearer; prefer FOOTFALL_FORWARD_TOKEN. */
         bearerToken: z.string().min(1).optional(),
         compression: z.enum(['gzip', 'none']).default('gzip'),
@@ -402,7 +416,10 @@ const baseShape = z
          * Protobuf bytes per request before compression (upstreams limit the body after decompressing it).
          * The default is a footfall upstream's server.maxBodyBytes; an OTel Collector's receiver takes 20 MiB.
          */
-        maxBytesPerRequest: positiveInt.min(4096).max(64 * 1024 * 1024).default(64 * 1024),
+        maxBytesPerRequest: positiveInt
+          .min(4096)
+          .max(64 * 1024 * 1024)
+          .default(64 * 1024),
         /**
          * Delta only: points of exports that failed (the upstream down past the retries) kept and sent
          * first at the next interval; past it the oldest are dropped and counted. 0: none are kept.
@@ -442,13 +459,18 @@ export const configSchema = baseShape
       ctx.addIssue({
         code: 'custom',
         path: ['forward', 'temporality'],
-        message: 'delta forwarding would send the counts restored from state.file a second time: use cumulative with a state file',
+        message:
+          'delta forwarding would send the counts restored from state.file a second time: use cumulative with a state file',
       });
     }
     const inventory = config.inventory;
     const needsBase = inventory.token !== undefined || inventory.orgs.some((o) => !o.grafanaUrl);
     if (needsBase && !inventory.grafanaUrl && !config.auth.grafana.url) {
-      ctx.addIssue({ code: 'custom', path: ['inventory', 'grafanaUrl'], message: "the inventory needs Grafana's URL: inventory.grafanaUrl or auth.grafana.url" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inventory', 'grafanaUrl'],
+        message: "the inventory needs Grafana's URL: inventory.grafanaUrl or auth.grafana.url",
+      });
     }
     if (config.privacy.mode === 'allow' && config.privacy.allow.length === 0) {
       ctx.addIssue({
@@ -465,36 +487,42 @@ function resolveAuthMode(config: ParsedConfig): AuthMode {
   return config.auth.mode ?? (config.auth.grafana.url ? 'grafana-session' : 'none');
 }
 
-
 type ParsedConfig = z.output<typeof baseShape>;
 
 function checkAuth(config: ParsedConfig, ctx: z.RefinementCtx): void {
   const { auth } = config;
   const loopback = isLoopbackHost(config.server.listen.host);
   const mode = auth.mode ?? (auth.grafana.url ? 'grafana-session' : loopback ? 'none' : undefined);
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: 'custom', path, message });
   switch (mode) {
     case undefined:
       return issue(
         ['auth', 'mode'],
-        `the collector listens on ${config.server.listen.host}, beyond loopback: set auth.grafana.url (Grafana-session auth) or choose another auth.mode (none only together with auth.none.allowNonLoopback: true)`,
+        `the collector listens on ${config.server.listen.host}, beyond loopback: set auth.grafana.url (Grafana-session auth) or choose another auth.mode (none only together with auth.none.allowNonLoopback: true)`
       );
     case 'grafana-session':
-      if (!auth.grafana.url) issue(['auth', 'grafana', 'url'], 'grafana-session auth needs Grafana\'s URL (with its sub-path)');
+      if (!auth.grafana.url) {
+        issue(['auth', 'grafana', 'url'], "grafana-session auth needs Grafana's URL (with its sub-path)");
+      }
       return;
     case 'proxy-header':
       if (auth.proxyHeader.trustedProxies.length === 0) {
-        issue(['auth', 'proxyHeader', 'trustedProxies'], 'proxy-header auth needs the addresses of the proxies to trust');
+        issue(
+          ['auth', 'proxyHeader', 'trustedProxies'],
+          'proxy-header auth needs the addresses of the proxies to trust'
+        );
       }
       return;
     case 'bearer':
-      if (auth.bearer.tokens.length === 0) issue(['auth', 'bearer', 'tokens'], 'bearer auth needs at least one token (FOOTFALL_BEARER_TOKENS)');
+      if (auth.bearer.tokens.length === 0) {
+        issue(['auth', 'bearer', 'tokens'], 'bearer auth needs at least one token (FOOTFALL_BEARER_TOKENS)');
+      }
       return;
     case 'none':
       if (!loopback && !auth.none.allowNonLoopback) {
         issue(
           ['auth', 'mode'],
-          `none accepts every request: it only runs on a loopback address, not ${config.server.listen.host}, unless auth.none.allowNonLoopback is true`,
+          `none accepts every request: it only runs on a loopback address, not ${config.server.listen.host}, unless auth.none.allowNonLoopback is true`
         );
       }
   }

@@ -55,7 +55,12 @@ describe('codecs', () => {
       ],
     });
     const h = metrics[2]!;
-    expect(h.type === 'histogram' && h.points[0]).toMatchObject({ count: 1, sum: 5, bucketCounts: [0, 1, 0], explicitBounds: [1, 10] });
+    expect(h.type === 'histogram' && h.points[0]).toMatchObject({
+      count: 1,
+      sum: 5,
+      bucketCounts: [0, 1, 0],
+      explicitBounds: [1, 10],
+    });
     const g = metrics[3]!;
     expect(g.type === 'gauge' && g.points[0]!.value).toBe(-2);
     // The SDK's point window, in seconds since the epoch.
@@ -65,21 +70,37 @@ describe('codecs', () => {
   });
 
   it('reads the proto field names (snake_case) exactly as the JSON names, as the OTel Collector does', async () => {
-    const camel = JSON.parse(Buffer.from(JsonMetricsSerializer.serializeRequest(await sdkRequest())!).toString()) as unknown;
+    const camel = JSON.parse(
+      Buffer.from(JsonMetricsSerializer.serializeRequest(await sdkRequest())!).toString()
+    ) as unknown;
     const snake = (value: unknown): unknown => {
-      if (Array.isArray(value)) return value.map(snake);
-      if (typeof value !== 'object' || value === null) return value;
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(v)]));
+      if (Array.isArray(value)) {
+        return value.map(snake);
+      }
+      if (typeof value !== 'object' || value === null) {
+        return value;
+      }
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(v)])
+      );
     };
     const snakeBody = snake(camel);
     expect(JSON.stringify(snakeBody)).toContain('"resource_metrics"');
     expect(JSON.stringify(snakeBody)).toContain('"as_double"');
-    expect(json.decodeRequest(Buffer.from(JSON.stringify(snakeBody)))).toEqual(json.decodeRequest(Buffer.from(JSON.stringify(camel))));
+    expect(json.decodeRequest(Buffer.from(JSON.stringify(snakeBody)))).toEqual(
+      json.decodeRequest(Buffer.from(JSON.stringify(camel)))
+    );
   });
 
   it('reads the no-recorded-value flag and a point without a value', () => {
     const body = {
-      resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ flags: 1 }, { flags: 0, asInt: '3' }, {}] } }] }] }],
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            { metrics: [{ name: 'm', sum: { dataPoints: [{ flags: 1 }, { flags: 0, asInt: '3' }, {}] } }] },
+          ],
+        },
+      ],
     };
     const m = json.decodeRequest(Buffer.from(JSON.stringify(body))).resources[0]!.metrics[0]!;
     expect(m.type === 'sum' && m.points.map((p) => [p.noRecordedValue, p.value])).toEqual([
@@ -124,7 +145,11 @@ describe('codecs', () => {
 
   it('writes an integer attribute value in one canonical form ("007", 7 and "7" are one label value)', () => {
     const values = ['007', 7, '7', '-0'].map((intValue) => ({ key: 'i', value: { intValue } }));
-    const body = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ asInt: 1, attributes: values }] } }] }] }] };
+    const body = {
+      resourceMetrics: [
+        { scopeMetrics: [{ metrics: [{ name: 'm', sum: { dataPoints: [{ asInt: 1, attributes: values }] } }] }] },
+      ],
+    };
     const m = json.decodeRequest(Buffer.from(JSON.stringify(body))).resources[0]!.metrics[0]!;
     expect(m.type === 'sum' && m.points[0]!.attributes.map(([, v]) => v)).toEqual(['7', '7', '7', '0']);
   });
@@ -133,13 +158,20 @@ describe('codecs', () => {
     const reader = new DeltaReader();
     new MeterProvider({ readers: [reader] }).getMeter('t').createCounter('c').add(1, { '': 'x', k: 'v' });
     const { resourceMetrics } = await reader.collect();
-    const fromProtobuf = protobuf.decodeRequest(Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!));
+    const fromProtobuf = protobuf.decodeRequest(
+      Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics)!)
+    );
     const fromJson = json.decodeRequest(Buffer.from(JsonMetricsSerializer.serializeRequest(resourceMetrics)!));
     const points = (model: typeof fromJson) => {
       const m = model.resources[0]!.metrics[0]!;
       return m.type === 'sum' ? m.points.map((p) => p.attributes) : undefined;
     };
-    expect(points(fromProtobuf)).toEqual([[['', 'x'], ['k', 'v']]]);
+    expect(points(fromProtobuf)).toEqual([
+      [
+        ['', 'x'],
+        ['k', 'v'],
+      ],
+    ]);
     expect(points(fromJson)).toEqual(points(fromProtobuf));
   });
 
@@ -194,7 +226,7 @@ describe('codecs', () => {
           `${field} ${value}`,
           `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","${field === 'count' ? 'histogram' : 'sum'}":{"dataPoints":[{"${field}":${value}}]}}]}]}]}`,
           new RegExp(`${field} must be a`),
-        ] as const,
+        ] as const
     ),
     [
       'an unknown temporality',
@@ -214,7 +246,9 @@ describe('codecs', () => {
   });
 
   it('refuses bytes that are not an OTLP protobuf message with a 400', () => {
-    expect(() => protobuf.decodeRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))).toThrow(/invalid protobuf/);
+    expect(() => protobuf.decodeRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))).toThrow(
+      /invalid protobuf/
+    );
   });
 
   it('encodes partial success in the request encoding', () => {

@@ -18,7 +18,9 @@ export function createJsonCodec(): Codec {
       return normalizeRequest(parsed);
     },
     encodeResponse(result: ExportResult) {
-      if (result.rejectedDataPoints === 0) return EMPTY_RESPONSE;
+      if (result.rejectedDataPoints === 0) {
+        return EMPTY_RESPONSE;
+      }
       // proto3 JSON mapping: int64 is written as a decimal string.
       return Buffer.from(
         JSON.stringify({
@@ -26,7 +28,7 @@ export function createJsonCodec(): Codec {
             rejectedDataPoints: String(result.rejectedDataPoints),
             errorMessage: result.errorMessage,
           },
-        }),
+        })
       );
     },
     encodeStatus(code, message) {

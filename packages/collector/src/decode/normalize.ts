@@ -23,7 +23,9 @@ export function normalizeRequest(root: unknown): MetricsRequest {
   try {
     return { resources: readRequest(root) };
   } catch (err) {
-    if (err instanceof FieldError) throw malformedBody(`${err.path.join('').replace(/^\./, '') || 'request'} ${err.message}`);
+    if (err instanceof FieldError) {
+      throw malformedBody(`${err.path.join('').replace(/^\./, '') || 'request'} ${err.message}`);
+    }
     throw err;
   }
 }
@@ -45,7 +47,9 @@ function within<T>(segment: string | number, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof FieldError) err.path.unshift(typeof segment === 'number' ? `[${segment}]` : `.${segment}`);
+    if (err instanceof FieldError) {
+      err.path.unshift(typeof segment === 'number' ? `[${segment}]` : `.${segment}`);
+    }
     throw err;
   }
 }
@@ -96,8 +100,10 @@ function readResourceMetrics(value: unknown): ResourceGroup {
     within('scopeMetrics', () =>
       within(s, () => {
         const list = asArray(field(asObject(scopeMetrics[s], ''), 'metrics'), 'metrics');
-        for (let m = 0; m < list.length; m++) metrics.push(within('metrics', () => within(m, () => readMetric(list[m]))));
-      }),
+        for (let m = 0; m < list.length; m++) {
+          metrics.push(within('metrics', () => within(m, () => readMetric(list[m]))));
+        }
+      })
     );
   }
   return { attributes, metrics };
@@ -120,7 +126,12 @@ function readMetric(value: unknown): Metric {
   }
   const gauge = optionalObject(field(metric, 'gauge'), 'gauge');
   if (gauge) {
-    return within('gauge', () => ({ type: 'gauge', name, unit, points: readPoints(either(gauge, F.dataPoints), readNumberPoint) }));
+    return within('gauge', () => ({
+      type: 'gauge',
+      name,
+      unit,
+      points: readPoints(either(gauge, F.dataPoints), readNumberPoint),
+    }));
   }
   const histogram = optionalObject(field(metric, 'histogram'), 'histogram');
   if (histogram) {
@@ -132,7 +143,10 @@ function readMetric(value: unknown): Metric {
       points: readPoints(either(histogram, F.dataPoints), readHistogramPoint),
     }));
   }
-  for (const [kind, names] of [['exponentialHistogram', F.exponentialHistogram], ['summary', ['summary', 'summary']]] as const) {
+  for (const [kind, names] of [
+    ['exponentialHistogram', F.exponentialHistogram],
+    ['summary', ['summary', 'summary']],
+  ] as const) {
     const data = optionalObject(either(metric, names), kind);
     if (data) {
       const points = within(kind, () => asArray(either(data, F.dataPoints), 'dataPoints'));
@@ -149,7 +163,9 @@ function readPoints<P>(value: unknown, read: (point: Record<string, unknown>) =>
     try {
       points[i] = read(asObject(list[i], ''));
     } catch (err) {
-      if (err instanceof FieldError) err.path.unshift('.dataPoints', `[${i}]`);
+      if (err instanceof FieldError) {
+        err.path.unshift('.dataPoints', `[${i}]`);
+      }
       throw err;
     }
   }
@@ -164,7 +180,12 @@ function readNumberPoint(point: Record<string, unknown>): NumberPoint {
     startTime: readTime(either(point, F.startTimeUnixNano), 'startTimeUnixNano'),
     time: readTime(either(point, F.timeUnixNano), 'timeUnixNano'),
     noRecordedValue: readNoRecordedValue(field(point, 'flags')),
-    value: asDouble !== undefined ? asNumber(asDouble, 'asDouble') : asInt !== undefined ? asInteger(asInt, 'asInt', true) : undefined,
+    value:
+      asDouble !== undefined
+        ? asNumber(asDouble, 'asDouble')
+        : asInt !== undefined
+          ? asInteger(asInt, 'asInt', true)
+          : undefined,
   };
 }
 
@@ -172,10 +193,14 @@ function readHistogramPoint(point: Record<string, unknown>): HistogramPoint {
   const sum = field(point, 'sum');
   const counts = asArray(either(point, F.bucketCounts), 'bucketCounts');
   const bucketCounts = new Array<number>(counts.length);
-  for (let j = 0; j < counts.length; j++) bucketCounts[j] = element(j, 'bucketCounts', () => asInteger(counts[j], '', false));
+  for (let j = 0; j < counts.length; j++) {
+    bucketCounts[j] = element(j, 'bucketCounts', () => asInteger(counts[j], '', false));
+  }
   const bounds = asArray(either(point, F.explicitBounds), 'explicitBounds');
   const explicitBounds = new Array<number>(bounds.length);
-  for (let j = 0; j < bounds.length; j++) explicitBounds[j] = element(j, 'explicitBounds', () => asNumber(bounds[j], ''));
+  for (let j = 0; j < bounds.length; j++) {
+    explicitBounds[j] = element(j, 'explicitBounds', () => asNumber(bounds[j], ''));
+  }
   const count = field(point, 'count');
   return {
     attributes: readAttributes(field(point, 'attributes')),
@@ -196,16 +221,26 @@ function readAttributes(value: unknown): AttributeList {
   for (let i = 0; i < list.length; i++) {
     const kv = list[i];
     try {
-      if (typeof kv !== 'object' || kv === null) throw new FieldError('', 'must be an object');
+      if (typeof kv !== 'object' || kv === null) {
+        throw new FieldError('', 'must be an object');
+      }
       // Absent is proto3's default, the empty string: protobuf never puts an empty key on the wire.
       const key = field(kv as Record<string, unknown>, 'key') ?? '';
-      if (typeof key !== 'string') throw new FieldError('key', 'must be a string');
+      if (typeof key !== 'string') {
+        throw new FieldError('key', 'must be a string');
+      }
       const anyValue = field(kv as Record<string, unknown>, 'value');
-      if (typeof anyValue !== 'object' || anyValue === null) continue;
+      if (typeof anyValue !== 'object' || anyValue === null) {
+        continue;
+      }
       const scalar = readScalar(anyValue as Record<string, unknown>);
-      if (scalar !== undefined) attributes.push([key, scalar]);
+      if (scalar !== undefined) {
+        attributes.push([key, scalar]);
+      }
     } catch (err) {
-      if (err instanceof FieldError) err.path.unshift('.attributes', `[${i}]`);
+      if (err instanceof FieldError) {
+        err.path.unshift('.attributes', `[${i}]`);
+      }
       throw err;
     }
   }
@@ -214,13 +249,21 @@ function readAttributes(value: unknown): AttributeList {
 
 function readScalar(anyValue: Record<string, unknown>): AttributeValue | undefined {
   const s = either(anyValue, F.stringValue);
-  if (s !== undefined) return asString(s, 'value.stringValue');
+  if (s !== undefined) {
+    return asString(s, 'value.stringValue');
+  }
   const b = either(anyValue, F.boolValue);
-  if (b !== undefined) return asBoolean(b, 'value.boolValue');
+  if (b !== undefined) {
+    return asBoolean(b, 'value.boolValue');
+  }
   const i = either(anyValue, F.intValue);
-  if (i !== undefined) return asIntegerText(i, 'value.intValue');
+  if (i !== undefined) {
+    return asIntegerText(i, 'value.intValue');
+  }
   const d = either(anyValue, F.doubleValue);
-  if (d !== undefined) return asNumber(d, 'value.doubleValue');
+  if (d !== undefined) {
+    return asNumber(d, 'value.doubleValue');
+  }
   return undefined;
 }
 
@@ -233,9 +276,13 @@ const TEMPORALITY_NAMES: Record<string, Temporality> = {
 
 /** OTLP sends enums as integers; enum names are accepted too, as the proto3 JSON mapping allows. */
 function readTemporality(value: unknown): Temporality {
-  if (value === undefined) return 'unspecified';
+  if (value === undefined) {
+    return 'unspecified';
+  }
   const temporality = typeof value === 'string' ? TEMPORALITY_NAMES[value] : TEMPORALITY[value as number];
-  if (!temporality) throw new FieldError('aggregationTemporality', 'must be 0, 1 or 2');
+  if (!temporality) {
+    throw new FieldError('aggregationTemporality', 'must be 0, 1 or 2');
+  }
   return temporality;
 }
 
@@ -245,12 +292,16 @@ function readTime(value: unknown, name: string): number {
 }
 
 function readNoRecordedValue(value: unknown): boolean {
-  if (value === undefined) return false;
+  if (value === undefined) {
+    return false;
+  }
   return (asInteger(value, 'flags', false) & NO_RECORDED_VALUE) !== 0;
 }
 
 function field(object: Record<string, unknown>, key: string): unknown {
-  if (!Object.hasOwn(object, key)) return undefined;
+  if (!Object.hasOwn(object, key)) {
+    return undefined;
+  }
   const value = object[key];
   return value === null ? undefined : value;
 }
@@ -261,7 +312,9 @@ function either(object: Record<string, unknown>, names: readonly [string, string
 }
 
 function asObject(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FieldError(name, 'must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FieldError(name, 'must be an object');
+  }
   return value as Record<string, unknown>;
 }
 
@@ -270,20 +323,32 @@ function optionalObject(value: unknown, name: string): Record<string, unknown> |
 }
 
 function asArray(value: unknown, name: string): readonly unknown[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new FieldError(name, 'must be an array');
+  if (value === undefined) {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    throw new FieldError(name, 'must be an array');
+  }
   return value;
 }
 
 function asString(value: unknown, name: string): string {
-  if (value === undefined) return '';
-  if (typeof value !== 'string') throw new FieldError(name, 'must be a string');
+  if (value === undefined) {
+    return '';
+  }
+  if (typeof value !== 'string') {
+    throw new FieldError(name, 'must be a string');
+  }
   return value;
 }
 
 function asBoolean(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new FieldError(name, 'must be a boolean');
+  if (value === undefined) {
+    return false;
+  }
+  if (typeof value !== 'boolean') {
+    throw new FieldError(name, 'must be a boolean');
+  }
   return value;
 }
 
@@ -292,7 +357,9 @@ function element<T>(j: number, name: string, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof FieldError) err.path.unshift(`.${name}`, `[${j}]`);
+    if (err instanceof FieldError) {
+      err.path.unshift(`.${name}`, `[${j}]`);
+    }
     throw err;
   }
 }
@@ -307,13 +374,19 @@ const DIGITS = /^\d+$/;
  */
 function asInteger(value: unknown, name: string, signed: boolean): number {
   if (typeof value === 'number') {
-    if (Number.isInteger(value) && (signed || value >= 0)) return value;
+    if (Number.isInteger(value) && (signed || value >= 0)) {
+      return value;
+    }
   } else if (typeof value === 'string') {
-    if ((signed ? SIGNED_DIGITS : DIGITS).test(value)) return Number(value);
+    if ((signed ? SIGNED_DIGITS : DIGITS).test(value)) {
+      return Number(value);
+    }
   } else if (isLong(value)) {
     // An unsigned Long (fixed64) converts to a non-negative number by itself.
     const n = value.toNumber();
-    if (signed || n >= 0) return n;
+    if (signed || n >= 0) {
+      return n;
+    }
   }
   throw new FieldError(name, signed ? 'must be an integer' : 'must be a non-negative integer');
 }
@@ -323,9 +396,15 @@ function asInteger(value: unknown, name: string, signed: boolean): number {
  * values become label text anyway, and a JS number would round values past 2^53.
  */
 function asIntegerText(value: unknown, name: string): string {
-  if (typeof value === 'string' && SIGNED_DIGITS.test(value)) return BigInt(value).toString();
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
-  if (isLong(value)) return String(value);
+  if (typeof value === 'string' && SIGNED_DIGITS.test(value)) {
+    return BigInt(value).toString();
+  }
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    return BigInt(value).toString();
+  }
+  if (isLong(value)) {
+    return String(value);
+  }
   throw new FieldError(name, 'must be an integer');
 }
 
@@ -335,15 +414,23 @@ const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** double fields: a JSON number, a decimal string, or one of proto3 JSON's special strings. */
 function asNumber(value: unknown, name: string): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') {
+    return value;
+  }
   if (typeof value === 'string') {
     const special = SPECIAL_DOUBLES[value];
-    if (special !== undefined) return special;
-    if (DECIMAL.test(value)) return Number(value);
+    if (special !== undefined) {
+      return special;
+    }
+    if (DECIMAL.test(value)) {
+      return Number(value);
+    }
   }
   throw new FieldError(name, 'must be a number');
 }
 
 function isLong(value: unknown): value is { toNumber(): number } {
-  return typeof value === 'object' && value !== null && typeof (value as { toNumber?: unknown }).toNumber === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { toNumber?: unknown }).toNumber === 'function'
+  );
 }

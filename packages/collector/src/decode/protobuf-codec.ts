@@ -32,7 +32,9 @@ export function createProtobufCodec(): Codec {
       return normalizeRequest(message);
     },
     encodeResponse(result: ExportResult) {
-      if (result.rejectedDataPoints === 0) return emptyResponse;
+      if (result.rejectedDataPoints === 0) {
+        return emptyResponse;
+      }
       const message = Response.fromObject({
         partialSuccess: { rejectedDataPoints: result.rejectedDataPoints, errorMessage: result.errorMessage },
       });

@@ -20,29 +20,42 @@ const anyValue = fc.oneof(
   fc.record({ stringValue: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }),
   fc.record({ intValue: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }, { requiredKeys: [] }),
   fc.record({ arrayValue: small() }, { requiredKeys: [] }),
-  small(),
+  small()
 );
 const point = fc.record(
   {
-    attributes: fc.oneof(fc.array(fc.record({ key: fc.oneof(fc.string(), small()), value: anyValue }, { requiredKeys: [] })), small()),
+    attributes: fc.oneof(
+      fc.array(fc.record({ key: fc.oneof(fc.string(), small()), value: anyValue }, { requiredKeys: [] })),
+      small()
+    ),
     asInt: fc.oneof(fc.string(), fc.integer(), small()),
     asDouble: fc.oneof(fc.double(), fc.constantFrom('NaN', 'Infinity', 'x'), small()),
     bucketCounts: fc.oneof(fc.array(fc.oneof(fc.integer(), fc.string())), small()),
   },
-  { requiredKeys: [] },
+  { requiredKeys: [] }
 );
 const metric = fc.record(
   {
     name: fc.oneof(fc.string(), small()),
-    sum: fc.oneof(fc.record({ dataPoints: fc.array(point, { maxLength: 4 }), aggregationTemporality: small() }, { requiredKeys: [] }), small()),
+    sum: fc.oneof(
+      fc.record(
+        { dataPoints: fc.array(point, { maxLength: 4 }), aggregationTemporality: small() },
+        { requiredKeys: [] }
+      ),
+      small()
+    ),
     histogram: fc.record({ dataPoints: fc.array(point, { maxLength: 4 }) }, { requiredKeys: [] }),
     gauge: small(),
   },
-  { requiredKeys: [] },
+  { requiredKeys: [] }
 );
 const request = fc.oneof(
-  fc.record({ resourceMetrics: fc.array(fc.record({ scopeMetrics: fc.array(fc.record({ metrics: fc.array(metric, { maxLength: 4 }) })) })) }),
-  small(),
+  fc.record({
+    resourceMetrics: fc.array(
+      fc.record({ scopeMetrics: fc.array(fc.record({ metrics: fc.array(metric, { maxLength: 4 }) })) })
+    ),
+  }),
+  small()
 );
 
 describe('decoders on hostile input', () => {
@@ -51,21 +64,30 @@ describe('decoders on hostile input', () => {
 
   it('JSON: any value of any shape decodes or gets a 400', () => {
     fc.assert(
-      fc.property(request, (body) => decodesOrRefuses(() => json.decodeRequest(Buffer.from(JSON.stringify(body) ?? 'null')))),
-      { numRuns: 2000 },
+      fc.property(request, (body) =>
+        decodesOrRefuses(() => json.decodeRequest(Buffer.from(JSON.stringify(body) ?? 'null')))
+      ),
+      { numRuns: 2000 }
     );
   });
 
   it('JSON: arbitrary bytes decode or get a 400', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => decodesOrRefuses(() => json.decodeRequest(Buffer.from(bytes)))), {
-      numRuns: 2000,
-    });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) =>
+        decodesOrRefuses(() => json.decodeRequest(Buffer.from(bytes)))
+      ),
+      {
+        numRuns: 2000,
+      }
+    );
   });
 
   it('protobuf: arbitrary bytes decode or get a 400', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => decodesOrRefuses(() => protobuf.decodeRequest(Buffer.from(bytes)))),
-      { numRuns: 2000 },
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) =>
+        decodesOrRefuses(() => protobuf.decodeRequest(Buffer.from(bytes)))
+      ),
+      { numRuns: 2000 }
     );
   });
 });

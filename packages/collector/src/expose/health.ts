@@ -12,7 +12,11 @@ export function createHealth(): Health {
   let ready = false;
   return {
     live: (_req, res) => void res.status(200).type('text/plain').send('ok\n'),
-    ready: (_req, res) => void res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready\n'),
+    ready: (_req, res) =>
+      void res
+        .status(ready ? 200 : 503)
+        .type('text/plain')
+        .send(ready ? 'ready\n' : 'not ready\n'),
     setReady(value) {
       ready = value;
     },

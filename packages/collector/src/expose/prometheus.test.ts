@@ -1,7 +1,13 @@
 import { ValueType } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { emptyResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, MeterProvider, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  type CollectionResult,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import type { Request, Response } from 'express';
 import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -28,7 +34,12 @@ function sessions(series: number, constant = false) {
               scope: { name: 'footfall' },
               metrics: [
                 {
-                  descriptor: { name: 'grafana_analytics_sessions_total', description: 'Sessions.', unit: '{session}', valueType: ValueType.DOUBLE },
+                  descriptor: {
+                    name: 'grafana_analytics_sessions_total',
+                    description: 'Sessions.',
+                    unit: '{session}',
+                    valueType: ValueType.DOUBLE,
+                  },
                   aggregationTemporality: AggregationTemporality.CUMULATIVE,
                   dataPointType: DataPointType.SUM,
                   isMonotonic: true,
@@ -58,13 +69,19 @@ afterEach(async () => {
 /** The exposition as the collector wires it (a MeterProvider with it as reader), on a server of its own, plus an "intake" route. */
 async function serve(producer: MetricProducer, events: string[] = []) {
   const exposition = createPrometheusExposition([producer]);
-  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'footfall-collector' }), readers: [exposition.exporter] });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'footfall-collector' }),
+    readers: [exposition.exporter],
+  });
   provider.getMeter('footfall-collector').createCounter('footfall_requests').add(1, { route: 'otlp' });
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       // The page is done when its length is known.
       const setHeader = res.setHeader.bind(res);
-      res.setHeader = (name, value) => (name === 'Content-Length' && events.push('page rendered'), setHeader(name, value));
+      res.setHeader = (name, value) => (
+        name === 'Content-Length' && events.push('page rendered'),
+        setHeader(name, value)
+      );
       exposition.handle(req as Request, res as unknown as Response);
     } else {
       events.push('other request answered');
@@ -78,7 +95,11 @@ async function serve(producer: MetricProducer, events: string[] = []) {
   return { port, exposition };
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -143,7 +164,11 @@ describe('/metrics', () => {
     // Each collection gives every series the collection's number: a page is one number throughout.
     const producer = sessions(60_000);
     const { port } = await serve(producer);
-    const lines = (body: Buffer) => body.toString('utf8').split('\n').filter((l) => l.startsWith('grafana_analytics_sessions_total{'));
+    const lines = (body: Buffer) =>
+      body
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('grafana_analytics_sessions_total{'));
     // A scraper that stops reading: its page waits in the collector's buffers, not the kernel's.
     const stalled = new Promise<Buffer>((resolve, reject) => {
       request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
@@ -170,10 +195,17 @@ describe('/metrics', () => {
       req.end();
     });
     const later = [];
-    for (let i = 0; i < 3; i++) later.push(await get(port, '/metrics', i === 1 ? { 'accept-encoding': 'gzip' } : {}));
-    const pages = [await stalled, ...later.map((r) => (r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.body) : r.body))];
+    for (let i = 0; i < 3; i++) {
+      later.push(await get(port, '/metrics', i === 1 ? { 'accept-encoding': 'gzip' } : {}));
+    }
+    const pages = [
+      await stalled,
+      ...later.map((r) => (r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.body) : r.body)),
+    ];
     const values = pages.map((page) => new Set(lines(page).map((l) => l.slice(l.lastIndexOf(' ') + 1))));
-    for (const page of pages) expect(lines(page)).toHaveLength(60_000);
+    for (const page of pages) {
+      expect(lines(page)).toHaveLength(60_000);
+    }
     // Each page holds one collection's number only, and every page a different one.
     expect(values.every((v) => v.size === 1)).toBe(true);
     expect(new Set(values.map((v) => [...v][0])).size).toBe(pages.length);
@@ -190,6 +222,11 @@ describe('/metrics', () => {
     const page = await get(port, '/metrics');
     await other;
     expect(events).toEqual(['other request answered', 'page rendered']);
-    expect(page.body.toString('utf8').split('\n').filter((l) => l.startsWith('grafana_analytics_sessions_total{'))).toHaveLength(100_000);
+    expect(
+      page.body
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('grafana_analytics_sessions_total{'))
+    ).toHaveLength(100_000);
   });
 });

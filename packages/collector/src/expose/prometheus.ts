@@ -45,17 +45,23 @@ function compress(page: Body): Promise<Body> {
     zip.on('data', (chunk: Buffer) => out.push(chunk));
     zip.on('end', () => resolve(body(out)));
     zip.on('error', reject);
-    for (const slice of page.slices) zip.write(slice);
+    for (const slice of page.slices) {
+      zip.write(slice);
+    }
     zip.end();
   });
 }
 
 /** Whether Accept-Encoding lets gzip through (present, and not at q=0). */
 export function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
+  if (!header) {
+    return false;
+  }
   for (const part of header.split(',')) {
     const [coding, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    if (coding !== 'gzip' && coding !== 'x-gzip') continue;
+    if (coding !== 'gzip' && coding !== 'x-gzip') {
+      continue;
+    }
     const q = params.find((p) => p.startsWith('q='));
     return q === undefined || Number(q.slice(2)) > 0;
   }
@@ -70,11 +76,17 @@ export function acceptsGzip(header: string | undefined): boolean {
  * labels the old server gave them.
  */
 export function createPrometheusExposition(producers: MetricProducer[]): PrometheusExposition {
-  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: producers });
+  const exporter = new PrometheusExporter({
+    preventServerStart: true,
+    withoutScopeInfo: true,
+    metricProducers: producers,
+  });
   const renderer = createTextFormatRenderer();
   async function render(): Promise<Rendering> {
     const { resourceMetrics, errors } = await exporter.collect();
-    if (errors.length) diag.error('PrometheusExporter: metrics collection errors', ...errors);
+    if (errors.length) {
+      diag.error('PrometheusExporter: metrics collection errors', ...errors);
+    }
     return { body: body(await renderer.render(resourceMetrics)), readers: 0 };
   }
   /**
@@ -88,7 +100,9 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
   function hold(rendering: Rendering): () => void {
     rendering.readers++;
     return () => {
-      if (--rendering.readers === 0) renderer.release(rendering.body.slices);
+      if (--rendering.readers === 0) {
+        renderer.release(rendering.body.slices);
+      }
     };
   }
 
@@ -108,7 +122,9 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
         .get()
         .then(async (rendering) => {
           // A scraper that went away while the page was made gets nothing.
-          if (res.socket === null || res.socket.destroyed) return;
+          if (res.socket === null || res.socket.destroyed) {
+            return;
+          }
           // Held before anything can send: every scrape sharing a rendering gets here in the same
           // microtask run, and a response closes no sooner than an I/O turn later.
           res.once('close', hold(rendering));
@@ -116,14 +132,20 @@ export function createPrometheusExposition(producers: MetricProducer[]): Prometh
           res.statusCode = 200;
           res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
           res.setHeader('Vary', 'Accept-Encoding');
-          if (gzipped) res.setHeader('Content-Encoding', 'gzip');
+          if (gzipped) {
+            res.setHeader('Content-Encoding', 'gzip');
+          }
           res.setHeader('Content-Length', page.length);
-          for (const slice of page.slices) res.write(slice);
+          for (const slice of page.slices) {
+            res.write(slice);
+          }
           res.end();
         })
         .catch((err: unknown) => {
           // As the exporter answers a failed collection.
-          if (res.headersSent) return void res.end();
+          if (res.headersSent) {
+            return void res.end();
+          }
           res.statusCode = 200;
           res.setHeader('Content-Type', EXPOSITION_CONTENT_TYPE);
           res.end(`# failed to export metrics: ${String(err)}`);

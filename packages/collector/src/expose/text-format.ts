@@ -1,5 +1,11 @@
 import type { Attributes } from '@opentelemetry/api';
-import { DataPointType, type DataPoint, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
@@ -54,8 +60,12 @@ function sanitizeName(name: string): string {
 }
 
 function valueText(value: number): string {
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
+  if (value === Infinity) {
+    return '+Inf';
+  }
+  if (value === -Infinity) {
+    return '-Inf';
+  }
   return `${value}`;
 }
 
@@ -75,26 +85,40 @@ function prometheusType(metric: MetricData): PrometheusType {
 /** The family name the exporter gives a metric, or undefined for a name it refuses. */
 function familyName(metric: MetricData): string | undefined {
   let name = sanitizeName(escapeString(metric.descriptor.name));
-  if (name === '' || name === '_') return undefined;
-  if (name[0]! >= '0' && name[0]! <= '9') name = `_${name}`;
-  if (!name.endsWith('_total') && metric.dataPointType === DataPointType.SUM && metric.isMonotonic) name += '_total';
+  if (name === '' || name === '_') {
+    return undefined;
+  }
+  if (name[0]! >= '0' && name[0]! <= '9') {
+    name = `_${name}`;
+  }
+  if (!name.endsWith('_total') && metric.dataPointType === DataPointType.SUM && metric.isMonotonic) {
+    name += '_total';
+  }
   return name;
 }
 
 /** Families in the exporter's order, with its rules for conflicting TYPE, HELP and UNIT. */
 function families(resourceMetrics: ResourceMetrics): Map<string, Family> {
-  const out = new Map<string, Family>([['target_info', { metadata: { help: 'Target metadata', unit: '', type: 'gauge' }, metrics: [] }]]);
+  const out = new Map<string, Family>([
+    ['target_info', { metadata: { help: 'Target metadata', unit: '', type: 'gauge' }, metrics: [] }],
+  ]);
   for (const scope of resourceMetrics.scopeMetrics) {
     for (const metric of scope.metrics) {
       const name = familyName(metric);
-      if (name === undefined) continue;
+      if (name === undefined) {
+        continue;
+      }
       const type = prometheusType(metric);
       const family = out.get(name);
       if (family === undefined) {
-        out.set(name, { metadata: { help: metric.descriptor.description, unit: metric.descriptor.unit, type }, metrics: [metric] });
+        out.set(name, {
+          metadata: { help: metric.descriptor.description, unit: metric.descriptor.unit, type },
+          metrics: [metric],
+        });
       } else if (family.metadata !== undefined) {
-        if (family.metadata.type === type) family.metrics.push(metric);
-        else {
+        if (family.metadata.type === type) {
+          family.metrics.push(metric);
+        } else {
           family.metadata = undefined;
           family.metrics = [];
         }
@@ -102,10 +126,16 @@ function families(resourceMetrics: ResourceMetrics): Map<string, Family> {
     }
   }
   for (const family of out.values()) {
-    if (family.metadata === undefined) continue;
+    if (family.metadata === undefined) {
+      continue;
+    }
     for (const { descriptor } of family.metrics) {
-      if (descriptor.description && !family.metadata.help) family.metadata.help = descriptor.description;
-      if (descriptor.unit && !family.metadata.unit) family.metadata.unit = descriptor.unit;
+      if (descriptor.description && !family.metadata.help) {
+        family.metadata.help = descriptor.description;
+      }
+      if (descriptor.unit && !family.metadata.unit) {
+        family.metadata.unit = descriptor.unit;
+      }
     }
   }
   return out;
@@ -136,13 +166,17 @@ class SlicePool {
   /** A rendering took `count` buffers. */
   used(count: number): void {
     this.wanted = count;
-    if (this.free.length > count) this.free.length = count;
+    if (this.free.length > count) {
+      this.free.length = count;
+    }
   }
 
   give(slices: readonly Buffer[]): void {
     for (const slice of slices) {
       // Only whole pool buffers (an oversized line's buffer is left to the collector).
-      if (this.free.length >= this.wanted || slice.byteOffset !== 0 || slice.buffer.byteLength !== SLICE_BYTES) continue;
+      if (this.free.length >= this.wanted || slice.byteOffset !== 0 || slice.buffer.byteLength !== SLICE_BYTES) {
+        continue;
+      }
       this.free.push(Buffer.from(slice.buffer, 0, SLICE_BYTES));
     }
   }
@@ -178,12 +212,18 @@ class SliceWriter {
    * are) is written digit by digit, as `${value}` would print it, so a scrape makes no string per line.
    */
   sample(prefix: string, value: number): void {
-    if (!(Number.isSafeInteger(value) && value >= 0)) return this.write2(prefix, `${valueText(value)}\n`);
+    if (!(Number.isSafeInteger(value) && value >= 0)) {
+      return this.write2(prefix, `${valueText(value)}\n`);
+    }
     const buffer = this.room(prefix.length + 17);
     this.used += buffer.write(prefix, this.used);
     let end = this.used;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) end++;
-    for (let at = end, rest = value; at >= this.used; at--, rest = Math.floor(rest / 10)) buffer[at] = 48 + (rest % 10);
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) {
+      end++;
+    }
+    for (let at = end, rest = value; at >= this.used; at--, rest = Math.floor(rest / 10)) {
+      buffer[at] = 48 + (rest % 10);
+    }
     buffer[end + 1] = 10;
     this.used = end + 2;
   }
@@ -197,7 +237,9 @@ class SliceWriter {
 
   /** Closes the current slice; the next write starts a new one. */
   end(): void {
-    if (this.buffer !== undefined && this.used > 0) this.slices.push(this.buffer.subarray(0, this.used));
+    if (this.buffer !== undefined && this.used > 0) {
+      this.slices.push(this.buffer.subarray(0, this.used));
+    }
     this.buffer = undefined;
     this.used = 0;
   }
@@ -217,11 +259,15 @@ class SeriesTextCache {
 
   get(attributes: Attributes): string | undefined {
     this.used++;
-    if (this.next === undefined) return this.entries.get(attributes);
+    if (this.next === undefined) {
+      return this.entries.get(attributes);
+    }
     let text = this.next.get(attributes);
     if (text === undefined) {
       text = this.entries.get(attributes);
-      if (text !== undefined) this.next.set(attributes, text);
+      if (text !== undefined) {
+        this.next.set(attributes, text);
+      }
     }
     return text;
   }
@@ -292,16 +338,24 @@ export function createTextFormatRenderer(): TextFormatRenderer {
     const labelText = labels(point.attributes);
     const { count, sum, buckets } = point.value;
     // Checked like the exporter checks them, though the SDK always gives a count.
-    if (count != null) sample(out, `${name}_count`, labelText, count);
-    if (sum != null) sample(out, `${name}_sum`, labelText, sum);
+    if (count != null) {
+      sample(out, `${name}_count`, labelText, count);
+    }
+    if (sum != null) {
+      sample(out, `${name}_sum`, labelText, sum);
+    }
     const bucketPrefix = labelText === '' ? `${name}_bucket{le="` : `${name}_bucket{${labelText},le="`;
     let cumulative = 0;
     let infinityGiven = false;
     for (let i = 0; i < buckets.counts.length; i++) {
       cumulative += buckets.counts[i]!;
       const upper = buckets.boundaries[i];
-      if (upper === undefined && infinityGiven) break;
-      if (upper === Infinity) infinityGiven = true;
+      if (upper === undefined && infinityGiven) {
+        break;
+      }
+      if (upper === Infinity) {
+        infinityGiven = true;
+      }
       const le = upper === undefined || upper === Infinity ? '+Inf' : escapeLabelValue(String(upper));
       out.write2(bucketPrefix, `${le}"} ${valueText(cumulative)}\n`);
     }
@@ -314,7 +368,9 @@ export function createTextFormatRenderer(): TextFormatRenderer {
       let wroteSeries = false;
 
       for (const [name, family] of families(resourceMetrics)) {
-        if (family.metadata === undefined) continue;
+        if (family.metadata === undefined) {
+          continue;
+        }
         let writeHeader = true;
         if (name === 'target_info') {
           out.write(header(name, family.metadata));
@@ -340,8 +396,10 @@ export function createTextFormatRenderer(): TextFormatRenderer {
             }
           } else if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
             let cache = prefixes.get(name);
-            if (cache === undefined) prefixes.set(name, (cache = new SeriesTextCache()));
-            for (const point of metric.dataPoints as DataPoint<number>[]) {
+            if (cache === undefined) {
+              prefixes.set(name, (cache = new SeriesTextCache()));
+            }
+            for (const point of metric.dataPoints as Array<DataPoint<number>>) {
               out.sample(prefix(cache, name, point.attributes), point.value);
               wroteSeries = true;
               if (++points === SLICE_POINTS) {
@@ -352,11 +410,17 @@ export function createTextFormatRenderer(): TextFormatRenderer {
           }
         }
       }
-      if (!wroteSeries) out.write(NO_REGISTERED_METRICS);
+      if (!wroteSeries) {
+        out.write(NO_REGISTERED_METRICS);
+      }
       out.end();
       pool.used(out.slices.length);
       labelTexts.rendered();
-      for (const [name, cache] of prefixes) if (cache.rendered()) prefixes.delete(name);
+      for (const [name, cache] of prefixes) {
+        if (cache.rendered()) {
+          prefixes.delete(name);
+        }
+      }
       return out.slices;
     },
 

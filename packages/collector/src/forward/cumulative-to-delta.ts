@@ -40,27 +40,36 @@ export function cumulativeToDelta(cumulative: MetricProducer): MetricProducer {
               next.set(key, { value: point.value, endTime: point.endTime });
               const base = last !== undefined && (last.value as number) <= point.value ? last : undefined;
               const delta = point.value - ((base?.value as number | undefined) ?? 0);
-              if (base && delta === 0) return [];
+              if (base && delta === 0) {
+                return [];
+              }
               return [{ ...point, startTime: base?.endTime ?? point.startTime, value: delta }];
             });
             return [{ ...metric, aggregationTemporality: AggregationTemporality.DELTA, dataPoints }];
           }
           if (metric.dataPointType === DataPointType.HISTOGRAM) {
-            const dataPoints = metric.dataPoints.flatMap((point): DataPoint<Histogram>[] => {
+            const dataPoints = metric.dataPoints.flatMap((point): Array<DataPoint<Histogram>> => {
               const key = `${name}\u0000${JSON.stringify(Object.entries(point.attributes).sort())}`;
               const last = previous.get(key);
               next.set(key, { value: point.value, endTime: point.endTime });
               const was = last?.value as Histogram | undefined;
               const base = was !== undefined && was.count <= point.value.count ? was : undefined;
-              if (base && base.count === point.value.count) return [];
-              if (!base) return [point];
+              if (base && base.count === point.value.count) {
+                return [];
+              }
+              if (!base) {
+                return [point];
+              }
               const { buckets, sum = 0, count } = point.value;
               return [
                 {
                   ...point,
                   startTime: last!.endTime,
                   value: {
-                    buckets: { boundaries: buckets.boundaries, counts: buckets.counts.map((c, i) => c - (base.buckets.counts[i] ?? 0)) },
+                    buckets: {
+                      boundaries: buckets.boundaries,
+                      counts: buckets.counts.map((c, i) => c - (base.buckets.counts[i] ?? 0)),
+                    },
                     sum: sum - (base.sum ?? 0),
                     count: count - base.count,
                   },

@@ -67,7 +67,9 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
     if (!delta) {
       // Totals not sent yet (the previous collection still going out to a slow upstream): these supersede them.
       const superseded = queue.clear();
-      if (superseded > 0) report.lost(superseded, 'export_failed');
+      if (superseded > 0) {
+        report.lost(superseded, 'export_failed');
+      }
     }
     queue.push(requests);
   }
@@ -84,7 +86,7 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
           report.lost(answer.rejected, 'rejected');
           logger.warn(
             { rejected: answer.rejected, points: request.points, upstreamMessage: excerpt(answer.message) },
-            'the upstream rejected points of an export (partial success)',
+            'the upstream rejected points of an export (partial success)'
           );
         }
         continue;
@@ -96,7 +98,7 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
           { status: answer.status, error: excerpt(answer.error), points: request.points },
           answer.status === 413
             ? 'the upstream refused an export as too large: lower forward.maxBytesPerRequest to its body limit'
-            : 'the upstream refused an export',
+            : 'the upstream refused an export'
         );
         continue;
       }
@@ -104,17 +106,19 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
       if (delta) {
         queue.unshift(request);
         const dropped = queue.trim(settings.queuePoints);
-        if (dropped > 0) report.lost(dropped, 'queue_full');
+        if (dropped > 0) {
+          report.lost(dropped, 'queue_full');
+        }
         logger.warn(
           { status: answer.status, error: excerpt(answer.error), queuedPoints: queue.points, droppedPoints: dropped },
-          'export to the upstream failed: its points are kept for the next interval, up to forward.queuePoints',
+          'export to the upstream failed: its points are kept for the next interval, up to forward.queuePoints'
         );
       } else {
         const points = request.points + queue.clear();
         report.lost(points, 'export_failed');
         logger.warn(
           { status: answer.status, error: excerpt(answer.error), points },
-          'export to the upstream failed: the next export carries the totals',
+          'export to the upstream failed: the next export carries the totals'
         );
       }
       return;
@@ -129,7 +133,9 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
     // Exports may queue more sending while this waits.
     for (let current = sending; ; current = sending) {
       await current;
-      if (current === sending) return;
+      if (current === sending) {
+        return;
+      }
     }
   }
 
@@ -138,11 +144,13 @@ export function createForwardExporter(settings: ForwardExporterSettings): Forwar
       const { requests, oversize } = splitRequests(metrics, settings.limits);
       for (const point of oversize) {
         report.lost(1, 'too_large');
-        if (oversizeLogged.has(point.metric)) continue;
+        if (oversizeLogged.has(point.metric)) {
+          continue;
+        }
         oversizeLogged.add(point.metric);
         logger.warn(
           { metric: point.metric, bytes: point.bytes, maxBytesPerRequest: settings.limits.maxBytes },
-          'a point is too large for any request to the upstream: it is not forwarded (logged once per metric)',
+          'a point is too large for any request to the upstream: it is not forwarded (logged once per metric)'
         );
       }
       enqueue(requests);

@@ -1,6 +1,12 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TEST_SCOPE, cumulativeSum, settableCatalog, startRecordingUpstream, type RecordingUpstream } from '../testing/forward-upstream.ts';
+import {
+  TEST_SCOPE,
+  cumulativeSum,
+  settableCatalog,
+  startRecordingUpstream,
+  type RecordingUpstream,
+} from '../testing/forward-upstream.ts';
 import type { ForwardLoss, ForwardResult } from './forward-exporter.ts';
 import { createForwarder, type Forwarder, type ForwardSettings } from './forwarder.ts';
 
@@ -56,7 +62,10 @@ function start(settings: Partial<ForwardSettings> = {}): Forwarder {
     catalog,
     resource: { 'service.name': 'footfall-collector', 'service.instance.id': 'replica-1' },
     report: counts.report,
-    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),
+    logger: pino(
+      { level: 'info' },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }
+    ),
     ...settings,
   });
   return forwarder;
@@ -64,14 +73,21 @@ function start(settings: Partial<ForwardSettings> = {}): Forwarder {
 
 /** Sets the catalog's cumulative totals: one series per dashboard of `footfall_test_total`. */
 function totals(values: Record<string, number>): void {
-  catalog.metrics = [cumulativeSum('footfall_test_total', Object.entries(values).map(([uid, v]) => [{ dashboard_uid: uid }, v]))];
+  catalog.metrics = [
+    cumulativeSum(
+      'footfall_test_total',
+      Object.entries(values).map(([uid, v]) => [{ dashboard_uid: uid }, v])
+    ),
+  ];
 }
 
 /** What the upstream took (answered 200), summed per series. */
 function deliveredSums(): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const request of upstream.delivered()) {
-    for (const p of request.points) sums[String(p.attributes.dashboard_uid)] = (sums[String(p.attributes.dashboard_uid)] ?? 0) + p.value;
+    for (const p of request.points) {
+      sums[String(p.attributes.dashboard_uid)] = (sums[String(p.attributes.dashboard_uid)] ?? 0) + p.value;
+    }
   }
   return sums;
 }
@@ -85,7 +101,9 @@ describe('the forward stage', () => {
     expect(deliveredSums()).toEqual(values);
     expect(counts.exported).toEqual({ ok: 3 });
     expect(counts.lost).toEqual({});
-    for (const request of upstream.received) expect(request.resource['service.instance.id']).toBe('replica-1');
+    for (const request of upstream.received) {
+      expect(request.resource['service.instance.id']).toBe('replica-1');
+    }
   });
 
   it('stamps each export with its own time: a series that did not change is not sent with an old one', async () => {
@@ -102,11 +120,15 @@ describe('the forward stage', () => {
   });
 
   it('splits by bytes: no request body over maxBytesPerRequest once decompressed', async () => {
-    const values = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`${'a-long-dashboard-uid-'.repeat(12)}${i}`, i + 1]));
+    const values = Object.fromEntries(
+      Array.from({ length: 300 }, (_, i) => [`${'a-long-dashboard-uid-'.repeat(12)}${i}`, i + 1])
+    );
     totals(values);
     await start({ temporality: 'cumulative', maxBytesPerRequest: 16 * 1024 }).forceFlush();
     expect(upstream.received.length).toBeGreaterThan(4);
-    for (const request of upstream.received) expect(request.bytes).toBeLessThanOrEqual(16 * 1024);
+    for (const request of upstream.received) {
+      expect(request.bytes).toBeLessThanOrEqual(16 * 1024);
+    }
     expect(deliveredSums()).toEqual(values);
   });
 
@@ -117,7 +139,12 @@ describe('the forward stage', () => {
     expect(counts.exported).toEqual({ partial: 1 });
     expect(counts.lost).toEqual({ rejected: 2 });
     const warning = logs.find((l) => l.msg === 'the upstream rejected points of an export (partial success)');
-    expect(warning).toMatchObject({ level: 40, rejected: 2, points: 3, upstreamMessage: 'footfall_test_total: 2 points refused (series_budget)' });
+    expect(warning).toMatchObject({
+      level: 40,
+      rejected: 2,
+      points: 3,
+      upstreamMessage: 'footfall_test_total: 2 points refused (series_budget)',
+    });
     expect(JSON.stringify(logs)).not.toContain('secret-dashboard-uid');
     // Rejected points are not sent again.
     await forwarder!.forceFlush();
@@ -138,8 +165,14 @@ describe('the forward stage', () => {
     totals({ a: 3, b: 1, c: 5 });
     await f.forceFlush();
     const [, first, second] = upstream.received;
-    expect(first!.points.map((p) => [p.attributes.dashboard_uid, p.value])).toEqual([['a', 1], ['b', 1]]);
-    expect(second!.points.map((p) => [p.attributes.dashboard_uid, p.value])).toEqual([['a', 2], ['c', 5]]);
+    expect(first!.points.map((p) => [p.attributes.dashboard_uid, p.value])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(second!.points.map((p) => [p.attributes.dashboard_uid, p.value])).toEqual([
+      ['a', 2],
+      ['c', 5],
+    ]);
     expect(f.queuedPoints()).toBe(0);
     await f.forceFlush();
     expect(upstream.received).toHaveLength(3);
@@ -186,7 +219,9 @@ describe('the forward stage', () => {
     await f.forceFlush();
     expect(f.queuedPoints()).toBe(0);
     expect(counts.lost).toEqual({ export_failed: 2 });
-    expect(logs.find((l) => l.msg === 'export to the upstream failed: the next export carries the totals')).toMatchObject({ points: 2 });
+    expect(
+      logs.find((l) => l.msg === 'export to the upstream failed: the next export carries the totals')
+    ).toMatchObject({ points: 2 });
 
     totals({ a: 3, b: 1 });
     await f.forceFlush();
@@ -201,14 +236,23 @@ describe('the forward stage', () => {
     await f.forceFlush();
     expect(f.queuedPoints()).toBe(0);
     expect(counts).toMatchObject({ exported: { failed: 1 }, lost: { refused: 1 } });
-    expect(logs.find((l) => l.msg === 'the upstream refused an export')).toMatchObject({ level: 50, status: 400, points: 1 });
+    expect(logs.find((l) => l.msg === 'the upstream refused an export')).toMatchObject({
+      level: 50,
+      status: 400,
+      points: 1,
+    });
     totals({ a: 2 });
     await f.forceFlush();
     expect(upstream.delivered().map((r) => r.points.map((p) => p.value))).toEqual([[1]]);
   });
 
   it('counts a point too large for any request every time, and logs it once', async () => {
-    catalog.metrics = [cumulativeSum('footfall_test_total', [[{ dashboard_uid: 'x'.repeat(9000) }, 1], [{ dashboard_uid: 'small' }, 1]])];
+    catalog.metrics = [
+      cumulativeSum('footfall_test_total', [
+        [{ dashboard_uid: 'x'.repeat(9000) }, 1],
+        [{ dashboard_uid: 'small' }, 1],
+      ]),
+    ];
     const f = start({ temporality: 'cumulative', maxBytesPerRequest: 4096 });
     await f.forceFlush();
     await f.forceFlush();
@@ -216,7 +260,10 @@ describe('the forward stage', () => {
     expect(logs.filter((l) => l.msg?.toString().startsWith('a point is too large'))).toEqual([
       expect.objectContaining({ metric: 'footfall_test_total', maxBytesPerRequest: 4096 }),
     ]);
-    expect(upstream.delivered().map((r) => r.points.map((p) => p.attributes.dashboard_uid))).toEqual([['small'], ['small']]);
+    expect(upstream.delivered().map((r) => r.points.map((p) => p.attributes.dashboard_uid))).toEqual([
+      ['small'],
+      ['small'],
+    ]);
   });
 
   it('counts the delta points still queued when it shuts down', async () => {
@@ -227,6 +274,9 @@ describe('the forward stage', () => {
     forwarder = undefined;
     await f.shutdown();
     expect(counts.lost).toEqual({ shutdown: 2 });
-    expect(logs.find((l) => l.msg === 'queued points could not be forwarded before shutdown')).toMatchObject({ level: 50, points: 2 });
+    expect(logs.find((l) => l.msg === 'queued points could not be forwarded before shutdown')).toMatchObject({
+      level: 50,
+      points: 2,
+    });
   });
 });

@@ -82,18 +82,27 @@ export function createForwarder(settings: ForwardSettings): Forwarder {
  * that every interval reaches the exporter and a queue left by a failed export is retried even when
  * nothing new arrived.
  */
-function selectForwarded(catalog: MetricProducer, meterName: string, derivedNames: ReadonlySet<string>): MetricProducer {
+function selectForwarded(
+  catalog: MetricProducer,
+  meterName: string,
+  derivedNames: ReadonlySet<string>
+): MetricProducer {
   return {
     async collect(options): Promise<CollectionResult> {
       const result = await catalog.collect(options);
       const endTime = hrTime();
       const scopes = result.resourceMetrics.scopeMetrics.filter((scope) => scope.scope.name === meterName);
-      const scopeMetrics = (scopes.length > 0 ? scopes : [{ scope: { name: meterName }, metrics: [] }]).map((scope) => ({
-        ...scope,
-        metrics: scope.metrics
-          .filter((m) => !derivedNames.has(m.descriptor.name) && m.dataPoints.length > 0)
-          .map((m) => ({ ...m, dataPoints: m.dataPoints.map((p: DataPoint<unknown>) => ({ ...p, endTime })) }) as MetricData),
-      }));
+      const scopeMetrics = (scopes.length > 0 ? scopes : [{ scope: { name: meterName }, metrics: [] }]).map(
+        (scope) => ({
+          ...scope,
+          metrics: scope.metrics
+            .filter((m) => !derivedNames.has(m.descriptor.name) && m.dataPoints.length > 0)
+            .map(
+              (m) =>
+                ({ ...m, dataPoints: m.dataPoints.map((p: DataPoint<unknown>) => ({ ...p, endTime })) }) as MetricData
+            ),
+        })
+      );
       return { ...result, resourceMetrics: { ...result.resourceMetrics, scopeMetrics } };
     },
   };

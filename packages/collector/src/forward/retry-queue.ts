@@ -37,7 +37,9 @@ export function createRetryQueue(): RetryQueue {
     },
     shift() {
       const request = requests.shift();
-      if (request) points -= request.points;
+      if (request) {
+        points -= request.points;
+      }
       return request;
     },
     trim(maxPoints) {

@@ -15,11 +15,16 @@ function pointsOf(bodies: Uint8Array[]): Array<[string, number]> {
     codec
       .decodeRequest(Buffer.from(body))
       .resources.flatMap((r) => r.metrics)
-      .flatMap((m) => (m.type === 'sum' ? m.points.map((p): [string, number] => [`${m.name}/${p.attributes[0]![1]}`, p.value!]) : [])),
+      .flatMap((m) =>
+        m.type === 'sum' ? m.points.map((p): [string, number] => [`${m.name}/${p.attributes[0]![1]}`, p.value!]) : []
+      )
   );
 }
 
-function series(count: number, label: (i: number) => string = (i) => `d-${i}`): Array<[Record<string, string>, number]> {
+function series(
+  count: number,
+  label: (i: number) => string = (i) => `d-${i}`
+): Array<[Record<string, string>, number]> {
   return Array.from({ length: count }, (_, i) => [{ dashboard_uid: label(i) }, i + 1]);
 }
 
@@ -29,9 +34,14 @@ describe('splitting a collection into requests', () => {
     const { requests, oversize } = splitRequests(metrics, DEFAULT_LIMITS);
     expect(oversize).toEqual([]);
     expect(requests.map((r) => r.points)).toEqual([1000, 1000, 500]);
-    const expected = [...series(1500).map(([a, v]) => [`a_total/${a.dashboard_uid}`, v]), ...series(1000).map(([a, v]) => [`b_total/${a.dashboard_uid}`, v])];
+    const expected = [
+      ...series(1500).map(([a, v]) => [`a_total/${a.dashboard_uid}`, v]),
+      ...series(1000).map(([a, v]) => [`b_total/${a.dashboard_uid}`, v]),
+    ];
     expect(pointsOf(requests.map((r) => r.body))).toEqual(expected);
-    for (const request of requests) expect(pointsOf([request.body])).toHaveLength(request.points);
+    for (const request of requests) {
+      expect(pointsOf([request.body])).toHaveLength(request.points);
+    }
   });
 
   it('by bytes: a request over maxBytes is halved until it fits, and nothing is lost', () => {
@@ -40,8 +50,12 @@ describe('splitting a collection into requests', () => {
     const maxBytes = 16 * 1024;
     const { requests } = splitRequests(metrics, { maxPoints: 1000, maxBytes });
     expect(requests.length).toBeGreaterThan(5);
-    for (const request of requests) expect(request.body.length).toBeLessThanOrEqual(maxBytes);
-    expect(pointsOf(requests.map((r) => r.body))).toEqual(series(600, long).map(([a, v]) => [`a_total/${a.dashboard_uid}`, v]));
+    for (const request of requests) {
+      expect(request.body.length).toBeLessThanOrEqual(maxBytes);
+    }
+    expect(pointsOf(requests.map((r) => r.body))).toEqual(
+      series(600, long).map(([a, v]) => [`a_total/${a.dashboard_uid}`, v])
+    );
     expect(requests.reduce((n, r) => n + r.points, 0)).toBe(600);
   });
 
@@ -49,7 +63,9 @@ describe('splitting a collection into requests', () => {
     // limits.maxAttributesPerPoint × (limits.maxKeyLength + limits.maxValueLength): the most a series can carry.
     const limits = configSchema.parse({}).limits;
     const widest: Record<string, string> = {};
-    for (let i = 0; i < limits.maxAttributesPerPoint; i++) widest[`${String(i).padStart(3, '0')}${'k'.repeat(limits.maxKeyLength - 3)}`] = 'v'.repeat(limits.maxValueLength);
+    for (let i = 0; i < limits.maxAttributesPerPoint; i++) {
+      widest[`${String(i).padStart(3, '0')}${'k'.repeat(limits.maxKeyLength - 3)}`] = 'v'.repeat(limits.maxValueLength);
+    }
     const buckets = METRIC_CATALOG.filter((m) => m.buckets).map((m) => m.buckets!.length);
     const boundaries = Array.from({ length: Math.max(...buckets) }, (_, i) => 2 ** i);
     const metrics = resourceMetrics([
@@ -59,11 +75,15 @@ describe('splitting a collection into requests', () => {
     const { requests, oversize } = splitRequests(metrics, DEFAULT_LIMITS);
     expect(oversize).toEqual([]);
     expect(requests.reduce((n, r) => n + r.points, 0)).toBe(2);
-    for (const request of requests) expect(request.body.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxBytes);
+    for (const request of requests) {
+      expect(request.body.length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxBytes);
+    }
   });
 
   it('a point too large for any request is set aside with its metric name, the others still go', () => {
-    const metrics = resourceMetrics([cumulativeSum('a_total', [...series(3), [{ dashboard_uid: 'x'.repeat(9000) }, 1]])]);
+    const metrics = resourceMetrics([
+      cumulativeSum('a_total', [...series(3), [{ dashboard_uid: 'x'.repeat(9000) }, 1]]),
+    ]);
     const { requests, oversize } = splitRequests(metrics, { maxPoints: 1000, maxBytes: 8192 });
     expect(oversize).toEqual([{ metric: 'a_total', bytes: expect.any(Number) }]);
     expect(oversize[0]!.bytes).toBeGreaterThan(8192);

@@ -48,13 +48,18 @@ export function splitRequests(metrics: ResourceMetrics, limits: RequestLimits): 
     for (const { scope, metric, offset } of placed) {
       const from = Math.max(start, offset);
       const to = Math.min(end, offset + metric.dataPoints.length);
-      if (from >= to) continue;
+      if (from >= to) {
+        continue;
+      }
       if (current?.from !== scope) {
         current = { from: scope, into: { scope: scope.scope, metrics: [] } };
         scopeMetrics.push(current.into);
       }
       // The same kind of points as the metric's own: only a range of them.
-      current.into.metrics.push({ ...metric, dataPoints: metric.dataPoints.slice(from - offset, to - offset) } as MetricData);
+      current.into.metrics.push({
+        ...metric,
+        dataPoints: metric.dataPoints.slice(from - offset, to - offset),
+      } as MetricData);
     }
     return { resource: metrics.resource, scopeMetrics };
   }
@@ -74,6 +79,8 @@ export function splitRequests(metrics: ResourceMetrics, limits: RequestLimits): 
       fit(middle, end);
     }
   }
-  for (let start = 0; start < total; start += limits.maxPoints) fit(start, Math.min(total, start + limits.maxPoints));
+  for (let start = 0; start < total; start += limits.maxPoints) {
+    fit(start, Math.min(total, start + limits.maxPoints));
+  }
   return { requests, oversize };
 }

@@ -1,7 +1,11 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import { CompressionAlgorithm, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufMetricsSerializer, type IExportMetricsServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import {
+  ProtobufMetricsSerializer,
+  type IExportMetricsServiceResponse,
+  type ISerializer,
+} from '@opentelemetry/otlp-transformer';
 import { caBundle } from '../tls.js';
 import type { ForwardRequest } from './split-requests.js';
 
@@ -68,18 +72,20 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
       },
       'METRICS',
       'v1/metrics',
-      { 'Content-Type': 'application/x-protobuf' },
+      { 'Content-Type': 'application/x-protobuf' }
     ),
     serializer,
     'otlp_http_metric_exporter',
     { name: 'metric_data_point', countItems: (request) => request.points },
-    undefined,
+    undefined
   );
 
   return {
     send(request) {
       // The answer is read through one slot: a second request at once would take the first one's.
-      if (busy) throw new Error('one request to the upstream at a time');
+      if (busy) {
+        throw new Error('one request to the upstream at a time');
+      }
       busy = true;
       response = undefined;
       return new Promise((resolve) => {
@@ -87,7 +93,11 @@ export function createUpstream(settings: UpstreamSettings): Upstream {
           busy = false;
           if (result.code === ExportResultCode.SUCCESS) {
             const partial = response?.partialSuccess;
-            resolve({ delivered: true, rejected: Number(partial?.rejectedDataPoints ?? 0), message: partial?.errorMessage ?? '' });
+            resolve({
+              delivered: true,
+              rejected: Number(partial?.rejectedDataPoints ?? 0),
+              message: partial?.errorMessage ?? '',
+            });
             return;
           }
           const status = result.error instanceof OTLPExporterError ? result.error.code : undefined;

@@ -70,16 +70,30 @@ export async function listDashboards(settings: ListingSettings): Promise<ListedD
     for (const entry of hits) {
       const parsed = hit.safeParse(entry);
       // A hit without a uid is not a dashboard a browser can name; it is skipped, not the whole listing.
-      if (!parsed.success) continue;
-      byUid.set(parsed.data.uid, { uid: parsed.data.uid, name: parsed.data.title, folder: parsed.data.folderTitle ?? '' });
+      if (!parsed.success) {
+        continue;
+      }
+      byUid.set(parsed.data.uid, {
+        uid: parsed.data.uid,
+        name: parsed.data.title,
+        folder: parsed.data.folderTitle ?? '',
+      });
     }
     if (byUid.size > settings.maxDashboards) {
-      throw new ListingError('too_many', `Grafana lists more than inventory.maxDashboards (${settings.maxDashboards}) dashboards`);
+      throw new ListingError(
+        'too_many',
+        `Grafana lists more than inventory.maxDashboards (${settings.maxDashboards}) dashboards`
+      );
     }
     // A short page is the last; so is a full one that adds nothing (a Grafana that ignores `page`).
-    if (hits.length < settings.pageSize || byUid.size === before) return [...byUid.values()];
+    if (hits.length < settings.pageSize || byUid.size === before) {
+      return [...byUid.values()];
+    }
   }
-  throw new ListingError('too_many', `Grafana lists more than inventory.maxDashboards (${settings.maxDashboards}) dashboards`);
+  throw new ListingError(
+    'too_many',
+    `Grafana lists more than inventory.maxDashboards (${settings.maxDashboards}) dashboards`
+  );
 }
 
 async function fetchPage(settings: ListingSettings, url: string): Promise<unknown[]> {
@@ -95,13 +109,25 @@ async function fetchPage(settings: ListingSettings, url: string): Promise<unknow
     text = await readText(response, maxBytes);
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError';
-    throw new ListingError('unreachable', timedOut ? `Grafana did not answer within ${settings.timeoutMs} ms` : `cannot reach Grafana: ${(err as Error).message}`);
+    throw new ListingError(
+      'unreachable',
+      timedOut
+        ? `Grafana did not answer within ${settings.timeoutMs} ms`
+        : `cannot reach Grafana: ${(err as Error).message}`
+    );
   }
   if (response.status === 401 || response.status === 403) {
-    throw new ListingError('unauthorized', `Grafana answered ${response.status} to the inventory token: is it a service account token of this org, with dashboards:read?`);
+    throw new ListingError(
+      'unauthorized',
+      `Grafana answered ${response.status} to the inventory token: is it a service account token of this org, with dashboards:read?`
+    );
   }
-  if (response.status !== 200) throw new ListingError('http_error', `Grafana answered ${response.status} to the dashboard search`);
-  if (text === undefined) throw new ListingError('garbage', `the dashboard search answered more than ${maxBytes} bytes for one page`);
+  if (response.status !== 200) {
+    throw new ListingError('http_error', `Grafana answered ${response.status} to the dashboard search`);
+  }
+  if (text === undefined) {
+    throw new ListingError('garbage', `the dashboard search answered more than ${maxBytes} bytes for one page`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -109,18 +135,24 @@ async function fetchPage(settings: ListingSettings, url: string): Promise<unknow
     throw new ListingError('garbage', 'the dashboard search did not answer JSON');
   }
   const parsed = page.safeParse(body);
-  if (!parsed.success) throw new ListingError('garbage', 'the dashboard search did not answer a list');
+  if (!parsed.success) {
+    throw new ListingError('garbage', 'the dashboard search did not answer a list');
+  }
   return parsed.data;
 }
 
 /** The body as text, or undefined once it passes `limitBytes` (the rest is not read). */
 async function readText(response: Response, limitBytes: number): Promise<string | undefined> {
-  if (!response.body) return '';
+  if (!response.body) {
+    return '';
+  }
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   try {
     return await getRawBody(body, { limit: limitBytes, encoding: 'utf8' });
   } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') return undefined;
+    if ((err as { type?: string }).type === 'entity.too.large') {
+      return undefined;
+    }
     throw err;
   } finally {
     // Past the limit, cancels the rest of the response rather than leave the connection streaming.

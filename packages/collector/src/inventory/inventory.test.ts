@@ -6,7 +6,12 @@ import { createDashboardsProducer } from './producer.js';
 
 /** Each ledger entry's times by uid (its labels and points are the gauges', not state). */
 const times = (ledger: { entries(): Iterable<[string, LedgerEntry]> }) =>
-  Object.fromEntries([...ledger.entries()].map(([uid, { firstSeen, lastOpened, lastListed }]) => [uid, JSON.parse(JSON.stringify({ firstSeen, lastOpened, lastListed }))]));
+  Object.fromEntries(
+    [...ledger.entries()].map(([uid, { firstSeen, lastOpened, lastListed }]) => [
+      uid,
+      JSON.parse(JSON.stringify({ firstSeen, lastOpened, lastListed })),
+    ])
+  );
 
 interface FakeGrafana {
   /** token → the org's dashboards as search hits, or a status to answer. */
@@ -20,8 +25,12 @@ function fakeFetch(grafana: FakeGrafana): typeof fetch {
     const url = new URL(input);
     const token = String((init?.headers as Record<string, string>)['Authorization']).replace('Bearer ', '');
     const org = grafana.orgs.get(token);
-    if (org === undefined) return new Response('{"message":"Unauthorized"}', { status: 401 });
-    if (typeof org === 'number') return new Response('{}', { status: org });
+    if (org === undefined) {
+      return new Response('{"message":"Unauthorized"}', { status: 401 });
+    }
+    if (typeof org === 'number') {
+      return new Response('{}', { status: org });
+    }
     const limit = Number(url.searchParams.get('limit'));
     const page = Number(url.searchParams.get('page'));
     return new Response(JSON.stringify(org.slice((page - 1) * limit, page * limit)), { status: 200 });
@@ -29,9 +38,18 @@ function fakeFetch(grafana: FakeGrafana): typeof fetch {
 }
 
 const hits = (prefix: string, n: number, folder?: string) =>
-  Array.from({ length: n }, (_, i) => ({ uid: `${prefix}-${i}`, title: `${prefix} ${i}`, type: 'dash-db', ...(folder ? { folderTitle: folder } : {}) }));
+  Array.from({ length: n }, (_, i) => ({
+    uid: `${prefix}-${i}`,
+    title: `${prefix} ${i}`,
+    type: 'dash-db',
+    ...(folder ? { folderTitle: folder } : {}),
+  }));
 
-function setup(sources: InventorySource[], grafana: FakeGrafana, extra: { maxPending?: number; maxDashboards?: number; fetch?: typeof fetch } = {}) {
+function setup(
+  sources: InventorySource[],
+  grafana: FakeGrafana,
+  extra: { maxPending?: number; maxDashboards?: number; fetch?: typeof fetch } = {}
+) {
   let clock = 1_000_000;
   const ledger = createDashboardLedger(1000);
   const reports: string[] = [];
@@ -59,8 +77,20 @@ const URL_A = 'http://grafana/grafana';
 
 describe('dashboard inventory', () => {
   it('pages through every dashboard, names them with the label cap, and merges orgs', async () => {
-    const grafana: FakeGrafana = { orgs: new Map([['a', hits('one', 5, 'Ops')], ['b', hits('two', 1)]]), calls: 0 };
-    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }, { grafanaUrl: URL_A, token: 'b' }], grafana);
+    const grafana: FakeGrafana = {
+      orgs: new Map([
+        ['a', hits('one', 5, 'Ops')],
+        ['b', hits('two', 1)],
+      ]),
+      calls: 0,
+    };
+    const { inventory, reports } = setup(
+      [
+        { grafanaUrl: URL_A, token: 'a' },
+        { grafanaUrl: URL_A, token: 'b' },
+      ],
+      grafana
+    );
     await inventory.refresh();
     expect([...inventory.dashboards().keys()].sort()).toEqual(['one-0', 'one-1', 'one-2', 'one-3', 'one-4', 'two-0']);
     expect(inventory.lookup('one-3')).toEqual({ name: 'one 3', folder: 'Ops' });
@@ -92,9 +122,21 @@ describe('dashboard inventory', () => {
     expect(grafana.calls).toBe(calls);
   });
 
-  it('one org failing keeps its last listing and decides no unlisted uid (it may be that org\'s)', async () => {
-    const grafana: FakeGrafana = { orgs: new Map([['a', hits('a', 2)], ['b', hits('b', 2)]]), calls: 0 };
-    const { inventory, reports, tick } = setup([{ grafanaUrl: URL_A, token: 'a' }, { grafanaUrl: URL_A, token: 'b' }], grafana);
+  it("one org failing keeps its last listing and decides no unlisted uid (it may be that org's)", async () => {
+    const grafana: FakeGrafana = {
+      orgs: new Map([
+        ['a', hits('a', 2)],
+        ['b', hits('b', 2)],
+      ]),
+      calls: 0,
+    };
+    const { inventory, reports, tick } = setup(
+      [
+        { grafanaUrl: URL_A, token: 'a' },
+        { grafanaUrl: URL_A, token: 'b' },
+      ],
+      grafana
+    );
     await inventory.refresh();
     const lastSuccess = inventory.lastSuccess();
     grafana.orgs.set('b', 500);
@@ -147,14 +189,20 @@ describe('dashboard inventory', () => {
         new ReadableStream({
           pull(controller) {
             // Stops at 256 MiB so the test ends even when the whole body is read.
-            if (sent >= 256 * chunk.length) return controller.close();
+            if (sent >= 256 * chunk.length) {
+              return controller.close();
+            }
             sent += chunk.length;
             controller.enqueue(chunk);
           },
         }),
-        { status: 200 },
+        { status: 200 }
       )) as unknown as typeof fetch;
-    const { inventory, reports } = setup([{ grafanaUrl: URL_A, token: 'a' }], { orgs: new Map(), calls: 0 }, { fetch: endless });
+    const { inventory, reports } = setup(
+      [{ grafanaUrl: URL_A, token: 'a' }],
+      { orgs: new Map(), calls: 0 },
+      { fetch: endless }
+    );
     await inventory.refresh();
     expect(reports).toEqual(['garbage']);
     expect(sent).toBeLessThan(64 * chunk.length);
@@ -184,7 +232,10 @@ describe('dashboard inventory', () => {
     ledger.opened('d-0', 5);
     tick(60_000);
     // d-0 is gone (deleted, or its folder out of the token's reach), d-9 is new.
-    grafana.orgs.set('a', [{ uid: 'd-1', title: 'd 1' }, { uid: 'd-9', title: 'd 9' }]);
+    grafana.orgs.set('a', [
+      { uid: 'd-1', title: 'd 1' },
+      { uid: 'd-9', title: 'd 9' },
+    ]);
     await inventory.refresh();
     expect(times(ledger)).toEqual({
       'd-0': { firstSeen: 1_000_000, lastListed: 1_000_000, lastOpened: 5 },
@@ -230,8 +281,10 @@ describe('dashboard gauges', () => {
       resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [
         m.descriptor.name,
         // In no particular order: the ledger's is the order of last touch.
-        m.dataPoints.map((p) => [p.attributes, p.value]).sort((a, b) => String(a[0]!.dashboard_uid).localeCompare(String(b[0]!.dashboard_uid))),
-      ]),
+        m.dataPoints
+          .map((p) => [p.attributes, p.value])
+          .sort((a, b) => String(a[0]!.dashboard_uid).localeCompare(String(b[0]!.dashboard_uid))),
+      ])
     );
     expect(series).toEqual({
       footfall_dashboard_info: [
@@ -251,7 +304,9 @@ describe('dashboard gauges', () => {
 describe('dashboard gauges of a large ledger', () => {
   it('gives each dashboard one sample, even when a session moves it to the end of the ledger during the walk', async () => {
     const ledger = createDashboardLedger(100_000);
-    for (let i = 0; i < 12_000; i++) ledger.opened(`d-${i}`, 1000 + i);
+    for (let i = 0; i < 12_000; i++) {
+      ledger.opened(`d-${i}`, 1000 + i);
+    }
     const collecting = createDashboardsProducer(undefined, ledger).collect();
     // Lands between two slices of the walk, after d-1 was met.
     setImmediate(() => ledger.opened('d-1', 99_000));
@@ -261,7 +316,10 @@ describe('dashboard gauges of a large ledger', () => {
     expect(new Set(uids).size).toBe(12_000);
     // The next collection shows the new time.
     const next = await createDashboardsProducer(undefined, ledger).collect();
-    expect(next.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.find((p) => p.attributes.dashboard_uid === 'd-1')?.value).toBe(99);
+    expect(
+      next.resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.find((p) => p.attributes.dashboard_uid === 'd-1')
+        ?.value
+    ).toBe(99);
   });
 });
 
@@ -281,6 +339,10 @@ describe('dashboard ledger', () => {
     ledger.restore([{ uid: 'a', lastOpened: 9_000_000_000_000, firstSeen: 9_000_000_000_000 }], 2_000_000_000_000);
     ledger.opened('a', 2_000_000_000_000);
     ledger.listed(['a'], 2_000_000_000_000);
-    expect(times(ledger)['a']).toEqual({ lastOpened: 2_000_000_000_000, firstSeen: 2_000_000_000_000, lastListed: 2_000_000_000_000 });
+    expect(times(ledger)['a']).toEqual({
+      lastOpened: 2_000_000_000_000,
+      firstSeen: 2_000_000_000_000,
+      lastListed: 2_000_000_000_000,
+    });
   });
 });

@@ -105,10 +105,15 @@ export function createInventory(settings: InventorySettings): Inventory {
   function unpend(uid: string): void {
     const subject = pending.get(uid)?.subject;
     pending.delete(uid);
-    if (subject === undefined) return;
+    if (subject === undefined) {
+      return;
+    }
     const left = (pendingBy.get(subject) ?? 1) - 1;
-    if (left > 0) pendingBy.set(subject, left);
-    else pendingBy.delete(subject);
+    if (left > 0) {
+      pendingBy.set(subject, left);
+    } else {
+      pendingBy.delete(subject);
+    }
   }
   const unknown = new LRUCache<string, true>({ max: MAX_UNKNOWN });
   let running: Promise<void> | undefined;
@@ -122,27 +127,47 @@ export function createInventory(settings: InventorySettings): Inventory {
     // The first source that lists a uid names it: uids are unique per org, and rarely shared across orgs.
     const next = new Map<string, DashboardEntry>();
     for (const source of sources) {
-      for (const [uid, entry] of source.listing ?? []) if (!next.has(uid)) next.set(uid, entry);
+      for (const [uid, entry] of source.listing ?? []) {
+        if (!next.has(uid)) {
+          next.set(uid, entry);
+        }
+      }
     }
     merged = next;
   }
 
   function toEntries(listed: readonly ListedDashboard[]): Map<string, DashboardEntry> {
-    return new Map(listed.map((d) => [d.uid, { name: settings.labelValue(d.name), folder: settings.labelValue(d.folder) }]));
+    return new Map(
+      listed.map((d) => [d.uid, { name: settings.labelValue(d.name), folder: settings.labelValue(d.folder) }])
+    );
   }
 
   async function listSource(source: (typeof sources)[number]): Promise<boolean> {
     try {
-      const listed = await listDashboards({ ...source, fetch: settings.fetch, timeoutMs: settings.timeoutMs, pageSize: settings.pageSize, maxDashboards: settings.maxDashboards });
+      const listed = await listDashboards({
+        ...source,
+        fetch: settings.fetch,
+        timeoutMs: settings.timeoutMs,
+        pageSize: settings.pageSize,
+        maxDashboards: settings.maxDashboards,
+      });
       // Search answers 200 [] to a token that lost its access (a role changed, a folder's permissions):
       // taken as is, it would forget every dashboard's last-opened time, in the state file too.
       if (listed.length === 0 && (source.listing?.size ?? 0) > 0) {
-        throw new ListingError('empty', `Grafana listed no dashboards where it listed ${source.listing!.size}: does the token still have dashboards:read?`);
+        throw new ListingError(
+          'empty',
+          `Grafana listed no dashboards where it listed ${source.listing!.size}: does the token still have dashboards:read?`
+        );
       }
       source.listing = toEntries(listed);
       source.listedAt = now();
       settings.report('ok');
-      if (source.failing) logger.info({ grafanaUrl: source.grafanaUrl, source: source.key, dashboards: listed.length }, 'dashboard inventory listed again');
+      if (source.failing) {
+        logger.info(
+          { grafanaUrl: source.grafanaUrl, source: source.key, dashboards: listed.length },
+          'dashboard inventory listed again'
+        );
+      }
       source.failing = false;
       return true;
     } catch (err) {
@@ -151,8 +176,14 @@ export function createInventory(settings: InventorySettings): Inventory {
       // Once per failing streak: a Grafana down for an hour is one line, not one per refresh.
       if (!source.failing) {
         logger.warn(
-          { grafanaUrl: source.grafanaUrl, source: source.key, reason, err: (err as Error).message, keptDashboards: source.listing?.size ?? 0 },
-          'cannot list the dashboard inventory: keeping the last listing',
+          {
+            grafanaUrl: source.grafanaUrl,
+            source: source.key,
+            reason,
+            err: (err as Error).message,
+            keptDashboards: source.listing?.size ?? 0,
+          },
+          'cannot list the dashboard inventory: keeping the last listing'
         );
       }
       source.failing = true;
@@ -166,33 +197,46 @@ export function createInventory(settings: InventorySettings): Inventory {
     const results = await Promise.all(sources.map(listSource));
     merge();
     const allListed = results.every(Boolean);
-    if (allListed) lastSuccess = now();
+    if (allListed) {
+      lastSuccess = now();
+    }
     ledger.listed(merged.keys(), now());
-    if (allListed) ledger.forgetUnlisted(now() - settings.forgetUnlistedAfterMs);
+    if (allListed) {
+      ledger.forgetUnlisted(now() - settings.forgetUnlistedAfterMs);
+    }
     for (const [uid, { firstSeen }] of pending) {
-      if (merged.has(uid)) unpend(uid);
-      else if (allListed && firstSeen <= startedAt) {
+      if (merged.has(uid)) {
+        unpend(uid);
+      } else if (allListed && firstSeen <= startedAt) {
         unpend(uid);
         unknown.set(uid, true);
       }
     }
-    for (const uid of merged.keys()) unknown.delete(uid);
+    for (const uid of merged.keys()) {
+      unknown.delete(uid);
+    }
   }
 
   function refresh(): Promise<void> {
-    if (running) return running;
+    if (running) {
+      return running;
+    }
     running = runRefresh()
       .catch((err: unknown) => logger.error({ err }, 'dashboard inventory refresh failed'))
       .finally(() => {
         running = undefined;
-        if (pending.size > 0) schedule();
+        if (pending.size > 0) {
+          schedule();
+        }
       });
     return running;
   }
 
   /** A refresh as soon as minIntervalMs allows, for the uids waiting on one. */
   function schedule(): void {
-    if (!started || soon || running) return;
+    if (!started || soon || running) {
+      return;
+    }
     const delay = Math.max(0, lastStart + settings.minIntervalMs - now());
     soon = setTimeout(() => {
       soon = undefined;
@@ -210,18 +254,26 @@ export function createInventory(settings: InventorySettings): Inventory {
     waitFor(uids, subject) {
       let wait = false;
       for (const uid of uids) {
-        if (merged.has(uid) || unknown.has(uid)) continue;
+        if (merged.has(uid) || unknown.has(uid)) {
+          continue;
+        }
         if (!pending.has(uid)) {
           // A flood of invented uids must not grow this without bound, nor take every place: past
           // either cap they are refused at once.
           const mine = subject === undefined ? 0 : (pendingBy.get(subject) ?? 0);
-          if (pending.size >= settings.maxPending || mine >= settings.maxPendingPerSender) continue;
+          if (pending.size >= settings.maxPending || mine >= settings.maxPendingPerSender) {
+            continue;
+          }
           pending.set(uid, { firstSeen: now(), subject });
-          if (subject !== undefined) pendingBy.set(subject, mine + 1);
+          if (subject !== undefined) {
+            pendingBy.set(subject, mine + 1);
+          }
         }
         wait = true;
       }
-      if (!wait) return undefined;
+      if (!wait) {
+        return undefined;
+      }
       schedule();
       return retryAfterSeconds();
     },
@@ -244,13 +296,24 @@ export function createInventory(settings: InventorySettings): Inventory {
     snapshot() {
       return sources
         .filter((s) => s.listing !== undefined)
-        .map((s) => ({ source: s.key, listedAt: s.listedAt, dashboards: [...s.listing!].map(([uid, e]): [string, string, string] => [uid, e.name, e.folder]) }));
+        .map((s) => ({
+          source: s.key,
+          listedAt: s.listedAt,
+          dashboards: [...s.listing!].map(([uid, e]): [string, string, string] => [uid, e.name, e.folder]),
+        }));
     },
     restore(saved) {
       for (const state of saved) {
         const source = sources.find((s) => s.key === state.source);
-        if (!source || source.listing) continue;
-        source.listing = new Map(state.dashboards.map(([uid, name, folder]) => [uid, { name: settings.labelValue(name), folder: settings.labelValue(folder) }]));
+        if (!source || source.listing) {
+          continue;
+        }
+        source.listing = new Map(
+          state.dashboards.map(([uid, name, folder]) => [
+            uid,
+            { name: settings.labelValue(name), folder: settings.labelValue(folder) },
+          ])
+        );
         source.listedAt = state.listedAt;
       }
       merge();

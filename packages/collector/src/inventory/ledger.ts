@@ -61,10 +61,15 @@ export function createDashboardLedger(max: number): DashboardLedger {
   const entries = new Map<string, LedgerEntry>();
   const entry = (uid: string): LedgerEntry => {
     let found = entries.get(uid);
-    if (found) entries.delete(uid);
-    else found = { labels: { dashboard_uid: uid } };
+    if (found) {
+      entries.delete(uid);
+    } else {
+      found = { labels: { dashboard_uid: uid } };
+    }
     entries.set(uid, found);
-    if (entries.size > max) entries.delete(entries.keys().next().value!);
+    if (entries.size > max) {
+      entries.delete(entries.keys().next().value!);
+    }
     return found;
   };
   return {
@@ -80,7 +85,11 @@ export function createDashboardLedger(max: number): DashboardLedger {
       }
     },
     forgetUnlisted(before) {
-      for (const [uid, e] of entries) if ((e.lastListed ?? 0) < before) entries.delete(uid);
+      for (const [uid, e] of entries) {
+        if ((e.lastListed ?? 0) < before) {
+          entries.delete(uid);
+        }
+      }
     },
     entries: () => entries.entries(),
     get size() {
@@ -91,7 +100,9 @@ export function createDashboardLedger(max: number): DashboardLedger {
       // A session meanwhile moves its entry to the end, where it is met again: restore() merges the two.
       for (const [uid, e] of entries) {
         out.push({ uid, firstSeen: e.firstSeen, lastOpened: e.lastOpened, lastListed: e.lastListed });
-        if (out.length % SNAPSHOT_SLICE === 0) await nextTurn();
+        if (out.length % SNAPSHOT_SLICE === 0) {
+          await nextTurn();
+        }
       }
       return out;
     },
@@ -103,9 +114,15 @@ export function createDashboardLedger(max: number): DashboardLedger {
         const lastOpened = past(s.lastOpened);
         const firstSeen = past(s.firstSeen);
         const lastListed = past(s.lastListed);
-        if (lastOpened !== undefined) e.lastOpened = Math.max(e.lastOpened ?? 0, lastOpened);
-        if (firstSeen !== undefined) e.firstSeen = Math.min(e.firstSeen ?? Infinity, firstSeen);
-        if (lastListed !== undefined) e.lastListed = Math.max(e.lastListed ?? 0, lastListed);
+        if (lastOpened !== undefined) {
+          e.lastOpened = Math.max(e.lastOpened ?? 0, lastOpened);
+        }
+        if (firstSeen !== undefined) {
+          e.firstSeen = Math.min(e.firstSeen ?? Infinity, firstSeen);
+        }
+        if (lastListed !== undefined) {
+          e.lastListed = Math.max(e.lastListed ?? 0, lastListed);
+        }
       }
     },
   };

@@ -2,7 +2,14 @@ import { ValueType, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { AggregationTemporality, DataPointType, type CollectionResult, type DataPoint, type GaugeMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type GaugeMetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import type { Inventory } from './inventory.js';
 import type { DashboardLedger, LedgerEntry } from './ledger.js';
 
@@ -13,7 +20,12 @@ export const DASHBOARD_FIRST_SEEN = 'footfall_dashboard_first_seen_timestamp_sec
 /** Dashboards walked per event-loop turn. */
 const SLICE = 5000;
 
-function gauge(name: string, description: string, unit: string, points: GaugeMetricData['dataPoints']): GaugeMetricData {
+function gauge(
+  name: string,
+  description: string,
+  unit: string,
+  points: GaugeMetricData['dataPoints']
+): GaugeMetricData {
   return {
     descriptor: { name, description, unit, valueType: ValueType.DOUBLE },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -23,7 +35,12 @@ function gauge(name: string, description: string, unit: string, points: GaugeMet
 }
 
 /** The kept point while it still says `at` (ms), else a new one taken at `time`. */
-function gaugePoint(kept: DataPoint<number> | undefined, entry: LedgerEntry, at: number, time: HrTime): DataPoint<number> {
+function gaugePoint(
+  kept: DataPoint<number> | undefined,
+  entry: LedgerEntry,
+  at: number,
+  time: HrTime
+): DataPoint<number> {
   const value = at / 1000;
   return kept?.value === value ? kept : { attributes: entry.labels, startTime: time, endTime: time, value };
 }
@@ -51,10 +68,16 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       for (const [uid, entry] of listed ?? []) {
         let point = infoPoints.get(entry);
         const kept = point?.attributes;
-        if (kept?.dashboard_uid !== uid || kept.dashboard_name !== entry.name || (kept.dashboard_folder ?? '') !== entry.folder) {
+        if (
+          kept?.dashboard_uid !== uid ||
+          kept.dashboard_name !== entry.name ||
+          (kept.dashboard_folder ?? '') !== entry.folder
+        ) {
           const attributes: Record<string, string> = { dashboard_uid: uid, dashboard_name: entry.name };
           // An empty label is no label to Prometheus: the General folder has none, as on the usage series.
-          if (entry.folder !== '') attributes.dashboard_folder = entry.folder;
+          if (entry.folder !== '') {
+            attributes.dashboard_folder = entry.folder;
+          }
           infoPoints.set(entry, (point = { attributes, startTime: time, endTime: time, value: 1 }));
         }
         info.push(point!);
@@ -67,20 +90,42 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
       const walk = {};
       let walked = 0;
       for (const [uid, entry] of ledger.entries()) {
-        if (++walked % SLICE === 0) await nextTurn();
-        if (entry.walk === walk) continue;
+        if (++walked % SLICE === 0) {
+          await nextTurn();
+        }
+        if (entry.walk === walk) {
+          continue;
+        }
         entry.walk = walk;
         // With an inventory, only Grafana's dashboards: one deleted (or out of the token's reach) keeps
         // its times for a while, in case it comes back, but no longer shows.
-        if (listed && !listed.has(uid)) continue;
-        if (entry.lastOpened !== undefined) lastOpened.push((entry.lastOpenedPoint = gaugePoint(entry.lastOpenedPoint, entry, entry.lastOpened, time)));
-        if (entry.firstSeen !== undefined && listed) firstSeen.push((entry.firstSeenPoint = gaugePoint(entry.firstSeenPoint, entry, entry.firstSeen, time)));
+        if (listed && !listed.has(uid)) {
+          continue;
+        }
+        if (entry.lastOpened !== undefined) {
+          lastOpened.push((entry.lastOpenedPoint = gaugePoint(entry.lastOpenedPoint, entry, entry.lastOpened, time)));
+        }
+        if (entry.firstSeen !== undefined && listed) {
+          firstSeen.push((entry.firstSeenPoint = gaugePoint(entry.firstSeenPoint, entry, entry.firstSeen, time)));
+        }
       }
       const metrics: GaugeMetricData[] = [];
       if (inventory) {
-        metrics.push(gauge(DASHBOARD_INFO, 'Every dashboard Grafana has (the inventory), with its name and folder; always 1.', '', info));
         metrics.push(
-          gauge(DASHBOARD_FIRST_SEEN, 'When the inventory first listed the dashboard, in Unix seconds (kept in the state file).', 's', firstSeen),
+          gauge(
+            DASHBOARD_INFO,
+            'Every dashboard Grafana has (the inventory), with its name and folder; always 1.',
+            '',
+            info
+          )
+        );
+        metrics.push(
+          gauge(
+            DASHBOARD_FIRST_SEEN,
+            'When the inventory first listed the dashboard, in Unix seconds (kept in the state file).',
+            's',
+            firstSeen
+          )
         );
       }
       metrics.push(
@@ -88,12 +133,17 @@ export function createDashboardsProducer(inventory: Inventory | undefined, ledge
           DASHBOARD_LAST_OPENED,
           'When a session of the dashboard was last recorded, in Unix seconds (kept in the state file; take max by dashboard_uid across replicas).',
           's',
-          lastOpened,
-        ),
+          lastOpened
+        )
       );
       return {
         // Readers put producer metrics under their own resource; this one is ignored.
-        resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: 'footfall-dashboards' }, metrics: metrics.filter((m) => m.dataPoints.length > 0) }] },
+        resourceMetrics: {
+          resource: emptyResource(),
+          scopeMetrics: [
+            { scope: { name: 'footfall-dashboards' }, metrics: metrics.filter((m) => m.dataPoints.length > 0) },
+          ],
+        },
         errors: [],
       };
     },

@@ -28,10 +28,14 @@ const DROPPED = '';
 /** A value as a label holds it: well-formed UTF-16, cut to `maxLength` units without halving a surrogate pair. */
 export function labelValue(value: string, maxLength: number): string {
   const text = value.isWellFormed() ? value : value.toWellFormed();
-  if (text.length <= maxLength) return text;
+  if (text.length <= maxLength) {
+    return text;
+  }
   let end = maxLength;
   const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
+  if (last >= 0xd800 && last <= 0xdbff) {
+    end--;
+  }
   return text.slice(0, end);
 }
 
@@ -51,9 +55,13 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
    */
   function valueOf(value: string | number | boolean, stats: IngestStats): string | undefined {
     const text = typeof value === 'string' ? value : String(value);
-    if (text === '') return undefined;
+    if (text === '') {
+      return undefined;
+    }
     const capped = labelValue(text, settings.maxValueLength);
-    if (capped.length < text.length) stats.dropAttribute('value_truncated');
+    if (capped.length < text.length) {
+      stats.dropAttribute('value_truncated');
+    }
     return capped;
   }
 
@@ -61,7 +69,7 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
     attributes: AttributeList,
     stats: IngestStats,
     allowed?: ReadonlySet<string>,
-    max = settings.maxAttributesPerPoint,
+    max = settings.maxAttributesPerPoint
   ): Labels {
     const labels: Labels = {};
     let count = 0;
@@ -102,7 +110,9 @@ export function createAttributeLimiter(settings: AttributeLimitSettings): Attrib
       const labels = canonicalize(point, stats, allowed);
       let count = Object.keys(labels).length;
       for (const name in fallback) {
-        if (count >= settings.maxAttributesPerPoint) break;
+        if (count >= settings.maxAttributesPerPoint) {
+          break;
+        }
         if (allowed.has(name) && !Object.hasOwn(labels, name)) {
           labels[name] = fallback[name]!;
           count++;

@@ -9,8 +9,12 @@
  */
 export function labelName(key: string): string | undefined {
   let name = key.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_{2,}/g, '_');
-  if (name === '' || name === '_') return undefined;
-  if (name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57) name = `_${name}`;
+  if (name === '' || name === '_') {
+    return undefined;
+  }
+  if (name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57) {
+    name = `_${name}`;
+  }
   return RESERVED.has(name) ? `exported_${name}` : name;
 }
 

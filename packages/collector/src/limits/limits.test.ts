@@ -25,7 +25,9 @@ describe('labelName', () => {
   it('gives valid Prometheus label names only', () => {
     for (const key of ['9', ' x ', '\n', 'ключ', 'a\u0000b', '"q"', '_1']) {
       const name = labelName(key);
-      if (name !== undefined) expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
+      if (name !== undefined) {
+        expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
+      }
     }
   });
 });
@@ -35,7 +37,15 @@ describe('attribute limiter', () => {
 
   it('keeps one value per label name when keys collide after canonicalising', () => {
     const stats = new IngestStats();
-    expect(limiter.canonicalize([['user.login', 'a'], ['user_login', 'b']], stats)).toEqual({ user_login: 'a' });
+    expect(
+      limiter.canonicalize(
+        [
+          ['user.login', 'a'],
+          ['user_login', 'b'],
+        ],
+        stats
+      )
+    ).toEqual({ user_login: 'a' });
     expect(stats.droppedAttributes.get('collision')).toBe(1);
   });
 
@@ -51,7 +61,7 @@ describe('attribute limiter', () => {
       ],
       {},
       new Set(['n', 'b', 'long', 'k'.repeat(11), 'fourth']),
-      stats,
+      stats
     );
     expect(labels).toEqual({ n: '12', b: 'true', long: 'abcde' });
     expect(stats.droppedAttributes.get('value_truncated')).toBe(1);
@@ -61,7 +71,15 @@ describe('attribute limiter', () => {
 
   it('drops empty values, which Prometheus cannot tell from a missing label', () => {
     const stats = new IngestStats();
-    expect(limiter.canonicalize([['a', ''], ['b', 'x']], stats)).toEqual({ b: 'x' });
+    expect(
+      limiter.canonicalize(
+        [
+          ['a', ''],
+          ['b', 'x'],
+        ],
+        stats
+      )
+    ).toEqual({ b: 'x' });
     expect(stats.droppedAttributes.get('empty_value')).toBe(1);
   });
 
@@ -79,10 +97,18 @@ describe('attribute limiter', () => {
   it('does not spend the per-point cap on resource attributes that are not declared', () => {
     const narrow = createAttributeLimiter({ maxAttributesPerPoint: 2, maxKeyLength: 64, maxValueLength: 64 });
     const resource = narrow.canonicalize(
-      [['a', '1'], ['b', '2'], ['c', '3'], ['d', '4'], ['grafana.host', 'g']],
-      new IngestStats(),
+      [
+        ['a', '1'],
+        ['b', '2'],
+        ['c', '3'],
+        ['d', '4'],
+        ['grafana.host', 'g'],
+      ],
+      new IngestStats()
     );
-    expect(narrow.apply([['dashboard.uid', 'd']], resource, new Set(['dashboard_uid', 'grafana_host']), new IngestStats())).toEqual({
+    expect(
+      narrow.apply([['dashboard.uid', 'd']], resource, new Set(['dashboard_uid', 'grafana_host']), new IngestStats())
+    ).toEqual({
       dashboard_uid: 'd',
       grafana_host: 'g',
     });
@@ -92,10 +118,13 @@ describe('attribute limiter', () => {
     const stats = new IngestStats();
     const wide = createAttributeLimiter({ maxAttributesPerPoint: 8, maxKeyLength: 64, maxValueLength: 64 });
     const labels = wide.apply(
-      [['dashboard.uid', 'd1'], ['session.id', 's-123']],
+      [
+        ['dashboard.uid', 'd1'],
+        ['session.id', 's-123'],
+      ],
       { grafana_host: 'g.example', service_name: 'browser', dashboard_uid: 'ignored' },
       new Set(['dashboard_uid', 'grafana_host']),
-      stats,
+      stats
     );
     expect(labels).toEqual({ dashboard_uid: 'd1', grafana_host: 'g.example' });
     expect(stats.droppedAttributes.get('undeclared')).toBe(1);
@@ -103,11 +132,17 @@ describe('attribute limiter', () => {
 });
 
 describe('series registry', () => {
-  const registry = (max: number, idleExpiryMs = 1000, budget = UNLIMITED_BUDGET) => createSeriesRegistry({ maxSeriesPerFamily: max, idleExpiryMs, budget });
-  const one = (r: ReturnType<typeof registry>, family: string, labels: Record<string, string>, subject?: string, now = 0) =>
-    r.admit([{ family, labels }], subject, now)?.[0];
+  const registry = (max: number, idleExpiryMs = 1000, budget = UNLIMITED_BUDGET) =>
+    createSeriesRegistry({ maxSeriesPerFamily: max, idleExpiryMs, budget });
+  const one = (
+    r: ReturnType<typeof registry>,
+    family: string,
+    labels: Record<string, string>,
+    subject?: string,
+    now = 0
+  ) => r.admit([{ family, labels }], subject, now)?.[0];
 
-  it('folds new series past the cap into the SDK\'s overflow series; known series keep counting', () => {
+  it("folds new series past the cap into the SDK's overflow series; known series keep counting", () => {
     const r = registry(2);
     expect(one(r, 'm', { d: '1' })?.overflow).toBe(false);
     expect(one(r, 'm', { d: '2' })?.overflow).toBe(false);
@@ -130,7 +165,11 @@ describe('series registry', () => {
   });
 
   it('gives two label sets one key only when they are the same set (any names, any values)', () => {
-    const labelSet = fc.dictionary(fc.constantFrom('a', 'b', 'ab', '0', '1=', 'a:b', 'dashboard_uid'), fc.string({ maxLength: 6 }), { maxKeys: 4 });
+    const labelSet = fc.dictionary(
+      fc.constantFrom('a', 'b', 'ab', '0', '1=', 'a:b', 'dashboard_uid'),
+      fc.string({ maxLength: 6 }),
+      { maxKeys: 4 }
+    );
     fc.assert(
       fc.property(labelSet, labelSet, (x, y) => {
         const same = JSON.stringify(Object.entries(x).sort()) === JSON.stringify(Object.entries(y).sort());
@@ -138,7 +177,7 @@ describe('series registry', () => {
         // The same set in another order is the same key.
         expect(seriesKey(Object.fromEntries(Object.entries(x).reverse()))).toBe(seriesKey(x));
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000 }
     );
   });
 
@@ -160,7 +199,16 @@ describe('series registry', () => {
   it('charges the sender for new series only, and refuses all of a point when the budget cannot pay', () => {
     const r = registry(100, 1000, createSenderBudget({ perHour: 2, maxSenders: 10 }));
     expect(one(r, 'm', { d: '1' }, 'mallory')).toBeDefined();
-    expect(r.admit([{ family: 'm', labels: { d: '2' } }, { family: 'n', labels: { d: '2' } }], 'mallory', 0)).toBeUndefined();
+    expect(
+      r.admit(
+        [
+          { family: 'm', labels: { d: '2' } },
+          { family: 'n', labels: { d: '2' } },
+        ],
+        'mallory',
+        0
+      )
+    ).toBeUndefined();
     expect(r.lastUpdated('m', { d: '2' })).toBeUndefined();
     expect(one(r, 'm', { d: '2' }, 'mallory')).toBeDefined();
     expect(one(r, 'm', { d: '3' }, 'mallory')).toBeUndefined();

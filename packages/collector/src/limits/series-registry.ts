@@ -73,7 +73,9 @@ const nameTokens = new Map<string, string>();
 function nameToken(name: string): string {
   let token = nameTokens.get(name);
   if (token === undefined) {
-    if (nameTokens.size >= MAX_NAME_TOKENS) return `${name.length}:${name}`;
+    if (nameTokens.size >= MAX_NAME_TOKENS) {
+      return `${name.length}:${name}`;
+    }
     nameTokens.set(name, (token = `${nameTokens.size}=`));
   }
   return token;
@@ -85,7 +87,9 @@ function nameToken(name: string): string {
  */
 export function seriesKey(attributes: Attributes): string {
   const names = Object.keys(attributes);
-  if (names.length > 1) names.sort();
+  if (names.length > 1) {
+    names.sort();
+  }
   let key = '';
   for (const name of names) {
     const value = String(attributes[name]);
@@ -104,7 +108,9 @@ export function seriesRequest(family: string, labels: Labels, sortedNames: reado
   let key = '';
   for (const name of sortedNames) {
     const value = labels[name];
-    if (value === undefined) continue;
+    if (value === undefined) {
+      continue;
+    }
     out[name] = value;
     key += `${nameToken(name)}${value.length}:${value}`;
   }
@@ -158,15 +164,22 @@ export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRe
           touched[i] = family;
         }
       }
-      if (created > 0 && subject !== undefined && !budget.take(subject, created, now)) return undefined;
+      if (created > 0 && subject !== undefined && !budget.take(subject, created, now)) {
+        return undefined;
+      }
       for (let i = 0; i < requests.length; i++) {
         const t = touched[i]!;
         if (t instanceof Map) {
           const key = admitted[i]!.key;
           const entry = t.get(key);
-          if (entry === undefined) t.set(key, { at: now });
-          else entry.at = now;
-        } else t.at = now;
+          if (entry === undefined) {
+            t.set(key, { at: now });
+          } else {
+            entry.at = now;
+          }
+        } else {
+          t.at = now;
+        }
       }
       return admitted;
     },
@@ -175,11 +188,18 @@ export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRe
       const family = familyOf(name);
       const overflow = Object.hasOwn(attributes, OVERFLOW_KEY_NAME);
       let key = overflow ? OVERFLOW_KEY : seriesKey(attributes);
-      if (!overflow && !family.has(key) && used(family) >= maxSeriesPerFamily) key = OVERFLOW_KEY;
+      if (!overflow && !family.has(key) && used(family) >= maxSeriesPerFamily) {
+        key = OVERFLOW_KEY;
+      }
       const entry = family.get(key);
-      if (entry === undefined) family.set(key, { at: lastUpdated });
-      else entry.at = Math.max(entry.at, lastUpdated);
-      return key === OVERFLOW_KEY ? { attributes: OVERFLOW_ATTRIBUTES, key, overflow: true } : { attributes, key, overflow: false };
+      if (entry === undefined) {
+        family.set(key, { at: lastUpdated });
+      } else {
+        entry.at = Math.max(entry.at, lastUpdated);
+      }
+      return key === OVERFLOW_KEY
+        ? { attributes: OVERFLOW_ATTRIBUTES, key, overflow: true }
+        : { attributes, key, overflow: false };
     },
 
     lastUpdated(name, attributes) {
@@ -206,4 +226,3 @@ export function createSeriesRegistry(settings: SeriesRegistrySettings): SeriesRe
     },
   };
 }
-

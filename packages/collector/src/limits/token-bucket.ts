@@ -26,7 +26,9 @@ export function createTokenBucket(settings: TokenBucketSettings, now: number): T
       refilledAt = t;
       // Refills are fractions that do not add up exactly in floating point (ten 0.1s make 0.999…):
       // without the tolerance a steady stream would get one request fewer per refill than its budget.
-      if (tokens < n - 1e-9) return false;
+      if (tokens < n - 1e-9) {
+        return false;
+      }
       tokens -= n;
       return true;
     },

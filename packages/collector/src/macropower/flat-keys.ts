@@ -23,7 +23,9 @@ const MAX_KEY_SEGMENTS = 16;
  */
 export function unflatten(root: Tree): Tree {
   const keys = Object.keys(root);
-  if (!keys.some((k) => k.includes('.'))) return root;
+  if (!keys.some((k) => k.includes('.'))) {
+    return root;
+  }
   // Null prototypes: the keys are the client's, and none of them may reach Object.prototype.
   const out: Tree = Object.create(null) as Tree;
   for (const key of keys) {
@@ -32,29 +34,41 @@ export function unflatten(root: Tree): Tree {
       continue;
     }
     const path = key.split('.');
-    if (path.length > MAX_KEY_SEGMENTS || path.includes('__proto__')) continue;
+    if (path.length > MAX_KEY_SEGMENTS || path.includes('__proto__')) {
+      continue;
+    }
     let node = out;
     let blocked = false;
     for (const segment of path.slice(0, -1)) {
       const next = node[segment];
-      if (next === undefined) node = node[segment] = Object.create(null) as Tree;
-      else if (isTree(next)) node = next;
-      else {
+      if (next === undefined) {
+        node = node[segment] = Object.create(null) as Tree;
+      } else if (isTree(next)) {
+        node = next;
+      } else {
         blocked = true;
         break;
       }
     }
-    if (!blocked) node[path.at(-1)!] = root[key];
+    if (!blocked) {
+      node[path.at(-1)!] = root[key];
+    }
   }
   return out;
 }
 
 /** An array, or a flattened one (an object whose keys are all indexes), in index order; [] for anything else. */
 export function listOf(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value;
-  if (!isTree(value)) return [];
+  if (Array.isArray(value)) {
+    return value;
+  }
+  if (!isTree(value)) {
+    return [];
+  }
   const keys = Object.keys(value);
-  if (!keys.every((k) => /^\d{1,6}$/.test(k))) return [];
+  if (!keys.every((k) => /^\d{1,6}$/.test(k))) {
+    return [];
+  }
   return keys.sort((a, b) => Number(a) - Number(b)).map((k) => value[k]);
 }
 

@@ -5,7 +5,8 @@ import { unflatten } from './flat-keys.ts';
 import { readPayload } from './payload.ts';
 import { selectedVariables, timeRangeLabel } from './selections.ts';
 
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const body = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 const EVERY = { allowList: undefined, recordText: false };
 
@@ -14,7 +15,9 @@ function refusal(value: unknown): RequestError {
   try {
     readPayload(body(value));
   } catch (err) {
-    if (err instanceof RequestError) return err;
+    if (err instanceof RequestError) {
+      return err;
+    }
     throw err;
   }
   throw new Error('the body was read');
@@ -54,16 +57,32 @@ describe('readPayload', () => {
   });
 
   it('a flattened key cannot reach an object prototype', () => {
-    const p = readPayload(body({ type: 'start', uuid: 'u', '__proto__.polluted': 'yes', 'dashboard.__proto__.x': 1, 'dashboard.uid': 'd' }));
+    const p = readPayload(
+      body({ type: 'start', uuid: 'u', '__proto__.polluted': 'yes', 'dashboard.__proto__.x': 1, 'dashboard.uid': 'd' })
+    );
     expect(p.dashboard.uid).toBe('d');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a flattened key deeper than any the panel sends is left out, the keys beside it still read', () => {
     const deep = Array.from({ length: 30_000 }, () => 'a').join('.');
-    const root = unflatten({ type: 'start', uuid: 'u', [`dashboard.${deep}`]: 1, 'dashboard.uid': 'd', 'timeRange.raw.from._locale._config.week.dow': 1 });
+    const root = unflatten({
+      type: 'start',
+      uuid: 'u',
+      [`dashboard.${deep}`]: 1,
+      'dashboard.uid': 'd',
+      'timeRange.raw.from._locale._config.week.dow': 1,
+    });
     expect(Object.keys(root.dashboard as object)).toEqual(['uid']);
-    const p = readPayload(body({ type: 'start', uuid: 'u', 'dashboard.uid': 'd', 'timeRange.raw.from._locale._config.week.dow': 1, 'timeRange.raw.to': 'now' }));
+    const p = readPayload(
+      body({
+        type: 'start',
+        uuid: 'u',
+        'dashboard.uid': 'd',
+        'timeRange.raw.from._locale._config.week.dow': 1,
+        'timeRange.raw.to': 'now',
+      })
+    );
     expect(timeRangeLabel(p.timeRange.from, p.timeRange.to)).toBe('absolute');
   });
 
@@ -87,8 +106,28 @@ describe('readPayload', () => {
   });
 
   it('fields of the wrong type read as missing, never as a failure', () => {
-    const p = readPayload(body({ type: 'heartbeat', uuid: 'u', hasFocus: 'yes', time: 'noon', options: 5, host: [], dashboard: { uid: 7 }, user: null, variables: 'x', timeRange: 1 }));
-    expect(p).toMatchObject({ hasFocus: false, time: undefined, heartbeatInterval: undefined, dashboard: { uid: '' }, variables: [], timeRange: { from: undefined } });
+    const p = readPayload(
+      body({
+        type: 'heartbeat',
+        uuid: 'u',
+        hasFocus: 'yes',
+        time: 'noon',
+        options: 5,
+        host: [],
+        dashboard: { uid: 7 },
+        user: null,
+        variables: 'x',
+        timeRange: 1,
+      })
+    );
+    expect(p).toMatchObject({
+      hasFocus: false,
+      time: undefined,
+      heartbeatInterval: undefined,
+      dashboard: { uid: '' },
+      variables: [],
+      timeRange: { from: undefined },
+    });
   });
 });
 
@@ -101,7 +140,9 @@ describe('variables', () => {
       ['env', ['$__all']],
       ['filters', []],
     ]);
-    expect([...selectedVariables(p.variables, { allowList: new Set(['cluster', 'threshold']), recordText: true })]).toEqual([
+    expect([
+      ...selectedVariables(p.variables, { allowList: new Set(['cluster', 'threshold']), recordText: true }),
+    ]).toEqual([
       ['cluster', ['eu-1', 'us-2']],
       ['threshold', ['0.95']],
     ]);
@@ -109,7 +150,13 @@ describe('variables', () => {
 
   it('non-string values: numbers and booleans as text, the rest skipped, nothing thrown', () => {
     const variables = [
-      { name: 'n', label: '', type: 'custom', multi: true, values: [1, 2.5, true, null, { text: 'o' }, ['nested'], 'ok'] },
+      {
+        name: 'n',
+        label: '',
+        type: 'custom',
+        multi: true,
+        values: [1, 2.5, true, null, { text: 'o' }, ['nested'], 'ok'],
+      },
       { name: 'single', type: 'custom', values: 42 },
       { name: 'nothing', type: 'custom', values: null },
       { name: 7, type: 'custom', values: ['no name'] },
@@ -126,13 +173,32 @@ describe('variables', () => {
   });
 
   it('ad-hoc filters count by key, never by value', () => {
-    const p = readPayload(body({ type: 'start', uuid: 'u', variables: [{ name: 'f', type: 'adhoc', values: ['job|=|secret-value', { key: 'pod', operator: '=', value: 'secret-pod' }, 'no-operator'] }] }));
+    const p = readPayload(
+      body({
+        type: 'start',
+        uuid: 'u',
+        variables: [
+          {
+            name: 'f',
+            type: 'adhoc',
+            values: ['job|=|secret-value', { key: 'pod', operator: '=', value: 'secret-pod' }, 'no-operator'],
+          },
+        ],
+      })
+    );
     expect([...selectedVariables(p.variables, EVERY)]).toEqual([['f', ['job', 'pod']]]);
   });
 
   it('caps names, values and counts like the browser', () => {
-    const many = Array.from({ length: 30 }, (_, i) => ({ name: `v${i}`, type: 'custom', values: Array.from({ length: 20 }, (_, j) => `${'x'.repeat(200)}${j}`) }));
-    const selection = selectedVariables(readPayload(body({ type: 'start', uuid: 'u', variables: many })).variables, EVERY);
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      name: `v${i}`,
+      type: 'custom',
+      values: Array.from({ length: 20 }, (_, j) => `${'x'.repeat(200)}${j}`),
+    }));
+    const selection = selectedVariables(
+      readPayload(body({ type: 'start', uuid: 'u', variables: many })).variables,
+      EVERY
+    );
     expect(selection.size).toBe(25);
     expect(selection.get('v0')).toHaveLength(1); // every value is the same once cut to 128
     expect(selection.get('v0')![0]).toHaveLength(128);

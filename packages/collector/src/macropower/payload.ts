@@ -51,7 +51,8 @@ export const MAX_UUID_LENGTH = 128;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const flag = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
-const positive = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined);
+const positive = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 
 /**
  * Reads a /write body: JSON, plain or flattened (the panel's `flatten` option). Throws a 400
@@ -60,7 +61,9 @@ const positive = (value: unknown): number | undefined => (typeof value === 'numb
  */
 export function readPayload(body: Buffer): WritePayload {
   const source = body.toString('utf8');
-  if (source.trim() === '') throw malformedBody('the body is empty: expected a MacroPower panel payload (JSON)');
+  if (source.trim() === '') {
+    throw malformedBody('the body is empty: expected a MacroPower panel payload (JSON)');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(source);
@@ -72,11 +75,19 @@ export function readPayload(body: Buffer): WritePayload {
   }
   const root = unflatten(parsed as Record<string, unknown>);
   const type = root.type;
-  if (type === undefined || type === '') throw malformedBody('type is missing: expected start, heartbeat or end');
-  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) throw malformedBody('type is not start, heartbeat or end');
+  if (type === undefined || type === '') {
+    throw malformedBody('type is missing: expected start, heartbeat or end');
+  }
+  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
+    throw malformedBody('type is not start, heartbeat or end');
+  }
   const uuid = root.uuid ?? '';
-  if (typeof uuid !== 'string') throw malformedBody('uuid is not a string');
-  if (uuid.length > MAX_UUID_LENGTH) throw malformedBody(`uuid is longer than ${MAX_UUID_LENGTH} characters`);
+  if (typeof uuid !== 'string') {
+    throw malformedBody('uuid is not a string');
+  }
+  if (uuid.length > MAX_UUID_LENGTH) {
+    throw malformedBody(`uuid is longer than ${MAX_UUID_LENGTH} characters`);
+  }
 
   const host = fieldsOf(root.host);
   const build = fieldsOf(host.buildInfo);
@@ -94,7 +105,12 @@ export function readPayload(body: Buffer): WritePayload {
     time: positive(root.time),
     dashboard: { uid: text(dashboard.uid), name: text(dashboard.name), timeZone: text(root.timeZone) },
     // As URL.host writes it, which is what the browser reports as grafana.host.
-    grafana: { host: hostname !== '' && port !== '' ? `${hostname}:${port}` : hostname, env: text(build.env), version: text(build.version), edition: text(build.edition) },
+    grafana: {
+      host: hostname !== '' && port !== '' ? `${hostname}:${port}` : hostname,
+      env: text(build.env),
+      version: text(build.version),
+      edition: text(build.edition),
+    },
     user: {
       isSignedIn: flag(user.isSignedIn),
       orgRole: text(user.orgRole),
@@ -107,10 +123,18 @@ export function readPayload(body: Buffer): WritePayload {
     variables: listOf(root.variables).flatMap((v) => {
       const fields = fieldsOf(v);
       const name = text(fields.name);
-      if (name === '') return [];
+      if (name === '') {
+        return [];
+      }
       // A single value (not a list) is one selection, as the panel meant it.
       const values = fields.values;
-      return [{ name, type: text(fields.type), values: typeof values === 'object' ? listOf(values) : values === undefined ? [] : [values] }];
+      return [
+        {
+          name,
+          type: text(fields.type),
+          values: typeof values === 'object' ? listOf(values) : values === undefined ? [] : [values],
+        },
+      ];
     }),
     timeRange: { from: raw.from, to: raw.to },
   };

@@ -28,7 +28,9 @@ const TEXT_TYPES: ReadonlySet<string> = new Set(['constant', 'textbox']);
 
 /** `text` cut to `MAX_TEXT_LENGTH` UTF-16 code units, never between the halves of a surrogate pair. */
 function cap(text: string): string {
-  if (text.length <= MAX_TEXT_LENGTH) return text;
+  if (text.length <= MAX_TEXT_LENGTH) {
+    return text;
+  }
   const last = text.charCodeAt(MAX_TEXT_LENGTH - 1);
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_TEXT_LENGTH - 1 : MAX_TEXT_LENGTH);
 }
@@ -38,8 +40,12 @@ function cap(text: string): string {
  * them). Null, objects and nested lists are no value anyone picked, and are skipped.
  */
 function valueText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
   return undefined;
 }
 
@@ -49,7 +55,9 @@ function filterKey(value: unknown): string | undefined {
     const key = (value as { key?: unknown }).key;
     return typeof key === 'string' ? key : undefined;
   }
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string') {
+    return undefined;
+  }
   const bar = value.indexOf('|');
   return bar > 0 ? value.slice(0, bar) : undefined;
 }
@@ -58,16 +66,26 @@ function filterKey(value: unknown): string | undefined {
 export function selectedVariables(variables: readonly PayloadVariable[], policy: VariablePolicy): VariableSelection {
   const out = new Map<string, readonly string[]>();
   for (const variable of variables) {
-    if (out.size >= MAX_VARIABLES) break;
+    if (out.size >= MAX_VARIABLES) {
+      break;
+    }
     const { name, type } = variable;
-    if (name.startsWith('__') || (policy.allowList !== undefined && !policy.allowList.has(name))) continue;
-    if (!policy.recordText && TEXT_TYPES.has(type)) continue;
+    if (name.startsWith('__') || (policy.allowList !== undefined && !policy.allowList.has(name))) {
+      continue;
+    }
+    if (!policy.recordText && TEXT_TYPES.has(type)) {
+      continue;
+    }
     const read = type === 'adhoc' ? filterKey : valueText;
     const values = new Set<string>();
     for (const value of variable.values) {
-      if (values.size >= MAX_VALUES_PER_VARIABLE) break;
+      if (values.size >= MAX_VALUES_PER_VARIABLE) {
+        break;
+      }
       const v = read(value);
-      if (v !== undefined && v !== '') values.add(cap(v));
+      if (v !== undefined && v !== '') {
+        values.add(cap(v));
+      }
     }
     out.set(cap(name), [...values]);
   }
@@ -83,10 +101,16 @@ const RELATIVE = /^now([+-]\d+[smhdwMQy])*(\/f?[smhdwMQy])?$/;
  * or a flattened date object). Empty when either end is missing.
  */
 export function timeRangeLabel(from: unknown, to: unknown): string {
-  if (from === undefined || from === null || from === '' || to === undefined || to === null || to === '') return '';
-  if (typeof from !== 'string' || typeof to !== 'string') return ABSOLUTE_TIME_RANGE;
+  if (from === undefined || from === null || from === '' || to === undefined || to === null || to === '') {
+    return '';
+  }
+  if (typeof from !== 'string' || typeof to !== 'string') {
+    return ABSOLUTE_TIME_RANGE;
+  }
   const f = from.trim();
   const t = to.trim();
-  if (!RELATIVE.test(f) || !RELATIVE.test(t)) return ABSOLUTE_TIME_RANGE;
+  if (!RELATIVE.test(f) || !RELATIVE.test(t)) {
+    return ABSOLUTE_TIME_RANGE;
+  }
   return cap(t === 'now' ? f : `${f}..${t}`);
 }

@@ -38,17 +38,23 @@ export function newSessionTimes(at: number): SessionTimes {
 
 /** The largest gap one heartbeat interval credits. */
 export function gapCap(settings: DurationSettings, heartbeatIntervalSeconds: number | undefined): number {
-  return settings.sessionTimeoutSeconds > 0 ? settings.sessionTimeoutSeconds : 1.25 * (heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS);
+  return settings.sessionTimeoutSeconds > 0
+    ? settings.sessionTimeoutSeconds
+    : 1.25 * (heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS);
 }
 
 /** The old server's duration of the events seen so far. */
 export function legacyDuration(session: SessionTimes, settings: DurationSettings, cap: number): number {
   if (session.heartbeats > 0) {
     let total = session.folded;
-    for (let i = 1; i < session.times.length; i++) total += Math.min(session.times[i]! - session.times[i - 1]!, cap);
+    for (let i = 1; i < session.times.length; i++) {
+      total += Math.min(session.times[i]! - session.times[i - 1]!, cap);
+    }
     return total;
   }
-  if (session.start === undefined || session.end === undefined) return 0;
+  if (session.start === undefined || session.end === undefined) {
+    return 0;
+  }
   const span = Math.max(0, session.end - session.start);
   return settings.sessionTimeoutSeconds > 0 ? Math.min(span, settings.sessionTimeoutSeconds) : span;
 }
@@ -63,17 +69,23 @@ export function addEvent(
   type: 'start' | 'heartbeat' | 'end',
   at: number,
   settings: DurationSettings,
-  heartbeatIntervalSeconds: number | undefined,
+  heartbeatIntervalSeconds: number | undefined
 ): number {
   const cap = gapCap(settings, heartbeatIntervalSeconds);
-  if (type === 'start') session.start = at;
-  else if (type === 'end') session.end = at;
-  else session.heartbeats++;
+  if (type === 'start') {
+    session.start = at;
+  } else if (type === 'end') {
+    session.end = at;
+  } else {
+    session.heartbeats++;
+  }
   const times = session.times;
   // Older than what is still kept: its gaps were folded already, so the event cannot change the sum.
   if (!(session.folded > 0 && at < times[0]!)) {
     let i = times.length;
-    while (i > 0 && times[i - 1]! > at) i--;
+    while (i > 0 && times[i - 1]! > at) {
+      i--;
+    }
     times.splice(i, 0, at);
     session.first = Math.min(session.first, at);
     session.last = Math.max(session.last, at);

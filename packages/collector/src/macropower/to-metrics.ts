@@ -1,5 +1,12 @@
 import { ATTR, METRIC_CATALOG } from '../aggregate/catalog.js';
-import type { AttributeList, HistogramMetric, Metric, MetricsRequest, NumberPoint, SumMetric } from '../decode/index.js';
+import type {
+  AttributeList,
+  HistogramMetric,
+  Metric,
+  MetricsRequest,
+  NumberPoint,
+  SumMetric,
+} from '../decode/index.js';
 import type { WritePayload } from './payload.js';
 import type { SessionOutcome } from './write-sessions.js';
 
@@ -58,18 +65,34 @@ export function toMetrics(payload: WritePayload, outcome: SessionOutcome, at: nu
     [ATTR.USER_NAME, user.name],
   ]);
   // A count of one happens at the event; seconds lie somewhere between the session's first and last event.
-  const once = (extra: AttributeList = []): NumberPoint => ({ attributes: [...base, ...extra], startTime: at, time: at, noRecordedValue: false, value: 1 });
+  const once = (extra: AttributeList = []): NumberPoint => ({
+    attributes: [...base, ...extra],
+    startTime: at,
+    time: at,
+    noRecordedValue: false,
+    value: 1,
+  });
   const { window } = outcome;
   const metrics: Metric[] = [];
 
-  if (outcome.started) metrics.push(sum('grafana.dashboard.sessions', [once()]));
-  if (payload.type === 'heartbeat') metrics.push(sum('grafana.dashboard.heartbeats', [once()]));
+  if (outcome.started) {
+    metrics.push(sum('grafana.dashboard.sessions', [once()]));
+  }
+  if (payload.type === 'heartbeat') {
+    metrics.push(sum('grafana.dashboard.heartbeats', [once()]));
+  }
   if (outcome.credited > 0) {
     const state = payload.hasFocus ? 'focused' : 'visible';
     metrics.push(
       sum('grafana.dashboard.engaged_time', [
-        { attributes: [...base, [ATTR.ENGAGEMENT_STATE, state]], startTime: window.start, time: window.end, noRecordedValue: false, value: outcome.credited },
-      ]),
+        {
+          attributes: [...base, [ATTR.ENGAGEMENT_STATE, state]],
+          startTime: window.start,
+          time: window.end,
+          noRecordedValue: false,
+          value: outcome.credited,
+        },
+      ])
     );
   }
   if (outcome.endedDuration !== undefined) {
@@ -95,9 +118,20 @@ export function toMetrics(payload: WritePayload, outcome: SessionOutcome, at: nu
   }
   const selections: NumberPoint[] = [];
   for (const [name, values] of outcome.variables) {
-    for (const value of values) selections.push(once([[ATTR.VARIABLE_NAME, name], [ATTR.VARIABLE_VALUE, value]]));
+    for (const value of values) {
+      selections.push(
+        once([
+          [ATTR.VARIABLE_NAME, name],
+          [ATTR.VARIABLE_VALUE, value],
+        ])
+      );
+    }
   }
-  if (selections.length > 0) metrics.push(sum('grafana.dashboard.variable.selections', selections));
-  if (outcome.timeRange !== '') metrics.push(sum('grafana.dashboard.time_range.selections', [once([[ATTR.TIME_RANGE, outcome.timeRange]])]));
+  if (selections.length > 0) {
+    metrics.push(sum('grafana.dashboard.variable.selections', selections));
+  }
+  if (outcome.timeRange !== '') {
+    metrics.push(sum('grafana.dashboard.time_range.selections', [once([[ATTR.TIME_RANGE, outcome.timeRange]])]));
+  }
   return { resources: metrics.length === 0 ? [] : [{ attributes: resource, metrics }] };
 }

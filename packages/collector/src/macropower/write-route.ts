@@ -2,7 +2,14 @@ import type { CollectorConfig } from '../config/index.js';
 import { unsupportedMediaType } from '../errors.js';
 import type { MetricsRequest } from '../decode/index.js';
 import type { Sender } from '../pipeline.js';
-import { createIngestHandler, mediaType, type IngestFormat, type IngestHandler, type IngestProtocol, type IngestRouteSettings } from '../receive/index.js';
+import {
+  createIngestHandler,
+  mediaType,
+  type IngestFormat,
+  type IngestHandler,
+  type IngestProtocol,
+  type IngestRouteSettings,
+} from '../receive/index.js';
 import { readPayload } from './payload.js';
 import { selectedVariables, timeRangeLabel, type VariablePolicy } from './selections.js';
 import { toMetrics } from './to-metrics.js';
@@ -44,7 +51,9 @@ export function createWriteProtocol(settings: WriteRouteSettings): IngestProtoco
     label: 'macropower',
     decode(body, sender) {
       const payload = readPayload(body);
-      if (UNSAVED.has(payload.dashboard.uid)) return { resources: [] };
+      if (UNSAVED.has(payload.dashboard.uid)) {
+        return { resources: [] };
+      }
       const at = payload.time ?? Math.floor(now() / 1000);
       const outcome = sessions.track(sessionKey(sender, payload.uuid), {
         type: payload.type,
@@ -59,11 +68,17 @@ export function createWriteProtocol(settings: WriteRouteSettings): IngestProtoco
     },
     accepted: () => ({ status: 201, body: EMPTY }),
     discarded: (request) => undos.get(request)?.(),
-    refused: (error) => ({ status: error.status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${error.message}\n`) }),
+    refused: (error) => ({
+      status: error.status,
+      contentType: 'text/plain; charset=utf-8',
+      body: Buffer.from(`${error.message}\n`),
+    }),
   };
   return {
     formatOf: (contentType) =>
-      ACCEPTED_MEDIA_TYPES.has(mediaType(contentType)) ? format : unsupportedMediaType(contentType, 'application/json, text/plain or no content type'),
+      ACCEPTED_MEDIA_TYPES.has(mediaType(contentType))
+        ? format
+        : unsupportedMediaType(contentType, 'application/json, text/plain or no content type'),
     fallback: format,
     unknownLabel: 'macropower',
     what: 'a MacroPower /write request',
@@ -79,7 +94,11 @@ export function createWriteHandler(route: IngestRouteSettings, settings: WriteRo
 export type LegacyWriteConfig = CollectorConfig['legacy']['write'];
 
 /** The `/write` handler as `legacy.write` configures it. */
-export function createLegacyWriteHandler(route: IngestRouteSettings, config: LegacyWriteConfig, now: () => number): IngestHandler {
+export function createLegacyWriteHandler(
+  route: IngestRouteSettings,
+  config: LegacyWriteConfig,
+  now: () => number
+): IngestHandler {
   const sessions = createWriteSessions({
     maxSessions: config.maxSessions,
     idleMs: config.sessionIdleExpiry,
@@ -88,6 +107,9 @@ export function createLegacyWriteHandler(route: IngestRouteSettings, config: Leg
     now,
   });
   const allowList = config.variables.allowList;
-  const variables: VariablePolicy = { allowList: allowList.length === 0 ? undefined : new Set(allowList), recordText: config.variables.recordText };
+  const variables: VariablePolicy = {
+    allowList: allowList.length === 0 ? undefined : new Set(allowList),
+    recordText: config.variables.recordText,
+  };
   return createWriteHandler(route, { sessions, variables, now });
 }

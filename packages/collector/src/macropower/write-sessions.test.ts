@@ -8,7 +8,14 @@ const HOUR = 3600;
 
 function sessions(overrides: Partial<WriteSessionsSettings> = {}) {
   let clock = T0 * 1000;
-  const s = createWriteSessions({ maxSessions: 1000, idleMs: 24 * 3_600_000, maxEvents: 128, sessionTimeoutSeconds: 0, now: () => clock, ...overrides });
+  const s = createWriteSessions({
+    maxSessions: 1000,
+    idleMs: 24 * 3_600_000,
+    maxEvents: 128,
+    sessionTimeoutSeconds: 0,
+    now: () => clock,
+    ...overrides,
+  });
   return { s, advance: (ms: number) => void (clock += ms) };
 }
 
@@ -22,7 +29,11 @@ const event = (type: WriteEvent['type'], at: number, extra: Partial<WriteEvent> 
 });
 
 /** Seconds credited over a sequence of events of one session. */
-function credited(events: readonly WriteEvent[], overrides: Partial<WriteSessionsSettings> = {}, key = 'user:a\u0000uuid-1'): number {
+function credited(
+  events: readonly WriteEvent[],
+  overrides: Partial<WriteSessionsSettings> = {},
+  key = 'user:a\u0000uuid-1'
+): number {
   const { s } = sessions(overrides);
   return events.reduce((total, e) => total + s.track(key, e).credited, 0);
 }
@@ -32,7 +43,12 @@ describe('the old server duration, credited event by event', () => {
     const { s } = sessions();
     expect(s.track('k', event('start', T0))).toMatchObject({ started: true, credited: 0 });
     const end = s.track('k', event('end', T0 + 2 * HOUR));
-    expect(end).toMatchObject({ started: false, credited: 7200, endedDuration: 7200, window: { start: T0, end: T0 + 2 * HOUR } });
+    expect(end).toMatchObject({
+      started: false,
+      credited: 7200,
+      endedDuration: 7200,
+      window: { start: T0, end: T0 + 2 * HOUR },
+    });
   });
 
   it('without heartbeats only an explicit session timeout caps end − start', () => {
@@ -41,19 +57,34 @@ describe('the old server duration, credited event by event', () => {
 
   it('heartbeats: each gap counts up to 1.25 × the heartbeat interval', () => {
     // Gaps 60, 60, 880 (a laptop asleep: capped at 75), 60.
-    const events = [event('start', T0), event('heartbeat', T0 + 60), event('heartbeat', T0 + 120), event('heartbeat', T0 + 1000), event('end', T0 + 1060)];
+    const events = [
+      event('start', T0),
+      event('heartbeat', T0 + 60),
+      event('heartbeat', T0 + 120),
+      event('heartbeat', T0 + 1000),
+      event('end', T0 + 1060),
+    ];
     expect(credited(events)).toBe(60 + 60 + 75 + 60);
     // An explicit timeout replaces the automatic cap.
     expect(credited(events, { sessionTimeoutSeconds: 300 })).toBe(60 + 60 + 300 + 60);
   });
 
   it('the cap follows the heartbeat interval the payload states', () => {
-    const events = [event('start', T0, { heartbeatInterval: 3600 }), event('heartbeat', T0 + 7200, { heartbeatInterval: 3600 })];
+    const events = [
+      event('start', T0, { heartbeatInterval: 3600 }),
+      event('heartbeat', T0 + 7200, { heartbeatInterval: 3600 }),
+    ];
     expect(credited(events)).toBe(4500);
   });
 
   it('out-of-order heartbeats give the same total as in order', () => {
-    const inOrder = [event('start', T0), event('heartbeat', T0 + 60), event('heartbeat', T0 + 120), event('heartbeat', T0 + 180), event('end', T0 + 200)];
+    const inOrder = [
+      event('start', T0),
+      event('heartbeat', T0 + 60),
+      event('heartbeat', T0 + 120),
+      event('heartbeat', T0 + 180),
+      event('end', T0 + 200),
+    ];
     const shuffled = [inOrder[0]!, inOrder[3]!, inOrder[4]!, inOrder[1]!, inOrder[2]!];
     expect(credited(inOrder)).toBe(200);
     expect(credited(shuffled)).toBe(200);
@@ -62,16 +93,26 @@ describe('the old server duration, credited event by event', () => {
   it('any arrival order after the first heartbeat credits exactly the old server total', () => {
     const settings: DurationSettings = { sessionTimeoutSeconds: 0, maxEvents: 128 };
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 900 }), fc.nat(), (offsets, endOffset, seed) => {
-        const [first, ...rest] = offsets.map((o) => event('heartbeat', T0 + o));
-        const later = [...rest, event('end', T0 + endOffset)];
-        // A shuffle fixed by the seed, so a failure replays.
-        const order = later.map((e, i) => ({ e, k: (i * 7919 + seed) % 101 })).sort((a, b) => a.k - b.k).map((x) => x.e);
-        const total = credited([event('start', T0), first!, ...order]);
-        const batch = newSessionTimes(T0);
-        for (const e of [event('start', T0), first!, ...later]) addEvent(batch, e.type, e.at, settings, 60);
-        expect(total).toBeCloseTo(legacyDuration(batch, settings, gapCap(settings, 60)), 9);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 900 }),
+        fc.nat(),
+        (offsets, endOffset, seed) => {
+          const [first, ...rest] = offsets.map((o) => event('heartbeat', T0 + o));
+          const later = [...rest, event('end', T0 + endOffset)];
+          // A shuffle fixed by the seed, so a failure replays.
+          const order = later
+            .map((e, i) => ({ e, k: (i * 7919 + seed) % 101 }))
+            .sort((a, b) => a.k - b.k)
+            .map((x) => x.e);
+          const total = credited([event('start', T0), first!, ...order]);
+          const batch = newSessionTimes(T0);
+          for (const e of [event('start', T0), first!, ...later]) {
+            addEvent(batch, e.type, e.at, settings, 60);
+          }
+          expect(total).toBeCloseTo(legacyDuration(batch, settings, gapCap(settings, 60)), 9);
+        }
+      )
     );
   });
 
@@ -102,12 +143,20 @@ describe('the old server duration, credited event by event', () => {
     const { s } = sessions();
     expect(s.track('k', event('heartbeat', T0 + 600))).toMatchObject({ started: false, credited: 0 });
     expect(s.track('k', event('heartbeat', T0 + 660)).credited).toBe(60);
-    expect(s.track('k', event('end', T0 + 700))).toMatchObject({ started: false, credited: 40, endedDuration: undefined });
+    expect(s.track('k', event('end', T0 + 700))).toMatchObject({
+      started: false,
+      credited: 40,
+      endedDuration: undefined,
+    });
   });
 
   it('an end alone credits nothing', () => {
     const { s } = sessions();
-    expect(s.track('k', event('end', T0 + 600))).toMatchObject({ started: false, credited: 0, endedDuration: undefined });
+    expect(s.track('k', event('end', T0 + 600))).toMatchObject({
+      started: false,
+      credited: 0,
+      endedDuration: undefined,
+    });
   });
 
   it('a start arriving after its heartbeats still counts the session and its seconds', () => {
@@ -155,7 +204,11 @@ describe('bounds', () => {
   });
 
   it('keeps at most maxEvents times; in-order events still add up exactly', () => {
-    const events = [event('start', T0), ...Array.from({ length: 50 }, (_, i) => event('heartbeat', T0 + 60 * (i + 1))), event('end', T0 + 60 * 51)];
+    const events = [
+      event('start', T0),
+      ...Array.from({ length: 50 }, (_, i) => event('heartbeat', T0 + 60 * (i + 1))),
+      event('end', T0 + 60 * 51),
+    ];
     expect(credited(events, { maxEvents: 4 })).toBe(60 * 51);
   });
 });
@@ -166,12 +219,21 @@ describe('selections', () => {
   it('all at the start, then only what changed', () => {
     const { s } = sessions();
     const start = s.track('k', event('start', T0, { variables: v({ a: ['1'], b: ['x', 'y'] }), timeRange: 'now-6h' }));
-    expect([...start.variables]).toEqual([['a', ['1']], ['b', ['x', 'y']]]);
+    expect([...start.variables]).toEqual([
+      ['a', ['1']],
+      ['b', ['x', 'y']],
+    ]);
     expect(start.timeRange).toBe('now-6h');
-    const same = s.track('k', event('heartbeat', T0 + 60, { variables: v({ a: ['1'], b: ['x', 'y'] }), timeRange: 'now-6h' }));
+    const same = s.track(
+      'k',
+      event('heartbeat', T0 + 60, { variables: v({ a: ['1'], b: ['x', 'y'] }), timeRange: 'now-6h' })
+    );
     expect([...same.variables]).toEqual([]);
     expect(same.timeRange).toBe('');
-    const changed = s.track('k', event('heartbeat', T0 + 120, { variables: v({ a: ['2'], b: ['x', 'y'] }), timeRange: 'absolute' }));
+    const changed = s.track(
+      'k',
+      event('heartbeat', T0 + 120, { variables: v({ a: ['2'], b: ['x', 'y'] }), timeRange: 'absolute' })
+    );
     expect([...changed.variables]).toEqual([['a', ['2']]]);
     expect(changed.timeRange).toBe('absolute');
   });

@@ -86,7 +86,13 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
     perf: { now },
   });
 
-  function outcome(started: boolean, credited: number, times: SessionTimes | undefined, at: number, extra: Partial<SessionOutcome> = {}): SessionOutcome {
+  function outcome(
+    started: boolean,
+    credited: number,
+    times: SessionTimes | undefined,
+    at: number,
+    extra: Partial<SessionOutcome> = {}
+  ): SessionOutcome {
     return {
       started,
       credited,
@@ -104,28 +110,46 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
     track(key, event) {
       const { type, at } = event;
       if (key === undefined) {
-        return type === 'start' ? outcome(true, 0, undefined, at, { variables: event.variables, timeRange: event.timeRange }) : outcome(false, 0, undefined, at);
+        return type === 'start'
+          ? outcome(true, 0, undefined, at, { variables: event.variables, timeRange: event.timeRange })
+          : outcome(false, 0, undefined, at);
       }
       let state = sessions.get(key);
       const known = state !== undefined;
       // A repeated start or end changes nothing (the panel sends each once; a retry or a replay may not).
-      if (state && ((type === 'start' && state.startSeen) || (type === 'end' && state.ended))) return outcome(false, 0, state.times, at);
+      if (state && ((type === 'start' && state.startSeen) || (type === 'end' && state.ended))) {
+        return outcome(false, 0, state.times, at);
+      }
       // A copy to put back if the pipeline turns the request away whole (nothing of it counted).
       const before = state && structuredClone(state);
       const undo = (): void => {
-        if (before) sessions.set(key, before);
-        else sessions.delete(key);
+        if (before) {
+          sessions.set(key, before);
+        } else {
+          sessions.delete(key);
+        }
       };
       if (!state) {
         // Seen first here. Only a start counts a session: a heartbeat or an end of an unknown session
         // is one that started before a restart, on another replica, or before it was evicted, and was
         // counted there. Its duration is tracked from this event on.
-        state = { times: newSessionTimes(at), startSeen: false, ended: false, newest: at, variables: digests(event.variables), timeRange: event.timeRange };
+        state = {
+          times: newSessionTimes(at),
+          startSeen: false,
+          ended: false,
+          newest: at,
+          variables: digests(event.variables),
+          timeRange: event.timeRange,
+        };
       }
       const credited = addEvent(state.times, type, at, settings, event.heartbeatInterval);
       const started = type === 'start';
-      if (started) state.startSeen = true;
-      if (type === 'end') state.ended = true;
+      if (started) {
+        state.startSeen = true;
+      }
+      if (type === 'end') {
+        state.ended = true;
+      }
 
       // Selections: all of them at the start; afterwards only what changed, judged by the newest event.
       let variables: VariableSelection = NOTHING;
@@ -135,9 +159,15 @@ export function createWriteSessions(settings: WriteSessionsSettings): WriteSessi
         timeRange = event.timeRange;
       } else if (known && at >= state.newest) {
         const changed = new Map<string, readonly string[]>();
-        for (const [name, values] of event.variables) if (state.variables.get(name) !== digest(values)) changed.set(name, values);
+        for (const [name, values] of event.variables) {
+          if (state.variables.get(name) !== digest(values)) {
+            changed.set(name, values);
+          }
+        }
         variables = changed;
-        if (event.timeRange !== state.timeRange) timeRange = event.timeRange;
+        if (event.timeRange !== state.timeRange) {
+          timeRange = event.timeRange;
+        }
       }
       if (at >= state.newest) {
         state.variables = digests(event.variables);

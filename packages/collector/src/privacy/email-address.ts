@@ -42,7 +42,9 @@ const MAX_DOMAIN_LENGTH = 253;
 const UTF8 = new TextDecoder();
 
 export function containsEmailAddress(value: string): boolean {
-  if (!MAY_HIDE_AT_SIGN.test(value)) return false;
+  if (!MAY_HIDE_AT_SIGN.test(value)) {
+    return false;
+  }
   const text = readable(value);
   return text === undefined || hasAddress(text);
 }
@@ -52,7 +54,9 @@ function readable(value: string): string | undefined {
   let text = clean(value.toWellFormed());
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const decoded = percentDecoded(text);
-    if (decoded === text) return text;
+    if (decoded === text) {
+      return text;
+    }
     text = decoded;
   }
   return undefined;
@@ -98,14 +102,18 @@ function percentDecoded(text: string): string {
 
 /** The byte of the `%XX` escape at `at`, or -1 when there is none. */
 function escapedByte(text: string, at: number): number {
-  if (text.charCodeAt(at) !== 0x25) return -1;
+  if (text.charCodeAt(at) !== 0x25) {
+    return -1;
+  }
   const high = hexDigit(text.charCodeAt(at + 1));
   const low = hexDigit(text.charCodeAt(at + 2));
   return high === -1 || low === -1 ? -1 : high * 16 + low;
 }
 
 function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x30 && c <= 0x39) {
+    return c - 0x30;
+  }
   const lower = c | 0x20;
   return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }
@@ -118,8 +126,12 @@ function hexDigit(c: number): number {
  */
 function hasAddress(text: string): boolean {
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
-    if (at === 0 || !isAddressChar(text.charCodeAt(at - 1))) continue;
-    if (hasAddressLiteral(text, at + 1) || hasDottedDomain(text, at + 1)) return true;
+    if (at === 0 || !isAddressChar(text.charCodeAt(at - 1))) {
+      continue;
+    }
+    if (hasAddressLiteral(text, at + 1) || hasDottedDomain(text, at + 1)) {
+      return true;
+    }
   }
   return false;
 }
@@ -128,7 +140,9 @@ function hasAddress(text: string): boolean {
 // below call theirs only where the next character could start a match.
 
 function hasAddressLiteral(text: string, start: number): boolean {
-  if (text.charCodeAt(start) !== 0x5b) return false;
+  if (text.charCodeAt(start) !== 0x5b) {
+    return false;
+  }
   ADDRESS_LITERAL.lastIndex = start;
   return ADDRESS_LITERAL.test(text);
 }
@@ -137,9 +151,13 @@ function hasDottedDomain(text: string, start: number): boolean {
   const end = Math.min(text.length, start + MAX_DOMAIN_LENGTH);
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (!isAddressChar(c)) return false;
+    if (!isAddressChar(c)) {
+      return false;
+    }
     // IDNA reads the ideographic full stop as a dot too; NFKC has made the fullwidth and halfwidth ones `.` and `。`.
-    if (i > start && (c === 0x2e || c === 0x3002) && hasTopLevelLabel(text, i + 1)) return true;
+    if (i > start && (c === 0x2e || c === 0x3002) && hasTopLevelLabel(text, i + 1)) {
+      return true;
+    }
   }
   return false;
 }
@@ -147,8 +165,12 @@ function hasDottedDomain(text: string, start: number): boolean {
 function hasTopLevelLabel(text: string, start: number): boolean {
   const c = text.charCodeAt(start);
   // ASCII has no marks and no letters but a–z and A–Z.
-  if (c < 0x80 && !isAsciiLetter(c)) return false;
-  if (c < 0x80 && text.charCodeAt(start + 1) < 0x80) return isAsciiLetter(text.charCodeAt(start + 1));
+  if (c < 0x80 && !isAsciiLetter(c)) {
+    return false;
+  }
+  if (c < 0x80 && text.charCodeAt(start + 1) < 0x80) {
+    return isAsciiLetter(text.charCodeAt(start + 1));
+  }
   TOP_LEVEL_LABEL.lastIndex = start;
   return TOP_LEVEL_LABEL.test(text);
 }
@@ -163,6 +185,8 @@ const NOT_IN_ADDRESS = new Set([0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x
 
 /** Neither whitespace (`\s`), an at sign of any width nor an angle bracket: what a local part or a domain is made of. */
 function isAddressChar(c: number): boolean {
-  if (c < 0x80) return c > 0x20 ? c !== 0x40 && c !== 0x3c && c !== 0x3e : c !== 0x20 && (c < 0x09 || c > 0x0d);
+  if (c < 0x80) {
+    return c > 0x20 ? c !== 0x40 && c !== 0x3c && c !== 0x3e : c !== 0x20 && (c < 0x09 || c > 0x0d);
+  }
   return !NOT_IN_ADDRESS.has(c) && !(c >= 0x2000 && c <= 0x200a);
 }

@@ -110,7 +110,12 @@ describe('privacy policy', () => {
 
   it('treats a value still percent-decoding after eight rounds as an address', () => {
     const deep = (at: string) => `alice%${'25'.repeat(20)}${at}example.com`;
-    expect(apply({}, [['a', deep('40')], ['b', deep('41')]]).out).toEqual([
+    expect(
+      apply({}, [
+        ['a', deep('40')],
+        ['b', deep('41')],
+      ]).out
+    ).toEqual([
       ['a', REDACTED],
       ['b', REDACTED],
     ]);
@@ -140,7 +145,10 @@ describe('privacy policy', () => {
 
   it('turns a login into a stable keyed pseudonym and drops the login', () => {
     const hash = { secret: 'k'.repeat(32), from: ['user.login', 'user.id'] };
-    const a1 = apply({ hash }, [['user.login', 'alice'], ['user.id', 7]]).out;
+    const a1 = apply({ hash }, [
+      ['user.login', 'alice'],
+      ['user.id', 7],
+    ]).out;
     const a2 = apply({ hash }, [['user_login', 'alice']]).out;
     const b = apply({ hash }, [['user.login', 'bob']]).out;
     const other = apply({ hash: { ...hash, secret: 'z'.repeat(32) } }, [['user.login', 'alice']]).out;
@@ -163,12 +171,21 @@ describe('privacy policy', () => {
     const hash = { secret: 'k'.repeat(32), from: ['user.login', 'user.id'] };
     const alice = apply({ hash }, [['user.login', 'alice']]).out;
     const mallory = apply({ hash }, [['user.login', 'mallory']]).out;
-    const claimed = apply({ hash }, [['user.login', 'mallory'], ['user.role', 'Admin']], { identity: { login: 'alice', id: 42 } });
+    const claimed = apply(
+      { hash },
+      [
+        ['user.login', 'mallory'],
+        ['user.role', 'Admin'],
+      ],
+      { identity: { login: 'alice', id: 42 } }
+    );
     expect(claimed.out).toEqual([['user.role', 'Admin'], alice[0]]);
     expect(claimed.out).not.toContainEqual(mallory[0]);
     expect(claimed.stats.droppedAttributes.get('privacy')).toBe(1);
     // The first `from` key the identity has wins, as with attributes.
-    const byId = apply({ hash: { ...hash, from: ['user.email', 'user.id'] } }, [], { identity: { login: 'alice', id: 42 } }).out;
+    const byId = apply({ hash: { ...hash, from: ['user.email', 'user.id'] } }, [], {
+      identity: { login: 'alice', id: 42 },
+    }).out;
     expect(byId).toEqual(apply({ hash }, [['user.id', 42]]).out);
   });
 
@@ -215,7 +232,7 @@ describe('e-mail redaction cost', () => {
         expect([value, REDACTED]).toContain(out[0]?.[1]);
         expect(ms).toBeLessThan(MAX_VALUE_MS);
       }),
-      { numRuns: 150 },
+      { numRuns: 150 }
     );
   });
 
@@ -226,7 +243,7 @@ describe('e-mail redaction cost', () => {
         expect(out).toEqual([['variable.value', REDACTED]]);
         expect(ms).toBeLessThan(MAX_VALUE_MS);
       }),
-      { numRuns: 150 },
+      { numRuns: 150 }
     );
   });
 });

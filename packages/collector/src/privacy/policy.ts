@@ -55,8 +55,12 @@ export interface PrivacyPolicy {
 
 /** The identity's value for a hash source key, when the identity has that field. */
 function identityValue(identity: Identity, foldedKey: string): string | undefined {
-  if (foldedKey === foldKey('user.login')) return identity.login;
-  if (foldedKey === foldKey('user.id') && identity.id !== undefined) return String(identity.id);
+  if (foldedKey === foldKey('user.login')) {
+    return identity.login;
+  }
+  if (foldedKey === foldKey('user.id') && identity.id !== undefined) {
+    return String(identity.id);
+  }
   return undefined;
 }
 
@@ -64,7 +68,9 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
   const hash = settings.hash;
   const hashSources = new Map((hash?.from ?? []).map((key, rank) => [foldKey(key), rank]));
   const denied = new Set(settings.deny.map(foldKey));
-  for (const key of hashSources.keys()) denied.add(key);
+  for (const key of hashSources.keys()) {
+    denied.add(key);
+  }
   const allowed = new Set(settings.allow.map(foldKey));
   const pseudonymKey = foldKey(settings.pseudonymKey);
   // Folding is a regex replace; keys repeat across points, so remember them (bounded: keys are input).
@@ -77,7 +83,9 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
     if (p === undefined) {
       // 64 bits of the HMAC: enough to count distinct users without collisions in practice.
       p = createHmac('sha256', hash!.secret).update(value).digest('hex').slice(0, 16);
-      if (value.length <= MAX_CACHED_LENGTH) pseudonyms.set(value, p);
+      if (value.length <= MAX_CACHED_LENGTH) {
+        pseudonyms.set(value, p);
+      }
     }
     return p;
   }
@@ -90,8 +98,11 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
         const key = fold(attribute[0]);
         const rank = hashSources.get(key);
         if (rank !== undefined) {
-          if (sender !== undefined) stats.dropAttribute('privacy');
-          else if (source === undefined || rank < source.rank) source = { rank, value: String(attribute[1]) };
+          if (sender !== undefined) {
+            stats.dropAttribute('privacy');
+          } else if (source === undefined || rank < source.rank) {
+            source = { rank, value: String(attribute[1]) };
+          }
           continue;
         }
         // A client-sent pseudonym is never trusted: only this policy makes one.
@@ -110,10 +121,14 @@ export function createPrivacyPolicy(settings: PrivacySettings): PrivacyPolicy {
       if (sender?.identity !== undefined && hash !== undefined) {
         for (const [key, rank] of hashSources) {
           const value = identityValue(sender.identity, key);
-          if (value !== undefined && (source === undefined || rank < source.rank)) source = { rank, value };
+          if (value !== undefined && (source === undefined || rank < source.rank)) {
+            source = { rank, value };
+          }
         }
       }
-      if (source !== undefined) out.push([settings.pseudonymKey, pseudonym(source.value)]);
+      if (source !== undefined) {
+        out.push([settings.pseudonymKey, pseudonym(source.value)]);
+      }
       return out;
     },
   };

@@ -7,7 +7,12 @@ describe('addressKey', () => {
   });
 
   it('takes the /64 of an IPv6 address, however it is written', () => {
-    for (const spelling of ['2001:db8:1:2::1', '2001:0DB8:0001:0002:0:0:0:1', '2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::1%eth0']) {
+    for (const spelling of [
+      '2001:db8:1:2::1',
+      '2001:0DB8:0001:0002:0:0:0:1',
+      '2001:db8:1:2:aaaa:bbbb:cccc:dddd',
+      '2001:db8:1:2::1%eth0',
+    ]) {
       expect(addressKey(spelling), spelling).toBe('2001:db8:1:2::/64');
     }
     expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');

@@ -7,7 +7,9 @@ import { isIP } from 'node:net';
  * (BlockList) but not take its prefix, and no kept library parses IPv6.
  */
 export function addressKey(address: string): string {
-  if (isIP(address) !== 6) return address;
+  if (isIP(address) !== 6) {
+    return address;
+  }
   const bare = address.split('%')[0]!.toLowerCase();
   const double = bare.indexOf('::');
   const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));

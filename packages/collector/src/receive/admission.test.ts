@@ -27,7 +27,9 @@ type Control = ReturnType<typeof createAdmission>;
 
 function ticket(control: Control): AdmissionTicket {
   const t = control.admit();
-  if (!t.admitted) throw new Error(`not admitted: ${t.reason}`);
+  if (!t.admitted) {
+    throw new Error(`not admitted: ${t.reason}`);
+  }
   return t;
 }
 
@@ -51,7 +53,7 @@ function addressRequests(control: Control, address: string, n: number) {
   });
 }
 
-const passed = (refusals: ReadonlyArray<unknown>) => refusals.filter((r) => r === undefined).length;
+const passed = (refusals: readonly unknown[]) => refusals.filter((r) => r === undefined).length;
 
 describe('admission', () => {
   it('main budget: admits the burst at once, then the rate, and refuses the rest with 429 and a Retry-After', () => {
@@ -78,7 +80,12 @@ describe('admission', () => {
     const { control, advance } = admission();
     const flood = addressRequests(control, '198.51.100.7', 1000);
     expect(passed(flood)).toBe(3);
-    expect(flood[3]).toMatchObject({ admitted: false, status: 429, reason: 'address_rate_limited', retryAfterSeconds: 1 });
+    expect(flood[3]).toMatchObject({
+      admitted: false,
+      status: 429,
+      reason: 'address_rate_limited',
+      retryAfterSeconds: 1,
+    });
     // The flood took nothing from the signed-in users' budget…
     expect(passed(mainRequests(control, 10))).toBe(10);
     // …nor from another address's.
@@ -108,7 +115,12 @@ describe('admission', () => {
     const { control } = admission({ maxConcurrentRequests: 2 });
     const a = control.admit();
     const b = control.admit();
-    expect(control.admit()).toMatchObject({ admitted: false, status: 503, reason: 'too_many_in_flight', retryAfterSeconds: 2 });
+    expect(control.admit()).toMatchObject({
+      admitted: false,
+      status: 503,
+      reason: 'too_many_in_flight',
+      retryAfterSeconds: 2,
+    });
     expect(control.inFlight).toBe(2);
     if (a.admitted) {
       a.release();
@@ -117,15 +129,24 @@ describe('admission', () => {
     expect(control.inFlight).toBe(1);
     expect(control.admit().admitted).toBe(true);
     expect(control.admit().admitted).toBe(false);
-    if (b.admitted) b.release();
+    if (b.admitted) {
+      b.release();
+    }
   });
 
   it("refuses a sender's requests past its cap with 429, leaves other senders alone, and frees the slot on release", () => {
     const { control } = admission({ maxConcurrentRequestsPerSender: 2 });
     const held = [ticket(control), ticket(control)];
-    for (const t of held) expect(t.enterSender('user:alice')).toBeUndefined();
+    for (const t of held) {
+      expect(t.enterSender('user:alice')).toBeUndefined();
+    }
     const third = ticket(control);
-    expect(third.enterSender('user:alice')).toMatchObject({ admitted: false, status: 429, reason: 'sender_too_many_in_flight', retryAfterSeconds: 2 });
+    expect(third.enterSender('user:alice')).toMatchObject({
+      admitted: false,
+      status: 429,
+      reason: 'sender_too_many_in_flight',
+      retryAfterSeconds: 2,
+    });
     third.release();
     const other = ticket(control);
     expect(other.enterSender('user:bob')).toBeUndefined();
@@ -134,7 +155,9 @@ describe('admission', () => {
     const again = ticket(control);
     expect(again.enterSender('user:alice')).toBeUndefined();
     expect(ticket(control).enterSender('user:alice')).toMatchObject({ reason: 'sender_too_many_in_flight' });
-    for (const t of [held[1]!, other, again]) t.release();
+    for (const t of [held[1]!, other, again]) {
+      t.release();
+    }
   });
 
   it('sheds with 503 while the heap is over its share, and recovers when it is not', () => {
@@ -151,7 +174,9 @@ describe('admission', () => {
   it('a refusal costs no token', () => {
     const { control, setHeapUsed, advance } = admission({ burst: 2 });
     setHeapUsed(99);
-    for (let i = 0; i < 50; i++) expect(control.admit().admitted).toBe(false);
+    for (let i = 0; i < 50; i++) {
+      expect(control.admit().admitted).toBe(false);
+    }
     setHeapUsed(0);
     advance(100);
     expect(passed(mainRequests(control, 3))).toBe(2);

@@ -29,7 +29,8 @@ export interface AdmissionSettings {
 export type AdmissionRefusal = {
   readonly admitted: false;
   readonly status: 429 | 503;
-  readonly reason: 'rate_limited' | 'address_rate_limited' | 'too_many_in_flight' | 'sender_too_many_in_flight' | 'memory_pressure';
+  readonly reason:
+    'rate_limited' | 'address_rate_limited' | 'too_many_in_flight' | 'sender_too_many_in_flight' | 'memory_pressure';
   readonly retryAfterSeconds: number;
   readonly message: string;
 };
@@ -101,7 +102,12 @@ export function createAdmission(settings: AdmissionSettings): Admission {
   let heapSampledAt = -Infinity;
   let overHeap = false;
 
-  const refusal = (status: 429 | 503, reason: AdmissionRefusal['reason'], message: string, retryAfterSeconds = settings.retryAfterSeconds): AdmissionRefusal => ({
+  const refusal = (
+    status: 429 | 503,
+    reason: AdmissionRefusal['reason'],
+    message: string,
+    retryAfterSeconds = settings.retryAfterSeconds
+  ): AdmissionRefusal => ({
     admitted: false,
     status,
     reason,
@@ -111,8 +117,11 @@ export function createAdmission(settings: AdmissionSettings): Admission {
 
   function leaveSender(subject: string): void {
     const n = senders.get(subject)! - 1;
-    if (n === 0) senders.delete(subject);
-    else senders.set(subject, n);
+    if (n === 0) {
+      senders.delete(subject);
+    } else {
+      senders.set(subject, n);
+    }
   }
 
   return {
@@ -126,16 +135,27 @@ export function createAdmission(settings: AdmissionSettings): Admission {
         overHeap = used > settings.maxHeapFraction * limit;
         heapSampledAt = t;
       }
-      if (overHeap) return refusal(503, 'memory_pressure', 'the collector is low on memory: retry later');
-      if (inFlight >= settings.maxConcurrentRequests) return refusal(503, 'too_many_in_flight', 'the collector is busy: retry later');
+      if (overHeap) {
+        return refusal(503, 'memory_pressure', 'the collector is low on memory: retry later');
+      }
+      if (inFlight >= settings.maxConcurrentRequests) {
+        return refusal(503, 'too_many_in_flight', 'the collector is busy: retry later');
+      }
       inFlight++;
       let released = false;
       let sender: string | undefined;
       return {
         admitted: true,
         takeMainToken() {
-          if (main.take(now())) return undefined;
-          return refusal(429, 'rate_limited', `more than ${settings.maxRequestsPerSecond} requests per second: retry later`, main.secondsToNextToken());
+          if (main.take(now())) {
+            return undefined;
+          }
+          return refusal(
+            429,
+            'rate_limited',
+            `more than ${settings.maxRequestsPerSecond} requests per second: retry later`,
+            main.secondsToNextToken()
+          );
         },
         takeAddressToken(clientAddress) {
           const t = now();
@@ -145,28 +165,38 @@ export function createAdmission(settings: AdmissionSettings): Admission {
             bucket = createTokenBucket(perAddress, t);
             addresses.set(key, bucket);
           }
-          if (bucket.take(t)) return undefined;
+          if (bucket.take(t)) {
+            return undefined;
+          }
           return refusal(
             429,
             'address_rate_limited',
             `more than ${perAddress.perSecond} requests per second from this address without verified credentials: retry later`,
-            bucket.secondsToNextToken(),
+            bucket.secondsToNextToken()
           );
         },
         enterSender(subject) {
           const n = senders.get(subject) ?? 0;
           if (n >= settings.maxConcurrentRequestsPerSender) {
-            return refusal(429, 'sender_too_many_in_flight', `more than ${settings.maxConcurrentRequestsPerSender} requests of this sender at once: retry later`);
+            return refusal(
+              429,
+              'sender_too_many_in_flight',
+              `more than ${settings.maxConcurrentRequestsPerSender} requests of this sender at once: retry later`
+            );
           }
           senders.set(subject, n + 1);
           sender = subject;
           return undefined;
         },
         release() {
-          if (released) return;
+          if (released) {
+            return;
+          }
           released = true;
           inFlight--;
-          if (sender !== undefined) leaveSender(sender);
+          if (sender !== undefined) {
+            leaveSender(sender);
+          }
         },
       };
     },

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createClientAddress } from './client-address.ts';
 
 const from = (remoteAddress: string, forwardedFor?: string | string[]) =>
-  ({ socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress },
+    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+  }) as unknown as IncomingMessage;
 
 describe('client address', () => {
   const clientOf = createClientAddress({ trustedProxies: ['127.0.0.0/8', '::1', '10.0.0.0/8'] });

@@ -15,9 +15,14 @@ export type ClientAddressOf = (req: IncomingMessage) => string;
 function hopAddress(entry: string): string | undefined {
   let value = entry.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
-  if (bracketed) value = bracketed[1]!;
-  else if (/^[\d.]+:\d+$/.test(value)) value = value.slice(0, value.indexOf(':'));
-  if (value.startsWith('::ffff:') && isIP(value.slice(7)) === 4) value = value.slice(7);
+  if (bracketed) {
+    value = bracketed[1]!;
+  } else if (/^[\d.]+:\d+$/.test(value)) {
+    value = value.slice(0, value.indexOf(':'));
+  }
+  if (value.startsWith('::ffff:') && isIP(value.slice(7)) === 4) {
+    value = value.slice(7);
+  }
   return isIP(value) === 0 ? undefined : value.toLowerCase();
 }
 
@@ -44,16 +49,24 @@ export function createClientAddress(settings: ClientAddressSettings): ClientAddr
   };
   return (req) => {
     let client = peerAddress(req);
-    if (!isTrusted(client)) return client;
+    if (!isTrusted(client)) {
+      return client;
+    }
     const header = req.headers['x-forwarded-for'];
-    if (header === undefined) return client;
+    if (header === undefined) {
+      return client;
+    }
     // Node joins repeated X-Forwarded-For headers with ", ": one list, in the order they came.
     const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hopAddress(hops[i]!);
-      if (hop === undefined) break;
+      if (hop === undefined) {
+        break;
+      }
       client = hop;
-      if (!isTrusted(hop)) break;
+      if (!isTrusted(hop)) {
+        break;
+      }
     }
     return client;
   };

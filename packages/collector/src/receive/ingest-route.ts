@@ -74,7 +74,18 @@ export type IngestHandler = (req: IncomingMessage, res: ServerResponse) => Promi
  * the server can call it before express's router: this is the hot path.
  */
 export function createIngestHandler(settings: IngestRouteSettings, protocol: IngestProtocol): IngestHandler {
-  const { pipeline, selfMetrics, maxBodyBytes, bodyIdleTimeoutMs, logger, origins, admission, authenticator, clientAddress, draining } = settings;
+  const {
+    pipeline,
+    selfMetrics,
+    maxBodyBytes,
+    bodyIdleTimeoutMs,
+    logger,
+    origins,
+    admission,
+    authenticator,
+    clientAddress,
+    draining,
+  } = settings;
 
   function answer(res: ServerResponse, reply: IngestAnswer): void {
     res.writeHead(reply.status, {
@@ -84,20 +95,36 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
     res.end(reply.body);
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, format: IngestFormat | undefined, error: RequestError): void {
+  function fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    format: IngestFormat | undefined,
+    error: RequestError
+  ): void {
     selfMetrics.request(error.status, error.reason, format?.label ?? protocol.unknownLabel);
-    if (error.status === 405) res.setHeader('Allow', 'POST');
-    if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    if (error.challenge !== undefined) res.setHeader('WWW-Authenticate', error.challenge);
-    if (error.closeConnection) res.setHeader('Connection', 'close');
+    if (error.status === 405) {
+      res.setHeader('Allow', 'POST');
+    }
+    if (error.retryAfterSeconds !== undefined) {
+      res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    }
+    if (error.challenge !== undefined) {
+      res.setHeader('WWW-Authenticate', error.challenge);
+    }
+    if (error.closeConnection) {
+      res.setHeader('Connection', 'close');
+    }
     // Refused before the body was read to the end: discard the rest so the client can finish its
     // upload and read this answer (closing now would reset the connection under it, and OTLP
     // exporters retry a reset, but not a 413). requestTimeout bounds how long that can take.
-    if (!req.complete) req.resume();
+    if (!req.complete) {
+      req.resume();
+    }
     answer(res, (format ?? protocol.fallback).refused(error));
   }
 
-  const shed = (refusal: AdmissionRefusal): RequestError => overloaded(refusal.status, refusal.reason, refusal.message, refusal.retryAfterSeconds);
+  const shed = (refusal: AdmissionRefusal): RequestError =>
+    overloaded(refusal.status, refusal.reason, refusal.message, refusal.retryAfterSeconds);
 
   /**
    * The fixed sequence, cheapest check first, and nothing that costs (a Grafana call, the body) before
@@ -110,22 +137,32 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
     const named = protocol.formatOf(contentType);
     const format = named instanceof RequestError ? undefined : named;
     const origin = origins.check(req);
-    if (!origin.allowed) return fail(req, res, format, forbiddenOrigin(origin.origin));
+    if (!origin.allowed) {
+      return fail(req, res, format, forbiddenOrigin(origin.origin));
+    }
     if (origin.corsOrigin !== undefined) {
-      for (const [name, value] of Object.entries(origins.corsHeaders(origin.corsOrigin))) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(origins.corsHeaders(origin.corsOrigin))) {
+        res.setHeader(name, value);
+      }
       if (req.method === 'OPTIONS') {
         res.writeHead(204, origins.preflightHeaders()).end();
         return;
       }
     }
-    if (req.method !== 'POST') return fail(req, res, format, methodNotAllowed(req.method ?? ''));
-    if (!format) return fail(req, res, undefined, named as RequestError);
+    if (req.method !== 'POST') {
+      return fail(req, res, format, methodNotAllowed(req.method ?? ''));
+    }
+    if (!format) {
+      return fail(req, res, undefined, named as RequestError);
+    }
     if (draining()) {
       res.setHeader('Connection', 'close');
       return fail(req, res, format, overloaded(503, 'shutting_down', 'the collector is shutting down: retry', 1));
     }
     const ticket = admission.admit();
-    if (!ticket.admitted) return fail(req, res, format, shed(ticket));
+    if (!ticket.admitted) {
+      return fail(req, res, format, shed(ticket));
+    }
     try {
       const client = clientAddress(req);
       // Only a sender already known to be allowed draws on the budget signed-in users share; anyone
@@ -133,7 +170,9 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
       // address's small one, so a flood of them is turned away before it costs a Grafana call.
       const settled = authenticator.peek(req, client);
       const budget = settled?.allowed ? ticket.takeMainToken() : ticket.takeAddressToken(client);
-      if (budget) return fail(req, res, format, shed(budget));
+      if (budget) {
+        return fail(req, res, format, shed(budget));
+      }
       const decision = settled ?? (await authenticator.authenticate(req, client));
       selfMetrics.authenticated(authenticator.mode, decision.outcome);
       if (!decision.allowed) {
@@ -143,11 +182,15 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
         // Let in after a call (Grafana vouched for the sender, or policy accepted it while Grafana
         // could not say): from here on it is one of the allowed senders, and spends their budget too.
         const main = ticket.takeMainToken();
-        if (main) return fail(req, res, format, shed(main));
+        if (main) {
+          return fail(req, res, format, shed(main));
+        }
       }
       if (decision.subject !== undefined) {
         const busy = ticket.enterSender(decision.subject);
-        if (busy) return fail(req, res, format, shed(busy));
+        if (busy) {
+          return fail(req, res, format, shed(busy));
+        }
       }
       const body = await readBody(req, maxBodyBytes, bodyIdleTimeoutMs);
       const sender: Sender = {
@@ -169,7 +212,9 @@ export function createIngestHandler(settings: IngestRouteSettings, protocol: Ing
       selfMetrics.request(reply.status, result.rejectedDataPoints > 0 ? 'partial' : 'ok', format.label);
       answer(res, reply);
     } catch (err) {
-      if (err instanceof RequestError) return fail(req, res, format, err);
+      if (err instanceof RequestError) {
+        return fail(req, res, format, err);
+      }
       // A bug, not bad input. The error comes from our code, so it carries no attribute value.
       logger.error({ err }, `failed to handle ${protocol.what}`);
       fail(req, res, format, internalError());

@@ -13,7 +13,10 @@ export interface OriginSettings {
 }
 
 export type OriginVerdict =
-  | { readonly allowed: true; /** Set for an allowed cross-origin request: the value of Access-Control-Allow-Origin. */ readonly corsOrigin?: string }
+  | {
+      readonly allowed: true;
+      /** Set for an allowed cross-origin request: the value of Access-Control-Allow-Origin. */ readonly corsOrigin?: string;
+    }
   | { readonly allowed: false; readonly origin: string };
 
 /** Preflights may be cached this long; Chromium caps it at 2 h anyway. */
@@ -39,7 +42,9 @@ function firstValue(header: string | string[] | undefined): string | undefined {
  */
 function requestScheme(req: IncomingMessage): string {
   const forwarded = firstValue(req.headers['x-forwarded-proto']);
-  if (forwarded !== undefined) return forwarded;
+  if (forwarded !== undefined) {
+    return forwarded;
+  }
   return (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
 }
 
@@ -60,7 +65,9 @@ export function createOriginPolicy(settings: OriginSettings): OriginPolicy {
     } catch {
       return false;
     }
-    if (url.protocol !== `${requestScheme(req)}:`) return false;
+    if (url.protocol !== `${requestScheme(req)}:`) {
+      return false;
+    }
     const host = url.host.toLowerCase();
     // Behind a proxy the browser's host arrives as X-Forwarded-Host (or a preserved Host).
     return host === firstValue(req.headers['x-forwarded-host']) || host === firstValue(req.headers.host);
@@ -69,9 +76,15 @@ export function createOriginPolicy(settings: OriginSettings): OriginPolicy {
   return {
     check(req) {
       const origin = req.headers.origin;
-      if (origin === undefined) return { allowed: true };
-      if (allowed.has(origin)) return { allowed: true, corsOrigin: origin };
-      if (sameOrigin(origin, req)) return { allowed: true };
+      if (origin === undefined) {
+        return { allowed: true };
+      }
+      if (allowed.has(origin)) {
+        return { allowed: true, corsOrigin: origin };
+      }
+      if (sameOrigin(origin, req)) {
+        return { allowed: true };
+      }
       return settings.enforce ? { allowed: false, origin } : { allowed: true };
     },
     corsHeaders(origin) {

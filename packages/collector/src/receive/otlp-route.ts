@@ -1,6 +1,12 @@
 import type { Codec } from '../decode/index.js';
 import { unsupportedMediaType } from '../errors.js';
-import { createIngestHandler, type IngestFormat, type IngestHandler, type IngestProtocol, type IngestRouteSettings } from './ingest-route.js';
+import {
+  createIngestHandler,
+  type IngestFormat,
+  type IngestHandler,
+  type IngestProtocol,
+  type IngestRouteSettings,
+} from './ingest-route.js';
 import { mediaType } from './media-type.js';
 
 export interface OtlpRouteSettings extends IngestRouteSettings {
@@ -15,7 +21,11 @@ function otlpFormat(codec: Codec, label: IngestFormat['label'] = codec.encoding)
     label,
     decode: (body) => codec.decodeRequest(body),
     accepted: (result) => ({ status: 200, contentType: codec.contentType, body: codec.encodeResponse(result) }),
-    refused: (error) => ({ status: error.status, contentType: codec.contentType, body: codec.encodeStatus(error.rpcCode, error.message) }),
+    refused: (error) => ({
+      status: error.status,
+      contentType: codec.contentType,
+      body: codec.encodeStatus(error.rpcCode, error.message),
+    }),
   };
 }
 

@@ -14,9 +14,13 @@ import { bodyIdleTimeout, malformedBody, payloadTooLarge, RequestError, unsuppor
 export async function readBody(req: IncomingMessage, limitBytes: number, idleTimeoutMs: number): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   let inflater: Gunzip | Inflate | undefined;
-  if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
-  else if (encoding === 'deflate') inflater = createInflate();
-  else if (encoding !== 'identity' && encoding !== '') throw unsupportedEncoding(encoding);
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    inflater = createGunzip();
+  } else if (encoding === 'deflate') {
+    inflater = createInflate();
+  } else if (encoding !== 'identity' && encoding !== '') {
+    throw unsupportedEncoding(encoding);
+  }
 
   // The read first: it takes the request's 'data' events from the start, before the watch below
   // adds its own listener (which would otherwise set the stream flowing with no one to read it).
@@ -43,7 +47,9 @@ async function readInflated(req: IncomingMessage, inflater: Gunzip | Inflate, li
   // it would also destroy the request, and with it the socket the 413 must go out on.)
   req.pipe(inflater);
   finished(req, (err) => {
-    if (err) inflater.destroy(err);
+    if (err) {
+      inflater.destroy(err);
+    }
   });
   try {
     return await getRawBody(inflater, { limit: limitBytes });
@@ -75,10 +81,18 @@ function watchIdle(req: IncomingMessage, idleMs: number): { readonly expired: Pr
 
 function bodyError(err: unknown, limitBytes: number): RequestError {
   const type = (err as { type?: string }).type;
-  if (type === 'entity.too.large') return payloadTooLarge(limitBytes);
-  if (type === 'request.size.invalid') return malformedBody('request body is shorter or longer than its Content-Length');
-  if (type === 'request.aborted') return malformedBody('request aborted by the client');
+  if (type === 'entity.too.large') {
+    return payloadTooLarge(limitBytes);
+  }
+  if (type === 'request.size.invalid') {
+    return malformedBody('request body is shorter or longer than its Content-Length');
+  }
+  if (type === 'request.aborted') {
+    return malformedBody('request aborted by the client');
+  }
   const code = (err as { code?: string }).code;
-  if (typeof code === 'string' && code.startsWith('Z_')) return malformedBody(`invalid compressed body: ${(err as Error).message}`);
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return malformedBody(`invalid compressed body: ${(err as Error).message}`);
+  }
   return malformedBody('could not read the request body');
 }

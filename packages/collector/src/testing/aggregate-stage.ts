@@ -35,9 +35,15 @@ export function createTestAggregation(options: TestAggregationOptions = {}) {
   const registry = createSeriesRegistry({
     maxSeriesPerFamily: maxSeries,
     idleExpiryMs: options.idleExpiryMs ?? 30 * 24 * 3600 * 1000,
-    budget: options.newSeriesPerHour === undefined ? UNLIMITED_BUDGET : createSenderBudget({ perHour: options.newSeriesPerHour, maxSenders: 100 }),
+    budget:
+      options.newSeriesPerHour === undefined
+        ? UNLIMITED_BUDGET
+        : createSenderBudget({ perHour: options.newSeriesPerHour, maxSenders: 100 }),
   });
-  const counters = createCounterStore({ families: counterFamilies(catalog, legacyLabels), cardinalityLimit: maxSeries + 2 });
+  const counters = createCounterStore({
+    families: counterFamilies(catalog, legacyLabels),
+    cardinalityLimit: maxSeries + 2,
+  });
   const histograms = createHistogramStore(catalog);
   const aggregator = createAggregator({ catalog, counters, histograms, registry, legacyLabels, now: clock.now });
   const data = combineProducers([counters, histograms]);
@@ -46,7 +52,9 @@ export function createTestAggregation(options: TestAggregationOptions = {}) {
   async function values(family: string): Promise<Array<[Attributes, number]>> {
     const { resourceMetrics } = await data.collect();
     const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === family);
-    if (!metric || metric.dataPointType !== DataPointType.SUM) return [];
+    if (!metric || metric.dataPointType !== DataPointType.SUM) {
+      return [];
+    }
     // The counter store's shards hand series back in no particular order: sorted, the order is the test's.
     const points = metric.dataPoints.map((p): [Attributes, number] => [p.attributes, p.value]);
     return points.sort(([a], [b]) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));

@@ -19,7 +19,9 @@ import {
 import { createProtobufCodec, type AttributeValue } from '../decode/index.ts';
 
 /** How the upstream answers one request: an HTTP error, or 200 with a partial success. */
-export type UpstreamReply = { readonly status: number; readonly retryAfterSeconds?: number } | { readonly rejected: number; readonly message: string };
+export type UpstreamReply =
+  | { readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly rejected: number; readonly message: string };
 
 export interface ReceivedPoint {
   readonly metric: string;
@@ -76,17 +78,22 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
                   attributes: Object.fromEntries(p.attributes),
                   value: 'count' in p ? p.count : p.value!,
                   time: p.time,
-                })),
-          ),
+                }))
+          )
         ),
       });
       if (reply !== undefined && 'status' in reply) {
         const headers: Record<string, string> = { 'content-type': 'text/plain' };
-        if (reply.retryAfterSeconds !== undefined) headers['retry-after'] = String(reply.retryAfterSeconds);
+        if (reply.retryAfterSeconds !== undefined) {
+          headers['retry-after'] = String(reply.retryAfterSeconds);
+        }
         res.writeHead(reply.status, headers).end('no\n');
         return;
       }
-      const answer = codec.encodeResponse({ rejectedDataPoints: reply?.rejected ?? 0, errorMessage: reply?.message ?? '' });
+      const answer = codec.encodeResponse({
+        rejectedDataPoints: reply?.rejected ?? 0,
+        errorMessage: reply?.message ?? '',
+      });
       res.writeHead(200, { 'content-type': codec.contentType }).end(answer);
     });
   });
@@ -109,18 +116,30 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
 export const TEST_SCOPE = 'footfall.test';
 
 /** A cumulative monotonic sum with one point per series (attributes → value). */
-export function cumulativeSum(name: string, series: ReadonlyArray<readonly [Record<string, string>, number]>): MetricData {
+export function cumulativeSum(
+  name: string,
+  series: ReadonlyArray<readonly [Record<string, string>, number]>
+): MetricData {
   return {
     descriptor: { name, description: '', unit: '', valueType: ValueType.DOUBLE },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.SUM,
     isMonotonic: true,
-    dataPoints: series.map(([attributes, value]) => ({ startTime: [1_700_000_000, 0], endTime: [1_700_000_060, 0], attributes, value })),
+    dataPoints: series.map(([attributes, value]) => ({
+      startTime: [1_700_000_000, 0],
+      endTime: [1_700_000_060, 0],
+      attributes,
+      value,
+    })),
   };
 }
 
 /** A cumulative histogram on the given boundaries, one point per series. */
-export function cumulativeHistogram(name: string, boundaries: number[], series: ReadonlyArray<readonly [Record<string, string>, number[]]>): MetricData {
+export function cumulativeHistogram(
+  name: string,
+  boundaries: number[],
+  series: ReadonlyArray<readonly [Record<string, string>, number[]]>
+): MetricData {
   return {
     descriptor: { name, description: '', unit: 's', valueType: ValueType.DOUBLE },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -135,7 +154,10 @@ export function cumulativeHistogram(name: string, boundaries: number[], series: 
 }
 
 export function resourceMetrics(metrics: MetricData[]): ResourceMetrics {
-  return { resource: resourceFromAttributes({ 'service.name': 'test' }), scopeMetrics: [{ scope: { name: TEST_SCOPE }, metrics }] };
+  return {
+    resource: resourceFromAttributes({ 'service.name': 'test' }),
+    scopeMetrics: [{ scope: { name: TEST_SCOPE }, metrics }],
+  };
 }
 
 /** A catalog whose metrics the test sets before each collection. */

@@ -18,7 +18,19 @@ const AT_SIGNS = ['@', '\uFF20', '\uFE6B', '%40', '%2540', '%EF%BC%A0', '\uFF054
 const ESCAPES = ['%', '%4', '%ZZ', '%2', '%25', '%252', '%C3%A9', '%E2%80%8B', '%FF', '%C0%80'];
 const DOTS = ['.', '\uFF0E', '\u3002', '\uFF61', '%2E'];
 /** Format characters, a combining mark and lone surrogates: one UTF-16 unit each. */
-const HIDDEN = ['\u200B', '\u200C', '\u200D', '\u200E', '\u200F', '\u2060', '\uFEFF', '\u00AD', '\u0301', '\uD800', '\uDFFF'];
+const HIDDEN = [
+  '\u200B',
+  '\u200C',
+  '\u200D',
+  '\u200E',
+  '\u200F',
+  '\u2060',
+  '\uFEFF',
+  '\u00AD',
+  '\u0301',
+  '\uD800',
+  '\uDFFF',
+];
 const TEXT = ['a', 'Z', 'xn--', 'é', 'я', 'भा', '7', '0', '[', ']', ':', '<', '>', ' ', '\n', '\t', '\u3000'];
 /** NFKC makes these 18, 4 and 3 characters long: the normalised text is longer than the value. */
 const EXPANDING = ['\uFDFA', '\u3300', '\u2474'];
