@@ -1,15 +1,24 @@
 /**
  * The app's module as Grafana's preloader uses it: import, then `plugin.init(meta)` with the app's
- * settings DTO. On jsdom with the real @grafana/runtime; the hub loads the tracker through the
- * SystemJS stand-in of test-setup.ts.
+ * settings DTO. On jsdom with the real @grafana/runtime; the hub's dynamic import of the model is
+ * the build's `footfall-model.js` chunk.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { AppPlugin, PluginType, type AppPluginMeta } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
-import { pageHub, systemJsLoader } from '@footfall/browser/hub.ts';
+import { pageHub } from '@footfall/browser/hub.ts';
 import { installDeliveringEchoSrv } from '@footfall/browser/testing/echo.ts';
 import { resetGrafana } from '@footfall/browser/testing/grafana.ts';
 import { plugin, type FootfallJsonData } from './module.ts';
+
+// The model module is evaluated once, when the hub first loads it: what a browser fetches as `footfall-model.js`.
+const model = vi.hoisted(() => ({ loads: 0 }));
+vi.mock('@footfall/browser/model-entry.ts', async (importOriginal) => {
+  model.loads += 1;
+  return importOriginal();
+});
+
+const unusedLoader = () => Promise.reject(new Error('the page already has a hub'));
 
 function meta(jsonData: FootfallJsonData, enabled = true): AppPluginMeta<FootfallJsonData> {
   return {
@@ -48,20 +57,18 @@ describe('the app module', () => {
   });
 
   test('an org where the app is not enabled: init tracks nothing (the tracker is not even loaded)', async () => {
-    const system = (globalThis as unknown as { System: { import(url: string): Promise<unknown> } }).System;
-    const imports = vi.spyOn(system, 'import');
     plugin.init(meta({}, false));
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(imports).not.toHaveBeenCalled();
-    expect(pageHub(systemJsLoader('unused'), 'test').debugInfo()).toBeUndefined();
-    imports.mockRestore();
+    expect(model.loads).toBe(0);
+    expect(pageHub(unusedLoader, 'test').debugInfo()).toBeUndefined();
   });
 
   test('init with the settings tracks every dashboard, with the app as the host; the panel joins the same hub', async () => {
     plugin.init(meta({ heartbeatIntervalSeconds: 5 }));
     // The panel's module asks for the hub with its own loader: it gets the app's.
-    const hub = pageHub(systemJsLoader('unused'), 'test');
+    const hub = pageHub(unusedLoader, 'test');
     const tracker = await hub.ready();
     expect(tracker?.debugInfo()).toMatchObject({ host: 'app', dashboardUid: 'sales' });
+    expect(model.loads).toBe(1);
   });
 });

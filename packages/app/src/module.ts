@@ -5,13 +5,13 @@
  * loaded from `footfall-model.js` only once there is a dashboard to track.
  */
 import { AppPlugin, type AppPluginMeta } from '@grafana/data';
-import { pageHub, systemJsLoader } from '@footfall/browser/hub.ts';
+import { loadModel, pageHub } from '@footfall/browser/hub.ts';
 import type { FootfallOptions } from '@footfall/browser/settings.ts';
 import { FOOTFALL_VERSION } from '@footfall/browser/version.ts';
 import { ConfigPage } from './components/ConfigPage.tsx';
 
 // At module top level, so Grafana's Echo events reach the hub from the first moment it can see them.
-const hub = pageHub(systemJsLoader(new URL('./footfall-model.js', import.meta.url).href), FOOTFALL_VERSION);
+const hub = pageHub(loadModel, FOOTFALL_VERSION);
 
 export type FootfallJsonData = Partial<FootfallOptions>;
 

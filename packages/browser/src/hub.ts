@@ -64,14 +64,11 @@ function isDashboardPath(pathname: string): boolean {
   return kind === 'dashboard' || kind === 'home';
 }
 
-/** Loads the model module beside a plugin's `module.js` through Grafana's SystemJS, as Grafana loads the module itself. */
-export function systemJsLoader(url: string): () => Promise<ModelModule> {
-  return async () => {
-    const system = (globalThis as { System?: { import(id: string): Promise<unknown> } }).System;
-    if (!system) throw new Error(`no SystemJS on this page to load ${url}`);
-    return (await system.import(url)) as ModelModule;
-  };
-}
+/**
+ * Loads the model module. The build makes it a chunk of its own, `footfall-model.js` beside the
+ * plugin's `module.js`, fetched from the folder Grafana loaded the module from.
+ */
+export const loadModel = (): Promise<ModelModule> => import(/* webpackChunkName: "footfall-model" */ './model-entry.ts');
 
 function hasLeftovers(): boolean {
   try {

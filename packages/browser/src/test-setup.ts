@@ -17,13 +17,3 @@ Object.defineProperty(window, 'matchMedia', {
 });
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
 
-/**
- * Grafana's SystemJS, as far as footfall's modules use it: the hub loads `footfall-model.js` from
- * beside the plugin's module; here that file is its source.
- */
-(globalThis as { System?: unknown }).System = {
-  import: async (url: string) => {
-    if (url.endsWith('/footfall-model.js')) return import('./model-entry.ts');
-    throw new Error(`test-setup: no module ${url}`);
-  },
-};

@@ -53,7 +53,7 @@ function panelProps(options: Partial<FootfallOptions> | null, dashboard = DASHBO
   };
 }
 
-/** The page's tracker, once the hub has loaded it (through SystemJS in Grafana; test-setup.ts here). */
+/** The page's tracker, once the hub has loaded it (the model chunk in Grafana; model-entry.ts here). */
 async function tracker() {
   let loaded: Awaited<ReturnType<ReturnType<typeof panelHub>['ready']>>;
   await act(async () => {
