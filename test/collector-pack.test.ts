@@ -89,6 +89,7 @@ describe('the collector as an npm package', () => {
     expect(paths).toEqual(
       expect.arrayContaining([
         'package.json',
+        'LICENSE',
         'README.md',
         'dist/main.js',
         'dist/index.js',
