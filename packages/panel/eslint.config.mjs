@@ -36,4 +36,8 @@ export default defineConfig([
     ],
   },
   ...baseConfig,
+  {
+    // JSX compiles with React's automatic runtime (see webpack.config.ts): no `React` in scope is needed.
+    rules: { 'react/react-in-jsx-scope': 'off' },
+  },
 ]);

@@ -18,7 +18,9 @@ export type FootfallJsonData = Partial<FootfallOptions>;
 class FootfallApp extends AppPlugin<FootfallJsonData> {
   override init(meta: AppPluginMeta<FootfallJsonData>): void {
     // Grafana also loads the module to show the configuration page of an app not enabled yet.
-    if (meta.enabled === false) return;
+    if (meta.enabled === false) {
+      return;
+    }
     hub.enableZeroTouch(meta.jsonData ?? {});
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The modules Grafana's plugin loader shares with plugins (its `sharedDependenciesMap`, the same list
- * create-plugin marks external). The build leaves these to Grafana, and the artifact check holds the
- * built module's AMD dependencies to this list.
+ * The modules Grafana's plugin loader shares with plugins (its `sharedDependenciesMap`). create-plugin's
+ * webpack config leaves these and a few more (`angular`, slate's plugins) to Grafana as externals; the
+ * artifact check holds the built modules' AMD dependencies to this list, because any other one makes
+ * Grafana's loader fail the plugin.
  */
 export const GRAFANA_SHARED_MODULES: readonly string[] = [
   '@emotion/css',
@@ -26,8 +27,3 @@ export const GRAFANA_SHARED_MODULES: readonly string[] = [
   'rxjs',
   'slate',
 ];
-
-/** Whether an import is provided by Grafana at run time (and must therefore not be bundled). */
-export function isGrafanaShared(id: string): boolean {
-  return GRAFANA_SHARED_MODULES.includes(id) || /^@grafana\/(data|ui|runtime)(\/.*)?$/.test(id) || /^rxjs\/operators$/.test(id);
-}

@@ -19,7 +19,12 @@ import type { DebugInfo, EarlyLocation, PageTracker, PanelView } from './tracker
 /** What the lazily loaded model module (model-entry.ts) exports. */
 export interface ModelModule {
   /** With `zeroTouch` (the app's settings), the early locations are tracked as they happened. */
-  startTracker(early: readonly EarlyLocation[], version: string, renderer: boolean, zeroTouch: Partial<FootfallOptions> | undefined): PageTracker;
+  startTracker(
+    early: readonly EarlyLocation[],
+    version: string,
+    renderer: boolean,
+    zeroTouch: Partial<FootfallOptions> | undefined
+  ): PageTracker;
 }
 
 export interface PageHub {
@@ -49,8 +54,12 @@ type HubWindow = typeof globalThis & { [HUB_KEY]?: PageHub };
 export function isRendererPage(): boolean {
   try {
     const user = (config.bootData?.user ?? {}) as unknown as Record<string, unknown>;
-    if (user.authenticatedBy === 'render') return true;
-    if ((globalThis as Record<string, unknown>)['__grafanaImageRendererMessageChannel'] !== undefined) return true;
+    if (user.authenticatedBy === 'render') {
+      return true;
+    }
+    if ((globalThis as Record<string, unknown>)['__grafanaImageRendererMessageChannel'] !== undefined) {
+      return true;
+    }
     const search = locationService.getSearchObject() as Record<string, unknown>;
     // `/d-solo/` is a single panel for the renderer or an iframe embed: no SPA navigation leaves it.
     return isRenderFlag(search.render) || locationService.getLocation().pathname.startsWith('/d-solo/');
@@ -68,7 +77,8 @@ function isDashboardPath(pathname: string): boolean {
  * Loads the model module. The build makes it a chunk of its own, `footfall-model.js` beside the
  * plugin's `module.js`, fetched from the folder Grafana loaded the module from.
  */
-export const loadModel = (): Promise<ModelModule> => import(/* webpackChunkName: "footfall-model" */ './model-entry.ts');
+export const loadModel = (): Promise<ModelModule> =>
+  import(/* webpackChunkName: "footfall-model" */ './model-entry.ts');
 
 function hasLeftovers(): boolean {
   try {
@@ -83,8 +93,12 @@ export function pageHub(load: () => Promise<ModelModule>, version: string): Page
   const global = globalThis as HubWindow;
   const existing = global[HUB_KEY];
   if (existing) {
-    if (existing.protocol === HUB_PROTOCOL) return existing;
-    console.warn(`footfall: another footfall plugin of an incompatible version (hub protocol ${existing.protocol}) tracks this page; update both`);
+    if (existing.protocol === HUB_PROTOCOL) {
+      return existing;
+    }
+    console.warn(
+      `footfall: another footfall plugin of an incompatible version (hub protocol ${existing.protocol}) tracks this page; update both`
+    );
     return inertHub();
   }
   const hub = createHub(load, version);
@@ -126,20 +140,33 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
       options: {},
       flush: () => undefined,
       addEvent: (event) => {
-        if (tracker) tracker.onEchoEvent(event);
-        else if (!renderer && earlyEvents.length < MAX_EARLY_EVENTS) earlyEvents.push({ event, at: Date.now() });
+        if (tracker) {
+          tracker.onEchoEvent(event);
+        } else if (!renderer && earlyEvents.length < MAX_EARLY_EVENTS) {
+          earlyEvents.push({ event, at: Date.now() });
+        }
       },
-    }),
+    })
   );
 
   let locations: { unsubscribe(): void } | undefined;
   guard('following the location', () => {
     // A BehaviorSubject: the current location comes at once.
     locations = locationService.getLocationObservable().subscribe((location) => {
-      if (tracker || renderer) return;
-      earlyLocations.push({ at: Date.now(), pathname: location.pathname, search: { ...(locationService.getSearchObject() as Record<string, unknown>) } });
-      if (earlyLocations.length > MAX_EARLY_LOCATIONS) earlyLocations.shift();
-      if (zeroTouch && isDashboardPath(location.pathname)) void start();
+      if (tracker || renderer) {
+        return;
+      }
+      earlyLocations.push({
+        at: Date.now(),
+        pathname: location.pathname,
+        search: { ...(locationService.getSearchObject() as Record<string, unknown>) },
+      });
+      if (earlyLocations.length > MAX_EARLY_LOCATIONS) {
+        earlyLocations.shift();
+      }
+      if (zeroTouch && isDashboardPath(location.pathname)) {
+        void start();
+      }
     });
   });
 
@@ -149,28 +176,42 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
   let arrived: ModelModule | undefined;
   guard('following the page lifecycle', () => {
     globalThis.addEventListener?.('pagehide', (event) => {
-      if (!tracker && !(event as PageTransitionEvent).persisted) goneAway = true;
+      if (!tracker && !(event as PageTransitionEvent).persisted) {
+        goneAway = true;
+      }
     });
     globalThis.addEventListener?.('pageshow', (event) => {
-      if (!(event as PageTransitionEvent).persisted) return;
+      if (!(event as PageTransitionEvent).persisted) {
+        return;
+      }
       goneAway = false;
-      if (arrived && !tracker) begin(arrived);
+      if (arrived && !tracker) {
+        begin(arrived);
+      }
     });
   });
 
   function begin(model: ModelModule): PageTracker | undefined {
     arrived = model;
-    if (goneAway) return undefined;
+    if (goneAway) {
+      return undefined;
+    }
     locations?.unsubscribe();
     const t = model.startTracker(earlyLocations.splice(0), version, renderer, zeroTouch);
-    for (const [instance, view] of panels) t.attach(instance, view);
-    for (const { event, at } of earlyEvents.splice(0)) t.onEchoEvent(event, at);
+    for (const [instance, view] of panels) {
+      t.attach(instance, view);
+    }
+    for (const { event, at } of earlyEvents.splice(0)) {
+      t.onEchoEvent(event, at);
+    }
     tracker = t;
     return t;
   }
 
   function start(): Promise<PageTracker | undefined> {
-    if (renderer) return Promise.resolve(undefined);
+    if (renderer) {
+      return Promise.resolve(undefined);
+    }
     const failed = (e: unknown): undefined => {
       console.error('footfall: could not load its tracker; this page is not counted', e);
       earlyEvents.length = 0;
@@ -195,12 +236,17 @@ function createHub(load: () => Promise<ModelModule>, version: string): PageHub {
         return;
       }
       const pathname = earlyLocations.at(-1)?.pathname ?? '';
-      if (isDashboardPath(pathname) || hasLeftovers()) void start();
+      if (isDashboardPath(pathname) || hasLeftovers()) {
+        void start();
+      }
     },
     attachPanel(instance, view) {
       panels.set(instance, view);
-      if (tracker) tracker.attach(instance, view);
-      else void start();
+      if (tracker) {
+        tracker.attach(instance, view);
+      } else {
+        void start();
+      }
     },
     detachPanel(instance) {
       panels.delete(instance);

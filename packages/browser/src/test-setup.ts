@@ -16,4 +16,3 @@ Object.defineProperty(window, 'matchMedia', {
   }),
 });
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
-

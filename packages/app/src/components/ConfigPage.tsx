@@ -18,7 +18,8 @@ export function ConfigPage({ plugin }: Props) {
   const meta = plugin.meta;
   const [settings, setSettings] = useState<FootfallOptions>(() => resolveOptions(meta.jsonData));
   const [error, setError] = useState<string | undefined>();
-  const set = <K extends keyof FootfallOptions>(key: K, value: FootfallOptions[K]) => setSettings((s) => ({ ...s, [key]: value }));
+  const set = <K extends keyof FootfallOptions>(key: K, value: FootfallOptions[K]) =>
+    setSettings((s) => ({ ...s, [key]: value }));
 
   async function save(enabled: boolean): Promise<void> {
     try {
@@ -38,7 +39,11 @@ export function ConfigPage({ plugin }: Props) {
       <FieldSet label="Recording">
         {TEXTS.map((key) => (
           <Field key={key} label={SETTINGS_HELP[key].name} description={SETTINGS_HELP[key].description}>
-            <Input id={key} value={settings[key]} onChange={(e: ChangeEvent<HTMLInputElement>) => set(key, e.currentTarget.value)} />
+            <Input
+              id={key}
+              value={settings[key]}
+              onChange={(e: ChangeEvent<HTMLInputElement>) => set(key, e.currentTarget.value)}
+            />
           </Field>
         ))}
         {NUMBERS.map((key) => (
@@ -53,7 +58,11 @@ export function ConfigPage({ plugin }: Props) {
         ))}
         {SWITCHES.map((key) => (
           <Field key={key} label={SETTINGS_HELP[key].name} description={SETTINGS_HELP[key].description}>
-            <Switch id={key} value={settings[key]} onChange={(e: ChangeEvent<HTMLInputElement>) => set(key, e.currentTarget.checked)} />
+            <Switch
+              id={key}
+              value={settings[key]}
+              onChange={(e: ChangeEvent<HTMLInputElement>) => set(key, e.currentTarget.checked)}
+            />
           </Field>
         ))}
       </FieldSet>

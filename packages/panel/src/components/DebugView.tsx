@@ -7,7 +7,9 @@ function time(ms: number | undefined): string {
 }
 
 function describe(info: DebugInfo | undefined): string[] {
-  if (!info) return ['footfall: loading'];
+  if (!info) {
+    return ['footfall: loading'];
+  }
   const d = info.delivery;
   return [
     `tracked by: ${info.host}`,
@@ -34,7 +36,10 @@ export function DebugView({ hub }: { hub: PageHub }) {
     };
   }, [hub]);
   return (
-    <pre data-testid="footfall-debug" style={{ margin: 0, fontSize: 11, lineHeight: 1.4, overflow: 'auto', height: '100%' }}>
+    <pre
+      data-testid="footfall-debug"
+      style={{ margin: 0, fontSize: 11, lineHeight: 1.4, overflow: 'auto', height: '100%' }}
+    >
       {lines.join('\n')}
     </pre>
   );

@@ -128,14 +128,20 @@ describe('FootfallPanel', () => {
     }
   });
 
-  test('a session and the dashboard\'s queries reach the collector', async () => {
+  test("a session and the dashboard's queries reach the collector", async () => {
     locationService.push('/d/e2e-dash/checkout?orgId=1&var-env=prod&from=now-24h&to=now');
     const dashboard = { uid: 'e2e-dash', title: 'Checkout' };
     const options = { endpoint: `${collector.url}/v1/metrics` };
     render(<Panel {...panelProps(options, dashboard)} />);
     getEchoSrv().addEvent({
       type: EchoEventType.MetaAnalytics,
-      payload: { eventName: 'data-request', datasourceType: 'prometheus', dashboardUid: dashboard.uid, dashboardName: dashboard.title, duration: 1500 },
+      payload: {
+        eventName: 'data-request',
+        datasourceType: 'prometheus',
+        dashboardUid: dashboard.uid,
+        dashboardName: dashboard.title,
+        duration: 1500,
+      },
     });
     await act(async () => {
       await vi.advanceTimersByTimeAsync(30_000);
@@ -146,10 +152,24 @@ describe('FootfallPanel', () => {
 
     const { samples } = await scrape(collector.url);
     const mine = { dashboard_uid: dashboard.uid };
-    expect(sumOf(samples, 'grafana_analytics_sessions_total', { ...mine, dashboard_name: dashboard.title, user_role: 'Editor' })).toBe(1);
+    expect(
+      sumOf(samples, 'grafana_analytics_sessions_total', {
+        ...mine,
+        dashboard_name: dashboard.title,
+        user_role: 'Editor',
+      })
+    ).toBe(1);
     expect(sumOf(samples, 'footfall_dashboard_queries_total', { ...mine, datasource_type: 'prometheus' })).toBe(1);
     expect(sumOf(samples, 'footfall_dashboard_query_duration_seconds_sum', mine)).toBe(1.5);
-    expect(sumOf(samples, 'footfall_dashboard_engaged_seconds_total', { ...mine, engagement_state: 'focused' })).toBe(30);
-    expect(sumOf(samples, 'footfall_dashboard_variable_selections_total', { ...mine, variable_name: 'env', variable_value: 'prod' })).toBe(1);
+    expect(sumOf(samples, 'footfall_dashboard_engaged_seconds_total', { ...mine, engagement_state: 'focused' })).toBe(
+      30
+    );
+    expect(
+      sumOf(samples, 'footfall_dashboard_variable_selections_total', {
+        ...mine,
+        variable_name: 'env',
+        variable_value: 'prod',
+      })
+    ).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useState } from 'react';
 import type { PanelProps } from '@grafana/data';
 import { dashboardIdentity } from '@footfall/browser/grafana-context.ts';
 import { rawTimeText } from '@footfall/browser/selections.ts';
@@ -34,18 +34,24 @@ function viewOf(props: Props): PanelView | undefined {
  * is tracked anyway: the panel then only adds what it knows (its dashboard's title and time zone).
  */
 export function FootfallPanel(props: Props) {
-  const instance = useRef<object>({}).current;
+  // The panel's identity for the hub: one object for as long as this panel is mounted.
+  const [instance] = useState<object>(() => ({}));
   const view = viewOf(props);
   // One string that changes when anything the tracker cares about changes.
   const viewKey = JSON.stringify(view ?? null);
 
   useEffect(() => {
-    if (view) panelHub().attachPanel(instance, view);
+    if (view) {
+      panelHub().attachPanel(instance, view);
+    }
     // `view` is a new object every render; `viewKey` says when its content changed.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [instance, viewKey]);
 
   useEffect(() => () => panelHub().detachPanel(instance), [instance]);
 
-  if (!view?.options.debug) return null;
+  if (!view?.options.debug) {
+    return null;
+  }
   return <DebugView hub={panelHub()} />;
 }
