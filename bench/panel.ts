@@ -26,7 +26,15 @@ import { openHarnessPage } from '../test/support/harness-page.ts';
 import { startHarnessServer, type CollectorRequest, type HarnessServer } from '../test/support/harness-server.ts';
 import { REPO_ROOT, sharedModuleSet } from '../test/support/shared-module-sets.ts';
 import { DEFAULT_OPTIONS } from '../packages/browser/src/settings.ts';
-import { APP_DIST, BOOT_APPS, BOOT_PAGES, measureAppBoot, type AppBoot, type BootFigures, type BootPage } from './app-boot.ts';
+import {
+  APP_DIST,
+  BOOT_APPS,
+  BOOT_PAGES,
+  measureAppBoot,
+  type AppBoot,
+  type BootFigures,
+  type BootPage,
+} from './app-boot.ts';
 import { oldPanelPayload } from './old-panel-payload.ts';
 import { currentRevision } from './revision.ts';
 import { writeBenchmarkSection } from './sections.ts';
@@ -52,24 +60,36 @@ function log(message: string): void {
 }
 
 /** Request line, headers and body, as HTTP/1.1 puts them on the wire. */
-function wireBytes(request: Pick<CollectorRequest, 'path' | 'headers'>, bodyBytes: number, overrides: Record<string, string> = {}): number {
+function wireBytes(
+  request: Pick<CollectorRequest, 'path' | 'headers'>,
+  bodyBytes: number,
+  overrides: Record<string, string> = {}
+): number {
   const headers = { ...request.headers, ...overrides, 'content-length': String(bodyBytes) };
   let bytes = `POST ${request.path} HTTP/1.1\r\n`.length + 2;
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) bytes += `${name}: ${v}\r\n`.length;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v !== undefined) {
+        bytes += `${name}: ${v}\r\n`.length;
+      }
+    }
   }
   return bytes + bodyBytes;
 }
 
 function metricNames(body: Buffer): Set<string> {
-  const parsed = JSON.parse(body.toString('utf8')) as { resourceMetrics: { scopeMetrics: { metrics: { name: string }[] }[] }[] };
+  const parsed = JSON.parse(body.toString('utf8')) as {
+    resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string }> }> }>;
+  };
   return new Set(parsed.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.name))));
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check()) return true;
+    if (await check()) {
+      return true;
+    }
     await sleep(100);
   }
   return false;
@@ -85,7 +105,11 @@ interface WireResult {
   readonly oldPerHour: number;
 }
 
-async function measureWire(chrome: RunningChromium, server: HarnessServer, collector: CollectorProcess): Promise<WireResult> {
+async function measureWire(
+  chrome: RunningChromium,
+  server: HarnessServer,
+  collector: CollectorProcess
+): Promise<WireResult> {
   const dashboard = { uid: 'bench-wire', title: 'Service overview' };
   const first = server.requests.length;
   const { page, harness } = await openHarnessPage(chrome.context, server, `/d/${dashboard.uid}/service-overview`);
@@ -104,14 +128,22 @@ async function measureWire(chrome: RunningChromium, server: HarnessServer, colle
     const { samples } = await scrape(collector.url);
     return sumOf(samples, 'footfall_dashboard_session_duration_seconds_count', { dashboard_uid: dashboard.uid }) === 1;
   }, 10_000);
-  if (!ended) throw new Error('the session end never reached the collector');
+  if (!ended) {
+    throw new Error('the session end never reached the collector');
+  }
 
   const sent = server.requests.slice(first).filter((r) => r.method === 'POST' && r.status === 200);
-  const classified = sent.map((r) => ({ request: r, names: metricNames(r.body), bytes: wireBytes(r, r.body.byteLength) }));
+  const classified = sent.map((r) => ({
+    request: r,
+    names: metricNames(r.body),
+    bytes: wireBytes(r, r.body.byteLength),
+  }));
   const start = classified.find((c) => c.names.has('grafana.dashboard.sessions'));
   const end = classified.find((c) => c.names.has('grafana.dashboard.session.duration'));
   const steady = classified.filter((c) => c !== start && c !== end && c.names.has('grafana.dashboard.heartbeats'));
-  if (!start || !end || steady.length === 0) throw new Error(`unexpected exports: ${classified.map((c) => [...c.names].join('+')).join(', ')}`);
+  if (!start || !end || steady.length === 0) {
+    throw new Error(`unexpected exports: ${classified.map((c) => [...c.names].join('+')).join(', ')}`);
+  }
   const steadyBytes = median(steady.map((c) => c.bytes));
   const perHour = start.bytes + (EXPORTS_PER_HOUR - 2) * steadyBytes + end.bytes;
 
@@ -128,9 +160,11 @@ async function measureWire(chrome: RunningChromium, server: HarnessServer, colle
       variables: VARIABLES,
       timeRange: { from: 'now-6h', to: 'now' },
     },
-    'heartbeat',
+    'heartbeat'
   );
-  const oldPerBeat = wireBytes(steady[0]!.request, Buffer.byteLength(oldBody), { 'content-type': 'text/plain;charset=UTF-8' });
+  const oldPerBeat = wireBytes(steady[0]!.request, Buffer.byteLength(oldBody), {
+    'content-type': 'text/plain;charset=UTF-8',
+  });
   // A start and a heartbeat a minute; its end was never sent when a tab closed.
   const oldPerHour = (1 + 3600 / HEARTBEAT_SECONDS) * oldPerBeat;
   return {
@@ -144,19 +178,28 @@ async function measureWire(chrome: RunningChromium, server: HarnessServer, colle
   };
 }
 
-async function measureTabClose(chrome: RunningChromium, server: HarnessServer, collector: CollectorProcess): Promise<number> {
+async function measureTabClose(
+  chrome: RunningChromium,
+  server: HarnessServer,
+  collector: CollectorProcess
+): Promise<number> {
   let delivered = 0;
   for (let i = 0; i < CLOSED_TABS; i += 1) {
     const uid = `bench-close-${i}`;
     const { page, harness } = await openHarnessPage(chrome.context, server, `/d/${uid}/closing`);
-    await harness.mount({ dashboard: { uid, title: 'Closing' }, options: { heartbeatIntervalSeconds: 3600, exportIntervalSeconds: 3600 } });
+    await harness.mount({
+      dashboard: { uid, title: 'Closing' },
+      options: { heartbeatIntervalSeconds: 3600, exportIntervalSeconds: 3600 },
+    });
     await sleep(200);
     await page.close({ runBeforeUnload: true });
     const arrived = await waitFor(async () => {
       const { samples } = await scrape(collector.url);
       return sumOf(samples, 'footfall_dashboard_session_duration_seconds_count', { dashboard_uid: uid }) === 1;
     }, 5_000);
-    if (arrived) delivered += 1;
+    if (arrived) {
+      delivered += 1;
+    }
   }
   return delivered;
 }
@@ -180,7 +223,11 @@ function appBootRows(boot: AppBoot, page: BootPage): string {
   const { empty, footfall } = boot.figures[page];
   const files = ['settings', ...boot.files[page].footfall.filter((f) => f !== 'settings')].join(', ');
   const rows: Array<[string, keyof BootFigures, (v: number) => string]> = [
-    ['script time, settings request → preload ended' + (page === 'dashboard' ? ' → tracker started' : ''), 'scriptMs', (v) => `${v.toFixed(2)} ms`],
+    [
+      'script time, settings request → preload ended' + (page === 'dashboard' ? ' → tracker started' : ''),
+      'scriptMs',
+      (v) => `${v.toFixed(2)} ms`,
+    ],
     ['main-thread task time, same window', 'taskMs', (v) => `${v.toFixed(1)} ms`],
     ['JS heap kept, after a full GC', 'heapBytes', kb],
     [`bytes fetched for the app (${files})`, 'fetchedBytes', kb],
@@ -200,7 +247,9 @@ async function main(): Promise<void> {
   const panelModel = sizeOf(`${DIST}/footfall-model.js`);
   const appModule = sizeOf(`${APP_DIST}/module.js`);
   const appModel = sizeOf(`${APP_DIST}/footfall-model.js`);
-  log(`panel module.js ${kb(panelModule.minified)}, gzip ${kb(panelModule.gzip)}; app module.js gzip ${kb(appModule.gzip)}, footfall-model.js gzip ${kb(appModel.gzip)}`);
+  log(
+    `panel module.js ${kb(panelModule.minified)}, gzip ${kb(panelModule.gzip)}; app module.js gzip ${kb(appModule.gzip)}, footfall-model.js gzip ${kb(appModel.gzip)}`
+  );
 
   const collector = await spawnCollector();
   const server = await startHarnessServer({ set: SET, pluginDir: DIST, upstream: collector.url });
@@ -215,8 +264,16 @@ async function main(): Promise<void> {
     const { explore, dashboard } = boot.figures;
     const [lo, hi] = [boot.lowest.explore.empty, boot.highest.explore.empty];
     const widest = (key: keyof BootFigures): number =>
-      Math.max(...BOOT_APPS.flatMap((app) => (Object.keys(BOOT_PAGES) as BootPage[]).map((page) => boot.highest[page][app][key] - boot.lowest[page][app][key])));
-    log(`app boot script time: ${explore.footfall.scriptMs.toFixed(2)} ms vs ${explore.empty.scriptMs.toFixed(2)} ms without a dashboard, ${dashboard.footfall.scriptMs.toFixed(2)} ms vs ${dashboard.empty.scriptMs.toFixed(2)} ms on one`);
+      Math.max(
+        ...BOOT_APPS.flatMap((app) =>
+          (Object.keys(BOOT_PAGES) as BootPage[]).map(
+            (page) => boot.highest[page][app][key] - boot.lowest[page][app][key]
+          )
+        )
+      );
+    log(
+      `app boot script time: ${explore.footfall.scriptMs.toFixed(2)} ms vs ${explore.empty.scriptMs.toFixed(2)} ms without a dashboard, ${dashboard.footfall.scriptMs.toFixed(2)} ms vs ${dashboard.empty.scriptMs.toFixed(2)} ms on one`
+    );
 
     const revision = currentRevision();
     const wireRatio = wire.perHour / wire.oldPerHour;
