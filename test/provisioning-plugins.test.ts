@@ -50,14 +50,15 @@ function problemsOf(entry: Record<string, unknown>, where: string): string[] {
 /** The README's table of the app's settings: name → default, as YAML reads the default. */
 function documentedSettings(): Record<string, unknown> {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const table = readme.slice(readme.indexOf('| setting | default | what |'));
+  // Prettier pads the cells to the column's width.
+  const table = readme.slice(readme.search(/^\| setting +\| default +\| what +\|$/m));
   const rows = table
     .split('\n')
     .slice(2)
     .filter((line) => line.startsWith('|'));
   const settings: Record<string, unknown> = {};
   for (const row of rows) {
-    const m = /^\| `(\w+)` \| `([^`]*)` \|/.exec(row);
+    const m = /^\| `(\w+)` +\| `([^`]*)` +\|/.exec(row);
     if (m) {
       settings[m[1]!] = parse(m[2]!);
     }

@@ -75,7 +75,8 @@ function isDashboardPath(pathname: string): boolean {
 
 /**
  * Loads the model module. The build makes it a chunk of its own, `footfall-model.js` beside the
- * plugin's `module.js`, fetched from the folder Grafana loaded the module from.
+ * plugin's `module.js`, which webpack's loader fetches relative to the URL Grafana loaded `module.js`
+ * from (create-plugin's build sets the public path from the AMD module's URI).
  */
 export const loadModel = (): Promise<ModelModule> =>
   import(/* webpackChunkName: "footfall-model" */ './model-entry.ts');
