@@ -10,7 +10,9 @@ import { PLUGIN_PATH, type HarnessServer } from './harness-server.ts';
 
 /** `window.footfallHarness` seen from the test: every method is a `page.evaluate`, so it returns a promise. */
 export type RemoteHarness = {
-  readonly [K in keyof FootfallHarness]: (...args: Parameters<FootfallHarness[K]>) => Promise<Awaited<ReturnType<FootfallHarness[K]>>>;
+  readonly [K in keyof FootfallHarness]: (
+    ...args: Parameters<FootfallHarness[K]>
+  ) => Promise<Awaited<ReturnType<FootfallHarness[K]>>>;
 };
 
 type HarnessMethods = Record<string, (...args: unknown[]) => unknown>;
@@ -38,10 +40,13 @@ const METHODS: Record<keyof FootfallHarness, true> = {
 export function remoteHarness(page: Page): RemoteHarness {
   const call = (name: string, args: unknown[]) =>
     page.evaluate(
-      ([method, values]) => (globalThis as unknown as { footfallHarness: HarnessMethods }).footfallHarness[method]!(...values),
-      [name, args] as const,
+      ([method, values]) =>
+        (globalThis as unknown as { footfallHarness: HarnessMethods }).footfallHarness[method]!(...values),
+      [name, args] as const
     );
-  return Object.fromEntries(Object.keys(METHODS).map((name) => [name, (...args: unknown[]) => call(name, args)])) as RemoteHarness;
+  return Object.fromEntries(
+    Object.keys(METHODS).map((name) => [name, (...args: unknown[]) => call(name, args)])
+  ) as RemoteHarness;
 }
 
 /**
@@ -51,7 +56,9 @@ export function remoteHarness(page: Page): RemoteHarness {
  */
 export async function trackerLoaded(page: Page): Promise<boolean> {
   return page.evaluate(async () => {
-    const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[Symbol.for('footfall.page-hub')];
+    const hub = (globalThis as unknown as Record<symbol, { ready(): Promise<unknown> } | undefined>)[
+      Symbol.for('footfall.page-hub')
+    ];
     return (await hub?.ready()) !== undefined;
   });
 }
@@ -69,7 +76,7 @@ export async function openHarnessPage(
   context: BrowserContext,
   server: HarnessServer,
   path: string,
-  options: { readonly bootData?: BootDataPatch } = {},
+  options: { readonly bootData?: BootDataPatch } = {}
 ): Promise<HarnessPage> {
   const page = await context.newPage();
   if (options.bootData) {
@@ -110,11 +117,18 @@ export interface AppPage extends HarnessPage {
  * the page preloads the server's app plugins by itself, as Grafana does at boot, and renders no panel.
  * Resolves once the page's scripts have run (and, by default, the preload has ended).
  */
-export async function openAppPage(context: BrowserContext, server: HarnessServer, path: string, options: AppPageOptions = {}): Promise<AppPage> {
+export async function openAppPage(
+  context: BrowserContext,
+  server: HarnessServer,
+  path: string,
+  options: AppPageOptions = {}
+): Promise<AppPage> {
   const page = await context.newPage();
   const consoleErrors: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
+    if (message.type() === 'error') {
+      consoleErrors.push(message.text());
+    }
   });
   const patch: BootDataPatch = {
     ...options.bootData,
@@ -128,6 +142,8 @@ export async function openAppPage(context: BrowserContext, server: HarnessServer
   await page.goto(server.pageUrl(path), { waitUntil: 'domcontentloaded' });
   await page.bringToFront();
   const harness = remoteHarness(page);
-  if (options.awaitPreload ?? true) await harness.appPreloads();
+  if (options.awaitPreload ?? true) {
+    await harness.appPreloads();
+  }
   return { page, harness, consoleErrors };
 }

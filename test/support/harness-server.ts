@@ -114,7 +114,15 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 // Headers that describe one connection, not the request: a proxy does not pass them on (RFC 9110 7.6.1).
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** nginx's own error page, as a browser behind the README's proxy gets it. */
 function nginxError(status: 502 | 503): string {
@@ -134,7 +142,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'host') out[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'host') {
+      out[name] = value;
+    }
   }
   return out;
 }
@@ -142,12 +152,16 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string | stri
 export async function startHarnessServer(options: HarnessServerOptions): Promise<HarnessServer> {
   const apps = new Map<string, ServedApp>();
   for (const app of (options.apps ?? []).map(serveApp)) {
-    if (apps.has(app.id) || app.id === PLUGIN_ID) throw new Error(`two plugin folders with the id ${app.id}`);
+    if (apps.has(app.id) || app.id === PLUGIN_ID) {
+      throw new Error(`two plugin folders with the id ${app.id}`);
+    }
     apps.set(app.id, app);
   }
   /** Plugin id → the folder served for it, with a trailing separator. */
   const pluginDirs = new Map<string, string>([...apps.values()].map((app) => [app.id, normalize(app.dir + sep)]));
-  if (options.pluginDir !== undefined) pluginDirs.set(PLUGIN_ID, normalize(options.pluginDir + sep));
+  if (options.pluginDir !== undefined) {
+    pluginDirs.set(PLUGIN_ID, normalize(options.pluginDir + sep));
+  }
 
   const bundle = await hostBundle(options.set);
   const files: Record<string, string> = {
@@ -166,26 +180,45 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
   let origin = '';
 
   const record = (req: IncomingMessage, body: Buffer, status: number): void => {
-    requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, status });
-    for (const wake of waiters) wake();
+    requests.push({
+      at: Date.now(),
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+      status,
+    });
+    for (const wake of waiters) {
+      wake();
+    }
   };
 
   const sendFile = async (res: ServerResponse, file: string): Promise<void> => {
     const content = await readFile(file).catch(() => undefined);
-    if (!content) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    if (!content) {
+      return void res.writeHead(404).end();
+    }
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+    });
     res.end(content);
   };
 
   const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify(body));
   };
 
-  const signedIn = (req: IncomingMessage): boolean => (req.headers.cookie ?? '').includes(`grafana_session=${sessionToken}`);
+  const signedIn = (req: IncomingMessage): boolean =>
+    (req.headers.cookie ?? '').includes(`grafana_session=${sessionToken}`);
 
   /** `/api/plugins/<id>/settings`, as Grafana answers it to the signed-in user. */
   const sendPluginSettings = (req: IncomingMessage, res: ServerResponse, id: string): void => {
-    if (!signedIn(req)) return sendJson(res, 401, { message: 'Unauthorized' });
+    if (!signedIn(req)) {
+      return sendJson(res, 401, { message: 'Unauthorized' });
+    }
     const app = apps.get(id);
     if (app) {
       const { status, body } = app.settings();
@@ -199,7 +232,9 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
    * only with `type=dash-db`, filtered by `dashboardUIDs`, folder fields only for dashboards in a folder.
    */
   const sendSearch = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!signedIn(req)) return sendJson(res, 401, { message: 'Unauthorized' });
+    if (!signedIn(req)) {
+      return sendJson(res, 401, { message: 'Unauthorized' });
+    }
     const query = new URL(req.url ?? '/', 'http://harness').searchParams;
     const uids = new Set(query.getAll('dashboardUIDs'));
     const limit = Number(query.get('limit') ?? 1000) || 1000;
@@ -207,7 +242,10 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       .filter((d) => uids.size === 0 || uids.has(d.uid))
       .slice(0, limit)
       .map((d, i) => {
-        const slug = d.title.toLowerCase().replace(/[^\w ]+/g, '').replace(/ +/g, '-');
+        const slug = d.title
+          .toLowerCase()
+          .replace(/[^\w ]+/g, '')
+          .replace(/ +/g, '-');
         return {
           id: i + 1,
           uid: d.uid,
@@ -220,14 +258,24 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
           tags: [],
           isStarred: false,
           sortMeta: 0,
-          ...(d.folderTitle ? { folderId: 100, folderUid: `folder-${d.folderTitle}`, folderTitle: d.folderTitle, folderUrl: `${APP_SUB_URL}/dashboards/f/folder` } : {}),
+          ...(d.folderTitle
+            ? {
+                folderId: 100,
+                folderUid: `folder-${d.folderTitle}`,
+                folderTitle: d.folderTitle,
+                folderUrl: `${APP_SUB_URL}/dashboards/f/folder`,
+              }
+            : {}),
         };
       });
     sendJson(res, 200, query.get('type') === 'dash-folder' ? [] : hits);
   };
 
   const sendPage = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers: Record<string, string | string[]> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+    const headers: Record<string, string | string[]> = {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+    };
     // Grafana sets these at login; a page load is the harness's login. `Path` is the sub-path.
     if (!signedIn(req)) {
       const expiry = Math.floor(Date.now() / 1000) + 600;
@@ -250,15 +298,21 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       res.end(nginxError(status));
       record(req, body, status);
     };
-    if (mode === 'unavailable') return answer(503);
-    if (mode === 'down' || upstream === undefined) return answer(502);
+    if (mode === 'unavailable') {
+      return answer(503);
+    }
+    if (mode === 'down' || upstream === undefined) {
+      return answer(502);
+    }
 
     // nginx `proxy_pass http://collector/;` replaces the matched location prefix with `/`, sets
     // Host to the upstream's and sends the body it buffered with its length; the README's rule adds
     // X-Forwarded-Host with the browser's host, X-Forwarded-Proto with its scheme ($scheme: http here)
     // and X-Forwarded-For with its address appended ($proxy_add_x_forwarded_for).
     const target = new URL((req.url ?? '').slice(COLLECTOR_PREFIX.length), upstream);
-    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter((v) => v !== undefined).join(', ');
+    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress]
+      .filter((v) => v !== undefined)
+      .join(', ');
     const headers = {
       ...forwardable(req.headers),
       'content-length': String(body.length),
@@ -285,10 +339,16 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       hold.arrived();
       await hold.released;
     }
-    if (path.startsWith(`${COLLECTOR_PREFIX}/`)) return proxy(req, res);
-    if (req.method !== 'GET') return void res.writeHead(405).end();
+    if (path.startsWith(`${COLLECTOR_PREFIX}/`)) {
+      return proxy(req, res);
+    }
+    if (req.method !== 'GET') {
+      return void res.writeHead(405).end();
+    }
     const file = files[path];
-    if (file) return sendFile(res, file);
+    if (file) {
+      return sendFile(res, file);
+    }
     const pluginFile = PLUGIN_FILE.exec(path);
     const dir = pluginFile && pluginDirs.get(decodeURIComponent(pluginFile[1]!));
     if (pluginFile && dir) {
@@ -296,24 +356,34 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       return inPlugin.startsWith(dir) ? sendFile(res, inPlugin) : void res.writeHead(404).end();
     }
     const settings = PLUGIN_SETTINGS.exec(path);
-    if (settings) return sendPluginSettings(req, res, decodeURIComponent(settings[1]!));
-    if (path === `${APP_SUB_URL}/api/search`) return sendSearch(req, res);
+    if (settings) {
+      return sendPluginSettings(req, res, decodeURIComponent(settings[1]!));
+    }
+    if (path === `${APP_SUB_URL}/api/search`) {
+      return sendSearch(req, res);
+    }
     if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/`)) {
       return sendJson(res, 404, { message: 'Not found' });
     }
     // Grafana answers every other route under its sub-path with the app page; the frontend router
     // decides what it shows (/d/, /d-solo/, /dashboard/snapshot/, /public-dashboards/, …).
-    if (path === APP_SUB_URL || path.startsWith(`${APP_SUB_URL}/`)) return sendPage(req, res);
+    if (path === APP_SUB_URL || path.startsWith(`${APP_SUB_URL}/`)) {
+      return sendPage(req, res);
+    }
     res.writeHead(404).end();
   };
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://harness').pathname;
     if (path.startsWith(`${APP_SUB_URL}/api/`) || path.startsWith(`${APP_SUB_URL}/public/plugins/`)) {
-      res.on('finish', () => grafanaRequests.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
+      res.on('finish', () =>
+        grafanaRequests.push({ at: Date.now(), method: req.method ?? '', url: req.url ?? '', status: res.statusCode })
+      );
     }
     route(req, res, path).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500);
+      if (!res.headersSent) {
+        res.writeHead(500);
+      }
       res.end(String(error));
     });
   });
@@ -337,7 +407,9 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     waitForRequests(count, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
-          if (requests.length < count) return;
+          if (requests.length < count) {
+            return;
+          }
           clearTimeout(timer);
           waiters.delete(check);
           resolve([...requests]);
@@ -352,11 +424,15 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
     },
     updateApp(id, patch) {
       const app = apps.get(id);
-      if (!app) throw new Error(`no app plugin ${id} is served`);
+      if (!app) {
+        throw new Error(`no app plugin ${id} is served`);
+      }
       app.update(patch);
     },
     hold(path) {
-      if (holds.has(path)) throw new Error(`${path} is already held`);
+      if (holds.has(path)) {
+        throw new Error(`${path} is already held`);
+      }
       let arrived!: () => void;
       let release!: () => void;
       const held = {
@@ -373,7 +449,9 @@ export async function startHarnessServer(options: HarnessServerOptions): Promise
       };
     },
     async close() {
-      for (const hold of holds.values()) hold.release();
+      for (const hold of holds.values()) {
+        hold.release();
+      }
       server.closeAllConnections();
       server.close();
       await once(server, 'close');

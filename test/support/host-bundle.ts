@@ -44,7 +44,9 @@ function resolveFromSet(set: SharedModuleSet): Plugin {
     name: 'shared-module-set',
     setup(pluginBuild) {
       pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
-        if (!args.importer.startsWith(HOST_DIR) || args.pluginData === set) return undefined;
+        if (!args.importer.startsWith(HOST_DIR) || args.pluginData === set) {
+          return undefined;
+        }
         return pluginBuild.resolve(args.path, { kind: args.kind, resolveDir: set.root, pluginData: set });
       });
     },
@@ -60,7 +62,9 @@ function readManifest(file: string): Manifest | undefined {
 }
 
 function unchanged(manifest: Manifest, key: string): boolean {
-  if (manifest.key !== key) return false;
+  if (manifest.key !== key) {
+    return false;
+  }
   return Object.entries(manifest.inputs).every(([file, [size, mtimeMs]]) => {
     const stat = statSync(join(REPO_ROOT, file), { throwIfNoEntry: false });
     return stat?.size === size && stat.mtimeMs === mtimeMs;
@@ -74,7 +78,9 @@ export async function hostBundle(set: SharedModuleSet): Promise<string> {
   const manifestFile = join(dir, 'manifest.json');
   const key = JSON.stringify({ esbuild: esbuildVersion, OPTIONS: { ...OPTIONS, entryPoints: [] }, set: set.name });
   const previous = readManifest(manifestFile);
-  if (previous && unchanged(previous, key)) return outfile;
+  if (previous && unchanged(previous, key)) {
+    return outfile;
+  }
 
   const react = installedVersion(set, 'react');
   if (Number(react.split('.')[0]) !== set.reactMajor) {
@@ -85,7 +91,12 @@ export async function hostBundle(set: SharedModuleSet): Promise<string> {
   const temporary = `${outfile}.${randomUUID()}.tmp`;
   const inputs: Manifest['inputs'] = {};
   try {
-    const result = await build({ ...OPTIONS, absWorkingDir: REPO_ROOT, outfile: temporary, plugins: [resolveFromSet(set)] });
+    const result = await build({
+      ...OPTIONS,
+      absWorkingDir: REPO_ROOT,
+      outfile: temporary,
+      plugins: [resolveFromSet(set)],
+    });
     const setModules = relative(REPO_ROOT, join(set.root, 'node_modules')) + sep;
     for (const input of Object.keys(result.metafile.inputs)) {
       // A package missing from the set would silently resolve from an outer node_modules.

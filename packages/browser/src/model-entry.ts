@@ -14,18 +14,25 @@ const LOOKUP_TIMEOUT_MS = 5_000;
  * dashboard whose `dashboard-view` event fired before footfall was loaded.
  */
 async function lookupDashboard(uid: string): Promise<DashboardIdentity | undefined> {
-  const response = await fetch(`${appSubUrl()}/api/search?type=dash-db&dashboardUIDs=${encodeURIComponent(uid)}&limit=1`, {
-    credentials: 'same-origin',
-    headers: { Accept: 'application/json' },
-    // The session's counts wait for this answer: a Grafana that does not answer must not hold them long.
-    signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
-  });
-  if (!response.ok) return undefined;
+  const response = await fetch(
+    `${appSubUrl()}/api/search?type=dash-db&dashboardUIDs=${encodeURIComponent(uid)}&limit=1`,
+    {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+      // The session's counts wait for this answer: a Grafana that does not answer must not hold them long.
+      signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+    }
+  );
+  if (!response.ok) {
+    return undefined;
+  }
   const hits: unknown = await response.json();
-  if (!Array.isArray(hits)) return undefined;
-  const hit = hits.find((h: unknown) => typeof h === 'object' && h !== null && (h as Record<string, unknown>).uid === uid) as
-    | Record<string, unknown>
-    | undefined;
+  if (!Array.isArray(hits)) {
+    return undefined;
+  }
+  const hit = hits.find(
+    (h: unknown) => typeof h === 'object' && h !== null && (h as Record<string, unknown>).uid === uid
+  ) as Record<string, unknown> | undefined;
   // No folderTitle: the General folder.
   return hit ? { title: text(hit.title), folder: text(hit.folderTitle) } : undefined;
 }
