@@ -484,7 +484,7 @@ async function main(): Promise<void> {
     inFlight,
     elapsedSeconds: (performance.now() - started) / 1000,
   });
-  writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'overload', report.markdown);
+  await writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'overload', report.markdown);
   process.stdout.write(`${report.summary}\n`);
   log(`BENCHMARKS.md written (${Math.round((performance.now() - started) / 1000)} s)`);
 }

@@ -346,7 +346,7 @@ the app does, which is why the app is measured in its own window and not as whol
 - App \`module.js\`, what every page loads: ${kb(appModule.gzip)} gzip against ≤ 30 KB — ${appModule.gzip <= 30 * 1024 ? 'met' : '**not met**'}; \`footfall-model.js\` (${kb(appModel.gzip)} gzip) stayed off the page without a dashboard in all ${boot.loads} loads.
 - App boot without a dashboard: ${ratio(explore.footfall.scriptMs, explore.empty.scriptMs)} the empty app's script time (${explore.footfall.scriptMs.toFixed(2)} against ${explore.empty.scriptMs.toFixed(2)} ms), ${ratio(explore.footfall.taskMs, explore.empty.taskMs)} its task time, ${ratio(explore.footfall.heapBytes, explore.empty.heapBytes)} its heap, ${ratio(explore.footfall.fetchedBytes, explore.empty.fetchedBytes)} its bytes; on a dashboard, with the tracker loaded, ${ratio(dashboard.footfall.scriptMs, dashboard.empty.scriptMs)} the script time (${dashboard.footfall.scriptMs.toFixed(2)} against ${dashboard.empty.scriptMs.toFixed(2)} ms), ${ratio(dashboard.footfall.heapBytes, dashboard.empty.heapBytes)} the heap and ${ratio(dashboard.footfall.fetchedBytes, dashboard.empty.fetchedBytes)} the bytes. No target is set for these ratios.
 `;
-    writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'panel', markdown);
+    await writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'panel', markdown);
     log('BENCHMARKS.md written (panel and app part)');
   } finally {
     await chrome.close();

@@ -233,7 +233,11 @@ async function main(): Promise<void> {
     series,
     elapsedSeconds: (performance.now() - started) / 1000,
   });
-  writeBenchmarkSection(fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)), 'collector', report.markdown);
+  await writeBenchmarkSection(
+    fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)),
+    'collector',
+    report.markdown
+  );
   process.stdout.write(`${report.tables}\n`);
   log(`BENCHMARKS.md written (${Math.round((performance.now() - started) / 1000)} s)`);
 }

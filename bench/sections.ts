@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { format, resolveConfig } from 'prettier';
 
 /**
  * BENCHMARKS.md is written by three benchmarks (`npm run bench` for the collector, `npm run
@@ -27,12 +28,14 @@ function readSections(text: string): Map<string, string> {
   return sections;
 }
 
-export function writeBenchmarkSection(file: string, name: BenchmarkSection, markdown: string): void {
+/** Rewrites section `name` of `file`, formatted as the repository's Prettier settings (`npm run lint`) want it. */
+export async function writeBenchmarkSection(file: string, name: BenchmarkSection, markdown: string): Promise<void> {
   const sections = readSections(existsSync(file) ? readFileSync(file, 'utf8') : '');
   sections.set(name, markdown.trim());
   const parts = ORDER.flatMap((n) => {
     const body = sections.get(n);
     return body === undefined ? [] : [`${marker(n, false)}\n${body}\n${marker(n, true)}\n`];
   });
-  writeFileSync(file, parts.join('\n'));
+  const options = (await resolveConfig(file)) ?? {};
+  writeFileSync(file, await format(parts.join('\n'), { ...options, filepath: file }));
 }

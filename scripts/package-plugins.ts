@@ -33,6 +33,8 @@ export interface PluginArchive {
   /** Absolute path of its `.sha256` file. */
   readonly checksumFile: string;
   readonly sha256: string;
+  /** What the archive installs fine without but the plugin catalog wants, one sentence each. */
+  readonly notes: readonly string[];
 }
 
 /** A plugin that cannot be packaged; the message names the plugin and what is wrong. */
@@ -48,6 +50,7 @@ interface CheckedPlugin {
   readonly version: string;
   readonly dist: string;
   readonly updated: Date;
+  readonly notes: readonly string[];
 }
 
 /**
@@ -97,7 +100,7 @@ async function checkPlugin(root: string): Promise<CheckedPlugin | { problem: str
     }
   }
   let raw: string | undefined;
-  let metadata: { id?: unknown; info?: { version?: unknown; updated?: unknown } } = {};
+  let metadata: { id?: unknown; info?: { version?: unknown; updated?: unknown; links?: unknown } } = {};
   if (!missing.includes('plugin.json')) {
     raw = await readFile(join(dist, 'plugin.json'), 'utf8');
     try {
@@ -135,7 +138,14 @@ async function checkPlugin(root: string): Promise<CheckedPlugin | { problem: str
   // ZIP stores local DOS times, which yazl reads with the local-time getters: a date made from local
   // fields reads back the same in every time zone, so the archive does not depend on TZ.
   const date = new Date(Number(updated[1]), Number(updated[2]) - 1, Number(updated[3]));
-  return { id: metadata.id, version: version as string, dist, updated: date };
+  const notes: string[] = [];
+  if (!Array.isArray(metadata.info?.links) || metadata.info.links.length === 0) {
+    notes.push(
+      `${who}: plugin.json lists no links; the plugin catalog wants the project's documentation, source and ` +
+        "issues: set homepage, repository and bugs in the repository's package.json and rebuild"
+    );
+  }
+  return { id: metadata.id, version: version as string, dist, updated: date, notes };
 }
 
 async function writeArchive(plugin: CheckedPlugin, outDir: string): Promise<PluginArchive> {
@@ -172,7 +182,7 @@ async function writeArchive(plugin: CheckedPlugin, outDir: string): Promise<Plug
   // sha256sum's own format (two spaces: text mode), with the bare file name so `sha256sum -c` works
   // from the folder the archive is downloaded to.
   await writeFile(checksumFile, `${sha256}  ${name}\n`);
-  return { id: plugin.id, version: plugin.version, zip: zipPath, checksumFile, sha256 };
+  return { id: plugin.id, version: plugin.version, zip: zipPath, checksumFile, sha256, notes: plugin.notes };
 }
 
 interface TreeEntry {
@@ -236,6 +246,9 @@ async function main(): Promise<number> {
     for (const archive of await packagePlugins(plugins, out)) {
       const shown = relative(process.cwd(), archive.zip);
       process.stdout.write(`${shown.startsWith('..') ? archive.zip : shown}  sha256 ${archive.sha256}\n`);
+      for (const note of archive.notes) {
+        process.stderr.write(`package-plugins: note: ${note}\n`);
+      }
     }
     return 0;
   } catch (err) {

@@ -218,6 +218,15 @@ async function defineStage([moduleId, spec]: readonly [string, StageSpec]): Prom
   // Grafana's own stylesheet (which the harness does not serve) zeroes the body's margin.
   document.body.style.margin = '0';
 
+  // Grafana's global styles (body background, fonts) and the stage's own box, which the tests find by kind.
+  const backdrop = (kind: string, style: ReactModule.CSSProperties, child: ReactModule.ReactNode) =>
+    h(
+      react.Fragment,
+      null,
+      h(ui.GlobalStyles),
+      h('div', { 'data-screenshot': kind, style: { boxSizing: 'border-box', ...style } }, child)
+    );
+
   let stage: ReactModule.ComponentType<GrafanaData.PanelProps>;
   if (spec.kind === 'config-page') {
     const app = (await system.import(spec.appModule))['plugin'] as GrafanaData.AppPlugin;
@@ -228,23 +237,10 @@ async function defineStage([moduleId, spec]: readonly [string, StageSpec]): Prom
     const Body = page.body;
     stage = () => {
       const theme = ui.useTheme2();
-      return h(
-        react.Fragment,
-        null,
-        h(ui.GlobalStyles),
-        h(
-          'div',
-          {
-            'data-screenshot': 'config-page',
-            style: {
-              minHeight: '100vh',
-              boxSizing: 'border-box',
-              padding: theme.spacing(3),
-              background: theme.colors.background.primary,
-            },
-          },
-          h(Body, { plugin: app, query: { page: page.id } })
-        )
+      return backdrop(
+        'config-page',
+        { minHeight: '100vh', padding: theme.spacing(3), background: theme.colors.background.primary },
+        h(Body, { plugin: app, query: { page: page.id } })
       );
     };
   } else {
@@ -255,29 +251,15 @@ async function defineStage([moduleId, spec]: readonly [string, StageSpec]): Prom
     }
     stage = (props) => {
       const theme = ui.useTheme2();
-      return h(
-        react.Fragment,
-        null,
-        h(ui.GlobalStyles),
-        h(
-          'div',
-          {
-            'data-screenshot': 'panel',
-            style: {
-              height: '100vh',
-              overflow: 'hidden',
-              boxSizing: 'border-box',
-              padding: theme.spacing(1),
-              background: theme.colors.background.canvas,
-            },
-          },
-          h(ui.PanelChrome, {
-            title: spec.title,
-            width: spec.width,
-            height: spec.height,
-            children: (width: number, height: number) => h(Panel, { ...props, width, height }),
-          })
-        )
+      return backdrop(
+        'panel',
+        { height: '100vh', overflow: 'hidden', padding: theme.spacing(1), background: theme.colors.background.canvas },
+        h(ui.PanelChrome, {
+          title: spec.title,
+          width: spec.width,
+          height: spec.height,
+          children: (width: number, height: number) => h(Panel, { ...props, width, height }),
+        })
       );
     };
   }

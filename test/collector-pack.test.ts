@@ -8,11 +8,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listeningUrl } from './support/collector-process.ts';
 import { scrape, sumOf } from './support/exposition.ts';
+import { sessionsRequest } from './support/otlp.ts';
 import { terminate } from './support/terminate.ts';
 
 const run = promisify(execFile);
@@ -122,30 +123,8 @@ describe('the collector as an npm package', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const output: string[] = [];
-    createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`the installed collector did not start:\n${output.join('\n')}`)),
-          15_000
-        );
-        void exited.then((code) => {
-          clearTimeout(timer);
-          reject(new Error(`the installed collector exited with ${code}:\n${output.join('\n')}`));
-        });
-        createInterface({ input: child.stdout! }).on('line', (line) => {
-          output.push(line);
-          try {
-            const entry = JSON.parse(line) as { msg?: string; address?: string };
-            if (entry.msg === 'footfall collector listening' && entry.address) {
-              clearTimeout(timer);
-              resolve(`http://${entry.address}`);
-            }
-          } catch {
-            // not a log line
-          }
-        });
-      });
+      const url = await listeningUrl(child, output, 'the installed collector');
 
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
@@ -153,28 +132,7 @@ describe('the collector as an npm package', () => {
       const exported = await fetch(`${url}/v1/metrics`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          resourceMetrics: [
-            {
-              scopeMetrics: [
-                {
-                  metrics: [
-                    {
-                      name: 'grafana.dashboard.sessions',
-                      sum: {
-                        aggregationTemporality: 1,
-                        isMonotonic: true,
-                        dataPoints: [
-                          { asInt: '3', attributes: [{ key: 'dashboard.uid', value: { stringValue: 'packed' } }] },
-                        ],
-                      },
-                    },
-                  ],
-                },
-              ],
-            },
-          ],
-        }),
+        body: JSON.stringify(sessionsRequest([{ uid: 'packed', value: 3 }])),
       });
       expect(exported.status).toBe(200);
       const { samples } = await scrape(url);

@@ -14,6 +14,7 @@ import { runInNewContext } from 'node:vm';
 import semver from 'semver';
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
+import { pluginLinks, type ProjectLocation } from '../packages/browser/scripts/plugin-links.ts';
 import { GRAFANA_SHARED_MODULES } from '../packages/browser/scripts/shared-modules.ts';
 
 interface Built {
@@ -195,6 +196,15 @@ describe.each(PLUGINS)('the $name: dist/plugin.json', ({ name, id, dist, version
     expect(plugin.buildMode).toBe('production');
   });
 
+  test("links the catalog page to the project's home, source and issues, as the repository's package.json names them", () => {
+    const src = JSON.parse(readFileSync(`${REPO}packages/${name}/src/plugin.json`, 'utf8')) as {
+      info: { links: unknown[] };
+    };
+    const location = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as ProjectLocation;
+    const expected = src.info.links.length > 0 ? src.info.links : pluginLinks(location);
+    expect(JSON.parse(raw).info.links).toEqual(expected);
+  });
+
   test(
     name === 'app'
       ? 'is preloaded by Grafana on every page, and not enabled in every org unasked'
@@ -219,5 +229,37 @@ describe.each(PLUGINS)('the $name: dist/plugin.json', ({ name, id, dist, version
     for (const version of ['11.5.0', '12.1.6']) {
       expect(semver.satisfies(version, range), version).toBe(false);
     }
+  });
+});
+
+describe('the catalog links the build gives a plugin without links of its own', () => {
+  test('from homepage, repository and bugs, in the shapes npm accepts, as addresses a browser opens', () => {
+    expect(
+      pluginLinks({
+        homepage: 'https://footfall.example.org/docs',
+        repository: { type: 'git', url: 'git+https://git.example.org/obs/footfall.git', directory: 'packages/app' },
+        bugs: { url: 'https://git.example.org/obs/footfall/issues' },
+      })
+    ).toEqual([
+      { name: 'Documentation', url: 'https://footfall.example.org/docs' },
+      { name: 'Source code', url: 'https://git.example.org/obs/footfall' },
+      { name: 'Report an issue', url: 'https://git.example.org/obs/footfall/issues' },
+    ]);
+    for (const [repository, url] of [
+      ['github:obs/footfall', 'https://github.com/obs/footfall'],
+      ['obs/footfall', 'https://github.com/obs/footfall'],
+      ['git@git.example.org:obs/footfall.git', 'https://git.example.org/obs/footfall'],
+      ['git://git.example.org/obs/footfall.git', 'https://git.example.org/obs/footfall'],
+      ['ssh://git@git.example.org/obs/footfall.git', 'https://git.example.org/obs/footfall'],
+    ] as const) {
+      expect(pluginLinks({ repository }), repository).toEqual([{ name: 'Source code', url }]);
+    }
+  });
+
+  test('none for what is not an address: nothing, empty strings, other types, a local path', () => {
+    expect(pluginLinks({})).toEqual([]);
+    expect(pluginLinks({ homepage: ' ', repository: { url: 42 }, bugs: null })).toEqual([]);
+    expect(pluginLinks({ repository: 'file:../footfall' })).toEqual([]);
+    expect(pluginLinks({ repository: '../footfall' })).toEqual([]);
   });
 });

@@ -69,6 +69,8 @@ interface FixtureOptions {
   readonly omit?: readonly string[];
   /** plugin.json text to write instead of the built one. */
   readonly pluginJson?: string;
+  /** plugin.json's `info.links`. */
+  readonly links?: ReadonlyArray<{ name: string; url: string }>;
 }
 
 /** A plugin package folder as the build leaves it: package.json and a filled-in dist/. */
@@ -87,6 +89,7 @@ function makePlugin(parent: string, options: FixtureOptions): string {
           updated: '2026-03-04',
           logos: { small: 'img/logo.svg', large: 'img/logo.svg' },
           keywords: ['test'],
+          links: options.links ?? [],
         },
         dependencies: { grafanaDependency: '>=11.6.0', plugins: [] },
       }),
@@ -255,6 +258,23 @@ describe('package-plugins on fixture plugins', () => {
       'fixture-logged-panel-1.2.3.zip',
       'fixture-logged-panel-1.2.3.zip.sha256',
     ]);
+    // Installable without links, but the catalog wants them: said, not refused.
+    expect(made.stderr).toMatch(
+      /note: fixture-logged-panel: plugin\.json lists no links; .* homepage, repository and bugs/
+    );
+  });
+
+  it('says nothing of links when plugin.json lists them', async () => {
+    const parent = join(work, 'linked');
+    const root = makePlugin(parent, {
+      id: 'fixture-linked-panel',
+      links: [{ name: 'Source code', url: 'https://git.example.org/obs/footfall' }],
+    });
+    const [archive] = await packagePlugins([root], join(parent, 'out'));
+    expect(archive!.notes).toEqual([]);
+    const made = runScript(['--out', join(parent, 'made'), root]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toBe('');
   });
 });
 

@@ -27,12 +27,34 @@ export async function spawnCollector(args: string[] = [], env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const url = await listeningUrl(child, output, 'collector');
+  return {
+    url,
+    child,
+    output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) {
+          return resolve(child.exitCode);
+        }
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Waits for a collector child's "listening" log line and gives its URL; meanwhile collects every line
+ * it writes to stdout and stderr into `output`. Rejects, with that output, when the child exits first or
+ * is not listening within 15 s. `what` names it in the message.
+ */
+export function listeningUrl(child: ChildProcess, output: string[], what: string): Promise<string> {
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output.join('\n')}`)), 15_000);
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output.join('\n')}`)), 15_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`collector exited with ${code}:\n${output.join('\n')}`));
+      reject(new Error(`${what} exited with ${code}:\n${output.join('\n')}`));
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
@@ -47,17 +69,4 @@ export async function spawnCollector(args: string[] = [], env: Record<string, st
       }
     });
   });
-  return {
-    url,
-    child,
-    output,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) {
-          return resolve(child.exitCode);
-        }
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
-  };
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import webpack, { type Configuration } from 'webpack';
 import { mergeWithRules } from 'webpack-merge';
+import { PluginLinksWebpackPlugin } from './plugin-links.ts';
 
 /** The `--env` flags webpack-cli passes to a config function (create-plugin's `Env`). */
 export type WebpackEnv = Record<string, unknown>;
@@ -16,6 +17,8 @@ export type WebpackConfigFunction = (env: WebpackEnv) => Promise<Configuration>;
 /** What the page hub imports lazily (hub.ts's `loadModel`): the tracker and the OTel SDK. */
 const MODEL_ENTRY = fileURLToPath(new URL('../src/model-entry.ts', import.meta.url));
 const SWC_LOADER = 'swc-loader';
+/** The repository's package.json: where the project lives, for the catalog's links. */
+const ROOT_PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
 
 /** The condition of create-plugin's rule that compiles TypeScript and JSX, to merge options into it. */
 function swcRuleTest(config: Configuration): unknown {
@@ -65,7 +68,10 @@ export function footfallPluginConfig(grafanaConfig: WebpackConfigFunction): Webp
       },
       // One lazily loaded file: split further, the OTel SDK would be a second request under a made-up name.
       optimization: { splitChunks: false },
-      plugins: [new webpack.DefinePlugin({ __FOOTFALL_VERSION__: JSON.stringify(version) })],
+      plugins: [
+        new webpack.DefinePlugin({ __FOOTFALL_VERSION__: JSON.stringify(version) }),
+        new PluginLinksWebpackPlugin(ROOT_PACKAGE_JSON),
+      ],
     };
     return mergeWithRules({ module: { rules: { test: 'match', use: 'merge' } } })(base, footfall);
   };
